@@ -1,0 +1,184 @@
+/* bench/bench_spawn.c - cost of spawning and finishing N tiny tasks.
+ *
+ * The workload of bench/peers/spawn/main.go, in cdebug: a spawning loop calls
+ * cd_wg_add(&wg, 1) and cd_go() N times, each task increments a shared
+ * counter and calls cd_wg_done(); the loop then waits for the waitgroup. The
+ * result is wall time over N, in nanoseconds per task, which includes the
+ * queue push, the wake-ups of idle workers, the pops and steals, the task's
+ * run and the final wait.
+ *
+ * In Go the loop runs in the main goroutine, which sits on a P, so the new
+ * goroutines go to that P's local run queue. To keep the shape identical the
+ * loop here runs inside a task by default (--spawner=task); --spawner=main
+ * runs it on the main thread instead, which is not a worker and so feeds the
+ * global queue (useful when working on that path, not comparable with Go).
+ *
+ * A warm-up run of N/10 tasks comes first, as in the Go peer, so neither side
+ * measures first-use costs (free-list growth, thread creation).
+ *
+ * The number of workers is CDMAXPROCS; bench/run sets it to 1 and 2.
+ * Output, one line on stdout:
+ *
+ *     spawn workers=2 tasks=1000000 ns_per_task=123.4
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cdebug/cdebug.h>
+
+typedef struct bench {
+    uint64_t n;      /* tasks to spawn */
+    cd_waitgroup wg; /* joins the n tasks */
+    atomic_uint_fast64_t counter;
+    uint64_t elapsed_ns; /* spawn loop + wait, written by the spawner */
+    int err;             /* first cd_go failure, 0 if none */
+} bench;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The tiny task: one atomic add, then done. */
+static void tiny_task(void *arg)
+{
+    bench *b = arg;
+    atomic_fetch_add_explicit(&b->counter, 1, memory_order_relaxed);
+    cd_wg_done(&b->wg);
+}
+
+/* The measured loop, identical to the Go peer's run(). */
+static void spawn_all(bench *b)
+{
+    uint64_t t0 = now_ns();
+    for (uint64_t i = 0; i < b->n; i++) {
+        cd_wg_add(&b->wg, 1);
+        int rc = cd_go(tiny_task, b);
+        if (rc != 0) {
+            cd_wg_done(&b->wg);
+            b->err = rc;
+            break;
+        }
+    }
+    cd_wg_wait(&b->wg);
+    b->elapsed_ns = now_ns() - t0;
+}
+
+typedef struct spawner_arg {
+    bench *b;
+    cd_waitgroup done;
+} spawner_arg;
+
+static void spawner_task(void *arg)
+{
+    spawner_arg *s = arg;
+    spawn_all(s->b);
+    cd_wg_done(&s->done);
+}
+
+/* Runs one measurement of n tasks. Returns 0 or a negative errno. */
+static int run(uint64_t n, bool from_task, uint64_t *elapsed_ns)
+{
+    /* Static storage: the bench struct outlives every task that points at
+     * it, and globals are GC roots, so nothing needs the heap. */
+    static bench b;
+    static spawner_arg s;
+
+    memset(&b, 0, sizeof b);
+    b.n = n;
+    cd_wg_init(&b.wg);
+    if (from_task) {
+        s.b = &b;
+        cd_wg_init(&s.done);
+        cd_wg_add(&s.done, 1);
+        int rc = cd_go(spawner_task, &s);
+        if (rc != 0)
+            return rc;
+        cd_wg_wait(&s.done);
+    } else {
+        spawn_all(&b);
+    }
+    if (b.err != 0)
+        return b.err;
+    uint64_t got = atomic_load(&b.counter);
+    if (got != n) {
+        fprintf(stderr, "bench_spawn: counter is %" PRIu64 ", want %" PRIu64 "\n", got, n);
+        return -EPROTO;
+    }
+    *elapsed_ns = b.elapsed_ns;
+    return 0;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (*s == '\0')
+        return -EINVAL;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -EINVAL;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -ERANGE;
+        v = v * 10 + d;
+    }
+    if (v > max)
+        return -ERANGE;
+    *out = v;
+    return 0;
+}
+
+static int usage(const char *prog)
+{
+    fprintf(stderr,
+            "usage: %s [--tasks=N] [--spawner=task|main]\n"
+            "  --tasks=N    tasks to spawn (1..100000000, default 1000000)\n"
+            "  --spawner=S  where the spawning loop runs (default task, like Go's main)\n"
+            "Workers: CDMAXPROCS.\n",
+            prog);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t n = 1000000;
+    bool from_task = true;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--tasks=", 8) == 0) {
+            if (parse_u64(a + 8, 100000000, &n) != 0 || n == 0)
+                return usage(argv[0]);
+        } else if (strcmp(a, "--spawner=task") == 0) {
+            from_task = true;
+        } else if (strcmp(a, "--spawner=main") == 0) {
+            from_task = false;
+        } else {
+            return usage(argv[0]);
+        }
+    }
+
+    int rc = cd_init();
+    uint64_t elapsed = 0;
+    if (rc == 0)
+        rc = run(n / 10 + 1, from_task, &elapsed); /* warm-up, discarded */
+    if (rc == 0)
+        rc = run(n, from_task, &elapsed);
+    if (rc != 0) {
+        fprintf(stderr, "bench_spawn: %s\n", cd_strerror(rc));
+        return 1;
+    }
+    printf("spawn workers=%d tasks=%" PRIu64 " ns_per_task=%.1f%s\n", cd_maxprocs(), n,
+           (double)elapsed / (double)n, from_task ? "" : " spawner=main");
+    fflush(stdout);
+    cd_shutdown();
+    return 0;
+}

@@ -1,0 +1,3 @@
+module cdebug-bench-spawn
+
+go 1.19

@@ -1,0 +1,97 @@
+/* cdebug/sched.h - the work-stealing task pool (Go's goroutine scheduler).
+ *
+ * CDMAXPROCS workers ("P"s) run tasks to completion on OS threads ("M"s).
+ * A task that is about to block (I/O, a lock, cd_wg_wait) brackets the call
+ * with cd_block_begin/cd_block_end: its thread hands the worker to another
+ * thread so the pool keeps CDMAXPROCS tasks running, as Go does for syscalls.
+ * docs/scheduler.md describes the design and the task state machine.
+ */
+#ifndef CDEBUG_SCHED_H
+#define CDEBUG_SCHED_H
+
+#include <cdebug/runtime.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Spawns a task running fn(arg) on the pool. arg may point to GC memory: the
+ * pool keeps it reachable until fn returns. Returns 0, -EINVAL for a NULL fn,
+ * -ESHUTDOWN after cd_shutdown(), -ENOMEM. A task accepted (0) always runs.
+ * Thread-safe from any thread (workers queue locally, others globally); not
+ * async-signal-safe. Cost: O(1), no lock and no system call unless an idle
+ * worker must be woken. */
+CD_EXTERN int cd_go(void (*fn)(void *), void *arg);
+
+/* Like cd_go and names the task (shown by scheddetail and later by traces and
+ * profiles). name must stay valid for the task's life (use a literal). */
+CD_EXTERN int cd_go_named(const char *name, void (*fn)(void *), void *arg);
+
+/* Go's sync.WaitGroup. Fields are private; declare one anywhere (stack, GC
+ * memory, globals) and call cd_wg_init before use. */
+typedef struct cd_waitgroup {
+    int64_t count_;   /* private: outstanding count */
+    uint32_t seq_;    /* private: futex word, bumped when count_ reaches 0 */
+    uint32_t waiters_; /* private: threads sleeping on seq_ */
+} cd_waitgroup;
+
+/* Sets the count to zero. Not thread-safe against concurrent use of wg. */
+CD_EXTERN void cd_wg_init(cd_waitgroup *wg);
+/* Adds delta (may be negative) to the count; waking waiters when it reaches
+ * zero. A negative count aborts with a message (Go panics). Thread-safe;
+ * not async-signal-safe; O(1), one atomic add (plus a futex wake at zero). */
+CD_EXTERN void cd_wg_add(cd_waitgroup *wg, int delta);
+/* cd_wg_add(wg, -1). */
+CD_EXTERN void cd_wg_done(cd_waitgroup *wg);
+/* Waits until the count is zero. Inside a task the wait is a blocking call
+ * with hand-off (cd_block_begin("sync.WaitGroup.Wait")), so the worker keeps
+ * running other tasks and waiting never deadlocks the pool. Thread-safe. */
+CD_EXTERN void cd_wg_wait(cd_waitgroup *wg);
+
+/* Declares that the calling task is about to block in reason (a literal such
+ * as "select" or "IO wait"). Its worker is handed to another thread so other
+ * tasks keep running; cd_block_end() takes a worker back (waiting for one if
+ * all are busy). Calls nest only as begin/end pairs. Outside a task (main or
+ * foreign thread) both only record the state. Thread-safe; not
+ * async-signal-safe. Cost: a lock and at most one thread wake each. */
+CD_EXTERN void cd_block_begin(const char *reason);
+CD_EXTERN void cd_block_end(void);
+
+/* Registers the calling thread (created with plain pthread_create) with the
+ * collector and cdebug's thread registry, so it may use cd_alloc and appears
+ * in schedtrace's threads=. Returns 0, or 0 again when already registered,
+ * or a negative errno. cd_thread_unregister() must run before the thread
+ * exits. Not async-signal-safe. */
+CD_EXTERN int cd_thread_register(void);
+CD_EXTERN void cd_thread_unregister(void);
+
+/* Scheduler counters, read without stopping anything (each field is exact,
+ * fields are not mutually atomic). */
+typedef struct cd_schedstats {
+    uint32_t gomaxprocs;      /* workers (P) */
+    uint32_t idleprocs;       /* workers with no thread running tasks */
+    uint32_t threads;         /* OS threads known to cdebug */
+    uint32_t spinningthreads; /* threads looking for work */
+    uint32_t idlethreads;     /* pool threads parked without a worker */
+    uint32_t runqueue;        /* tasks in the global queue */
+    uint64_t tasks_created;   /* cumulative cd_go successes */
+    uint64_t tasks_done;      /* cumulative completed tasks */
+    uint64_t tasks_running;   /* tasks running now (incl. blocked ones) */
+    uint64_t tasks_blocked;   /* tasks inside cd_block_begin/end now */
+    uint64_t tasks_queued;    /* runnable tasks in all queues now */
+    uint64_t steals;          /* successful steals from another worker */
+    uint64_t parks;           /* times a thread parked for lack of work */
+    uint64_t handoffs;        /* workers handed to another thread on block */
+    uint32_t runq[1024];      /* local run-queue length per worker, [0, gomaxprocs) */
+} cd_schedstats;
+
+/* Fills *s. Thread-safe; not async-signal-safe; O(gomaxprocs), lock-free. */
+CD_EXTERN void cd_read_schedstats(cd_schedstats *s);
+
+/* Number of workers (CDMAXPROCS). Thread-safe, O(1). */
+CD_EXTERN int cd_maxprocs(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CDEBUG_SCHED_H */

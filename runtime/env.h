@@ -1,0 +1,66 @@
+/* runtime/env.h - the CDEBUG, CDMAXPROCS and CDGC environment variables.
+ *
+ * CDEBUG follows GODEBUG's grammar: comma-separated name=value pairs,
+ * case-sensitive, the last occurrence of a name wins, empty items are skipped.
+ * Unlike Go, every unknown name, malformed item or bad value produces one
+ * warning line and is ignored (the setting keeps its default). Integers are
+ * parsed strictly: decimal digits only, no sign, no spaces, no overflow.
+ *
+ * The parsers are pure functions over a cd__config so tests can drive them
+ * with any string; cd__env_load() applies them to the real environment and
+ * prints the warnings on stderr (one write(2) per line).
+ */
+#ifndef CDEBUG_RUNTIME_ENV_H
+#define CDEBUG_RUNTIME_ENV_H
+
+#include <stdint.h>
+
+/* Upper bounds, documented in docs/cdebug.md. */
+#define CD__MAXPROCS_MAX 1024         /* Go capped GOMAXPROCS at 1024 until 1.9 */
+#define CD__SCHEDTRACE_MAX_MS 3600000 /* one hour */
+
+typedef struct cd__config {
+    int gctrace;       /* CDEBUG gctrace: 0 off, 1 one line per collection; 2 (Go's
+                        * repeat mode) is accepted and means 1: test != 0 */
+    int schedtrace_ms; /* CDEBUG schedtrace: period in ms, 0 = off */
+    int scheddetail;   /* CDEBUG scheddetail: 0/1, detail lines with schedtrace */
+    int maxprocs;      /* CDMAXPROCS, default: online CPUs (at least 1) */
+    int gc_percent;    /* CDGC: GOGC analogue, default 100, -1 = off */
+} cd__config;
+
+/* Receives one warning line (no trailing newline). */
+typedef void (*cd__warn_fn)(const char *line, void *ctx);
+
+/* Sets every field to its default (maxprocs from sysconf). Thread-safe. */
+void cd__config_defaults(cd__config *c);
+
+/* Applies a CDEBUG string to c. Calls warn once per rejected item with a line
+ * such as `cdebug: CDEBUG: unknown setting "gctrce" ignored`. s may be NULL
+ * (no-op). Returns the number of warnings. Pure: no I/O, no allocation. */
+int cd__env_parse_cdebug(cd__config *c, const char *s, cd__warn_fn warn, void *ctx);
+
+/* Applies a CDMAXPROCS value (1..CD__MAXPROCS_MAX). Returns warnings count. */
+int cd__env_parse_maxprocs(cd__config *c, const char *s, cd__warn_fn warn, void *ctx);
+
+/* Applies a CDGC value ("off" or 0..INT_MAX percent). Returns warnings count. */
+int cd__env_parse_gc(cd__config *c, const char *s, cd__warn_fn warn, void *ctx);
+
+/* Strict unsigned decimal parse: [0-9]+ only, value <= max. 0 or -EINVAL
+ * (empty, other characters) or -ERANGE (> max). Pure. */
+int cd__parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/* The bdwgc free-space divisor for a CDGC percent (see docs/cdebug.md):
+ * bdwgc collects after allocating about 2*live/divisor bytes, Go after
+ * live*GOGC/100, so divisor = round(200/percent) clamped to [1, 1000].
+ * percent < 0 (off) returns 0 (caller disables collection). Pure. */
+unsigned long cd__gc_divisor(int gc_percent);
+
+/* Reads CDEBUG, CDMAXPROCS and CDGC from the environment into c, writing
+ * warnings to stderr. Called once by cd_init. */
+void cd__env_load(cd__config *c);
+
+/* The configuration in force, written once by cd_init before any thread of
+ * the kit starts, read-only afterwards. */
+extern cd__config cd__cfg;
+
+#endif /* CDEBUG_RUNTIME_ENV_H */

@@ -1,0 +1,157 @@
+/* runtime/gc.c - the garbage-collected heap: bdwgc set-up and the cd_alloc
+ * family.
+ *
+ * Every entry point is bdwgc's allocator plus two counter updates: the
+ * calling thread's record (cd__self) counts objects and bytes with plain
+ * relaxed stores, since only the owner writes them (no lock prefix, no shared
+ * cache line); threads cdebug does not know fall back to shared atomics.
+ * cd_read_memstats sums them for Mallocs. Byte totals for memstats come from
+ * bdwgc itself (see docs/memstats.md).
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include <gc/gc.h>
+
+#include "cdebug/runtime.h"
+#include "runtime/env.h"
+#include "runtime/gc.h"
+#include "runtime/gcevents.h"
+#include "runtime/init.h"
+#include "runtime/thread.h"
+
+/* Counters of threads without a cd__thread record. */
+static _Atomic uint64_t fallback_mallocs, fallback_bytes, fallback_frees;
+
+/* Owner-only increment: load + store, both relaxed, so no locked RMW. */
+static inline void owner_add(uint64_t *field, uint64_t v)
+{
+    _Atomic uint64_t *a = (_Atomic uint64_t *)field;
+    atomic_store_explicit(a, atomic_load_explicit(a, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
+/* Counts one object of n bytes for the calling thread. Async-signal-safe. */
+static inline void count_alloc(size_t n)
+{
+    cd__thread *t = cd__self;
+    if (__builtin_expect(t != NULL, 1)) {
+        owner_add(&t->mallocs, 1);
+        owner_add(&t->alloc_bytes, n);
+    } else {
+        atomic_fetch_add_explicit(&fallback_mallocs, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&fallback_bytes, n, memory_order_relaxed);
+    }
+}
+
+/* Counts one explicit free for the calling thread. */
+static inline void count_free(void)
+{
+    cd__thread *t = cd__self;
+    if (__builtin_expect(t != NULL, 1))
+        owner_add(&t->frees, 1);
+    else
+        atomic_fetch_add_explicit(&fallback_frees, 1, memory_order_relaxed);
+}
+
+int cd__gc_init(const cd__config *cfg)
+{
+    GC_INIT();
+    /* Lets kit and user threads register themselves; in bdwgc 8.2 this
+     * also starts the parallel marker threads. */
+    GC_allow_register_threads();
+    if (cfg->gc_percent < 0)
+        GC_disable(); /* CDGC=off: only cd_gc() collects */
+    else
+        GC_set_free_space_divisor(cd__gc_divisor(cfg->gc_percent));
+    cd__gcevents_install(GC_get_free_space_divisor(),
+                         cfg->maxprocs > 0 ? (uint32_t)cfg->maxprocs : 1);
+    return 0;
+}
+
+void cd__gc_alloc_totals(uint64_t *mallocs, uint64_t *bytes, uint64_t *frees)
+{
+    uint64_t m, b, f;
+    cd__thread_alloc_totals(&m, &b, &f);
+    *mallocs = m + atomic_load_explicit(&fallback_mallocs, memory_order_relaxed);
+    *bytes = b + atomic_load_explicit(&fallback_bytes, memory_order_relaxed);
+    *frees = f + atomic_load_explicit(&fallback_frees, memory_order_relaxed);
+}
+
+void *cd_alloc(size_t n)
+{
+    cd__ensure_init();
+    void *p = GC_MALLOC(n); /* bdwgc clears pointer-containing objects */
+    if (p != NULL)
+        count_alloc(n);
+    return p;
+}
+
+void *cd_alloc_atomic(size_t n)
+{
+    cd__ensure_init();
+    void *p = GC_MALLOC_ATOMIC(n);
+    if (p != NULL)
+        count_alloc(n);
+    return p;
+}
+
+void *cd_realloc(void *p, size_t n)
+{
+    cd__ensure_init();
+    void *q = GC_REALLOC(p, n);
+    /* bdwgc: NULL p allocates; n == 0 frees p and returns NULL; a block
+     * that still fits is returned as is; otherwise a new block of the same
+     * kind is allocated, the contents copied and the old block freed. Count
+     * what really happened, as Go counts a new object for a grown slice. */
+    if (p == NULL) {
+        if (q != NULL)
+            count_alloc(n);
+    } else if (n == 0) {
+        count_free();
+    } else if (q != NULL && q != p) {
+        count_alloc(n);
+        count_free();
+    }
+    return q;
+}
+
+char *cd_strdup(const char *s)
+{
+    cd__ensure_init();
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = GC_MALLOC_ATOMIC(n);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, s, n);
+    count_alloc(n);
+    return p;
+}
+
+void cd_free(void *p)
+{
+    cd__ensure_init();
+    if (p == NULL)
+        return;
+    GC_FREE(p);
+    count_free();
+}
+
+void cd_gc(void)
+{
+    cd__ensure_init();
+    /* Go's runtime.GC() collects even with GOGC=off, but bdwgc ignores
+     * GC_gcollect() while disabled: lift the disable for this one
+     * collection. An automatic collection in another thread during that
+     * window is possible and harmless. */
+    bool off = cd__cfg.gc_percent < 0;
+    if (off)
+        GC_enable();
+    cd__gc_forced = true;
+    GC_gcollect();
+    cd__gc_forced = false;
+    if (off)
+        GC_disable();
+}

@@ -1,0 +1,33 @@
+/* runtime/gc.h - internal interface of the bdwgc layer (gc.c, gcevents.c,
+ * gctrace.c, memstats.c). */
+#ifndef CDEBUG_RUNTIME_GC_H
+#define CDEBUG_RUNTIME_GC_H
+
+#include <stdint.h>
+
+#include "runtime/env.h"
+
+/* Initialises bdwgc (GC_INIT, thread registration allowed, parallel markers
+ * started), applies CDGC (divisor or GC_disable), installs the collection
+ * event callback. Called once by cd_init before any kit thread exists.
+ * Returns 0 or a negative errno. */
+int cd__gc_init(const cd__config *cfg);
+
+/* Starts the gctrace printer thread when cfg->gctrace is set. */
+int cd__gctrace_start(const cd__config *cfg);
+
+/* Prints every collection recorded so far and stops the printer thread.
+ * Called by cd_shutdown (and at exit). Idempotent. */
+void cd__gctrace_stop(void);
+
+/* Number of collections observed by the event callback (NumGC). Thread-safe,
+ * async-signal-safe (atomic load). */
+uint32_t cd__gc_count(void);
+
+/* Objects and bytes allocated and explicit frees counted by the cd_alloc
+ * family, over every thread (live, exited, and unknown to cdebug). Each sum
+ * is exact; they are not read atomically together. Thread-safe; not
+ * async-signal-safe (takes the thread-registry mutex). O(threads). */
+void cd__gc_alloc_totals(uint64_t *mallocs, uint64_t *bytes, uint64_t *frees);
+
+#endif /* CDEBUG_RUNTIME_GC_H */

@@ -1,0 +1,107 @@
+/* runtime/init.c - cd_init, cd_shutdown and the library constructor.
+ *
+ * Order matters: the environment first (everything depends on it), then the
+ * collector (every kit thread registers with it), then the tracers that only
+ * read, then the scheduler. Shutdown runs in reverse.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cdebug/runtime.h"
+#include "runtime/clock.h"
+#include "runtime/env.h"
+#include "runtime/gc.h"
+#include "runtime/init.h"
+#include "runtime/sched_int.h"
+#include "runtime/thread.h"
+
+uint64_t cd__start_nanotime;
+
+enum { ST_NEW, ST_RUNNING, ST_STOPPED };
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static int state = ST_NEW;
+static int init_result;
+_Atomic int cd__initialized;
+
+/* At exit a C program ends like a Go program whose main returned: running
+ * tasks are abandoned, but every gctrace line already recorded is printed. */
+static void at_exit(void)
+{
+    pthread_mutex_lock(&init_lock);
+    int st = state;
+    pthread_mutex_unlock(&init_lock);
+    if (st == ST_RUNNING) {
+        cd__schedtrace_stop();
+        cd__gctrace_stop();
+    }
+}
+
+int cd_init(void)
+{
+    pthread_mutex_lock(&init_lock);
+    if (state != ST_NEW) {
+        int rc = init_result;
+        pthread_mutex_unlock(&init_lock);
+        return rc;
+    }
+    cd__start_nanotime = cd__nanotime();
+
+    int rc;
+    cd__env_load(&cd__cfg);
+    if ((rc = cd__gc_init(&cd__cfg)) != 0)
+        goto fail;
+    /* The thread running cd_init (normally main) is M0. */
+    rc = cd__thread_attach(CD__THREAD_MAIN, true);
+    if (rc != 0 && rc != -EEXIST)
+        goto fail;
+    if ((rc = cd__gctrace_start(&cd__cfg)) != 0)
+        goto fail;
+    if ((rc = cd__sched_start(&cd__cfg)) != 0)
+        goto fail_gctrace;
+    if ((rc = cd__schedtrace_start(&cd__cfg)) != 0)
+        goto fail_sched;
+
+    state = ST_RUNNING;
+    init_result = 0;
+    atomic_store_explicit(&cd__initialized, 1, memory_order_release);
+    pthread_mutex_unlock(&init_lock);
+    atexit(at_exit);
+    return 0;
+
+fail_sched:
+    cd__sched_stop();
+fail_gctrace:
+    cd__gctrace_stop();
+fail:
+    state = ST_STOPPED;
+    init_result = rc;
+    atomic_store_explicit(&cd__initialized, 1, memory_order_release);
+    pthread_mutex_unlock(&init_lock);
+    fprintf(stderr, "cdebug: initialisation failed: %s\n", cd_strerror(rc));
+    return rc;
+}
+
+void cd_shutdown(void)
+{
+    pthread_mutex_lock(&init_lock);
+    if (state != ST_RUNNING) {
+        pthread_mutex_unlock(&init_lock);
+        return;
+    }
+    state = ST_STOPPED;
+    pthread_mutex_unlock(&init_lock);
+
+    cd__sched_stop();
+    cd__schedtrace_stop();
+    cd__gctrace_stop();
+}
+
+/* Runs before main() when libcdebug is linked, so `CDEBUG=gctrace=1 ./app`
+ * needs no code in the app. */
+__attribute__((constructor)) static void cd__constructor(void)
+{
+    (void)cd_init();
+}

@@ -1,0 +1,758 @@
+/* runtime/sched.c - the work-stealing pool: Ps, Ms, spawning, scheduling,
+ * hand-off around blocking calls, shutdown.
+ *
+ * The design is Go's scheduler (runtime/proc.go) without preemption and
+ * without stack switching: a task runs to completion on the thread that
+ * started it. What follows in one paragraph each:
+ *
+ * Spawning. A task spawned by a task goes to the local run queue of the P
+ * its thread holds (no lock, no system call); a task spawned by any other
+ * thread goes to the global queue (wait-free enqueue). Either way the
+ * spawner then calls wakep(), which starts one more spinning M only when a P
+ * is idle and no M is already spinning: that keeps wake-ups, the expensive
+ * part, to the minimum that still spreads work.
+ *
+ * Finding work (find_work). An M holding a P looks, in order: every 61st
+ * tick the global queue (fairness), its local queue, the global queue, then
+ * it "spins": steals half of a random victim's queue, four rounds over all
+ * Ps. Finding nothing, it puts its P on the idle list and parks on a futex.
+ * At most half of the busy Ps spin at once (Go's limit), so idle CPUs are
+ * not burnt by a crowd of thieves.
+ *
+ * Lost wake-ups. A spawner publishes its task, then checks for idle Ps and
+ * spinners; an M going idle publishes its idleness (npidle, nmspinning),
+ * then checks every queue once more. Both sides separate the store from the
+ * load with a sequentially consistent fence, so at least one of them sees
+ * the other: a task is never left queued with every M asleep.
+ *
+ * Blocking (cd_block_begin/end). The task's M gives its P away at once: to
+ * an M waiting to resume a task, else to an idle or new M if there is work,
+ * else to the idle list. On cd_block_end the M takes an idle P or queues
+ * itself as a P-waiter; P-waiters have priority over queued tasks at every
+ * scheduling point, so a resumed task waits at most for one task to end.
+ *
+ * Shutdown. Foreign spawns are refused, then cd__sched_stop waits until the
+ * count of created tasks equals the count of finished ones (tasks may keep
+ * spawning tasks while draining), then wakes and joins every M.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cdebug/sched.h"
+#include "runtime/futex.h"
+#include "runtime/init.h"
+#include "runtime/sched_int.h"
+#include "runtime/sched_priv.h"
+
+#define S cd__sched_g
+#define CD__MAX_THREADS 10000 /* as Go's default SetMaxThreads */
+#define CD__STEAL_ROUNDS 4
+
+cd__sched cd__sched_g;
+__thread cd__m *cd__cur_m;
+
+/* Owner-only counter increment: the P's holder is its only writer, so a
+ * relaxed load and store suffice (no locked instruction on the hot path). */
+static inline void inc_owned(_Atomic uint64_t *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* ---- idle Ps, idle Ms, P-waiters (all under S.lock) -------------------- */
+
+static void pidle_put(cd__p *p)
+{
+    atomic_store_explicit(&p->status, CD__P_IDLE, memory_order_relaxed);
+    atomic_store_explicit(&p->m, -1, memory_order_relaxed);
+    p->idle_next = S.pidle;
+    S.pidle = p;
+    atomic_fetch_add(&S.npidle, 1);
+}
+
+static cd__p *pidle_get(void)
+{
+    cd__p *p = S.pidle;
+    if (p != NULL) {
+        S.pidle = p->idle_next;
+        atomic_fetch_sub(&S.npidle, 1);
+    }
+    return p;
+}
+
+static cd__m *midle_get(void)
+{
+    cd__m *m = S.midle;
+    if (m != NULL) {
+        S.midle = m->link;
+        atomic_fetch_sub(&S.nmidle, 1);
+    }
+    return m;
+}
+
+static cd__m *pwait_get(void)
+{
+    cd__m *m = S.pwait_head;
+    if (m != NULL) {
+        S.pwait_head = m->link;
+        if (S.pwait_head == NULL)
+            S.pwait_tail = NULL;
+        atomic_fetch_sub(&S.npwait, 1);
+    }
+    return m;
+}
+
+/* ---- M parking ---------------------------------------------------------- */
+
+/* Hands p (NULL: "exit") to a parked or newborn M and wakes it. */
+static void m_wake(cd__m *m, cd__p *p, bool spinning)
+{
+    atomic_store_explicit(&m->next_spinning, spinning, memory_order_relaxed);
+    atomic_store_explicit(&m->nextp, p, memory_order_relaxed);
+    atomic_store_explicit(&m->park, 1, memory_order_release);
+    cd__futex_wake(&m->park, 1);
+}
+
+/* Sleeps until m_wake; returns the P handed over (NULL: exit). */
+static cd__p *m_park(cd__m *m)
+{
+    while (atomic_load_explicit(&m->park, memory_order_acquire) == 0)
+        cd__futex_wait(&m->park, 0, NULL);
+    atomic_store_explicit(&m->park, 0, memory_order_relaxed);
+    return atomic_exchange_explicit(&m->nextp, NULL, memory_order_relaxed);
+}
+
+static void m_acquire(cd__m *m, cd__p *p)
+{
+    m->p = p;
+    atomic_store_explicit(&m->pid, p->id, memory_order_relaxed);
+    atomic_store_explicit(&p->m, (int64_t)atomic_load(&m->id), memory_order_relaxed);
+    atomic_store_explicit(&p->status, CD__P_RUNNING, memory_order_relaxed);
+}
+
+static void m_release(cd__m *m)
+{
+    m->p = NULL;
+    atomic_store_explicit(&m->pid, -1, memory_order_relaxed);
+}
+
+static void *m_main(void *arg);
+
+/* Creates an M that starts holding p. Called with S.lock held so shutdown
+ * never races a half-created thread. Returns NULL on failure. */
+static cd__m *m_create_locked(cd__p *p, bool spinning)
+{
+    if (atomic_load(&S.nm) >= CD__MAX_THREADS)
+        return NULL;
+    cd__m *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return NULL;
+    atomic_init(&m->pid, -1);
+    atomic_init(&m->next_spinning, spinning);
+    atomic_init(&m->nextp, p);
+    atomic_init(&m->park, 1); /* its first m_park returns p at once */
+    m->rand = (uint32_t)(uintptr_t)m | 1u;
+    if (cd__thread_spawn(&m->pthread, CD__THREAD_WORKER, true, m_main, m) != 0) {
+        free(m);
+        return NULL;
+    }
+    m->all_next = S.allm;
+    S.allm = m;
+    atomic_fetch_add(&S.nm, 1);
+    return m;
+}
+
+/* Parks m as an idle M until it is handed a P. Returns false on exit. */
+static bool m_stop(cd__m *m)
+{
+    pthread_mutex_lock(&S.lock);
+    if (atomic_load(&S.exiting)) {
+        pthread_mutex_unlock(&S.lock);
+        return false;
+    }
+    m->link = S.midle;
+    S.midle = m;
+    atomic_fetch_add(&S.nmidle, 1);
+    pthread_mutex_unlock(&S.lock);
+    atomic_fetch_add_explicit(&S.parks, 1, memory_order_relaxed);
+
+    cd__p *p = m_park(m);
+    if (p == NULL)
+        return false;
+    m_acquire(m, p);
+    atomic_store_explicit(&m->spinning, atomic_load(&m->next_spinning), memory_order_relaxed);
+    return true;
+}
+
+/* Gets p (or an idle P when p is NULL) running on an idle or new M. With
+ * spinning, the caller has already counted the new spinner in nmspinning. */
+static void m_start(cd__p *p, bool spinning)
+{
+    pthread_mutex_lock(&S.lock);
+    if (p == NULL && (p = pidle_get()) == NULL)
+        goto undo_spin;
+    if (atomic_load(&S.exiting)) {
+        pidle_put(p);
+        goto undo_spin;
+    }
+    cd__m *m = midle_get();
+    if (m == NULL) {
+        if (m_create_locked(p, spinning) == NULL) {
+            static _Atomic int warned;
+            if (!atomic_exchange(&warned, 1))
+                fprintf(stderr, "cdebug: sched: cannot start a thread (limit %d)\n",
+                        CD__MAX_THREADS);
+            pidle_put(p);
+            goto undo_spin;
+        }
+        pthread_mutex_unlock(&S.lock);
+        return;
+    }
+    pthread_mutex_unlock(&S.lock);
+    m_wake(m, p, spinning);
+    return;
+
+undo_spin:
+    pthread_mutex_unlock(&S.lock);
+    if (spinning)
+        atomic_fetch_sub(&S.nmspinning, 1);
+}
+
+/* Called after new work became visible (the caller has fenced): wakes one
+ * more spinning M if a P is idle and nobody is already looking. */
+static void wakep(void)
+{
+    if (atomic_load_explicit(&S.npidle, memory_order_relaxed) == 0)
+        return;
+    int zero = 0;
+    if (atomic_load_explicit(&S.nmspinning, memory_order_relaxed) != 0 ||
+        !atomic_compare_exchange_strong(&S.nmspinning, &zero, 1))
+        return;
+    m_start(NULL, true);
+}
+
+/* A spinning M found work: stop counting it, and if it was the last
+ * spinner, start another so a burst of work keeps spreading. */
+static void reset_spinning(cd__m *m)
+{
+    atomic_store_explicit(&m->spinning, false, memory_order_relaxed);
+    int left = atomic_fetch_sub(&S.nmspinning, 1) - 1;
+    if (left == 0 && atomic_load(&S.npidle) > 0)
+        wakep();
+}
+
+/* ---- global queue ------------------------------------------------------ */
+
+static void globq_put(cd__task *t)
+{
+    cds_wfcq_enqueue(&S.gq_head, &S.gq_tail, &t->qnode);
+    atomic_fetch_add(&S.gq_len, 1);
+}
+
+/* Takes a fair share of the global queue: one task to run, the rest into
+ * p's local queue. max limits the batch (0: no limit beyond half a ring). */
+static cd__task *globq_get(cd__p *p, uint32_t max)
+{
+    uint32_t len = atomic_load(&S.gq_len);
+    if (len == 0)
+        return NULL;
+    uint32_t n = len / (uint32_t)S.nprocs + 1;
+    if (max != 0 && n > max)
+        n = max;
+    if (n > CD__RUNQ_SIZE / 2)
+        n = CD__RUNQ_SIZE / 2;
+
+    cd__task *first = NULL;
+    cds_wfcq_dequeue_lock(&S.gq_head, &S.gq_tail);
+    for (uint32_t i = 0; i < n; i++) {
+        struct cds_wfcq_node *node = __cds_wfcq_dequeue_blocking(&S.gq_head, &S.gq_tail);
+        if (node == NULL)
+            break;
+        atomic_fetch_sub(&S.gq_len, 1);
+        cd__task *t = caa_container_of(node, cd__task, qnode);
+        if (first == NULL)
+            first = t;
+        else if (!cd__runq_put(p, t))
+            globq_put(t); /* cannot happen while p's queue has room */
+    }
+    cds_wfcq_dequeue_unlock(&S.gq_head, &S.gq_tail);
+    return first;
+}
+
+/* ---- scheduling -------------------------------------------------------- */
+
+static inline uint32_t xorshift(uint32_t *s)
+{
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *s = x;
+}
+
+/* Gives m's P to the first P-waiter, if any. Returns true when it did (m
+ * then has no P). */
+static bool give_to_waiter(cd__m *m)
+{
+    pthread_mutex_lock(&S.lock);
+    cd__m *w = pwait_get();
+    if (w == NULL) {
+        pthread_mutex_unlock(&S.lock);
+        return false;
+    }
+    cd__p *p = m->p;
+    m_release(m);
+    pthread_mutex_unlock(&S.lock);
+    m_wake(w, p, false);
+    return true;
+}
+
+static bool any_work(void)
+{
+    if (atomic_load(&S.gq_len) > 0)
+        return true;
+    for (int i = 0; i < S.nprocs; i++)
+        if (cd__runq_len(S.allp[i]) > 0)
+            return true;
+    return false;
+}
+
+/* Returns the next task for m (m then holds a P), or NULL when the pool
+ * is exiting. May park m any number of times. */
+static cd__task *find_work(cd__m *m)
+{
+    cd__task *t;
+top:
+    if (atomic_load_explicit(&S.exiting, memory_order_relaxed)) {
+        if (m->p != NULL) {
+            pthread_mutex_lock(&S.lock);
+            pidle_put(m->p);
+            m_release(m);
+            pthread_mutex_unlock(&S.lock);
+        }
+        if (m->spinning) {
+            m->spinning = false;
+            atomic_fetch_sub(&S.nmspinning, 1);
+        }
+        return NULL;
+    }
+    cd__p *p = m->p;
+
+    /* A thread back from a blocking call is waiting for a P: it goes first. */
+    if (atomic_load_explicit(&S.npwait, memory_order_relaxed) > 0) {
+        if (m->spinning) {
+            m->spinning = false;
+            atomic_fetch_sub(&S.nmspinning, 1);
+        }
+        if (give_to_waiter(m))
+            goto park;
+    }
+
+    uint64_t tick = atomic_load_explicit(&p->schedtick, memory_order_relaxed);
+    if (tick % 61 == 0 && (t = globq_get(p, 1)) != NULL)
+        goto found;
+    if ((t = cd__runq_get(p)) != NULL)
+        goto found;
+    if ((t = globq_get(p, 0)) != NULL)
+        goto found;
+
+    /* Steal. Spin only while fewer than half of the busy Ps spin. */
+    if (!m->spinning) {
+        int busy = S.nprocs - atomic_load(&S.npidle);
+        if (2 * atomic_load(&S.nmspinning) < busy) {
+            m->spinning = true;
+            atomic_fetch_add(&S.nmspinning, 1);
+        }
+    }
+    if (m->spinning && S.nprocs > 1) {
+        for (int round = 0; round < CD__STEAL_ROUNDS; round++) {
+            uint32_t start = xorshift(&m->rand) % (uint32_t)S.nprocs;
+            for (int i = 0; i < S.nprocs; i++) {
+                cd__p *v = S.allp[(start + (uint32_t)i) % (uint32_t)S.nprocs];
+                if (v == p)
+                    continue;
+                if ((t = cd__runq_steal(p, v)) != NULL) {
+                    inc_owned(&p->steals);
+                    goto found;
+                }
+            }
+            if ((t = globq_get(p, 0)) != NULL)
+                goto found;
+        }
+    }
+
+    /* Nothing to run: give the P back (to a P-waiter first). */
+    pthread_mutex_lock(&S.lock);
+    if ((t = globq_get(p, 0)) != NULL) {
+        pthread_mutex_unlock(&S.lock);
+        goto found;
+    }
+    cd__m *w = pwait_get();
+    m_release(m);
+    if (w == NULL)
+        pidle_put(p);
+    pthread_mutex_unlock(&S.lock);
+    if (w != NULL)
+        m_wake(w, p, false);
+
+    if (m->spinning) {
+        m->spinning = false;
+        atomic_fetch_sub(&S.nmspinning, 1); /* seq_cst: the fence of the note above */
+    }
+    atomic_thread_fence(memory_order_seq_cst);
+    /* Work published after our last look, whose spawner saw no idle P or
+     * saw a spinner (us), would otherwise wait for the next spawn. */
+    if (w == NULL && any_work()) {
+        pthread_mutex_lock(&S.lock);
+        cd__p *q = pidle_get();
+        pthread_mutex_unlock(&S.lock);
+        if (q != NULL) {
+            m_acquire(m, q);
+            m->spinning = true;
+            atomic_fetch_add(&S.nmspinning, 1);
+            goto top;
+        }
+    }
+
+park:
+    if (!m_stop(m))
+        return NULL;
+    goto top;
+
+found:
+    if (m->spinning)
+        reset_spinning(m);
+    return t;
+}
+
+static void execute(cd__m *m, cd__task *t)
+{
+    inc_owned(&m->p->schedtick);
+    atomic_store_explicit(&t->m, (int64_t)atomic_load(&m->id), memory_order_relaxed);
+    atomic_store_explicit(&t->state, CD__G_RUNNING, memory_order_relaxed);
+    atomic_store_explicit(&m->curg, t, memory_order_release);
+
+    t->fn(t->arg);
+
+    /* The task may have blocked and resumed on another P. */
+    cd__p *p = m->p;
+    atomic_store_explicit(&m->curg, NULL, memory_order_release);
+    atomic_store_explicit(&t->m, -1, memory_order_relaxed);
+    atomic_store_explicit(&t->state, CD__G_DONE, memory_order_relaxed);
+    cd__task_free(p, t);
+    /* Release: everything the task did happens before the drain sees it. */
+    atomic_store_explicit(&p->done, atomic_load_explicit(&p->done, memory_order_relaxed) + 1,
+                          memory_order_release);
+}
+
+static void *m_main(void *arg)
+{
+    cd__m *m = arg;
+    cd__cur_m = m;
+    m->thr = cd__self;
+    atomic_store(&m->id, cd__self->id);
+    cd__self->sched = m;
+
+    cd__p *p = m_park(m);
+    if (p != NULL) {
+        m_acquire(m, p);
+        m->spinning = atomic_load(&m->next_spinning);
+        cd__task *t;
+        while ((t = find_work(m)) != NULL)
+            execute(m, t);
+    }
+    cd__cur_m = NULL;
+    return NULL;
+}
+
+/* ---- public: spawning -------------------------------------------------- */
+
+int cd_go_named(const char *name, void (*fn)(void *), void *arg)
+{
+    if (fn == NULL)
+        return -EINVAL;
+    cd__ensure_init();
+    if (!atomic_load_explicit(&S.started, memory_order_acquire))
+        return -ESHUTDOWN;
+
+    cd__m *m = cd__cur_m;
+    cd__p *p = m != NULL ? m->p : NULL;
+    cd__task *cur = m != NULL ? atomic_load_explicit(&m->curg, memory_order_relaxed) : NULL;
+
+    if (p != NULL) {
+        /* Fast path: a task spawning a task. No lock; the drain in
+         * cd_shutdown waits for us because our own task is unfinished. */
+        cd__task *t = cd__task_alloc(p);
+        if (t == NULL)
+            return -ENOMEM;
+        t->fn = fn;
+        t->arg = arg;
+        t->name = name;
+        t->parent = cur != NULL ? atomic_load_explicit(&cur->id, memory_order_relaxed) : 0;
+        atomic_store_explicit(&t->id, cd__task_next_id(p), memory_order_relaxed);
+        atomic_store_explicit(&t->m, -1, memory_order_relaxed);
+        atomic_store_explicit(&t->state, CD__G_RUNNABLE, memory_order_relaxed);
+        inc_owned(&p->created);
+        if (!cd__runq_put(p, t)) {
+            /* Local queue full: move half of it and t to the global queue
+             * in one go, as Go's runqputslow does. */
+            cd__task *batch[CD__RUNQ_SIZE / 2];
+            uint32_t n = cd__runq_grab_half(p, batch, CD__RUNQ_SIZE / 2);
+            for (uint32_t i = 0; i < n; i++)
+                globq_put(batch[i]);
+            globq_put(t);
+        }
+        atomic_thread_fence(memory_order_seq_cst);
+        wakep();
+        return 0;
+    }
+
+    /* Slow path: main, foreign and blocked threads use the global queue. */
+    atomic_fetch_add(&S.foreign_inflight, 1);
+    if (atomic_load(&S.stopping)) {
+        atomic_fetch_sub(&S.foreign_inflight, 1);
+        return -ESHUTDOWN;
+    }
+    cd__task *t = cd__task_alloc(NULL);
+    if (t == NULL) {
+        atomic_fetch_sub(&S.foreign_inflight, 1);
+        return -ENOMEM;
+    }
+    t->fn = fn;
+    t->arg = arg;
+    t->name = name;
+    t->parent = cur != NULL ? atomic_load_explicit(&cur->id, memory_order_relaxed) : 0;
+    atomic_store_explicit(&t->id, cd__task_next_id(NULL), memory_order_relaxed);
+    atomic_store_explicit(&t->m, -1, memory_order_relaxed);
+    atomic_store_explicit(&t->state, CD__G_RUNNABLE, memory_order_relaxed);
+    atomic_fetch_add(&S.created_global, 1);
+    globq_put(t);
+    atomic_fetch_sub(&S.foreign_inflight, 1);
+    atomic_thread_fence(memory_order_seq_cst);
+    wakep();
+    return 0;
+}
+
+int cd_go(void (*fn)(void *), void *arg)
+{
+    return cd_go_named(NULL, fn, arg);
+}
+
+/* ---- public: blocking hand-off ----------------------------------------- */
+
+void cd__sched_block_begin(const char *reason)
+{
+    cd__m *m = cd__cur_m;
+    cd__task *t = m != NULL ? atomic_load_explicit(&m->curg, memory_order_relaxed) : NULL;
+    if (t == NULL)
+        return; /* not inside a task: nothing to hand off */
+    if (m->block_depth++ > 0)
+        return;
+
+    atomic_store_explicit(&t->reason, reason != NULL ? reason : "blocked",
+                          memory_order_relaxed);
+    atomic_store_explicit(&t->state, CD__G_BLOCKED, memory_order_relaxed);
+    atomic_store_explicit(&m->blocked, true, memory_order_relaxed);
+    atomic_fetch_add_explicit(&S.blocked_tasks, 1, memory_order_relaxed);
+
+    cd__p *p = m->p;
+    inc_owned(&p->syscalltick);
+    atomic_fetch_add_explicit(&S.handoffs, 1, memory_order_relaxed);
+
+    pthread_mutex_lock(&S.lock);
+    m_release(m);
+    cd__m *w = pwait_get();
+    if (w != NULL) {
+        pthread_mutex_unlock(&S.lock);
+        m_wake(w, p, false);
+        return;
+    }
+    if (cd__runq_len(p) > 0 || atomic_load(&S.gq_len) > 0) {
+        /* There is work for this P now: give it a thread. */
+        pthread_mutex_unlock(&S.lock);
+        m_start(p, false);
+        return;
+    }
+    pidle_put(p);
+    pthread_mutex_unlock(&S.lock);
+    /* A spawner may have seen no idle P just before we made this one idle. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load(&S.gq_len) > 0)
+        wakep();
+}
+
+void cd__sched_block_end(void)
+{
+    cd__m *m = cd__cur_m;
+    cd__task *t = m != NULL ? atomic_load_explicit(&m->curg, memory_order_relaxed) : NULL;
+    if (t == NULL || m->block_depth == 0)
+        return;
+    if (--m->block_depth > 0)
+        return;
+
+    pthread_mutex_lock(&S.lock);
+    cd__p *p = pidle_get();
+    if (p != NULL) {
+        pthread_mutex_unlock(&S.lock);
+    } else {
+        /* Every P is busy: queue for one. */
+        m->link = NULL;
+        if (S.pwait_tail != NULL)
+            S.pwait_tail->link = m;
+        else
+            S.pwait_head = m;
+        S.pwait_tail = m;
+        atomic_fetch_add(&S.npwait, 1);
+        pthread_mutex_unlock(&S.lock);
+        p = m_park(m);
+    }
+    m_acquire(m, p);
+    atomic_store_explicit(&m->blocked, false, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&S.blocked_tasks, 1, memory_order_relaxed);
+    atomic_store_explicit(&t->reason, NULL, memory_order_relaxed);
+    atomic_store_explicit(&t->state, CD__G_RUNNING, memory_order_relaxed);
+}
+
+void cd_block_begin(const char *reason)
+{
+    cd__sched_block_begin(reason);
+}
+
+void cd_block_end(void)
+{
+    cd__sched_block_end();
+}
+
+/* ---- public: foreign threads, stats ------------------------------------ */
+
+int cd_thread_register(void)
+{
+    cd__ensure_init();
+    int rc = cd__thread_attach(CD__THREAD_FOREIGN, true);
+    return rc == -EEXIST ? 0 : rc;
+}
+
+void cd_thread_unregister(void)
+{
+    if (cd__self != NULL && cd__self->kind == CD__THREAD_FOREIGN)
+        cd__thread_detach();
+}
+
+int cd_maxprocs(void)
+{
+    return S.nprocs;
+}
+
+void cd_read_schedstats(cd_schedstats *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!atomic_load_explicit(&S.started, memory_order_acquire))
+        return;
+    s->gomaxprocs = (uint32_t)S.nprocs;
+    s->idleprocs = (uint32_t)atomic_load(&S.npidle);
+    s->threads = cd__thread_count();
+    s->spinningthreads = (uint32_t)atomic_load(&S.nmspinning);
+    s->idlethreads = (uint32_t)atomic_load(&S.nmidle);
+    s->runqueue = atomic_load(&S.gq_len);
+    uint64_t created = atomic_load(&S.created_global), done = 0, queued = s->runqueue;
+    for (int i = 0; i < S.nprocs; i++) {
+        cd__p *p = S.allp[i];
+        done += atomic_load_explicit(&p->done, memory_order_acquire);
+        created += atomic_load_explicit(&p->created, memory_order_relaxed);
+        s->steals += atomic_load_explicit(&p->steals, memory_order_relaxed);
+        s->runq[i] = cd__runq_len(p);
+        queued += s->runq[i];
+    }
+    s->tasks_created = created;
+    s->tasks_done = done;
+    s->tasks_queued = queued;
+    s->tasks_blocked = atomic_load(&S.blocked_tasks);
+    uint64_t live = created > done ? created - done : 0;
+    s->tasks_running = live > queued ? live - queued : 0;
+    s->parks = atomic_load(&S.parks);
+    s->handoffs = atomic_load(&S.handoffs);
+}
+
+/* ---- start and stop ---------------------------------------------------- */
+
+int cd__sched_start(const cd__config *cfg)
+{
+    int n = cfg->maxprocs > 0 ? cfg->maxprocs : 1;
+    pthread_mutex_init(&S.lock, NULL);
+    cds_wfcq_init(&S.gq_head, &S.gq_tail);
+    atomic_init(&S.next_id, 1);
+    S.allp = calloc((size_t)n, sizeof *S.allp);
+    if (S.allp == NULL)
+        return -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        cd__p *p = aligned_alloc(64, sizeof *p);
+        if (p == NULL)
+            return -ENOMEM; /* the process is about to fail anyway */
+        memset(p, 0, sizeof *p);
+        p->id = i;
+        atomic_init(&p->m, -1);
+        S.allp[i] = p;
+    }
+    S.nprocs = n;
+    /* Ps start idle and threads start on demand (wakep), as in Go: a
+     * program that never spawns costs no thread. Push in reverse so P0 is
+     * handed out first. */
+    for (int i = n - 1; i >= 0; i--)
+        pidle_put(S.allp[i]);
+    atomic_store_explicit(&S.started, 1, memory_order_release);
+    return 0;
+}
+
+/* Tasks accepted and not yet finished. Reads the done counters first:
+ * every task is created before it is done, so the result never
+ * undercounts what was outstanding between the two reads. */
+static uint64_t outstanding(void)
+{
+    uint64_t done = 0, created;
+    for (int i = 0; i < S.nprocs; i++)
+        done += atomic_load_explicit(&S.allp[i]->done, memory_order_acquire);
+    created = atomic_load(&S.created_global);
+    for (int i = 0; i < S.nprocs; i++)
+        created += atomic_load_explicit(&S.allp[i]->created, memory_order_acquire);
+    return created > done ? created - done : 0;
+}
+
+void cd__sched_stop(void)
+{
+    if (!atomic_load(&S.started))
+        return;
+    if (cd__cur_m != NULL) {
+        static const char msg[] = "cdebug: cd_shutdown called from a task; ignored\n";
+        (void)!write(2, msg, sizeof msg - 1);
+        return;
+    }
+    atomic_store(&S.stopping, 1);
+    while (atomic_load(&S.foreign_inflight) > 0)
+        sched_yield();
+    /* Drain: tasks may still spawn tasks; poll until all have ended. */
+    struct timespec ms = {0, 1000000};
+    while (outstanding() > 0)
+        nanosleep(&ms, NULL);
+
+    pthread_mutex_lock(&S.lock);
+    atomic_store(&S.exiting, 1);
+    cd__m *m;
+    while ((m = midle_get()) != NULL)
+        m_wake(m, NULL, false);
+    cd__m *all = S.allm;
+    S.allm = NULL;
+    pthread_mutex_unlock(&S.lock);
+
+    while (all != NULL) {
+        cd__m *next = all->all_next;
+        pthread_join(all->pthread, NULL);
+        free(all);
+        all = next;
+    }
+    atomic_store_explicit(&S.started, 0, memory_order_release);
+}

@@ -1,0 +1,155 @@
+/* runtime/sched_priv.h - the scheduler's data structures, shared by
+ * sched.c (the pool), runq.c (local queues), task.c (task records),
+ * waitgroup.c and schedtrace.c. Not for the rest of the runtime.
+ *
+ * Vocabulary is Go's: a task is a G, a worker (a right to run tasks) is a P,
+ * an OS thread is an M. An M runs tasks only while it holds a P; there are
+ * exactly CDMAXPROCS Ps, so at most CDMAXPROCS tasks run at once, except that
+ * a task inside cd_block_begin/end holds a thread but no P.
+ */
+#ifndef CDEBUG_RUNTIME_SCHED_PRIV_H
+#define CDEBUG_RUNTIME_SCHED_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <urcu/wfcqueue.h>
+
+#include "runtime/thread.h"
+
+/* Task states. The numbers are Go's g status codes so scheddetail reads the
+ * same as Go's: runnable -> running -> (blocked -> running)* -> done. */
+enum {
+    CD__G_RUNNABLE = 1, /* queued, not started */
+    CD__G_RUNNING = 2,  /* executing on an M that holds a P */
+    CD__G_BLOCKED = 4,  /* inside cd_block_begin/end; its M gave its P away */
+    CD__G_DONE = 6,     /* finished; the record is back in a free cache */
+};
+
+/* A task record. Records live in GC memory allocated "uncollectable"
+ * (scanned, never reclaimed): the collector sees arg while the task is
+ * queued or running even though the queues themselves are plain memory, and
+ * a stale pointer read by schedtrace always points at a valid record.
+ * Records are recycled through free caches and never returned. */
+typedef struct cd__task {
+    struct cds_wfcq_node qnode; /* link in the global run queue */
+    void (*fn)(void *);
+    void *arg;
+    const char *name;            /* NULL: unnamed */
+    _Atomic uint64_t id;         /* G number, unique, from 1 */
+    uint64_t parent;             /* id of the spawning task, 0 if none */
+    _Atomic int state;           /* CD__G_* */
+    _Atomic(const char *) reason; /* wait reason while blocked */
+    _Atomic int64_t m;           /* id of the M running it, -1 */
+    struct cd__task *next_free;
+} cd__task;
+
+/* Bounded lock-free local run queue (Go's runq): the owner P pushes at the
+ * tail, any M takes from the head with a CAS, thieves grab half. */
+#define CD__RUNQ_SIZE 256
+typedef struct cd__runq {
+    _Atomic uint32_t head; /* next slot to take; advanced by CAS */
+    _Atomic uint32_t tail; /* next slot to fill; written by the owner only */
+    _Atomic(cd__task *) slots[CD__RUNQ_SIZE];
+} cd__runq;
+
+enum { CD__P_IDLE = 0, CD__P_RUNNING = 1 }; /* Go's _Pidle, _Prunning */
+
+typedef struct cd__p {
+    int id;
+    _Atomic int status;
+    _Atomic int64_t m; /* id of the M holding it, -1 */
+    cd__runq runq;
+    /* Counters written only by the M holding this P (relaxed store of
+     * load+1, no lock prefix), summed by readers. */
+    _Atomic uint64_t schedtick;   /* tasks started here */
+    _Atomic uint64_t syscalltick; /* hand-offs from cd_block_begin here */
+    _Atomic uint64_t created;     /* tasks spawned by tasks running here */
+    _Atomic uint64_t done;        /* tasks finished here */
+    _Atomic uint64_t steals;      /* successful steals by this P */
+    uint64_t id_next, id_end;     /* cached block of task ids */
+    cd__task *free;               /* free task records, owner only */
+    _Atomic uint32_t nfree;
+    struct cd__p *idle_next; /* link in the idle-P list (sched.lock) */
+} __attribute__((aligned(64))) cd__p;
+
+typedef struct cd__m {
+    _Atomic uint64_t id; /* = its cd__thread id, set by the thread itself */
+    cd__thread *thr;
+    pthread_t pthread;
+    cd__p *p;                /* P held, owner only (see pid for others) */
+    _Atomic int pid;         /* p->id or -1, for readers */
+    _Atomic(cd__task *) curg; /* task running on this thread, or NULL */
+    _Atomic bool spinning;   /* looking for work while holding a P */
+    _Atomic bool blocked;    /* its task is inside cd_block_begin/end */
+    /* Parking: a waker stores nextp (may be NULL to ask the M to exit),
+     * then sets park to 1 and wakes the futex. */
+    _Atomic uint32_t park;
+    cd__p *_Atomic nextp;
+    _Atomic bool next_spinning;
+    uint32_t rand;                /* xorshift state for victim choice */
+    int block_depth;              /* nesting of cd_block_begin, owner only */
+    struct cd__m *link;           /* idle-M or P-waiter list (sched.lock) */
+    struct cd__m *all_next;       /* every M (sched.lock) */
+} cd__m;
+
+/* The scheduler singleton. */
+typedef struct cd__sched {
+    pthread_mutex_t lock; /* idle lists, M list, waiters; never on a hot path */
+    int nprocs;
+    cd__p **allp;
+    cd__p *pidle;             /* idle Ps (lock) */
+    _Atomic int npidle;
+    cd__m *midle;             /* parked Ms without a P (lock) */
+    _Atomic int nmidle;
+    cd__m *pwait_head, *pwait_tail; /* Ms back from blocking, waiting for a P */
+    _Atomic int npwait;
+    _Atomic int nmspinning;
+    cd__m *allm;              /* lock */
+    _Atomic int nm;           /* pool threads created */
+    /* Global run queue: wait-free enqueue from any thread. */
+    struct cds_wfcq_head gq_head; /* its mutex serialises dequeuers */
+    struct cds_wfcq_tail gq_tail;
+    _Atomic uint32_t gq_len;
+    /* Tasks spawned from threads without a P (main, foreign, blocked). */
+    _Atomic uint64_t created_global;
+    _Atomic uint64_t next_id;
+    _Atomic uint64_t parks, handoffs;
+    _Atomic uint32_t blocked_tasks;
+    _Atomic int stopping;          /* cd_shutdown began: refuse foreign cd_go */
+    _Atomic int foreign_inflight;  /* foreign cd_go calls between check and enqueue */
+    _Atomic int exiting;           /* pool threads must exit */
+    _Atomic int started;
+} cd__sched;
+
+extern cd__sched cd__sched_g;
+extern __thread cd__m *cd__cur_m;
+
+/* runq.c */
+bool cd__runq_put(cd__p *p, cd__task *t); /* false: full, nothing queued */
+cd__task *cd__runq_get(cd__p *p);
+/* Moves about half of victim's queue into p's (p's must be empty) and
+ * returns one task to run, or NULL. */
+cd__task *cd__runq_steal(cd__p *p, cd__p *victim);
+/* Removes half of p's queue (owner only) into batch[]; returns the count. */
+uint32_t cd__runq_grab_half(cd__p *p, cd__task **batch, uint32_t max);
+static inline uint32_t cd__runq_len(cd__p *p)
+{
+    uint32_t h = atomic_load_explicit(&p->runq.head, memory_order_acquire);
+    uint32_t t = atomic_load_explicit(&p->runq.tail, memory_order_acquire);
+    uint32_t n = t - h;
+    return n > CD__RUNQ_SIZE ? 0 : n; /* torn read: report empty */
+}
+
+/* task.c */
+cd__task *cd__task_alloc(cd__p *p); /* p NULL: from the global cache */
+void cd__task_free(cd__p *p, cd__task *t);
+uint64_t cd__task_next_id(cd__p *p);
+
+/* sched.c, for waitgroup.c and schedtrace.c */
+void cd__sched_block_begin(const char *reason);
+void cd__sched_block_end(void);
+
+#endif /* CDEBUG_RUNTIME_SCHED_PRIV_H */

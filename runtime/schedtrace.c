@@ -1,0 +1,256 @@
+/* runtime/schedtrace.c - CDEBUG=schedtrace=N: the scheduler's state every N
+ * ms on stderr, in Go 1.19's shapes (runtime/proc.go, schedtrace):
+ *
+ *   SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5 spinningthreads=1 idlethreads=1 runqueue=3 [12 0]
+ *
+ * and with scheddetail=1, Go's detailed form: the same first line without
+ * the bracket, then one indented line per P, per M (thread) and per G
+ * (task). Fields Go prints that have no equivalent here (gcwaiting,
+ * nmidlelocked, stopwait, sysmonwait, mallocing, throwing, preemptoff,
+ * locks, dying, lockedg, lockedm, timerslen) are left out rather than
+ * printed as made-up zeros; docs/cdebug.md lists every field printed.
+ *
+ * A monitor thread (not known to the collector: it touches no GC memory)
+ * formats each report into a malloc'd buffer and writes it with one
+ * write(2), so reports never interleave with each other. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/clock.h"
+#include "runtime/futex.h"
+#include "runtime/sched_int.h"
+#include "runtime/sched_priv.h"
+#include "runtime/schedtrace.h"
+
+#define S cd__sched_g
+
+/* A growable string; on allocation failure it stays failed and is dropped. */
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    bool failed;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = true;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = (b->cap + (size_t)n + 1) * 2;
+        char *s = realloc(b->s, cap);
+        if (s == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+typedef struct gctx {
+    sbuf *b;
+    uint32_t shown, hidden;
+} gctx;
+
+static void print_g(gctx *g, cd__task *t)
+{
+    int state = atomic_load_explicit(&t->state, memory_order_relaxed);
+    if (state == CD__G_DONE || state == 0)
+        return; /* finished between our looks: not alive any more */
+    if (g->shown >= CD__SCHEDDETAIL_MAX_G) {
+        g->hidden++;
+        return;
+    }
+    g->shown++;
+    const char *reason = atomic_load_explicit(&t->reason, memory_order_relaxed);
+    sb_printf(g->b, "  G%llu: status=%d(%s) m=%lld\n",
+              (unsigned long long)atomic_load_explicit(&t->id, memory_order_relaxed), state,
+              state == CD__G_BLOCKED && reason != NULL ? reason : "",
+              (long long)atomic_load_explicit(&t->m, memory_order_relaxed));
+}
+
+static void print_thread(cd__thread *t, void *ctx)
+{
+    /* Pool threads were printed from the M list with their scheduler
+     * state; the others (main, service, registered) hold no P. */
+    if (t->kind == CD__THREAD_WORKER)
+        return;
+    sb_printf(ctx, "  M%llu: p=-1 curg=-1 spinning=false blocked=false\n",
+              (unsigned long long)t->id);
+}
+
+char *cd__schedtrace_format(uint64_t elapsed_ms, bool detailed, size_t *len)
+{
+    sbuf b = {0};
+    int nprocs = S.nprocs;
+    sb_printf(&b,
+              "SCHED %llums: gomaxprocs=%d idleprocs=%d threads=%u spinningthreads=%d "
+              "idlethreads=%d runqueue=%u",
+              (unsigned long long)elapsed_ms, nprocs, atomic_load(&S.npidle), cd__thread_count(),
+              atomic_load(&S.nmspinning), atomic_load(&S.nmidle), atomic_load(&S.gq_len));
+    if (!detailed) {
+        sb_printf(&b, " [");
+        for (int i = 0; i < nprocs; i++)
+            sb_printf(&b, i == 0 ? "%u" : " %u", cd__runq_len(S.allp[i]));
+        sb_printf(&b, "]\n");
+        goto out;
+    }
+    sb_printf(&b, "\n");
+
+    for (int i = 0; i < nprocs; i++) {
+        cd__p *p = S.allp[i];
+        sb_printf(&b, "  P%d: status=%d schedtick=%llu syscalltick=%llu m=%lld runqsize=%u "
+                      "gfreecnt=%u\n",
+                  i, atomic_load_explicit(&p->status, memory_order_relaxed),
+                  (unsigned long long)atomic_load_explicit(&p->schedtick, memory_order_relaxed),
+                  (unsigned long long)atomic_load_explicit(&p->syscalltick, memory_order_relaxed),
+                  (long long)atomic_load_explicit(&p->m, memory_order_relaxed), cd__runq_len(p),
+                  atomic_load_explicit(&p->nfree, memory_order_relaxed));
+    }
+
+    /* Ms, and the Gs they run: under the lock, the M list cannot shrink. */
+    gctx g = {&b, 0, 0};
+    sbuf gl = {0}; /* G lines go after all M lines, as in Go */
+    g.b = &gl;
+    pthread_mutex_lock(&S.lock);
+    for (cd__m *m = S.allm; m != NULL; m = m->all_next) {
+        if (atomic_load(&m->id) == 0)
+            continue; /* its thread has not started: not counted in threads= yet */
+        cd__task *t = atomic_load_explicit(&m->curg, memory_order_acquire);
+        sb_printf(&b, "  M%llu: p=%d curg=%lld spinning=%s blocked=%s\n",
+                  (unsigned long long)atomic_load(&m->id), atomic_load(&m->pid),
+                  t != NULL ? (long long)atomic_load(&t->id) : -1LL,
+                  atomic_load(&m->spinning) ? "true" : "false",
+                  atomic_load(&m->blocked) ? "true" : "false");
+        if (t != NULL)
+            print_g(&g, t);
+    }
+    pthread_mutex_unlock(&S.lock);
+    cd__thread_foreach(print_thread, &b);
+
+    /* Runnable Gs: each local queue from head to tail, then the global
+     * queue under its dequeue lock (which only pauses dequeuers). */
+    for (int i = 0; i < nprocs; i++) {
+        cd__runq *q = &S.allp[i]->runq;
+        uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+        uint32_t n = cd__runq_len(S.allp[i]);
+        for (uint32_t k = 0; k < n; k++)
+            print_g(&g, atomic_load_explicit(&q->slots[(h + k) % CD__RUNQ_SIZE],
+                                             memory_order_relaxed));
+    }
+    cds_wfcq_dequeue_lock(&S.gq_head, &S.gq_tail);
+    struct cds_wfcq_node *node;
+    __cds_wfcq_for_each_blocking(&S.gq_head, &S.gq_tail, node)
+    {
+        print_g(&g, caa_container_of(node, cd__task, qnode));
+    }
+    cds_wfcq_dequeue_unlock(&S.gq_head, &S.gq_tail);
+    if (g.hidden > 0)
+        sb_printf(&gl, "  (%u more tasks not shown)\n", g.hidden);
+    if (gl.failed)
+        b.failed = true;
+    else if (gl.len > 0)
+        sb_printf(&b, "%s", gl.s);
+    free(gl.s);
+
+out:
+    if (b.failed) {
+        free(b.s);
+        return NULL;
+    }
+    *len = b.len;
+    return b.s;
+}
+
+/* ---- the monitor thread ------------------------------------------------ */
+
+static pthread_t monitor;
+static bool monitor_running;
+static _Atomic uint32_t monitor_stop;
+static uint64_t period_ns;
+static bool detail;
+
+static void write_all(const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(2, s, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void report(void)
+{
+    size_t len;
+    uint64_t ms = (cd__nanotime() - cd__start_nanotime) / 1000000u;
+    char *s = cd__schedtrace_format(ms, detail, &len);
+    if (s != NULL) {
+        write_all(s, len);
+        free(s);
+    }
+}
+
+static void *monitor_main(void *arg)
+{
+    (void)arg;
+    /* First report at once (Go prints "SCHED 0ms" at start), then one per
+     * period on a fixed grid so reports do not drift. */
+    uint64_t next = cd__nanotime();
+    while (!atomic_load(&monitor_stop)) {
+        report();
+        next += period_ns;
+        for (;;) {
+            uint64_t now = cd__nanotime();
+            if (now >= next || atomic_load(&monitor_stop))
+                break;
+            uint64_t d = next - now;
+            struct timespec ts = {(time_t)(d / 1000000000u), (long)(d % 1000000000u)};
+            cd__futex_wait(&monitor_stop, 0, &ts);
+        }
+    }
+    return NULL;
+}
+
+int cd__schedtrace_start(const cd__config *cfg)
+{
+    if (cfg->schedtrace_ms <= 0)
+        return 0;
+    period_ns = (uint64_t)cfg->schedtrace_ms * 1000000u;
+    detail = cfg->scheddetail != 0;
+    int rc = cd__thread_spawn(&monitor, CD__THREAD_SYSTEM, false, monitor_main, NULL);
+    if (rc == 0)
+        monitor_running = true;
+    return rc;
+}
+
+void cd__schedtrace_stop(void)
+{
+    if (!monitor_running)
+        return;
+    monitor_running = false;
+    atomic_store(&monitor_stop, 1);
+    cd__futex_wake(&monitor_stop, 1);
+    pthread_join(monitor, NULL);
+}

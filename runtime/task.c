@@ -1,0 +1,162 @@
+/* runtime/task.c - task records: allocation, recycling, ids.
+ *
+ * Spawning must not take a lock, so each P keeps a private cache of free
+ * records and a private block of task ids. Caches overflow into, and refill
+ * from, one global list under a mutex, CD__TASK_BATCH records at a time, so
+ * tasks spawned on one P and finished on another keep circulating.
+ *
+ * Records are bdwgc "uncollectable" objects: scanned (a task's arg keeps its
+ * target alive while queued) and never reclaimed. Memory held is therefore
+ * the peak number of tasks alive at once × sizeof(cd__task) (~80 bytes);
+ * it is reused, never returned. Documented in docs/scheduler.md.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <gc/gc.h>
+
+#include "runtime/sched_priv.h"
+
+#define CD__TASK_BATCH 32        /* records moved between caches at once */
+#define CD__TASK_LOCAL_MAX 128   /* a P's cache above this spills a batch */
+#define CD__TASK_ID_BLOCK 1024   /* ids a P reserves at once */
+
+static pthread_mutex_t free_lock = PTHREAD_MUTEX_INITIALIZER;
+static cd__task *free_global;
+static uint64_t nfree_global;
+
+/* Records per fresh block: blocks stay under 2 KiB, inside bdwgc's
+ * small-object size classes (larger ones take its slow large-block path). */
+#define CD__TASK_CHUNK ((int)(2000 / sizeof(cd__task)))
+
+/* Allocates about n fresh records, linked through next_free, in blocks of
+ * CD__TASK_CHUNK uncollectable records: one trip through bdwgc's allocation
+ * lock per block instead of one per record. Interior records are ordinary
+ * pointers into blocks bdwgc never frees, so they stay valid for ever. */
+static cd__task *fresh(int n, uint32_t *got)
+{
+    cd__task *list = NULL;
+    *got = 0;
+    for (int done = 0; done < n; done += CD__TASK_CHUNK) {
+        cd__task *block = GC_MALLOC_UNCOLLECTABLE((size_t)CD__TASK_CHUNK * sizeof *block);
+        if (block == NULL)
+            break;
+        memset(block, 0, (size_t)CD__TASK_CHUNK * sizeof *block);
+        for (int i = 0; i < CD__TASK_CHUNK; i++) {
+            block[i].next_free = list;
+            list = &block[i];
+        }
+        *got += (uint32_t)CD__TASK_CHUNK;
+    }
+    return list;
+}
+
+/* Takes up to n records from the global list (or fresh ones). */
+static cd__task *take_global(int n, uint32_t *got)
+{
+    cd__task *list = NULL;
+    uint32_t k = 0;
+    pthread_mutex_lock(&free_lock);
+    while (free_global != NULL && k < (uint32_t)n) {
+        cd__task *t = free_global;
+        free_global = t->next_free;
+        t->next_free = list;
+        list = t;
+        k++;
+    }
+    nfree_global -= k;
+    pthread_mutex_unlock(&free_lock);
+    if (k == 0) {
+        list = fresh(n, &k);
+        if (k > (uint32_t)n) {
+            /* A fresh block may hold more than asked: keep the surplus. */
+            cd__task *last = list;
+            for (int i = 1; i < n; i++)
+                last = last->next_free;
+            cd__task *surplus = last->next_free, *tail = surplus;
+            while (tail->next_free != NULL)
+                tail = tail->next_free;
+            last->next_free = NULL;
+            pthread_mutex_lock(&free_lock);
+            tail->next_free = free_global;
+            free_global = surplus;
+            nfree_global += k - (uint32_t)n;
+            pthread_mutex_unlock(&free_lock);
+            k = (uint32_t)n;
+        }
+    }
+    *got = k;
+    return list;
+}
+
+cd__task *cd__task_alloc(cd__p *p)
+{
+    cd__task *t;
+    if (p == NULL) {
+        uint32_t got;
+        t = take_global(1, &got);
+    } else {
+        if (p->free == NULL) {
+            uint32_t got;
+            p->free = take_global(CD__TASK_BATCH, &got);
+            atomic_store_explicit(&p->nfree, got, memory_order_relaxed);
+        }
+        t = p->free;
+        if (t != NULL) {
+            p->free = t->next_free;
+            atomic_store_explicit(&p->nfree,
+                                  atomic_load_explicit(&p->nfree, memory_order_relaxed) - 1,
+                                  memory_order_relaxed);
+        }
+    }
+    if (t != NULL) {
+        cds_wfcq_node_init(&t->qnode);
+        t->next_free = NULL;
+    }
+    return t;
+}
+
+void cd__task_free(cd__p *p, cd__task *t)
+{
+    /* Drop references so a cached record keeps nothing alive. */
+    t->fn = NULL;
+    t->arg = NULL;
+    t->name = NULL;
+    if (p == NULL) {
+        pthread_mutex_lock(&free_lock);
+        t->next_free = free_global;
+        free_global = t;
+        nfree_global++;
+        pthread_mutex_unlock(&free_lock);
+        return;
+    }
+    t->next_free = p->free;
+    p->free = t;
+    uint32_t n = atomic_load_explicit(&p->nfree, memory_order_relaxed) + 1;
+    if (n > CD__TASK_LOCAL_MAX) {
+        /* Spill one batch to the global list. */
+        cd__task *head = p->free, *last = head;
+        for (int i = 1; i < CD__TASK_BATCH; i++)
+            last = last->next_free;
+        p->free = last->next_free;
+        n -= CD__TASK_BATCH;
+        pthread_mutex_lock(&free_lock);
+        last->next_free = free_global;
+        free_global = head;
+        nfree_global += CD__TASK_BATCH;
+        pthread_mutex_unlock(&free_lock);
+    }
+    atomic_store_explicit(&p->nfree, n, memory_order_relaxed);
+}
+
+uint64_t cd__task_next_id(cd__p *p)
+{
+    if (p == NULL)
+        return atomic_fetch_add_explicit(&cd__sched_g.next_id, 1, memory_order_relaxed);
+    if (p->id_next == p->id_end) {
+        p->id_next = atomic_fetch_add_explicit(&cd__sched_g.next_id, CD__TASK_ID_BLOCK,
+                                               memory_order_relaxed);
+        p->id_end = p->id_next + CD__TASK_ID_BLOCK;
+    }
+    return p->id_next++;
+}
