@@ -5,20 +5,37 @@
  * children, then waits for them on its own waitgroup before finishing. With
  * the defaults this is a few seconds of work for two workers.
  *
- *     CDEBUG=schedtrace=500,scheddetail=1 CDMAXPROCS=2 ./build/examples/spawn
+ *     CDEBUG=schedtrace=500 CDMAXPROCS=2 ./build/examples/spawn
  *
- *     SCHED 500ms: gomaxprocs=2 idleprocs=0 threads=6 spinningthreads=0 idlethreads=2 runqueue=1163
- * [3 4] P0: status=1 schedtick=... m=3 runqsize=3
+ *     SCHED 2ms: gomaxprocs=2 idleprocs=1 threads=2 spinningthreads=1 idlethreads=0
+ *         runqueue=500 [0 0]
+ *     SCHED 503ms: gomaxprocs=2 idleprocs=0 threads=37 spinningthreads=0 idlethreads=5
+ *         runqueue=1215 [89 73]
+ *     SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=39 spinningthreads=0 idlethreads=20
+ *         runqueue=454 [85 4]
+ *
+ * (SCHED lines are wrapped here; the program prints each as one line on stderr)
+ *
+ * and with scheddetail=1 (the per-worker queues move to the P lines):
+ *
+ *     SCHED 509ms: gomaxprocs=2 idleprocs=0 threads=37 spinningthreads=0 idlethreads=14
+ *         runqueue=1083
+ *       P0: status=1 schedtick=6751 syscalltick=568 m=14 runqsize=48 gfreecnt=108
+ *       P1: status=1 schedtick=6562 syscalltick=547 m=7 runqsize=16 gfreecnt=117
+ *       M36: p=-1 curg=12857 spinning=false blocked=true
+ *       M14: p=0 curg=14273 spinning=false blocked=false
  *       ...
+ *       G12857: status=4(sync.WaitGroup.Wait) m=36
  *
  * What to look for:
  *
  *   - runqueue= is the global queue. main is not a worker, so the tasks it
  *     spawns land there: right after each round starts it holds most of the
  *     round, then drains as the workers take batches from it.
- *   - [a b] are the workers' local queues. Children spawned by a parent task
- *     go to the local queue of the worker running the parent; an idle worker
- *     steals half of another's queue, so both figures tend to stay non-zero.
+ *   - [a b] are the workers' local queues. A worker that takes from the
+ *     global queue moves a batch into its local one, children spawned by a
+ *     parent task go to the local queue of the parent's worker, and an idle
+ *     worker steals half of another's queue: both figures stay non-zero.
  *   - idleprocs=0 while a round runs: both workers are busy. Between rounds,
  *     or with --tasks=1, they go idle.
  *   - threads= is larger than gomaxprocs: a parent waiting in cd_wg_wait

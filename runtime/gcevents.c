@@ -42,9 +42,9 @@ __thread bool cd__gc_forced __attribute__((tls_model("initial-exec")));
 
 /* The collection in progress. Lock held. */
 static struct {
-    bool active;   /* between START and END */
-    bool forced;   /* cd__gc_forced at START */
-    bool stopped;  /* PRE_STOP_WORLD seen */
+    bool active;  /* between START and END */
+    bool forced;  /* cd__gc_forced at START */
+    bool stopped; /* PRE_STOP_WORLD seen */
     uint64_t t[NEVENTS];
     uint64_t tcpu_pre_stop, tcpu_post_stop, tcpu_pre_start;
     uint64_t pcpu_mark_start, pcpu_mark_end;
@@ -55,18 +55,19 @@ static struct {
 static cd__gc_totals totals;         /* lock held */
 static unsigned long gc_divisor = 3; /* bdwgc's default */
 static uint32_t gc_procs = 1;
-static bool tracing;                 /* lock held */
+static bool tracing; /* lock held */
 static GC_on_collection_event_proc chained;
-static _Atomic uint32_t completed;   /* cd__gc_count() */
+static _Atomic uint32_t completed; /* cd__gc_count() */
 
 /* Single-producer (the hook, serialised by the lock), single-consumer ring.
  * head and tail only grow; head - tail is the fill. */
 static cd__gc_record ring[CD__GC_TRACE_RING];
 static _Atomic uint32_t ring_head, ring_tail;
 static _Atomic uint64_t ring_dropped;
-static _Atomic uint32_t wake_seq;  /* futex word: bumped on each publish/kick */
-static _Atomic uint32_t sleeping;  /* consumer is (about to be) in futex_wait */
+static _Atomic uint32_t wake_seq; /* futex word: bumped on each publish/kick */
+static _Atomic uint32_t sleeping; /* consumer is (about to be) in futex_wait */
 
+/* a - b, or 0 when a timestamp is missing or out of order. Pure. */
 static inline uint64_t sub0(uint64_t a, uint64_t b)
 {
     return a > b ? a - b : 0;
@@ -80,6 +81,8 @@ static void wake(void)
         cd__futex_wake(&wake_seq, 1);
 }
 
+/* Producer side of the ring; lock held (the lock makes the hook the single
+ * producer). Never blocks: a full ring drops r and counts it. O(1). */
 static void publish(const cd__gc_record *r)
 {
     uint32_t h = atomic_load_explicit(&ring_head, memory_order_relaxed);
@@ -95,6 +98,7 @@ static void publish(const cd__gc_record *r)
     wake();
 }
 
+/* GC_enumerate_reachable_objects_inner callback: adds one live object. */
 static void sum_object(void *obj, size_t bytes, void *ctx)
 {
     (void)obj;
@@ -123,6 +127,7 @@ static uint64_t live_after_mark(void)
     return used < cur.heap1 ? used : cur.heap1;
 }
 
+/* HeapAlloc now (see cd__gc_heap_alloc); lock held. O(1). */
 static uint64_t heap_alloc_now(void)
 {
     struct GC_prof_stats_s s;
@@ -130,7 +135,8 @@ static uint64_t heap_alloc_now(void)
     return cd__gc_heap_alloc(totals.live_bytes, &s);
 }
 
-/* END: fold the collection into the totals and publish its record. */
+/* END: fold the collection into the totals and publish its record while
+ * gctrace is on. Lock held. O(1). */
 static void finish(uint64_t now)
 {
     cd__gc_record r;
@@ -182,6 +188,10 @@ static void finish(uint64_t now)
         publish(&r);
 }
 
+/* The hook bdwgc calls at each phase, lock held, in the collecting thread.
+ * Stores timestamps and counters; at END calls finish(). No allocation, no
+ * lock, no I/O. O(1), except the live-heap walk at RECLAIM_END with gctrace
+ * on (O(heap)). */
 static void GC_CALLBACK on_collection_event(GC_EventType ev)
 {
     uint64_t now = cd__nanotime();
@@ -261,6 +271,7 @@ uint32_t cd__gc_count(void)
     return atomic_load_explicit(&completed, memory_order_acquire);
 }
 
+/* GC_call_with_alloc_lock body of cd__gcevents_set_tracing. */
 static void *set_tracing_locked(void *arg)
 {
     tracing = *(bool *)arg;

@@ -55,7 +55,7 @@ static size_t sb_finish(sbuf *b)
  * offset of its first character. 20 digits + '.' + leading "0" fit. */
 static size_t itoa_div_tmp(char tmp[32], uint64_t val, int dec)
 {
-    /* Transcribed from Go's runtime: digits from the right, a '.' after
+    /* Same output as Go's runtime itoaDiv: digits from the right, a '.' after
      * dec of them, and at least one digit before the point. */
     int i = 31;
     int idec = i - dec;

@@ -20,9 +20,10 @@
  * its 64-bit maximum). */
 #define CD__GCTRACE_LINE_MAX 512
 
-/* Go's itoaDiv: val / 10^dec with exactly dec decimals ("0.029" for 29, 3).
- * Writes at most n - 1 characters and a NUL when n > 0; returns the length
- * of the full text. Pure; async-signal-safe. */
+/* Go's itoaDiv: val / 10^dec with exactly dec decimals ("0.029" for 29, 3),
+ * dec clamped to 0..20. Faithful to Go down to its quirk of a leading "0"
+ * when dec is 0 and val < 10 ("05"), which Go never hits. Writes at most n - 1 characters and a NUL
+ * when n > 0; returns the length of the full text. Pure; async-signal-safe. */
 size_t cd__itoa_div(char *buf, size_t n, uint64_t val, int dec);
 
 /* Go's fmtNSAsMS: ns as milliseconds, whole when >= 10 ms, else two

@@ -275,6 +275,7 @@ static cd__task *globq_get(cd__p *p, uint32_t max)
             break;
         atomic_fetch_sub(&S.gq_len, 1);
         cd__task *t = caa_container_of(node, cd__task, qnode);
+        (void)atomic_load_explicit(&t->state, memory_order_acquire); /* see cd_go_named */
         if (first == NULL)
             first = t;
         else if (!cd__runq_put(p, t))
@@ -496,7 +497,8 @@ int cd_go_named(const char *name, void (*fn)(void *), void *arg)
         t->parent = cur != NULL ? atomic_load_explicit(&cur->id, memory_order_relaxed) : 0;
         atomic_store_explicit(&t->id, cd__task_next_id(p), memory_order_relaxed);
         atomic_store_explicit(&t->m, -1, memory_order_relaxed);
-        atomic_store_explicit(&t->state, CD__G_RUNNABLE, memory_order_relaxed);
+        /* Release: also published through the global queue on overflow. */
+        atomic_store_explicit(&t->state, CD__G_RUNNABLE, memory_order_release);
         inc_owned(&p->created);
         if (!cd__runq_put(p, t)) {
             /* Local queue full: move half of it and t to the global queue
@@ -529,7 +531,9 @@ int cd_go_named(const char *name, void (*fn)(void *), void *arg)
     t->parent = cur != NULL ? atomic_load_explicit(&cur->id, memory_order_relaxed) : 0;
     atomic_store_explicit(&t->id, cd__task_next_id(NULL), memory_order_relaxed);
     atomic_store_explicit(&t->m, -1, memory_order_relaxed);
-    atomic_store_explicit(&t->state, CD__G_RUNNABLE, memory_order_relaxed);
+    /* Release, paired with the acquire in globq_get: publishes the fields
+     * above by the C11 model itself, not only through liburcu's barriers. */
+    atomic_store_explicit(&t->state, CD__G_RUNNABLE, memory_order_release);
     atomic_fetch_add(&S.created_global, 1);
     globq_put(t);
     atomic_fetch_sub(&S.foreign_inflight, 1);

@@ -1,20 +1,26 @@
 /* runtime/waitgroup.c - cd_waitgroup, Go's sync.WaitGroup.
  *
- * count_ is the outstanding count; seq_ is a futex word bumped each time the
- * count drops to zero; waiters_ lets cd_wg_add skip the wake-up system call
- * when nobody sleeps (the common case of a waitgroup that is waited on once).
+ * state_ packs the count (high 32 bits, signed) and the number of sleeping
+ * waiters (low 32 bits) in one word, as Go does, for a reason that matters:
+ * the last cd_wg_done must decide whether to wake anyone from the same
+ * atomic operation that zeroes the count. Reading a separate waiters field
+ * afterwards would touch memory a waiter may already have reclaimed (a
+ * waitgroup on the waiter's stack is the common case; ThreadSanitizer
+ * caught exactly that in an earlier version).
+ *
+ * Protocol. A waiter reads seq_, then registers itself with a CAS that
+ * succeeds only while the count is non-zero, then sleeps until seq_ moves.
+ * The Add that brings the count to zero with waiters registered resets the
+ * state to 0, bumps seq_ and wakes the futex: registered waiters cannot
+ * return before seq_ moves, so the waitgroup is alive until then. The final
+ * futex wake may reach an address whose waiter already left: that is a
+ * system call on an address, not a memory access, and futex sleepers always
+ * re-check their condition.
  *
  * Inside a task, cd_wg_wait is a blocking call with hand-off: the task's
  * worker goes on running other tasks, including the ones being waited for,
- * so waiting never deadlocks the pool. The price is one thread per waiting
- * task (threads are pooled and reused). Chosen over "run other tasks while
- * waiting", which nests unrelated tasks on the waiter's stack and can leave
- * the waiter unable to return until an unrelated long task finishes.
- *
- * All operations use sequentially consistent atomics: a waiter announces
- * itself (waiters_++) and re-checks the count; a finisher zeroes the count,
- * bumps seq_ and then reads waiters_. Whichever comes second sees the other.
- */
+ * so waiting never deadlocks the pool (docs/scheduler.md explains the
+ * choice). */
 #include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -23,26 +29,43 @@
 #include "runtime/futex.h"
 #include "runtime/sched_priv.h"
 
+#define COUNT(st) ((int32_t)(uint32_t)((st) >> 32))
+#define WAITERS(st) ((uint32_t)(st))
+
 void cd_wg_init(cd_waitgroup *wg)
 {
-    __atomic_store_n(&wg->count_, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&wg->state_, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&wg->seq_, 0, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&wg->waiters_, 0, __ATOMIC_SEQ_CST);
+    wg->pad_ = 0;
+}
+
+static void die(const char *msg, size_t n)
+{
+    (void)!write(2, msg, n);
+    abort(); /* Go panics: these are program bugs */
 }
 
 void cd_wg_add(cd_waitgroup *wg, int delta)
 {
-    int64_t v = __atomic_add_fetch(&wg->count_, (int64_t)delta, __ATOMIC_SEQ_CST);
+    uint64_t st = __atomic_add_fetch(&wg->state_, (uint64_t)(int64_t)delta << 32, __ATOMIC_SEQ_CST);
+    int32_t v = COUNT(st);
+    uint32_t w = WAITERS(st);
     if (v < 0) {
         static const char msg[] = "cdebug: sync: negative WaitGroup counter\n";
-        (void)!write(2, msg, sizeof msg - 1);
-        abort(); /* Go panics: a negative count is a program bug */
+        die(msg, sizeof msg - 1);
     }
-    if (v == 0 && delta != 0) {
-        __atomic_add_fetch(&wg->seq_, 1, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&wg->waiters_, __ATOMIC_SEQ_CST) > 0)
-            cd__futex_wake((_Atomic uint32_t *)&wg->seq_, INT_MAX);
+    if (w != 0 && delta > 0 && v == delta) {
+        static const char msg[] = "cdebug: sync: WaitGroup misuse: Add called concurrently "
+                                  "with Wait\n";
+        die(msg, sizeof msg - 1);
     }
+    if (v > 0 || w == 0)
+        return;
+    /* Count is zero and w waiters sleep: nobody else can change the state
+     * now (new waiters need a non-zero count), so reset it and release. */
+    __atomic_store_n(&wg->state_, 0, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&wg->seq_, 1, __ATOMIC_SEQ_CST);
+    cd__futex_wake((_Atomic uint32_t *)&wg->seq_, INT_MAX);
 }
 
 void cd_wg_done(cd_waitgroup *wg)
@@ -52,17 +75,19 @@ void cd_wg_done(cd_waitgroup *wg)
 
 void cd_wg_wait(cd_waitgroup *wg)
 {
-    if (__atomic_load_n(&wg->count_, __ATOMIC_SEQ_CST) == 0)
-        return;
-    cd__sched_block_begin("sync.WaitGroup.Wait");
+    uint32_t seq = __atomic_load_n(&wg->seq_, __ATOMIC_SEQ_CST);
+    uint64_t st = __atomic_load_n(&wg->state_, __ATOMIC_SEQ_CST);
     for (;;) {
-        uint32_t seq = __atomic_load_n(&wg->seq_, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&wg->count_, __ATOMIC_SEQ_CST) == 0)
+        if (COUNT(st) == 0)
+            return;
+        if (__atomic_compare_exchange_n(&wg->state_, &st, st + 1, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST))
             break;
-        __atomic_add_fetch(&wg->waiters_, 1, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&wg->count_, __ATOMIC_SEQ_CST) != 0)
-            cd__futex_wait((_Atomic uint32_t *)&wg->seq_, seq, NULL);
-        __atomic_sub_fetch(&wg->waiters_, 1, __ATOMIC_SEQ_CST);
+        /* st was reloaded by the failed CAS; seq cannot have moved without
+         * the count reaching zero, which the loop checks. */
     }
+    cd__sched_block_begin("sync.WaitGroup.Wait");
+    while (__atomic_load_n(&wg->seq_, __ATOMIC_SEQ_CST) == seq)
+        cd__futex_wait((_Atomic uint32_t *)&wg->seq_, seq, NULL);
     cd__sched_block_end();
 }

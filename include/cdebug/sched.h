@@ -30,16 +30,18 @@ CD_EXTERN int cd_go_named(const char *name, void (*fn)(void *), void *arg);
 /* Go's sync.WaitGroup. Fields are private; declare one anywhere (stack, GC
  * memory, globals) and call cd_wg_init before use. */
 typedef struct cd_waitgroup {
-    int64_t count_;   /* private: outstanding count */
-    uint32_t seq_;    /* private: futex word, bumped when count_ reaches 0 */
-    uint32_t waiters_; /* private: threads sleeping on seq_ */
+    uint64_t state_; /* private: count (high 32 bits, signed) | waiters (low 32) */
+    uint32_t seq_;   /* private: futex word, bumped when waiters are released */
+    uint32_t pad_;
 } cd_waitgroup;
 
 /* Sets the count to zero. Not thread-safe against concurrent use of wg. */
 CD_EXTERN void cd_wg_init(cd_waitgroup *wg);
 /* Adds delta (may be negative) to the count; waking waiters when it reaches
- * zero. A negative count aborts with a message (Go panics). Thread-safe;
- * not async-signal-safe; O(1), one atomic add (plus a futex wake at zero). */
+ * zero. A negative count aborts with a message (Go panics). As in Go, Adds
+ * that start a new round must happen after every Wait of the previous round
+ * has returned. Thread-safe; not async-signal-safe; O(1), one atomic add
+ * (plus a futex wake when the count reaches zero with waiters). */
 CD_EXTERN void cd_wg_add(cd_waitgroup *wg, int delta);
 /* cd_wg_add(wg, -1). */
 CD_EXTERN void cd_wg_done(cd_waitgroup *wg);

@@ -145,6 +145,12 @@ if grep -Evq "$sched_re" "$tmp/sched.lines"; then
     grep -Ev "$sched_re" "$tmp/sched.lines" | head -n 5 >&2
     fail "malformed SCHED lines (above)"
 fi
+# The run is several sampling periods long and keeps both workers busy, so
+# at least one sample must catch work: a queued task or a busy worker.
+if ! grep -Eq 'idleprocs=[01] |runqueue=[1-9]|\[[0-9 ]*[1-9][0-9 ]*\]' "$tmp/sched.lines"; then
+    show "$tmp/sched.lines"
+    fail "no SCHED line shows any work (all workers idle, all queues empty)"
+fi
 echo "ok: $summary; $nsched SCHED lines"
 
 # ---- spawn: argument validation --------------------------------------------

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# libcdebug exports only cd_ symbols; an installed tree works from a plain C
+# program through pkg-config and through CMake's find_package(cdebug).
+set -euo pipefail
+build="${CDEBUG_BUILD:?}"
+src="${CDEBUG_SRC:?}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# 1. Exported symbols: the public API and nothing else.
+extra=$(nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}' | grep -v '^cd_' || true)
+[[ -z $extra ]] || fail "non-cd_ symbols exported: $(tr '\n' ' ' <<<"$extra")"
+for sym in cd_init cd_shutdown cd_alloc cd_gc cd_read_memstats cd_go cd_wg_wait cd_strerror; do
+  nm -D --defined-only "$build/libcdebug.so" | grep -q " $sym\$" || fail "$sym not exported"
+done
+nm -D --defined-only "$build/libcdebug.so" | grep -q ' cd__' && fail "internal cd__ symbol exported"
+
+# Consumers are built without sanitizers; an instrumented library cannot be
+# loaded by them, so the sanitizer builds stop here.
+if [[ -n ${CDEBUG_SANITIZE:-} ]]; then
+  echo "install: symbols checked; consumer builds skipped under sanitizers"
+  exit 0
+fi
+
+# 2. Install into a private prefix.
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+libdir=$(find "$tmp/prefix" -name 'libcdebug.so' -printf '%h\n' | head -1)
+[[ -n $libdir ]] || fail "libcdebug.so not installed"
+[[ -f $tmp/prefix/include/cdebug/cdebug.h ]] || fail "headers not installed"
+[[ -f $libdir/pkgconfig/cdebug.pc ]] || fail "cdebug.pc not installed"
+[[ -f $libdir/cmake/cdebug/cdebugConfig.cmake ]] || fail "CMake package not installed"
+
+cat >"$tmp/app.c" <<'C'
+#include <cdebug/cdebug.h>
+#include <stdio.h>
+static _Atomic int n;
+static cd_waitgroup wg;
+static void work(void *arg) { int *v = arg; n += *v; cd_wg_done(&wg); }
+int main(void) {
+    cd_wg_init(&wg);
+    for (int i = 0; i < 100; i++) {
+        int *v = cd_alloc(sizeof *v);
+        *v = 1;
+        cd_wg_add(&wg, 1);
+        cd_go(work, v);
+    }
+    cd_wg_wait(&wg);
+    cd_gc();
+    cd_memstats m;
+    cd_read_memstats(&m);
+    printf("n=%d numgc=%u\n", (int)n, m.NumGC);
+    cd_shutdown();
+    return 0;
+}
+C
+
+# 3. pkg-config consumer.
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+# shellcheck disable=SC2046
+cc -std=c11 -o "$tmp/app-pc" "$tmp/app.c" $(pkg-config --cflags --libs cdebug) ||
+  fail "pkg-config build failed"
+out=$(LD_LIBRARY_PATH="$libdir" "$tmp/app-pc")
+[[ $out =~ ^n=100\ numgc=[1-9] ]] || fail "pkg-config app printed '$out'"
+
+# 4. CMake find_package consumer.
+mkdir -p "$tmp/cm"
+cp "$tmp/app.c" "$tmp/cm/app.c"
+cat >"$tmp/cm/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.25)
+project(consumer C)
+find_package(cdebug REQUIRED)
+add_executable(app app.c)
+target_link_libraries(app PRIVATE cdebug::cdebug)
+CM
+cmake -S "$tmp/cm" -B "$tmp/cm/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null ||
+  fail "find_package(cdebug) configure failed"
+cmake --build "$tmp/cm/build" >/dev/null || fail "find_package consumer build failed"
+out=$(LD_LIBRARY_PATH="$libdir" "$tmp/cm/build/app")
+[[ $out =~ ^n=100\ numgc=[1-9] ]] || fail "find_package app printed '$out'"
+echo "install: all checks passed"
