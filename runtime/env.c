@@ -180,6 +180,48 @@ static int set_int(cd__config *c, const setting *st, const char *v, size_t n)
     return 0;
 }
 
+/* "host:port": host is empty (all interfaces, as in Go), a name or IPv4
+ * literal of [A-Za-z0-9.-], or an IPv6 literal in brackets; port is a
+ * strict decimal 0..65535 (0: pick a free port). Syntax only. */
+static int set_addr(cd__config *c, const setting *st, const char *v, size_t n)
+{
+    (void)st;
+    if (n == 0 || n >= CD__HTTP_ADDR_MAX)
+        return -EINVAL;
+    const char *colon = NULL;
+    if (v[0] == '[') {
+        const char *close = memchr(v, ']', n);
+        if (close == NULL || close == v + 1 || (size_t)(close - v) + 1 >= n ||
+            close[1] != ':')
+            return -EINVAL;
+        for (const char *q = v + 1; q < close; q++)
+            if (!(*q == ':' || *q == '.' || (*q >= '0' && *q <= '9') ||
+                  (*q >= 'a' && *q <= 'f') || (*q >= 'A' && *q <= 'F')))
+                return -EINVAL;
+        colon = close + 1;
+    } else {
+        for (size_t i = n; i > 0; i--)
+            if (v[i - 1] == ':') {
+                colon = v + i - 1;
+                break;
+            }
+        if (colon == NULL)
+            return -EINVAL;
+        for (const char *q = v; q < colon; q++)
+            if (!(*q == '.' || *q == '-' || (*q >= '0' && *q <= '9') ||
+                  (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')))
+                return -EINVAL;
+    }
+    uint64_t port;
+    size_t plen = n - (size_t)(colon + 1 - v);
+    int rc = parse_uint_n(colon + 1, plen, 65535, &port);
+    if (rc != 0)
+        return rc;
+    memcpy(c->http_addr, v, n);
+    c->http_addr[n] = '\0';
+    return 0;
+}
+
 #define STR_(x) #x
 #define STR(x)  STR_(x)
 
@@ -190,6 +232,9 @@ static const setting settings[] = {
     {"schedtrace", set_int, offsetof(cd__config, schedtrace_ms), 0, CD__SCHEDTRACE_MAX_MS,
      "milliseconds from 0 to " STR(CD__SCHEDTRACE_MAX_MS)},
     {"scheddetail", set_int, offsetof(cd__config, scheddetail), 0, 1, "0 or 1"},
+    {"http", set_addr, 0, 0, 0, "host:port, e.g. 127.0.0.1:6060"},
+    {"httpunsafe", set_int, offsetof(cd__config, httpunsafe), 0, 1, "0 or 1"},
+    {"cmdlineredact", set_int, offsetof(cd__config, cmdlineredact), 0, 1, "0 or 1"},
 };
 
 static const setting *find_setting(const char *name, size_t n)
@@ -350,6 +395,7 @@ void cd__config_defaults(cd__config *c)
         n = 1; /* sysconf failed: one worker still makes progress */
     if (n > CD__MAXPROCS_MAX)
         n = CD__MAXPROCS_MAX;
+    memset(c, 0, sizeof *c); /* every later field defaults to 0 / "" */
     c->gctrace = 0;
     c->schedtrace_ms = 0;
     c->scheddetail = 0;

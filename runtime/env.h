@@ -18,6 +18,7 @@
 /* Upper bounds, documented in docs/cdebug.md. */
 #define CD__MAXPROCS_MAX 1024         /* Go capped GOMAXPROCS at 1024 until 1.9 */
 #define CD__SCHEDTRACE_MAX_MS 3600000 /* one hour */
+#define CD__HTTP_ADDR_MAX 128         /* bytes of a CDEBUG http address, with NUL */
 
 typedef struct cd__config {
     int gctrace;       /* CDEBUG gctrace: 0 off, 1 one line per collection; 2 (Go's
@@ -26,6 +27,12 @@ typedef struct cd__config {
     int scheddetail;   /* CDEBUG scheddetail: 0/1, detail lines with schedtrace */
     int maxprocs;      /* CDMAXPROCS, default: online CPUs (at least 1) */
     int gc_percent;    /* CDGC: GOGC analogue, default 100, -1 = off */
+    /* CDEBUG http: debug server address "host:port" ("" = no server). The
+     * parser checks the syntax only; http/ resolves it and refuses a
+     * non-loopback address unless httpunsafe is 1. */
+    char http_addr[CD__HTTP_ADDR_MAX];
+    int httpunsafe;    /* CDEBUG httpunsafe: 0/1 */
+    int cmdlineredact; /* CDEBUG cmdlineredact: 0/1, hide argv[1..] in cmdline */
 } cd__config;
 
 /* Receives one warning line (no trailing newline). */

@@ -235,7 +235,9 @@ static void test_cdebug_warning_texts(void **state)
         {"GCTRACE=1", "cdebug: CDEBUG: unknown setting \"GCTRACE\" ignored"},
         {" gctrace=1", "cdebug: CDEBUG: unknown setting \" gctrace\" ignored"},
         {"gctrace =1", "cdebug: CDEBUG: unknown setting \"gctrace \" ignored"},
-        {"http=:6060", "cdebug: CDEBUG: unknown setting \"http\" ignored"},
+        {"madvdontneed=1", "cdebug: CDEBUG: unknown setting \"madvdontneed\" ignored"},
+        {"http=6060", "cdebug: CDEBUG: bad value \"6060\" for http ignored (want host:port, "
+                      "e.g. 127.0.0.1:6060)"},
         {"gctrace", "cdebug: CDEBUG: malformed item \"gctrace\" ignored (want name=value)"},
         {"=1", "cdebug: CDEBUG: malformed item \"=1\" ignored (want name=value)"},
         {"=", "cdebug: CDEBUG: malformed item \"=\" ignored (want name=value)"},
@@ -327,7 +329,14 @@ static void test_cdebug_malformed_table(void **state)
         {"a,b,c", 3},
         {"x=1,y=2", 2},
         {",gctrace,=,gctrace=on,", 3},
-        {"http=localhost:6060", 1},
+        {"http=localhost:65536", 1},
+        {"http=local host:6060", 1},
+        {"http=[::1]6060", 1},
+        {"http=[]:6060", 1},
+        {"http=127.0.0.1:", 1},
+        {"http=127.0.0.1:+80", 1},
+        {"httpunsafe=2", 1},
+        {"cmdlineredact=yes", 1},
         {"trace=out.trace,cpuprofile=cpu.pprof", 2},
         {"memprofilerate=0", 1},
         {"gctrace=1 ,scheddetail=1 ", 2},
@@ -756,9 +765,46 @@ static void test_env_load(void **state)
     assert_cfg_eq(&c, &d);
 }
 
+static void test_http_settings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *addr;
+    } ok[] = {
+        {"http=127.0.0.1:6060", "127.0.0.1:6060"},
+        {"http=localhost:0", "localhost:0"},
+        {"http=:6060", ":6060"},
+        {"http=[::1]:6060", "[::1]:6060"},
+        {"http=1.2.3.4:1,http=127.0.0.1:7", "127.0.0.1:7"},
+        {"http=127.0.0.1:7,http=bad", "127.0.0.1:7"},
+    };
+    for (size_t i = 0; i < NELEM(ok); i++) {
+        cd__config c;
+        cd__config_defaults(&c);
+        cd__env_parse_cdebug(&c, ok[i].in, NULL, NULL);
+        assert_string_equal(c.http_addr, ok[i].addr);
+    }
+    cd__config c;
+    cd__config_defaults(&c);
+    assert_string_equal(c.http_addr, "");
+    assert_int_equal(c.httpunsafe, 0);
+    assert_int_equal(c.cmdlineredact, 0);
+    assert_int_equal(cd__env_parse_cdebug(&c, "httpunsafe=1,cmdlineredact=1", NULL, NULL), 0);
+    assert_int_equal(c.httpunsafe, 1);
+    assert_int_equal(c.cmdlineredact, 1);
+    char big[300];
+    memset(big, 'a', sizeof big);
+    memcpy(big, "http=", 5);
+    memcpy(big + sizeof big - 6, ":6060", 6);
+    cd__config_defaults(&c);
+    assert_int_equal(cd__env_parse_cdebug(&c, big, NULL, NULL), 1);
+    assert_string_equal(c.http_addr, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http_settings),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_cdebug_valid),
         cmocka_unit_test(test_cdebug_null),

@@ -1,0 +1,96 @@
+/* cdebug/vars.h - published variables, Go's expvar.
+ *
+ * A var has a unique name and is published for the life of the process: it
+ * appears in /debug/vars (JSON, Go's expvar document) and /metrics
+ * (Prometheus text). Constructors return NULL on error with errno set:
+ * EINVAL (NULL or empty name), EEXIST (the name is taken: Go panics, cdebug
+ * keeps the first var and refuses the second), ENOMEM. Every update
+ * function accepts NULL and does nothing, so a failed registration never
+ * crashes the program that ignores it.
+ *
+ * Memory: vars are malloc'd, never GC memory (the HTTP server's threads are
+ * not known to the collector) and never freed. Updates take no lock; readers
+ * (the renderers) never block writers.
+ */
+#ifndef CDEBUG_VARS_H
+#define CDEBUG_VARS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <cdebug/runtime.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cd_int cd_int;
+typedef struct cd_float cd_float;
+typedef struct cd_string cd_string;
+typedef struct cd_map cd_map;
+typedef struct cd_hist cd_hist;
+
+/* Go's expvar.Int. Add/set/get: thread-safe, async-signal-safe (one relaxed
+ * atomic), O(1). */
+CD_EXTERN cd_int *cd_int_new(const char *name);
+CD_EXTERN void cd_int_add(cd_int *v, int64_t delta);
+CD_EXTERN void cd_int_set(cd_int *v, int64_t value);
+CD_EXTERN int64_t cd_int_value(const cd_int *v);
+
+/* Go's expvar.Float (rendered like Go's strconv 'g' formatting).
+ * Thread-safe, async-signal-safe (a CAS loop), O(1) uncontended. */
+CD_EXTERN cd_float *cd_float_new(const char *name);
+CD_EXTERN void cd_float_add(cd_float *v, double delta);
+CD_EXTERN void cd_float_set(cd_float *v, double value);
+CD_EXTERN double cd_float_value(const cd_float *v);
+
+/* Go's expvar.String. set copies s (NULL means ""). Thread-safe; not
+ * async-signal-safe (malloc); the old copy is freed after a grace period. */
+CD_EXTERN cd_string *cd_string_new(const char *name);
+CD_EXTERN void cd_string_set(cd_string *v, const char *s);
+
+/* Go's expvar.Map: keys rendered sorted. cd_map_add creates an Int entry
+ * on first use (Go's Map.Add); cd_map_add_float a Float entry;
+ * cd_map_set_string a String entry; cd_map_child returns the nested map
+ * at key, creating it. Using a key with a different kind than it was
+ * created with does nothing and returns/sets errno EEXIST where it can.
+ * Thread-safe; not async-signal-safe (a new key allocates); existing keys
+ * are updated without a lock. */
+CD_EXTERN cd_map *cd_map_new(const char *name);
+CD_EXTERN void cd_map_add(cd_map *m, const char *key, int64_t delta);
+CD_EXTERN void cd_map_add_float(cd_map *m, const char *key, double delta);
+CD_EXTERN void cd_map_set_string(cd_map *m, const char *key, const char *s);
+CD_EXTERN cd_map *cd_map_child(cd_map *m, const char *key);
+
+/* Go's expvar.Func: fn(arg) is called at every render, from a server
+ * thread, and returns a new jansson reference (cdebug decrefs it), or NULL
+ * (rendered as null). fn must not use GC memory unless its thread is
+ * registered. Returns 0, -EINVAL, -EEXIST or -ENOMEM. */
+CD_EXTERN int cd_func_new(const char *name, json_t *(*fn)(void *arg), void *arg);
+
+/* A latency histogram with fixed upper bounds (strictly increasing, finite;
+ * an implicit +Inf bucket follows). JSON: count, sum, buckets and p50, p90,
+ * p99 estimated by linear interpolation inside a bucket; Prometheus: a
+ * native histogram. cd_hist_observe: thread-safe, async-signal-safe,
+ * O(log buckets), no lock. nbounds: 1..64. */
+CD_EXTERN cd_hist *cd_hist_new(const char *name, const double *bounds, size_t nbounds);
+CD_EXTERN void cd_hist_observe(cd_hist *h, double value);
+
+/* Renders every var, Go's expvar document: {"cmdline": [...], "memstats":
+ * {...}, ...} with top-level keys sorted. Returns a malloc'd NUL-terminated
+ * string (free() it) or NULL when out of memory. Thread-safe; O(vars). */
+CD_EXTERN char *cd_vars_json(void);
+
+/* Renders every var and the runtime metrics as Prometheus text exposition
+ * format 0.0.4. Same rules as cd_vars_json. */
+CD_EXTERN char *cd_vars_prometheus(void);
+
+/* Hides argv[1..] in the cmdline var (same as CDEBUG=cmdlineredact=1). */
+CD_EXTERN void cd_vars_redact_cmdline(int on);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CDEBUG_VARS_H */
