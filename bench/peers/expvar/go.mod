@@ -1,0 +1,3 @@
+module cdebug-bench-expvar
+
+go 1.19

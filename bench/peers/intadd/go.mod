@@ -1,0 +1,3 @@
+module cdebug-bench-intadd
+
+go 1.19
