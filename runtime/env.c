@@ -222,6 +222,20 @@ static int set_addr(cd__config *c, const setting *st, const char *v, size_t n)
     return 0;
 }
 
+/* A file name: non-empty, shorter than CD__PATH_MAX, no comma (it would
+ * have ended the item) and no control characters. */
+static int set_path(cd__config *c, const setting *st, const char *v, size_t n)
+{
+    if (n == 0 || n >= CD__PATH_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return -EINVAL;
+    memcpy((char *)c + st->offset, v, n);
+    ((char *)c + st->offset)[n] = '\0';
+    return 0;
+}
+
 #define STR_(x) #x
 #define STR(x)  STR_(x)
 
@@ -235,6 +249,7 @@ static const setting settings[] = {
     {"http", set_addr, 0, 0, 0, "host:port, e.g. 127.0.0.1:6060"},
     {"httpunsafe", set_int, offsetof(cd__config, httpunsafe), 0, 1, "0 or 1"},
     {"cmdlineredact", set_int, offsetof(cd__config, cmdlineredact), 0, 1, "0 or 1"},
+    {"trace", set_path, offsetof(cd__config, trace_path), 0, 0, "a file name"},
 };
 
 static const setting *find_setting(const char *name, size_t n)

@@ -19,6 +19,7 @@
 #define CD__MAXPROCS_MAX 1024         /* Go capped GOMAXPROCS at 1024 until 1.9 */
 #define CD__SCHEDTRACE_MAX_MS 3600000 /* one hour */
 #define CD__HTTP_ADDR_MAX 128         /* bytes of a CDEBUG http address, with NUL */
+#define CD__PATH_MAX 1024             /* bytes of a CDEBUG file name, with NUL */
 
 typedef struct cd__config {
     int gctrace;       /* CDEBUG gctrace: 0 off, 1 one line per collection; 2 (Go's
@@ -33,6 +34,7 @@ typedef struct cd__config {
     char http_addr[CD__HTTP_ADDR_MAX];
     int httpunsafe;    /* CDEBUG httpunsafe: 0/1 */
     int cmdlineredact; /* CDEBUG cmdlineredact: 0/1, hide argv[1..] in cmdline */
+    char trace_path[CD__PATH_MAX]; /* CDEBUG trace: trace the whole run into it */
 } cd__config;
 
 /* Receives one warning line (no trailing newline). */

@@ -33,6 +33,7 @@
 #include "runtime/futex.h"
 #include "runtime/gc.h"
 #include "runtime/gcevents.h"
+#include "trace/recorder.h"
 
 __thread bool cd__gc_forced __attribute__((tls_model("initial-exec")));
 
@@ -58,6 +59,17 @@ static uint32_t gc_procs = 1;
 static bool tracing; /* lock held */
 static GC_on_collection_event_proc chained;
 static _Atomic uint32_t completed; /* cd__gc_count() */
+
+/* Pause histogram (gcevents.h): written by the hook, read by /metrics
+ * without the allocation lock, hence atomics; relaxed because each counter
+ * stands alone. 10 us .. 1 s in 1-2.5-5 steps: bdwgc's pauses are whole
+ * marks, from tens of microseconds to seconds on big heaps. */
+const uint64_t cd__gc_pause_bounds_ns[CD__GC_PAUSE_BUCKETS] = {
+    10000,    25000,    50000,     100000,    250000,    500000,    1000000,   2500000,
+    5000000,  10000000, 25000000,  50000000,  100000000, 250000000, 500000000, 1000000000,
+};
+static _Atomic uint64_t pause_counts[CD__GC_PAUSE_BUCKETS + 1];
+static _Atomic uint64_t pause_sum_ns;
 
 /* Single-producer (the hook, serialised by the lock), single-consumer ring.
  * head and tail only grow; head - tail is the fill. */
@@ -188,10 +200,47 @@ static void finish(uint64_t now)
         publish(&r);
 }
 
+/* Adds one pause to the histogram. Hook only; relaxed atomics, O(buckets). */
+static void observe_pause(uint64_t ns)
+{
+    int i = 0;
+    while (i < CD__GC_PAUSE_BUCKETS && ns > cd__gc_pause_bounds_ns[i])
+        i++;
+    atomic_fetch_add_explicit(&pause_counts[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pause_sum_ns, ns, memory_order_relaxed);
+}
+
 /* The hook bdwgc calls at each phase, lock held, in the collecting thread.
  * Stores timestamps and counters; at END calls finish(). No allocation, no
  * lock, no I/O. O(1), except the live-heap walk at RECLAIM_END with gctrace
  * on (O(heap)). */
+/* Execution-trace events for each phase (docs/trace-format.md). The
+ * recorder's emit path allocates nothing and takes no lock, so it is legal
+ * here; HEAP follows GC_END with the figures gctrace prints. */
+static void trace_gc_event(GC_EventType ev)
+{
+    static const uint8_t map[NEVENTS] = {
+        [GC_EVENT_START] = CD__EV_GC_BEGIN,
+        [GC_EVENT_MARK_START] = CD__EV_GC_MARK_BEGIN,
+        [GC_EVENT_MARK_END] = CD__EV_GC_MARK_END,
+        [GC_EVENT_RECLAIM_START] = CD__EV_GC_RECLAIM_BEGIN,
+        [GC_EVENT_RECLAIM_END] = CD__EV_GC_RECLAIM_END,
+        [GC_EVENT_END] = CD__EV_GC_END,
+        [GC_EVENT_PRE_STOP_WORLD] = CD__EV_GC_STW_BEGIN,
+        [GC_EVENT_POST_STOP_WORLD] = CD__EV_GC_STW_END,
+        [GC_EVENT_PRE_START_WORLD] = CD__EV_GC_RESTART,
+    };
+    if ((unsigned)ev >= NEVENTS || map[ev] == 0)
+        return;
+    uint64_t gc = atomic_load_explicit(&completed, memory_order_relaxed) + 1;
+    if (ev == GC_EVENT_START)
+        cd__trace_ev2(CD__EV_GC_BEGIN, gc, cd__gc_forced ? 1 : 0);
+    else
+        cd__trace_ev1(map[ev], gc);
+    if (ev == GC_EVENT_END)
+        cd__trace_ev2(CD__EV_HEAP, heap_alloc_now(), totals.goal_bytes);
+}
+
 static void GC_CALLBACK on_collection_event(GC_EventType ev)
 {
     uint64_t now = cd__nanotime();
@@ -234,6 +283,7 @@ static void GC_CALLBACK on_collection_event(GC_EventType ev)
             cur.pause_ns = sub0(now, cur.t[GC_EVENT_PRE_STOP_WORLD]);
             cur.pause_end_unix = cd__walltime();
             totals.pause_total_ns += cur.pause_ns;
+            observe_pause(cur.pause_ns);
         }
         break;
     case GC_EVENT_RECLAIM_END:
@@ -249,6 +299,8 @@ static void GC_CALLBACK on_collection_event(GC_EventType ev)
     }
 
 chain:
+    if (CD__TRACING())
+        trace_gc_event(ev); /* after the bookkeeping: HEAP sees this goal */
     if (chained != NULL)
         chained(ev);
 }
@@ -264,6 +316,13 @@ void cd__gcevents_install(unsigned long divisor, uint32_t procs)
 void cd__gcevents_read_locked(cd__gc_totals *out)
 {
     *out = totals;
+}
+
+void cd__gcevents_pause_hist(uint64_t counts[CD__GC_PAUSE_BUCKETS + 1], uint64_t *sum_ns)
+{
+    for (int i = 0; i <= CD__GC_PAUSE_BUCKETS; i++)
+        counts[i] = atomic_load_explicit(&pause_counts[i], memory_order_relaxed);
+    *sum_ns = atomic_load_explicit(&pause_sum_ns, memory_order_relaxed);
 }
 
 uint32_t cd__gc_count(void)

@@ -90,6 +90,20 @@ static inline uint64_t cd__gc_heap_alloc(uint64_t live, const struct GC_prof_sta
     return a < inuse ? a : inuse;
 }
 
+/* Stop-the-world pause histogram, for /metrics' cdebug_gc_pause_seconds
+ * (vars/prom.c). The hook adds each pause (the same figure as PauseNs, also
+ * for an abandoned collection) with relaxed atomics only: no lock of its
+ * own, no allocation. Upper bounds in ns, "le" semantics; a last, implicit
+ * bucket is +Inf. */
+#define CD__GC_PAUSE_BUCKETS 16
+extern const uint64_t cd__gc_pause_bounds_ns[CD__GC_PAUSE_BUCKETS];
+
+/* Copies the per-bucket counts (not cumulative; counts[CD__GC_PAUSE_BUCKETS]
+ * is the +Inf bucket) and the sum of all pauses in ns. Each value is exact;
+ * they are not read atomically together. No lock needed: any thread,
+ * async-signal-safe, O(buckets). */
+void cd__gcevents_pause_hist(uint64_t counts[CD__GC_PAUSE_BUCKETS + 1], uint64_t *sum_ns);
+
 /* Turns publishing of records on or off. Takes the allocation lock, so once
  * it returns no hook is half-way through publishing. Not async-signal-safe. */
 void cd__gcevents_set_tracing(bool on);

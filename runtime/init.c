@@ -10,13 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cdebug/http.h"
 #include "cdebug/runtime.h"
+#include "http/server.h"
 #include "runtime/clock.h"
 #include "runtime/env.h"
 #include "runtime/gc.h"
 #include "runtime/init.h"
 #include "runtime/sched_int.h"
 #include "runtime/thread.h"
+#include "trace/trace_int.h"
 
 uint64_t cd__start_nanotime;
 
@@ -34,6 +37,8 @@ static void at_exit(void)
     int st = state;
     pthread_mutex_unlock(&init_lock);
     if (st == ST_RUNNING) {
+        cd__trace_file_stop(); /* first: flushes what the others did */
+        cd_http_stop();
         cd__schedtrace_stop();
         cd__gctrace_stop();
     }
@@ -63,12 +68,17 @@ int cd_init(void)
         goto fail_gctrace;
     if ((rc = cd__schedtrace_start(&cd__cfg)) != 0)
         goto fail_sched;
+    cd__http_start_env(&cd__cfg); /* a failure is reported, never fatal */
 
     state = ST_RUNNING;
     init_result = 0;
     atomic_store_explicit(&cd__initialized, 1, memory_order_release);
     pthread_mutex_unlock(&init_lock);
     atexit(at_exit);
+    /* After the unlock: cd_trace_start calls back into cd_init (a no-op
+     * now). A failure is reported and the program runs untraced. */
+    if (cd__cfg.trace_path[0] != '\0')
+        (void)cd__trace_file_start(cd__cfg.trace_path);
     return 0;
 
 fail_sched:
@@ -94,7 +104,9 @@ void cd_shutdown(void)
     state = ST_STOPPED;
     pthread_mutex_unlock(&init_lock);
 
+    cd_http_stop();
     cd__sched_stop();
+    cd__trace_file_stop(); /* after the drain: every task's events are in */
     cd__schedtrace_stop();
     cd__gctrace_stop();
 }

@@ -48,6 +48,7 @@
 #include "runtime/init.h"
 #include "runtime/sched_int.h"
 #include "runtime/sched_priv.h"
+#include "trace/recorder.h"
 
 #define S cd__sched_g
 #define CD__MAX_THREADS 10000 /* as Go's default SetMaxThreads */
@@ -129,6 +130,8 @@ static cd__p *m_park(cd__m *m)
 
 static void m_acquire(cd__m *m, cd__p *p)
 {
+    if (CD__TRACING())
+        cd__trace_ev1(CD__EV_WORKER_ACQUIRE, (uint64_t)p->id);
     m->p = p;
     atomic_store_explicit(&m->pid, p->id, memory_order_relaxed);
     atomic_store_explicit(&p->m, (int64_t)atomic_load(&m->id), memory_order_relaxed);
@@ -137,8 +140,19 @@ static void m_acquire(cd__m *m, cd__p *p)
 
 static void m_release(cd__m *m)
 {
+    if (CD__TRACING() && m->p != NULL)
+        cd__trace_ev1(CD__EV_WORKER_RELEASE, (uint64_t)m->p->id);
     m->p = NULL;
     atomic_store_explicit(&m->pid, -1, memory_order_relaxed);
+}
+
+/* Sets m's spinning flag (owner only), tracing the change. The caller
+ * keeps S.nmspinning in step. */
+static void set_spinning(cd__m *m, bool on)
+{
+    if (CD__TRACING() && atomic_load_explicit(&m->spinning, memory_order_relaxed) != on)
+        cd__trace_ev0(on ? CD__EV_SPIN_BEGIN : CD__EV_SPIN_END);
+    atomic_store_explicit(&m->spinning, on, memory_order_relaxed);
 }
 
 static void *m_main(void *arg);
@@ -185,7 +199,7 @@ static bool m_stop(cd__m *m)
     if (p == NULL)
         return false;
     m_acquire(m, p);
-    atomic_store_explicit(&m->spinning, atomic_load(&m->next_spinning), memory_order_relaxed);
+    set_spinning(m, atomic_load(&m->next_spinning));
     return true;
 }
 
@@ -240,7 +254,7 @@ static void wakep(void)
  * spinner, start another so a burst of work keeps spreading. */
 static void reset_spinning(cd__m *m)
 {
-    atomic_store_explicit(&m->spinning, false, memory_order_relaxed);
+    set_spinning(m, false);
     int left = atomic_fetch_sub(&S.nmspinning, 1) - 1;
     if (left == 0 && atomic_load(&S.npidle) > 0)
         wakep();
@@ -337,7 +351,7 @@ top:
             pthread_mutex_unlock(&S.lock);
         }
         if (m->spinning) {
-            m->spinning = false;
+            set_spinning(m, false);
             atomic_fetch_sub(&S.nmspinning, 1);
         }
         return NULL;
@@ -347,7 +361,7 @@ top:
     /* A thread back from a blocking call is waiting for a P: it goes first. */
     if (atomic_load_explicit(&S.npwait, memory_order_relaxed) > 0) {
         if (m->spinning) {
-            m->spinning = false;
+            set_spinning(m, false);
             atomic_fetch_sub(&S.nmspinning, 1);
         }
         if (give_to_waiter(m))
@@ -366,7 +380,7 @@ top:
     if (!m->spinning) {
         int busy = S.nprocs - atomic_load(&S.npidle);
         if (2 * atomic_load(&S.nmspinning) < busy) {
-            m->spinning = true;
+            set_spinning(m, true);
             atomic_fetch_add(&S.nmspinning, 1);
         }
     }
@@ -402,7 +416,7 @@ top:
         m_wake(w, p, false);
 
     if (m->spinning) {
-        m->spinning = false;
+        set_spinning(m, false);
         atomic_fetch_sub(&S.nmspinning, 1); /* seq_cst: the fence of the note above */
     }
     atomic_thread_fence(memory_order_seq_cst);
@@ -414,7 +428,7 @@ top:
         pthread_mutex_unlock(&S.lock);
         if (q != NULL) {
             m_acquire(m, q);
-            m->spinning = true;
+            set_spinning(m, true);
             atomic_fetch_add(&S.nmspinning, 1);
             goto top;
         }
@@ -437,8 +451,14 @@ static void execute(cd__m *m, cd__task *t)
     atomic_store_explicit(&t->m, (int64_t)atomic_load(&m->id), memory_order_relaxed);
     atomic_store_explicit(&t->state, CD__G_RUNNING, memory_order_relaxed);
     atomic_store_explicit(&m->curg, t, memory_order_release);
+    uint64_t id = atomic_load_explicit(&t->id, memory_order_relaxed);
+    if (CD__TRACING())
+        cd__trace_ev1(CD__EV_TASK_START, id);
 
     t->fn(t->arg);
+
+    if (CD__TRACING())
+        cd__trace_ev1(CD__EV_TASK_END, id);
 
     /* The task may have blocked and resumed on another P. */
     cd__p *p = m->p;
@@ -462,7 +482,7 @@ static void *m_main(void *arg)
     cd__p *p = m_park(m);
     if (p != NULL) {
         m_acquire(m, p);
-        m->spinning = atomic_load(&m->next_spinning);
+        set_spinning(m, atomic_load(&m->next_spinning));
         cd__task *t;
         while ((t = find_work(m)) != NULL)
             execute(m, t);
@@ -472,6 +492,13 @@ static void *m_main(void *arg)
 }
 
 /* ---- public: spawning -------------------------------------------------- */
+
+/* TASK_CREATE with the creation stack (the frames of cd_go's caller). */
+static void __attribute__((noinline)) trace_create(cd__task *t)
+{
+    cd__trace_ev4(CD__EV_TASK_CREATE, atomic_load_explicit(&t->id, memory_order_relaxed),
+                  t->parent, cd__trace_string(t->name), cd__trace_stack(2));
+}
 
 int cd_go_named(const char *name, void (*fn)(void *), void *arg)
 {
@@ -497,6 +524,8 @@ int cd_go_named(const char *name, void (*fn)(void *), void *arg)
         t->parent = cur != NULL ? atomic_load_explicit(&cur->id, memory_order_relaxed) : 0;
         atomic_store_explicit(&t->id, cd__task_next_id(p), memory_order_relaxed);
         atomic_store_explicit(&t->m, -1, memory_order_relaxed);
+        if (CD__TRACING())
+            trace_create(t);
         /* Release: also published through the global queue on overflow. */
         atomic_store_explicit(&t->state, CD__G_RUNNABLE, memory_order_release);
         inc_owned(&p->created);
@@ -531,6 +560,8 @@ int cd_go_named(const char *name, void (*fn)(void *), void *arg)
     t->parent = cur != NULL ? atomic_load_explicit(&cur->id, memory_order_relaxed) : 0;
     atomic_store_explicit(&t->id, cd__task_next_id(NULL), memory_order_relaxed);
     atomic_store_explicit(&t->m, -1, memory_order_relaxed);
+    if (CD__TRACING())
+        trace_create(t);
     /* Release, paired with the acquire in globq_get: publishes the fields
      * above by the C11 model itself, not only through liburcu's barriers. */
     atomic_store_explicit(&t->state, CD__G_RUNNABLE, memory_order_release);
@@ -560,6 +591,9 @@ void cd__sched_block_begin(const char *reason)
 
     atomic_store_explicit(&t->reason, reason != NULL ? reason : "blocked",
                           memory_order_relaxed);
+    if (CD__TRACING())
+        cd__trace_ev2(CD__EV_TASK_BLOCK, atomic_load_explicit(&t->id, memory_order_relaxed),
+                      cd__trace_string(reason != NULL ? reason : "blocked"));
     atomic_store_explicit(&t->state, CD__G_BLOCKED, memory_order_relaxed);
     atomic_store_explicit(&m->blocked, true, memory_order_relaxed);
     atomic_fetch_add_explicit(&S.blocked_tasks, 1, memory_order_relaxed);
@@ -620,6 +654,8 @@ void cd__sched_block_end(void)
     atomic_fetch_sub_explicit(&S.blocked_tasks, 1, memory_order_relaxed);
     atomic_store_explicit(&t->reason, NULL, memory_order_relaxed);
     atomic_store_explicit(&t->state, CD__G_RUNNING, memory_order_relaxed);
+    if (CD__TRACING())
+        cd__trace_ev1(CD__EV_TASK_UNBLOCK, atomic_load_explicit(&t->id, memory_order_relaxed));
 }
 
 void cd_block_begin(const char *reason)

@@ -10,6 +10,7 @@
 #include <gc/gc.h>
 
 #include "runtime/thread.h"
+#include "trace/recorder.h"
 
 __thread cd__thread *cd__self;
 
@@ -50,6 +51,8 @@ int cd__thread_attach(cd__thread_kind kind, bool gc)
     pthread_mutex_unlock(&registry_lock);
 
     cd__self = t;
+    if (CD__TRACING())
+        cd__trace_ev1(CD__EV_THREAD_START, (uint64_t)kind);
     return 0;
 }
 
@@ -58,6 +61,8 @@ void cd__thread_detach(void)
     cd__thread *t = cd__self;
     if (t == NULL)
         return;
+    if (CD__TRACING())
+        cd__trace_ev0(CD__EV_THREAD_STOP);
 
     pthread_mutex_lock(&registry_lock);
     for (cd__thread **pp = &registry_head; *pp != NULL; pp = &(*pp)->next) {

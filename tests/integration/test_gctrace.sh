@@ -51,14 +51,20 @@ check tasks CDEBUG=gctrace=1 CDMAXPROCS=2 -- 300 40 3 >/dev/null
 read -r g f < <(check off CDEBUG=gctrace=1 CDGC=off -- 200 25)
 ((g == f && f == 8)) || fail "off: $g collections, $f forced; want 8 and 8"
 
-# A stalled stderr never blocks the collector: with nobody reading for 2 s,
-# the pipe (64 KiB) and the ring (256 lines) fill, later lines are dropped and
+# A stalled stderr never blocks the collector: with nobody reading until all
+# 1500 collections are done (prog_gc says so through $PROG_GC_DONE), the pipe
+# (64 KiB) and the ring (256 lines) fill, later lines are dropped and
 # counted, and the count is printed once stderr drains. Lines still in order,
 # printed + dropped == NumGC.
 mkfifo "$tmp/fifo"
-(exec <"$tmp/fifo"; sleep 2; cat >"$tmp/err") &
+(
+  exec <"$tmp/fifo"
+  for ((i = 0; i < 1200; i++)); do [[ -e $tmp/done ]] && break; sleep 0.1; done
+  cat >"$tmp/err"
+) &
 reader=$!
-CDEBUG=gctrace=1 "$prog" 1500 1 >"$tmp/out" 2>"$tmp/fifo" || fail "stall: prog_gc failed"
+CDEBUG=gctrace=1 PROG_GC_DONE=$tmp/done "$prog" 1500 1 >"$tmp/out" 2>"$tmp/fifo" ||
+  fail "stall: prog_gc failed"
 wait "$reader"
 read -r numgc _ _ <"$tmp/out"
 n=0 dropped=0 last=0

@@ -337,7 +337,8 @@ static void test_cdebug_malformed_table(void **state)
         {"http=127.0.0.1:+80", 1},
         {"httpunsafe=2", 1},
         {"cmdlineredact=yes", 1},
-        {"trace=out.trace,cpuprofile=cpu.pprof", 2},
+        {"trace=,cpuprofile=cpu.pprof", 2},
+        {"trace=a\x01b", 1},
         {"memprofilerate=0", 1},
         {"gctrace=1 ,scheddetail=1 ", 2},
     };

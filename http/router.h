@@ -1,0 +1,95 @@
+/* http/router.h - the one route table of the debug server.
+ *
+ * Go registers its debug handlers on http.DefaultServeMux; cdebug has this
+ * table instead. /debug/vars and /metrics are registered at first use;
+ * later modules add theirs (/debug/pprof/ as a prefix route) with
+ * cd__http_route. The same table serves the built-in server and
+ * cd_http_handle, so an application that embeds the routes gets every
+ * one of them.
+ *
+ * Dispatch order, for every request:
+ *   1. token (when configured): 401 without the right bearer token;
+ *   2. path: exact routes first, then the longest matching prefix route;
+ *      no match: 404 "404 page not found\n" (Go's text);
+ *   3. method: not allowed by the route: 405 with an Allow header;
+ *   4. the route's handler.
+ * Paths are matched byte for byte as libmicrohttpd delivers them (query
+ * string removed); handlers read query values with cd__http_query.
+ *
+ * Concurrency: the table is append-only. Registration takes a mutex and
+ * publishes each entry with a release store of the count; lookups read the
+ * count with an acquire load and never lock, so a request never waits for
+ * a registration.
+ */
+#ifndef CDEBUG_HTTP_ROUTER_H
+#define CDEBUG_HTTP_ROUTER_H
+
+#include <stdbool.h>
+
+#include <microhttpd.h>
+
+/* Most routes the table holds. */
+#define CD__HTTP_ROUTES_MAX 32
+
+/* Methods a route accepts (a bit set). GET implies HEAD, as in Go. */
+enum {
+    CD__HTTP_GET = 1u << 0,
+    CD__HTTP_HEAD = 1u << 1,
+    CD__HTTP_POST = 1u << 2,
+};
+
+/* One request, as a handler sees it. */
+typedef struct cd__http_req {
+    struct MHD_Connection *conn; /* for MHD_queue_response and headers */
+    const char *url;             /* the path, without the query string */
+    const char *method;          /* "GET", "HEAD", ... */
+    bool head;                   /* method is HEAD: the body is not sent */
+} cd__http_req;
+
+/* A route handler: queues exactly one response on req->conn and returns
+ * MHD_queue_response's result (MHD_NO closes the connection). Runs on a
+ * libmicrohttpd thread, which bdwgc does not know: it must not touch GC
+ * memory (see DESIGN.md, Threads). ctx is the pointer given at
+ * registration. */
+typedef enum MHD_Result (*cd__http_handler)(const cd__http_req *req, void *ctx);
+
+/* Adds a GET/HEAD route. path starts with '/' and must stay valid for the
+ * life of the process (a string literal); prefix true matches every path
+ * that starts with it (Go's "/debug/pprof/" subtree pattern). Returns 0,
+ * -EINVAL (bad path, NULL fn), -EEXIST (same path and kind already
+ * registered; the first is kept) or -ENOMEM (the table is full).
+ * Thread-safe; not async-signal-safe; O(routes). */
+int cd__http_route(const char *path, bool prefix, cd__http_handler fn, void *ctx);
+
+/* Same, accepting the methods in the CD__HTTP_* set (e.g. pprof's symbol
+ * endpoint takes POST). */
+int cd__http_route_methods(const char *path, bool prefix, unsigned methods, cd__http_handler fn,
+                           void *ctx);
+
+/* The value of query parameter key ("seconds" in ?seconds=5), decoded by
+ * libmicrohttpd; NULL when absent or given without '='. Valid until the
+ * handler returns. Thread-safe (the handler's thread); O(parameters). */
+const char *cd__http_query(const cd__http_req *req, const char *key);
+
+/* Registers the built-in routes once. Called by the server and by
+ * cd_http_handle; idempotent and thread-safe. */
+void cd__http_routes_init(void);
+
+/* True when url would reach a route (ignoring method and token).
+ * Thread-safe; lock-free; O(routes). */
+bool cd__http_route_exists(const char *url);
+
+/* True when url reaches a route that accepts method: the request will get
+ * its handler's answer unless the token check fails. Thread-safe;
+ * lock-free; O(routes). */
+bool cd__http_route_accepts(const char *url, const char *method);
+
+/* Runs the dispatch described above for one request and queues exactly
+ * one response. token NULL means no token is required. Returns MHD_YES, or
+ * MHD_NO when no response could be queued (out of memory, or called in a
+ * state where libmicrohttpd refuses a response). Call from the access
+ * handler's thread. Cost: O(routes) plus the handler. */
+enum MHD_Result cd__http_dispatch(struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *token);
+
+#endif /* CDEBUG_HTTP_ROUTER_H */

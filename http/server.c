@@ -1,0 +1,391 @@
+/* http/server.c - the debug server: one libmicrohttpd daemon serving the
+ * route table (router.h), started by cd_http_start or CDEBUG=http=ADDR.
+ *
+ * Why the socket is ours. cdebug creates, binds and listens on the socket
+ * itself and hands it to libmicrohttpd (MHD_OPTION_LISTEN_SOCKET): that
+ * binds exactly the address asked for (never INADDR_ANY by accident) and
+ * gives the real errno of a failed bind, so "port in use" is reported as
+ * such rather than as "the daemon did not start".
+ *
+ * Threads. libmicrohttpd's internal thread polls the sockets and runs the
+ * handlers. It uses poll(), not epoll: libmicrohttpd 0.9.75 (Debian 12) in
+ * MHD_USE_EPOLL_INTERNAL_THREAD mode stalls when exactly 128 or 256
+ * connections are busy and stops accepting for good once the connection
+ * limit has been reached (reproduced with a bare libmicrohttpd program and
+ * wrk -c256), which would let any local client switch the debug server
+ * off. poll() costs O(connections) per wake-up, negligible at a few
+ * hundred connections. The thread is not registered with bdwgc: handlers
+ * use malloc'd memory only. It is created with the asynchronous signals
+ * blocked, like every kit thread, so SIGINT/SIGTERM/SIGPROF... reach the
+ * application's threads, never the server's.
+ *
+ * Noise. libmicrohttpd's messages are captured while the daemon starts
+ * (they explain a failure) and dropped afterwards: a debug server must not
+ * write to the program's stderr because a client reset a connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http/addr.h"
+#include "http/auth.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "runtime/init.h"
+
+typedef struct server {
+    struct MHD_Daemon *daemon;
+    const char *token; /* NULL: no token; else token_copy or the env token */
+    char *token_copy;  /* malloc'd copy of cd_http_opts.token */
+    pid_t pid;         /* process that started it (see cd_http_stop) */
+    /* libmicrohttpd messages while starting; written by the logger. */
+    pthread_mutex_t log_lock;
+    bool log_capture;
+    char log[256];
+} server;
+
+static pthread_mutex_t srv_lock = PTHREAD_MUTEX_INITIALIZER;
+static server *srv;                     /* the running server, under srv_lock */
+static _Atomic int srv_port = -ENOENT; /* its port, read without the lock */
+
+/* Signals kept away from the daemon's thread (the set runtime/thread.c
+ * blocks in kit threads, plus SIGPROF for the CPU profiler). */
+static void block_async_signals(sigset_t *old)
+{
+    static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
+                               SIGCHLD, SIGPIPE, SIGWINCH, SIGTSTP, SIGCONT, SIGPROF};
+    sigset_t block;
+    sigemptyset(&block);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaddset(&block, sigs[i]);
+    pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
+/* MHD_LogCallback: keeps the first message of a failing start. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    server *s = cls;
+    pthread_mutex_lock(&s->log_lock);
+    if (s->log_capture && s->log[0] == '\0') {
+        vsnprintf(s->log, sizeof s->log, fmt, ap);
+        size_t n = strlen(s->log);
+        while (n > 0 && (s->log[n - 1] == '\n' || s->log[n - 1] == '.'))
+            s->log[--n] = '\0';
+    }
+    pthread_mutex_unlock(&s->log_lock);
+}
+
+/* MHD_AccessHandlerCallback. libmicrohttpd calls it once when the headers
+ * are in (*req_cls NULL), then once per chunk of body, then once more with
+ * *upload_data_size 0. GET and HEAD, and any request a route accepts, are
+ * answered on that last call, which keeps the connection alive (an answer
+ * queued on the first call makes libmicrohttpd close the connection after
+ * it); a body, if any, is dropped chunk by chunk, never stored. Other
+ * methods no route accepts (405, or 404 for a POST elsewhere) are answered
+ * on the first call: the body is never read, and libmicrohttpd closes the
+ * connection after the answer. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    static char seen;
+    server *s = cls;
+    (void)version;
+    (void)upload_data;
+    if (*req_cls == NULL) {
+        *req_cls = &seen;
+        if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+            strcmp(method, MHD_HTTP_METHOD_HEAD) == 0 || cd__http_route_accepts(url, method))
+            return MHD_YES;
+        return cd__http_dispatch(c, url, method, s->token);
+    }
+    if (*upload_data_size != 0) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return cd__http_dispatch(c, url, method, s->token);
+}
+
+/* Writes a reason into why (snprintf contract), when why is given. */
+static void set_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_why(char *why, size_t whylen, const char *fmt, ...)
+{
+    if (why == NULL || whylen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+}
+
+/* strerror_r text for errno e (GNU variant). */
+static void set_why_errno(char *why, size_t whylen, const char *what, int e)
+{
+    char buf[128];
+    const char *msg = strerror_r(e, buf, sizeof buf);
+    set_why(why, whylen, "%s%s%s", what, what[0] != '\0' ? ": " : "", msg);
+}
+
+/* A socket bound to a and listening. Returns the fd or a negative errno. */
+static int open_listener(const cd__http_sockaddr *a, int backlog, char *why, size_t whylen)
+{
+    int fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        int e = errno;
+        set_why_errno(why, whylen, "socket", e);
+        return -e;
+    }
+    int one = 1, e;
+    /* As Go and libmicrohttpd do: a restarted program can bind the port
+     * while connections of its previous run are in TIME_WAIT. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+        goto fail_errno;
+    if (a->family == AF_INET6 &&
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0)
+        goto fail_errno;
+    if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
+        e = errno;
+        set_why_errno(why, whylen, "", e);
+        goto fail;
+    }
+    if (listen(fd, backlog) != 0) {
+        e = errno;
+        set_why_errno(why, whylen, "listen", e);
+        goto fail;
+    }
+    return fd;
+
+fail_errno:
+    e = errno;
+    set_why_errno(why, whylen, "setsockopt", e);
+fail:
+    close(fd);
+    return -e;
+}
+
+/* The port fd is bound to, or a negative errno. */
+static int bound_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return -errno;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
+}
+
+/* True when fd still refers to the same open file as ref (same inode). */
+static bool same_file(int fd, int ref)
+{
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && fstat(ref, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+static void server_free(server *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_destroy(&s->log_lock);
+    free(s->token_copy);
+    free(s);
+}
+
+/* Starts libmicrohttpd on the listening socket lfd. On success the daemon
+ * owns a duplicate of lfd (closed by MHD_stop_daemon); lfd stays ours. */
+static int start_daemon(server *s, int lfd, int family, unsigned conns, unsigned timeout,
+                        char *why, size_t whylen)
+{
+    int mfd = fcntl(lfd, F_DUPFD_CLOEXEC, 0);
+    if (mfd < 0) {
+        int e = errno;
+        set_why_errno(why, whylen, "dup", e);
+        return -e;
+    }
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+
+    s->log_capture = true;
+    sigset_t old;
+    block_async_signals(&old);
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                                 /* first, so that no start message escapes */
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                                 MHD_OPTION_LISTEN_SOCKET, mfd,
+                                 MHD_OPTION_CONNECTION_LIMIT, conns,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                                 MHD_OPTION_END);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_mutex_lock(&s->log_lock);
+    s->log_capture = false;
+    pthread_mutex_unlock(&s->log_lock);
+
+    if (s->daemon != NULL)
+        return 0;
+    /* Whether a failed start closed the socket it was given differs
+     * between libmicrohttpd versions; mfd is closed only if it is still
+     * our socket (lfd keeps the inode alive, so a reused fd number cannot
+     * match). */
+    if (same_file(mfd, lfd))
+        close(mfd);
+    set_why(why, whylen, "libmicrohttpd: %s",
+            s->log[0] != '\0' ? s->log : "the daemon did not start");
+    return -EIO;
+}
+
+int cd__http_start(const cd_http_opts *opts, char *why, size_t whylen)
+{
+    if (why != NULL && whylen > 0)
+        why[0] = '\0';
+    if (opts == NULL || opts->addr == NULL) {
+        set_why(why, whylen, "no address given");
+        return -EINVAL;
+    }
+
+    const char *token = opts->token != NULL ? opts->token : cd__http_env_token();
+    if (token != NULL && token[0] == '\0' && opts->token != NULL)
+        token = NULL; /* an empty token in the options means none */
+    if (token != NULL && !cd__http_token_valid(token)) {
+        set_why(why, whylen,
+                "bad bearer token (want 1 to %d printable ASCII characters, no spaces)",
+                CD__HTTP_TOKEN_MAX);
+        return -EINVAL;
+    }
+
+    cd__http_sockaddr a;
+    int rc = cd__http_addr_resolve(opts->addr, &a, why, whylen);
+    if (rc != 0)
+        return rc;
+    if (!a.loopback && !opts->allow_nonloopback) {
+        char shown[INET6_ADDRSTRLEN + 16];
+        cd__http_addr_format((const struct sockaddr *)&a.ss, shown, sizeof shown);
+        set_why(why, whylen,
+                "%s is not a loopback address; the debug server exposes the program's "
+                "internals, set CDEBUG=httpunsafe=1 (cd_http_opts.allow_nonloopback) to allow it",
+                shown);
+        return -EPERM;
+    }
+
+    unsigned conns = opts->max_connections ? opts->max_connections : CD__HTTP_DEFAULT_CONNECTIONS;
+    unsigned timeout = opts->timeout_seconds ? opts->timeout_seconds : CD__HTTP_DEFAULT_TIMEOUT_S;
+    int backlog = conns < 64 ? 64 : conns > 4096 ? 4096 : (int)conns;
+
+    server *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        set_why(why, whylen, "out of memory");
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&s->log_lock, NULL);
+    s->pid = getpid();
+    s->token = token;
+    if (opts->token != NULL && token != NULL) {
+        if ((s->token_copy = strdup(token)) == NULL) {
+            set_why(why, whylen, "out of memory");
+            rc = -ENOMEM;
+            goto fail_free;
+        }
+        s->token = s->token_copy;
+    }
+
+    pthread_mutex_lock(&srv_lock);
+    if (srv != NULL) {
+        set_why(why, whylen, "the debug server is already running on port %d",
+                atomic_load(&srv_port));
+        rc = -EBUSY;
+        goto fail_unlock;
+    }
+    cd__http_routes_init();
+    int lfd = open_listener(&a, backlog, why, whylen);
+    if (lfd < 0) {
+        rc = lfd;
+        goto fail_unlock;
+    }
+    int port = bound_port(lfd);
+    if (port < 0) {
+        set_why_errno(why, whylen, "getsockname", -port);
+        rc = port;
+        goto fail_close;
+    }
+    if ((rc = start_daemon(s, lfd, a.family, conns, timeout, why, whylen)) != 0)
+        goto fail_close;
+    close(lfd); /* the daemon holds its own descriptor of the socket */
+    srv = s;
+    atomic_store(&srv_port, port);
+    pthread_mutex_unlock(&srv_lock);
+    return 0;
+
+fail_close:
+    close(lfd);
+fail_unlock:
+    pthread_mutex_unlock(&srv_lock);
+fail_free:
+    server_free(s);
+    return rc;
+}
+
+int cd_http_start_opts(const cd_http_opts *opts)
+{
+    cd__ensure_init();
+    return cd__http_start(opts, NULL, 0);
+}
+
+int cd_http_start(const char *addr)
+{
+    cd_http_opts o = {.addr = addr};
+    return cd_http_start_opts(&o);
+}
+
+int cd_http_port(void)
+{
+    return atomic_load(&srv_port);
+}
+
+void cd_http_stop(void)
+{
+    pthread_mutex_lock(&srv_lock);
+    server *s = srv;
+    srv = NULL;
+    atomic_store(&srv_port, -ENOENT);
+    /* In a forked child the daemon's thread does not exist: stopping it
+     * would wait forever, so the child only forgets the daemon. */
+    if (s != NULL && s->pid == getpid())
+        MHD_stop_daemon(s->daemon); /* joins the thread, closes connections */
+    pthread_mutex_unlock(&srv_lock);
+    server_free(s);
+}
+
+void cd__http_start_env(const cd__config *cfg)
+{
+    if (cfg->http_addr[0] == '\0')
+        return;
+    cd_http_opts o = {.addr = cfg->http_addr, .allow_nonloopback = cfg->httpunsafe != 0};
+    char why[384];
+    int rc = cd__http_start(&o, why, sizeof why);
+    if (rc == 0)
+        return;
+    char line[600];
+    int n = snprintf(line, sizeof line, "cdebug: http: cannot listen on %s: %s\n", cfg->http_addr,
+                     why[0] != '\0' ? why : cd_strerror(rc));
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line) {
+        n = (int)sizeof line - 1;
+        line[n - 1] = '\n';
+    }
+    ssize_t w = write(2, line, (size_t)n); /* one write: never interleaved */
+    (void)w;
+}

@@ -1,0 +1,69 @@
+/* cdebug/trace.h - execution tracing (Go's runtime/trace) and annotations.
+ *
+ * A trace records what the scheduler, the collector and the program's own
+ * annotations did, in the binary format of docs/trace-format.md, read by
+ * `cdebug-trace`. One trace runs at a time (the file, a pipe or a socket of
+ * cd_trace_start, CDEBUG=trace=FILE, or /debug/pprof/trace).
+ *
+ * Annotations are Go's trace.NewTask / StartRegion / Log. With no trace
+ * running each costs one load and one predictable branch.
+ */
+#ifndef CDEBUG_TRACE_H
+#define CDEBUG_TRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cdebug/runtime.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Starts tracing into fd (a file, pipe or socket; cdebug does not close
+ * it). Returns 0, -EBUSY when a trace is already running (Go's "tracing is
+ * already enabled"), -EBADF for fd < 0, -ENOSYS without membarrier(2),
+ * -ENOMEM, or a write error. Thread-safe; not async-signal-safe. Cost: a
+ * 20 ms clock calibration the first time, a snapshot of the pool, one
+ * writer thread. Threads must be cdebug's own or registered
+ * (cd_thread_register) for their events to be recorded. */
+CD_EXTERN int cd_trace_start(int fd);
+
+/* Stops the trace: every event recorded so far is written, then an END
+ * record. Returns 0, -ENOENT when no trace runs, or the first write error
+ * (e.g. -EPIPE: the reader went away; tracing had stopped by itself).
+ * Thread-safe; not async-signal-safe; blocks until written. */
+CD_EXTERN int cd_trace_stop(void);
+
+/* Whether a trace is recording. Thread-safe, async-signal-safe, O(1). */
+CD_EXTERN bool cd_trace_enabled(void);
+
+/* User tasks (Go's trace.NewTask): a logical operation that may span
+ * threads and cdebug tasks. cd_task_begin returns a new id (never 0) even
+ * when no trace runs; the calling thread's current user task becomes it
+ * until cd_task_end, so regions and logs on this thread are attributed to
+ * it. parent 0: none. type should be a literal. Thread-safe. */
+typedef uint64_t cd_task_id;
+CD_EXTERN cd_task_id cd_task_begin(cd_task_id parent, const char *type);
+CD_EXTERN void cd_task_end(cd_task_id id);
+
+/* Regions (Go's trace.StartRegion): a named interval on the calling thread;
+ * they nest (up to 64 deep per thread; deeper ones are not recorded).
+ * cd_region_end closes the innermost. name should be a literal. */
+CD_EXTERN void cd_region_begin(const char *name);
+CD_EXTERN void cd_region_end(void);
+
+/* CD_REGION("parse") { ... } runs the block inside a region. Do not leave
+ * the block with return/goto/break (the region would stay open). */
+#define CD_REGION(name)                                                                            \
+    for (int cd__region_once = (cd_region_begin(name), 1); cd__region_once;                        \
+         cd__region_once = 0, cd_region_end())
+
+/* A log message in the trace (Go's trace.Log), attributed to the thread's
+ * current user task. Both strings are copied; either may be NULL. */
+CD_EXTERN void cd_trace_log(const char *category, const char *message);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CDEBUG_TRACE_H */

@@ -1,0 +1,3 @@
+module cdebug.test/goexpvar
+
+go 1.19

@@ -1,0 +1,3 @@
+module cdebug.test/go_expvar_server
+
+go 1.19

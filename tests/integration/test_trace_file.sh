@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The recorder end to end: a program of known structure traced with
+# cd_trace_start and with CDEBUG=trace=FILE; the file is checked by an
+# independent reader of docs/trace-format.md (trace_check.py) and its counts
+# must be exact. Also: a SIGKILLed traced process leaves a readable, truncated
+# file; a trace file that cannot be created is reported, the program runs.
+set -euo pipefail
+build="${CDEBUG_BUILD:?}"
+src="${CDEBUG_SRC:?}"
+prog="$build/tests/prog_trace"
+check="$src/tests/integration/trace_check.py"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+expect() { # json-file python-expression message
+  python3 - "$1" "$2" "$3" <<'PY' || exit 1
+import json, sys
+s = json.load(open(sys.argv[1]))
+e = s["events"]
+ok = eval(sys.argv[2], {"s": s, "e": e})
+if not ok:
+    print("FAIL: %s: %s (summary: %s)" % (sys.argv[3], sys.argv[2], json.dumps(s)), file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+check_known() { # trace-file label
+  python3 "$check" "$1" >"$tmp/sum.json" || fail "$2: trace_check rejected the file"
+  local j=$tmp/sum.json
+  expect "$j" 's["end"] and not s["truncated"] and s["lost"] == 0' "$2: clean end, nothing lost"
+  expect "$j" 'e.get("TASK_CREATE") == 1000 and e.get("TASK_START") == 1000 and e.get("TASK_END") == 1000' "$2: 1000 tasks"
+  expect "$j" 'all(s["task_names"].get("group%d" % g) == 100 for g in range(10))' "$2: 10 groups of 100"
+  expect "$j" 'e.get("TASK_BLOCK") == 20' "$2: 20 blocking calls (main's wait is not a task)"
+  expect "$j" 'e.get("TASK_UNBLOCK") == e.get("TASK_BLOCK")' "$2: every block ends"
+  expect "$j" 'e.get("GC_BEGIN", 0) >= 3 and e.get("GC_END") == e.get("GC_BEGIN") and e.get("HEAP") == e.get("GC_END")' "$2: collections"
+  expect "$j" 's["regions"] == {"spawn": 1, "wait": 1, "gc": 3}' "$2: 5 regions"
+  expect "$j" 'e.get("REGION_END") == 5' "$2: 5 region ends"
+  expect "$j" 'e.get("USER_TASK_BEGIN") == 2 and e.get("USER_TASK_END") == 2' "$2: 2 user tasks"
+  expect "$j" 's["logs"] == {"phase": 1, "gc": 3} and e.get("LOG") == 4' "$2: 4 logs"
+  expect "$j" 'e.get("STATE_THREAD", 0) >= 1 and e.get("STATE_WORKER", 0) >= 1' "$2: snapshot"
+}
+
+# 1. cd_trace_start(fd) mid-run.
+"$prog" "$tmp/a.trace" >"$tmp/out" 2>"$tmp/err" || fail "prog_trace failed: $(cat "$tmp/err")"
+grep -qx ok "$tmp/out" || fail "prog_trace did not finish"
+check_known "$tmp/a.trace" "cd_trace_start"
+
+# 2. CDEBUG=trace=FILE for the whole run (written at exit).
+CDEBUG=trace="$tmp/b.trace" "$prog" - >"$tmp/out" 2>"$tmp/err" || fail "CDEBUG=trace run failed"
+check_known "$tmp/b.trace" "CDEBUG=trace"
+
+# 3. Tracing off: no file, and the warning for a bad value.
+CDEBUG=trace= "$prog" - >"$tmp/out" 2>"$tmp/err"
+grep -q 'bad value "" for trace' "$tmp/err" || fail "no warning for an empty trace file name"
+
+# 4. A file that cannot be created: one clear line, the program still runs.
+CDEBUG=trace=/nonexistent/dir/t.out "$prog" - >"$tmp/out" 2>"$tmp/err" || fail "untraceable run failed"
+grep -q '^cdebug: trace: cannot create /nonexistent/dir/t.out' "$tmp/err" || fail "no error line: $(cat "$tmp/err")"
+grep -qx ok "$tmp/out" || fail "program did not run without its trace"
+
+# 5. SIGKILL while tracing the whole run: the file reads up to its last
+#    complete record and is reported as truncated (no END).
+CDEBUG=trace="$tmp/k.trace" CDMAXPROCS=2 "$build/examples/spawn" --tasks=200000 >/dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+python3 "$check" "$tmp/k.trace" >"$tmp/k.json" || fail "killed trace unreadable"
+expect "$tmp/k.json" 'not s["end"] and e.get("TASK_START", 0) > 0' "killed: partial, readable, no END"
+# Cut it at an arbitrary byte: still readable, reported truncated.
+size=$(stat -c %s "$tmp/k.trace")
+head -c $((size / 2 + 7)) "$tmp/k.trace" >"$tmp/cut.trace"
+python3 "$check" "$tmp/cut.trace" >"$tmp/cut.json" || fail "cut trace unreadable"
+expect "$tmp/cut.json" 's["truncated"] and not s["end"]' "cut: truncated"
+echo "trace file: all checks passed"

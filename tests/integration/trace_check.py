@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""An independent reader of docs/trace-format.md, used as a conformance check.
+
+    trace_check.py FILE  -> prints a JSON summary on stdout, exit 0
+                         -> exit 1 with a message when the file breaks a rule
+
+Checks: magic, version, header size; every record's framing and CRC; string
+and stack ids defined before use; timestamps never decrease within a thread;
+no event older than the last FRONTIER; an END record. Counts events by type,
+task names, region names, log categories and lost events.
+"""
+import collections
+import json
+import struct
+import sys
+import zlib
+
+NARGS = [None, 1, 0, 1, 1, 0, 0, 4, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 1, 2, 2, 3, 2,
+         3, 2, 6]
+NAMES = ("_ THREAD_START THREAD_STOP WORKER_ACQUIRE WORKER_RELEASE SPIN_BEGIN SPIN_END "
+         "TASK_CREATE TASK_START TASK_BLOCK TASK_UNBLOCK TASK_END GC_BEGIN GC_STW_BEGIN "
+         "GC_STW_END GC_MARK_BEGIN GC_MARK_END GC_RESTART GC_RECLAIM_BEGIN GC_RECLAIM_END "
+         "GC_END HEAP USER_TASK_BEGIN USER_TASK_END REGION_BEGIN REGION_END LOG CPU_SAMPLE "
+         "STATE_THREAD STATE_WORKER STATE_TASK").split()
+# Arguments that are string ids, and stack ids, per event type.
+STRING_ARGS = {7: [2], 9: [1], 22: [2], 24: [1], 25: [1], 26: [1, 2], 30: [3, 4]}
+STACK_ARGS = {7: [3], 27: [0]}
+
+
+def fail(msg):
+    print("trace_check: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def uv(b, i):
+    v = shift = 0
+    for _ in range(10):
+        if i >= len(b):
+            fail("varint runs past its record")
+        c = b[i]
+        i += 1
+        v |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, i
+    fail("varint longer than 10 bytes")
+
+
+def main(path):
+    d = open(path, "rb").read()
+    if len(d) < 40 or d[:8] != b"CDTRACE\0":
+        fail("bad magic")
+    version, hsize, flags, hz, start, wall = struct.unpack("<HHIQQQ", d[8:40])
+    if version != 1 or hsize < 40:
+        fail("version %d, header size %d" % (version, hsize))
+    strings, stacks = {0: ""}, {0: []}
+    ev = collections.Counter()
+    names = collections.Counter()
+    regions = collections.Counter()
+    logs = collections.Counter()
+    last = {}
+    frontier = 0
+    lost = 0
+    end = False
+    truncated = False
+    i = hsize
+    while i < len(d):
+        if end:
+            fail("record after END")
+        kind = d[i]
+        n, j = uv(d, i + 1)
+        if j + n + 4 > len(d):
+            truncated = True
+            break
+        p = d[j:j + n]
+        if zlib.crc32(p) != struct.unpack("<I", d[j + n:j + n + 4])[0]:
+            fail("CRC mismatch in record at offset %d" % i)
+        i = j + n + 4
+        q = 0
+        if kind == 2:
+            while q < len(p):
+                sid, q = uv(p, q)
+                ln, q = uv(p, q)
+                strings[sid] = p[q:q + ln].decode("utf-8", "replace")
+                q += ln
+        elif kind == 3:
+            while q < len(p):
+                sid, q = uv(p, q)
+                nf, q = uv(p, q)
+                pcs = []
+                for _ in range(nf):
+                    pc, q = uv(p, q)
+                    pcs.append(pc)
+                stacks[sid] = pcs
+        elif kind == 1:
+            th, q = uv(p, q)
+            ts, q = uv(p, q)
+            while q < len(p):
+                t = p[q]
+                q += 1
+                if t >= len(NARGS) or NARGS[t] is None:
+                    fail("unknown event type %d" % t)
+                dt, q = uv(p, q)
+                ts += dt
+                args = []
+                for _ in range(NARGS[t]):
+                    a, q = uv(p, q)
+                    args.append(a)
+                for k in STRING_ARGS.get(t, []):
+                    if args[k] not in strings:
+                        fail("%s uses string %d before it is defined" % (NAMES[t], args[k]))
+                for k in STACK_ARGS.get(t, []):
+                    if args[k] not in stacks:
+                        fail("%s uses stack %d before it is defined" % (NAMES[t], args[k]))
+                if th in last and ts < last[th]:
+                    fail("time goes backwards on thread %d" % th)
+                last[th] = ts
+                if ts < frontier and t < 28:
+                    fail("%s at %d is older than the frontier %d" % (NAMES[t], ts, frontier))
+                ev[NAMES[t]] += 1
+                if t == 7:
+                    names[strings[args[2]]] += 1
+                elif t == 24:
+                    regions[strings[args[1]]] += 1
+                elif t == 26:
+                    logs[strings[args[1]]] += 1
+        elif kind == 5:
+            frontier, _ = uv(p, 0)
+        elif kind == 6:
+            _, q = uv(p, 0)
+            c, q = uv(p, q)
+            lost += c
+        elif kind == 7:
+            end = True
+    print(json.dumps({"events": dict(ev), "task_names": dict(names), "regions": dict(regions),
+                      "logs": dict(logs), "lost": lost, "end": end, "truncated": truncated,
+                      "tick_hz": hz, "threads": len(last)}, sort_keys=True))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        fail("usage: trace_check.py FILE")
+    main(sys.argv[1])

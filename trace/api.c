@@ -1,0 +1,148 @@
+/* trace/api.c - cd_trace_start/stop, annotations, CDEBUG=trace=FILE. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cdebug/trace.h"
+#include "runtime/init.h"
+#include "trace/recorder.h"
+#include "trace/trace_int.h"
+#include "trace/writer.h"
+
+/* ---- file-descriptor sink ---------------------------------------------- */
+
+static int fd_write(cd__tsink *s, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(s->fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static cd__tsink fd_sink = {fd_write, NULL, -1};
+
+int cd_trace_start(int fd)
+{
+    if (fd < 0)
+        return -EBADF;
+    cd__ensure_init();
+    /* Only one trace: the sink is shared, so refuse before touching it. */
+    if (atomic_load(&cd__trace_on))
+        return -EBUSY;
+    static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&start_lock);
+    fd_sink.fd = fd;
+    int rc = cd__writer_start(&fd_sink, 0);
+    pthread_mutex_unlock(&start_lock);
+    return rc;
+}
+
+int cd_trace_stop(void)
+{
+    return cd__writer_stop();
+}
+
+bool cd_trace_enabled(void)
+{
+    return atomic_load_explicit(&cd__trace_on, memory_order_relaxed) != 0;
+}
+
+/* ---- annotations ---------------------------------------------------------
+ * Per-thread: the current user task (innermost cd_task_begin not ended on
+ * this thread) and the stack of open region names. */
+
+#define REGION_MAX 64
+
+static _Atomic uint64_t next_user_task = 1;
+static __thread cd_task_id cur_user_task;
+static __thread const char *regions[REGION_MAX];
+static __thread int region_depth; /* may exceed REGION_MAX: not recorded */
+
+cd_task_id cd_task_begin(cd_task_id parent, const char *type)
+{
+    cd_task_id id = atomic_fetch_add_explicit(&next_user_task, 1, memory_order_relaxed);
+    cur_user_task = id;
+    if (CD__TRACING())
+        cd__trace_ev3(CD__EV_USER_TASK_BEGIN, id, parent, cd__trace_string(type));
+    return id;
+}
+
+void cd_task_end(cd_task_id id)
+{
+    if (cur_user_task == id)
+        cur_user_task = 0;
+    if (CD__TRACING())
+        cd__trace_ev1(CD__EV_USER_TASK_END, id);
+}
+
+void cd_region_begin(const char *name)
+{
+    int d = region_depth++;
+    if (d < REGION_MAX)
+        regions[d] = name;
+    if (d < REGION_MAX && CD__TRACING())
+        cd__trace_ev2(CD__EV_REGION_BEGIN, cur_user_task, cd__trace_string(name));
+}
+
+void cd_region_end(void)
+{
+    if (region_depth == 0)
+        return; /* unbalanced end: ignored */
+    int d = --region_depth;
+    if (d < REGION_MAX && CD__TRACING())
+        cd__trace_ev2(CD__EV_REGION_END, cur_user_task, cd__trace_string(regions[d]));
+}
+
+void cd_trace_log(const char *category, const char *message)
+{
+    if (!CD__TRACING())
+        return;
+    /* Messages are usually formatted into reused buffers: intern them by
+     * content (no per-thread pointer cache). */
+    cd__trace_ev3(CD__EV_LOG, cur_user_task, cd__trace_string_content(category),
+                  cd__trace_string_content(message));
+}
+
+/* ---- CDEBUG=trace=FILE ------------------------------------------------- */
+
+static int run_fd = -1;
+
+int cd__trace_file_start(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        fprintf(stderr, "cdebug: trace: cannot create %s: %s\n", path, strerror(e));
+        return -e;
+    }
+    int rc = cd_trace_start(fd);
+    if (rc != 0) {
+        fprintf(stderr, "cdebug: trace: cannot start tracing to %s: %s\n", path,
+                cd_strerror(rc));
+        close(fd);
+        return rc;
+    }
+    run_fd = fd;
+    return 0;
+}
+
+void cd__trace_file_stop(void)
+{
+    if (run_fd < 0)
+        return;
+    int rc = cd_trace_stop();
+    if (rc != 0 && rc != -ENOENT)
+        fprintf(stderr, "cdebug: trace: writing the trace failed: %s\n", cd_strerror(rc));
+    close(run_fd);
+    run_fd = -1;
+}

@@ -1,0 +1,85 @@
+/* trace/events.h - record kinds, event types and their argument counts, as
+ * specified in docs/trace-format.md (version 1). Shared by the recorder and
+ * the writer; keep the two tables and the document in step. */
+#ifndef CDEBUG_TRACE_EVENTS_H
+#define CDEBUG_TRACE_EVENTS_H
+
+#include <stdint.h>
+
+#define CD__TRACE_MAGIC "CDTRACE\0"
+#define CD__TRACE_VERSION 1
+#define CD__TRACE_HEADER_SIZE 40
+#define CD__TRACE_FLAG_FLIGHT 1u
+
+enum cd__trace_record {
+    CD__REC_EVENTS = 1,
+    CD__REC_STRINGS = 2,
+    CD__REC_STACKS = 3,
+    CD__REC_SYMBOLS = 4,
+    CD__REC_FRONTIER = 5,
+    CD__REC_LOST = 6,
+    CD__REC_END = 7,
+};
+
+enum cd__trace_event {
+    CD__EV_THREAD_START = 1,
+    CD__EV_THREAD_STOP = 2,
+    CD__EV_WORKER_ACQUIRE = 3,
+    CD__EV_WORKER_RELEASE = 4,
+    CD__EV_SPIN_BEGIN = 5,
+    CD__EV_SPIN_END = 6,
+    CD__EV_TASK_CREATE = 7,
+    CD__EV_TASK_START = 8,
+    CD__EV_TASK_BLOCK = 9,
+    CD__EV_TASK_UNBLOCK = 10,
+    CD__EV_TASK_END = 11,
+    CD__EV_GC_BEGIN = 12,
+    CD__EV_GC_STW_BEGIN = 13,
+    CD__EV_GC_STW_END = 14,
+    CD__EV_GC_MARK_BEGIN = 15,
+    CD__EV_GC_MARK_END = 16,
+    CD__EV_GC_RESTART = 17,
+    CD__EV_GC_RECLAIM_BEGIN = 18,
+    CD__EV_GC_RECLAIM_END = 19,
+    CD__EV_GC_END = 20,
+    CD__EV_HEAP = 21,
+    CD__EV_USER_TASK_BEGIN = 22,
+    CD__EV_USER_TASK_END = 23,
+    CD__EV_REGION_BEGIN = 24,
+    CD__EV_REGION_END = 25,
+    CD__EV_LOG = 26,
+    CD__EV_CPU_SAMPLE = 27,
+    CD__EV_STATE_THREAD = 28,
+    CD__EV_STATE_WORKER = 29,
+    CD__EV_STATE_TASK = 30,
+    CD__EV_MAX = 30,
+};
+
+/* Arguments per event type (index = type; 0xff: not a type). */
+static const uint8_t cd__trace_nargs[CD__EV_MAX + 1] = {
+    0xff, /* 0 */
+    1, 0, 1, 1, 0, 0,          /* thread start/stop, worker acquire/release, spin */
+    4, 1, 2, 1, 1,             /* task create/start/block/unblock/end */
+    2, 1, 1, 1, 1, 1, 1, 1, 1, /* gc begin .. gc end */
+    2,                         /* heap */
+    3, 1, 2, 2, 3,             /* user task begin/end, region begin/end, log */
+    2,                         /* cpu sample */
+    3, 2, 6,                   /* state thread/worker/task */
+};
+
+#define CD__TRACE_MAX_ARGS 6
+/* type byte + timestamp delta + arguments, each varint at most 10 bytes */
+#define CD__TRACE_MAX_EVENT (1 + 10 + 10 * CD__TRACE_MAX_ARGS)
+
+/* Appends v as an unsigned LEB128 varint; returns the new end. */
+static inline uint8_t *cd__uv_put(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+#endif /* CDEBUG_TRACE_EVENTS_H */

@@ -1,0 +1,24 @@
+/* trace/intern.h - string and stack tables of the running trace session,
+ * and the list of entries the writer has not written yet. */
+#ifndef CDEBUG_TRACE_INTERN_H
+#define CDEBUG_TRACE_INTERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CD__TRACE_MAX_FRAMES 32
+
+/* Forgets every entry (a new session starts with empty tables). Called by
+ * cd_trace_start before tracing is switched on. */
+void cd__intern_reset(void);
+
+/* Entries added since the last call, for the writer. The callbacks run with
+ * the table lock held; pointers are valid during the call only. */
+void cd__intern_drain(void (*on_string)(uint32_t id, const char *s, size_t n, void *ctx),
+                      void (*on_stack)(uint32_t id, const uintptr_t *pcs, int n, void *ctx),
+                      void *ctx);
+
+/* Frees the tables (at cd_trace_stop). */
+void cd__intern_free(void);
+
+#endif /* CDEBUG_TRACE_INTERN_H */

@@ -1,0 +1,151 @@
+/* trace/reader_events.c - what each event type is (name, arguments and
+ * their kinds) and the decoder of EVENTS batches.
+ *
+ * The table below is docs/trace-format.md's "Events" table in C; the unit
+ * test checks its argument counts against trace/events.h, the recorder's
+ * copy, so the writer and the reader cannot drift apart silently.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "trace/reader_int.h"
+
+#define I CD_TR_ARG_INT
+#define S CD_TR_ARG_STRING
+#define K CD_TR_ARG_STACK
+
+typedef cd__tr_evinfo ev_info;
+
+static const ev_info file_types[CD_TR_MAX_FILE_TYPE + 1] = {
+    [CD_TR_THREAD_START] = {"THREAD_START", 1, 0, {{"kind", I}}},
+    [CD_TR_THREAD_STOP] = {"THREAD_STOP", 0, 0, {{0}}},
+    [CD_TR_WORKER_ACQUIRE] = {"WORKER_ACQUIRE", 1, 0, {{"worker", I}}},
+    [CD_TR_WORKER_RELEASE] = {"WORKER_RELEASE", 1, 0, {{"worker", I}}},
+    [CD_TR_SPIN_BEGIN] = {"SPIN_BEGIN", 0, 0, {{0}}},
+    [CD_TR_SPIN_END] = {"SPIN_END", 0, 0, {{0}}},
+    [CD_TR_TASK_CREATE] = {"TASK_CREATE",
+                           4,
+                           2,
+                           {{"task", I}, {"parent", I}, {"name", S}, {"stack", K}}},
+    [CD_TR_TASK_START] = {"TASK_START", 1, 0, {{"task", I}}},
+    [CD_TR_TASK_BLOCK] = {"TASK_BLOCK", 2, 1, {{"task", I}, {"reason", S}}},
+    [CD_TR_TASK_UNBLOCK] = {"TASK_UNBLOCK", 1, 0, {{"task", I}}},
+    [CD_TR_TASK_END] = {"TASK_END", 1, 0, {{"task", I}}},
+    [CD_TR_GC_BEGIN] = {"GC_BEGIN", 2, 0, {{"gc", I}, {"forced", I}}},
+    [CD_TR_GC_STW_BEGIN] = {"GC_STW_BEGIN", 1, 0, {{"gc", I}}},
+    [CD_TR_GC_STW_END] = {"GC_STW_END", 1, 0, {{"gc", I}}},
+    [CD_TR_GC_MARK_BEGIN] = {"GC_MARK_BEGIN", 1, 0, {{"gc", I}}},
+    [CD_TR_GC_MARK_END] = {"GC_MARK_END", 1, 0, {{"gc", I}}},
+    [CD_TR_GC_RESTART] = {"GC_RESTART", 1, 0, {{"gc", I}}},
+    [CD_TR_GC_RECLAIM_BEGIN] = {"GC_RECLAIM_BEGIN", 1, 0, {{"gc", I}}},
+    [CD_TR_GC_RECLAIM_END] = {"GC_RECLAIM_END", 1, 0, {{"gc", I}}},
+    [CD_TR_GC_END] = {"GC_END", 1, 0, {{"gc", I}}},
+    [CD_TR_HEAP] = {"HEAP", 2, 0, {{"in_use", I}, {"goal", I}}},
+    [CD_TR_USER_TASK_BEGIN] = {"USER_TASK_BEGIN", 3, 1, {{"id", I}, {"parent", I}, {"type", S}}},
+    [CD_TR_USER_TASK_END] = {"USER_TASK_END", 1, 0, {{"id", I}}},
+    [CD_TR_REGION_BEGIN] = {"REGION_BEGIN", 2, 1, {{"user_task", I}, {"name", S}}},
+    [CD_TR_REGION_END] = {"REGION_END", 2, 1, {{"user_task", I}, {"name", S}}},
+    [CD_TR_LOG] = {"LOG", 3, 2, {{"user_task", I}, {"category", S}, {"message", S}}},
+    [CD_TR_CPU_SAMPLE] = {"CPU_SAMPLE", 2, 1, {{"stack", K}, {"task", I}}},
+    [CD_TR_STATE_THREAD] = {"STATE_THREAD", 3, 0, {{"thread", I}, {"kind", I}, {"worker", I}}},
+    [CD_TR_STATE_WORKER] = {"STATE_WORKER", 2, 0, {{"worker", I}, {"running", I}}},
+    [CD_TR_STATE_TASK] =
+        {"STATE_TASK",
+         6,
+         2,
+         {{"task", I}, {"state", I}, {"parent", I}, {"name", S}, {"reason", S}, {"thread", I}}},
+};
+
+static const ev_info lost_info = {"LOST", 2, 0, {{"events", I}, {"batches", I}}};
+
+#undef I
+#undef S
+#undef K
+
+const cd__tr_evinfo *cd__tr_info(unsigned type)
+{
+    if (type >= 1 && type <= CD_TR_MAX_FILE_TYPE)
+        return &file_types[type];
+    if (type == CD_TR_LOST)
+        return &lost_info;
+    return NULL;
+}
+
+const char *cd_tr_event_name(unsigned type)
+{
+    const ev_info *e = cd__tr_info(type);
+    return e == NULL ? NULL : e->name;
+}
+
+int cd_tr_event_nargs(unsigned type)
+{
+    const ev_info *e = cd__tr_info(type);
+    return e == NULL ? -1 : e->nargs;
+}
+
+const char *cd_tr_event_arg_name(unsigned type, unsigned i)
+{
+    const ev_info *e = cd__tr_info(type);
+    return e == NULL || i >= e->nargs ? NULL : e->args[i].name;
+}
+
+cd_tr_arg_kind cd_tr_event_arg_kind(unsigned type, unsigned i)
+{
+    const ev_info *e = cd__tr_info(type);
+    return e == NULL || i >= e->nargs ? CD_TR_ARG_NONE : e->args[i].kind;
+}
+
+int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, cd__tr_raw *ev,
+                        const char **why)
+{
+    const uint8_t *p = *pp;
+    if (p >= end) {
+        *why = "no event";
+        return -EPROTO;
+    }
+    unsigned type = *p++;
+    if (type < 1 || type > CD_TR_MAX_FILE_TYPE) {
+        *why = "unknown event type";
+        return -EPROTO;
+    }
+    uint64_t dts;
+    if (cd__tr_uv(&p, end, &dts) != CD__UV_OK) {
+        *why = "bad or short timestamp delta";
+        return -EPROTO;
+    }
+    if (dts > UINT64_MAX - *ts) {
+        *why = "timestamp overflows 64 bits";
+        return -EPROTO;
+    }
+    unsigned n = file_types[type].nargs;
+    for (unsigned i = 0; i < n; i++) {
+        if (cd__tr_uv(&p, end, &ev->args[i]) != CD__UV_OK) {
+            *why = "bad or short argument";
+            return -EPROTO;
+        }
+    }
+    *ts += dts;
+    ev->type = type;
+    ev->nargs = n;
+    ev->ts = *ts;
+    *pp = p;
+    return 0;
+}
+
+int cd__tr_check_batch(const uint8_t *p, size_t len, uint64_t base_ts, uint64_t *n, size_t *bad_at,
+                       const char **why)
+{
+    const uint8_t *start = p, *end = p + len;
+    uint64_t ts = base_ts, count = 0;
+    cd__tr_raw ev;
+    while (p < end) {
+        if (cd__tr_decode_event(&p, end, &ts, &ev, why) < 0) {
+            *bad_at = (size_t)(p - start);
+            *n = count;
+            return -EPROTO;
+        }
+        count++;
+    }
+    *n = count;
+    return 0;
+}

@@ -1,0 +1,344 @@
+/* trace/reader_merge.c - held events and their merge into one stream.
+ *
+ * Each thread with held events has a source: a FIFO of its batches, kept
+ * encoded (a few bytes per event rather than a decoded struct), and its
+ * next event decoded as the "head". A binary min-heap orders the sources by
+ * their head's (ts, thread, kind), so the least held event is always at the
+ * top: a k-way merge, O(log T) per event for T sources. Within one thread
+ * the file's order is kept, which is the format's "position" tie-break.
+ *
+ * Synthetic CD_TR_LOST events have their own source (one FIFO for all
+ * threads; their timestamps, the last frontier, never decrease).
+ *
+ * A source whose last batch is consumed is freed and leaves the thread map,
+ * so memory is bounded by the held batches, not by the number of thread ids
+ * a file mentions. `held` counts every byte of it for the reader's cap.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/reader_int.h"
+
+typedef struct batch {
+    struct batch *next;
+    uint64_t base_ts;
+    size_t len;
+    uint8_t data[];
+} batch;
+
+typedef struct lost_item {
+    struct lost_item *next;
+    cd__tr_raw ev;
+} lost_item;
+
+enum { SRC_THREAD = 0, SRC_LOST = 1 };
+
+struct cd__tr_src {
+    cd__tr_raw head; /* the next event of this source */
+    int kind;
+    /* SRC_THREAD: batches and the cursor in the first one */
+    batch *first, *last;
+    const uint8_t *p, *end;
+    uint64_t ts; /* timestamp of head: the base of the next delta */
+    /* SRC_LOST */
+    lost_item *lfirst, *llast;
+};
+
+static void held_add(cd__tr_merge *m, size_t n)
+{
+    m->held += n;
+    if (m->held > m->peak)
+        m->peak = m->held;
+}
+
+void cd__tr_merge_init(cd__tr_merge *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void src_free(cd__tr_src *s)
+{
+    batch *b = s->first;
+    while (b != NULL) {
+        batch *next = b->next;
+        free(b);
+        b = next;
+    }
+    lost_item *l = s->lfirst;
+    while (l != NULL) {
+        lost_item *next = l->next;
+        free(l);
+        l = next;
+    }
+    free(s);
+}
+
+void cd__tr_merge_free(cd__tr_merge *m)
+{
+    if (m->threads.vals != NULL)
+        for (size_t i = 0; i <= m->threads.mask; i++)
+            if (m->threads.vals[i] != NULL)
+                src_free(m->threads.vals[i]);
+    if (m->lost != NULL)
+        src_free(m->lost);
+    cd__tr_map_free(&m->threads);
+    free(m->heap);
+    memset(m, 0, sizeof(*m));
+}
+
+/* ---- heap --------------------------------------------------------------- */
+
+static bool less(const cd__tr_src *a, const cd__tr_src *b)
+{
+    if (a->head.ts != b->head.ts)
+        return a->head.ts < b->head.ts;
+    if (a->head.thread != b->head.thread)
+        return a->head.thread < b->head.thread;
+    return a->kind < b->kind;
+}
+
+static void sift_down(cd__tr_merge *m, size_t i)
+{
+    cd__tr_src **h = m->heap;
+    size_t n = m->nheap;
+    cd__tr_src *x = h[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && less(h[c + 1], h[c]))
+            c++;
+        if (!less(h[c], x))
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = x;
+}
+
+static int heap_push(cd__tr_merge *m, cd__tr_src *s)
+{
+    if (m->nheap == m->heap_cap) {
+        size_t ncap = m->heap_cap == 0 ? 16 : m->heap_cap * 2;
+        cd__tr_src **nh = realloc(m->heap, ncap * sizeof(*nh));
+        if (nh == NULL)
+            return -ENOMEM;
+        held_add(m, (ncap - m->heap_cap) * sizeof(*nh));
+        m->heap = nh;
+        m->heap_cap = ncap;
+    }
+    size_t i = m->nheap++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!less(s, m->heap[parent]))
+            break;
+        m->heap[i] = m->heap[parent];
+        i = parent;
+    }
+    m->heap[i] = s;
+    return 0;
+}
+
+/* With nothing held, give back the containers too: held returns to 0, and
+ * a burst of threads does not pin its map and heap until close. */
+static void release_empty(cd__tr_merge *m)
+{
+    m->held -= cd__tr_map_bytes(&m->threads) + m->heap_cap * sizeof(*m->heap);
+    cd__tr_map_free(&m->threads);
+    free(m->heap);
+    m->heap = NULL;
+    m->heap_cap = 0;
+    if (m->lost != NULL) {
+        m->held -= sizeof(*m->lost);
+        src_free(m->lost);
+        m->lost = NULL;
+    }
+}
+
+static void heap_remove_top(cd__tr_merge *m)
+{
+    m->heap[0] = m->heap[--m->nheap];
+    if (m->nheap > 0)
+        sift_down(m, 0);
+}
+
+/* ---- thread sources ----------------------------------------------------- */
+
+/* Decodes s's next event into head, moving to the next batch (and freeing
+ * the finished one) as needed. Returns false when s has no event left. The
+ * batches were checked when they arrived, so decoding cannot fail; if it
+ * did (a bug), the rest of that batch is dropped rather than misread. */
+static bool thread_advance(cd__tr_merge *m, cd__tr_src *s)
+{
+    for (;;) {
+        if (s->p != NULL && s->p < s->end) {
+            const char *why;
+            uint64_t thread = s->head.thread;
+            if (cd__tr_decode_event(&s->p, s->end, &s->ts, &s->head, &why) == 0) {
+                s->head.thread = thread;
+                return true;
+            }
+            s->p = s->end;
+        }
+        batch *b = s->first;
+        if (b == NULL)
+            return false;
+        if (s->p != NULL) { /* finished with b (p is NULL before the first) */
+            s->first = b->next;
+            if (s->first == NULL)
+                s->last = NULL;
+            m->held -= sizeof(*b) + b->len;
+            free(b);
+            b = s->first;
+            if (b == NULL) {
+                s->p = s->end = NULL;
+                return false;
+            }
+        }
+        s->p = b->data;
+        s->end = b->data + b->len;
+        s->ts = b->base_ts;
+    }
+}
+
+int cd__tr_merge_add_batch(cd__tr_merge *m, uint64_t thread, uint64_t base_ts, const uint8_t *ev,
+                           size_t len)
+{
+    if (len == 0)
+        return 0;
+    cd__tr_src *s = cd__tr_map_get(&m->threads, thread);
+    bool fresh = s == NULL;
+    if (fresh) {
+        s = calloc(1, sizeof(*s));
+        if (s == NULL)
+            return -ENOMEM;
+        s->kind = SRC_THREAD;
+        s->head.thread = thread;
+        size_t grew;
+        if (cd__tr_map_put(&m->threads, thread, s, &grew) < 0) {
+            free(s);
+            return -ENOMEM;
+        }
+        held_add(m, sizeof(*s) + grew);
+    }
+    batch *b = malloc(sizeof(*b) + len);
+    if (b == NULL)
+        goto fail;
+    b->next = NULL;
+    b->base_ts = base_ts;
+    b->len = len;
+    memcpy(b->data, ev, len);
+    held_add(m, sizeof(*b) + len);
+    if (s->last != NULL)
+        s->last->next = b;
+    else
+        s->first = b;
+    s->last = b;
+    if (fresh) {
+        if (!thread_advance(m, s)) /* cannot happen: len > 0 and checked */
+            goto fail_src;
+        if (heap_push(m, s) < 0)
+            goto fail_src;
+    }
+    return 0;
+
+fail_src:
+    cd__tr_map_del(&m->threads, thread);
+    m->held -= sizeof(*s);
+    for (batch *x = s->first; x != NULL; x = x->next)
+        m->held -= sizeof(*x) + x->len;
+    src_free(s);
+    return -ENOMEM;
+fail:
+    if (fresh) {
+        cd__tr_map_del(&m->threads, thread);
+        m->held -= sizeof(*s);
+        src_free(s);
+    }
+    return -ENOMEM;
+}
+
+/* ---- lost events -------------------------------------------------------- */
+
+int cd__tr_merge_add_lost(cd__tr_merge *m, uint64_t ts, uint64_t thread, uint64_t events,
+                          uint64_t batches)
+{
+    if (m->lost == NULL) {
+        m->lost = calloc(1, sizeof(*m->lost));
+        if (m->lost == NULL)
+            return -ENOMEM;
+        m->lost->kind = SRC_LOST;
+        held_add(m, sizeof(*m->lost));
+    }
+    lost_item *l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return -ENOMEM;
+    l->ev.type = CD_TR_LOST;
+    l->ev.nargs = 2;
+    l->ev.ts = ts;
+    l->ev.thread = thread;
+    l->ev.args[0] = events;
+    l->ev.args[1] = batches;
+    held_add(m, sizeof(*l));
+    cd__tr_src *s = m->lost;
+    bool was_empty = s->lfirst == NULL;
+    if (s->llast != NULL)
+        s->llast->next = l;
+    else
+        s->lfirst = l;
+    s->llast = l;
+    if (was_empty) {
+        s->head = l->ev;
+        if (heap_push(m, s) < 0) {
+            s->lfirst = s->llast = NULL;
+            m->held -= sizeof(*l);
+            free(l);
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* ---- merge -------------------------------------------------------------- */
+
+bool cd__tr_merge_top(const cd__tr_merge *m, uint64_t *ts)
+{
+    if (m->nheap == 0)
+        return false;
+    *ts = m->heap[0]->head.ts;
+    return true;
+}
+
+void cd__tr_merge_pop(cd__tr_merge *m, cd__tr_raw *ev)
+{
+    cd__tr_src *s = m->heap[0];
+    *ev = s->head;
+    if (s->kind == SRC_LOST) {
+        lost_item *l = s->lfirst;
+        s->lfirst = l->next;
+        if (s->lfirst == NULL)
+            s->llast = NULL;
+        m->held -= sizeof(*l);
+        free(l);
+        if (s->lfirst != NULL) {
+            s->head = s->lfirst->ev;
+            sift_down(m, 0);
+        } else {
+            heap_remove_top(m);
+            if (m->nheap == 0)
+                release_empty(m);
+        }
+        return;
+    }
+    if (thread_advance(m, s)) {
+        sift_down(m, 0);
+        return;
+    }
+    heap_remove_top(m);
+    cd__tr_map_del(&m->threads, ev->thread);
+    m->held -= sizeof(*s);
+    src_free(s);
+    if (m->nheap == 0)
+        release_empty(m);
+}

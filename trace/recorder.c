@@ -1,0 +1,234 @@
+/* trace/recorder.c - per-thread event buffers and the clock. See recorder.h.
+ *
+ * Hot path (cd__trace_emit): busy = 1; re-check that tracing is on; read
+ * the clock; encode into the current buffer; publish pos (release); busy = 0.
+ * No lock, no atomic read-modify-write, no system call. The writer pairs
+ * "busy" with membarrier(2) (writer.c): that is what lets it stop the trace
+ * and write exact FRONTIER records without a fence on this path.
+ *
+ * A full buffer is queued for the writer and replaced by the spare the
+ * writer keeps ready; with no spare the thread drops events (whole batches,
+ * counted) until the writer catches up. The thread never allocates here, so
+ * the path is safe in signal handlers and in bdwgc's collection callback.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#include "runtime/clock.h"
+#include "runtime/thread.h"
+#include "trace/recorder.h"
+
+_Atomic int cd__trace_on;
+_Atomic uint32_t cd__trace_session;
+
+/* ---- clock --------------------------------------------------------------
+ * rdtsc (~10 ns here) when the TSC is invariant (constant_tsc and
+ * nonstop_tsc: same rate on every core, through sleep states), else
+ * CLOCK_MONOTONIC (~25 ns, vDSO). The TSC rate is calibrated once against
+ * CLOCK_MONOTONIC over 20 ms; the header records it as tick_hz. */
+
+static bool use_tsc;
+static uint64_t tick_hz = 1000000000u;
+static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
+
+static bool tsc_invariant(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f == NULL)
+        return false;
+    char line[4096];
+    bool constant = false, nonstop = false;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "flags", 5) != 0)
+            continue;
+        constant = strstr(line, " constant_tsc") != NULL;
+        nonstop = strstr(line, " nonstop_tsc") != NULL;
+        break;
+    }
+    fclose(f);
+    return constant && nonstop;
+}
+
+static void clock_init(void)
+{
+    if (!tsc_invariant() || getenv("CDEBUG_TRACE_NO_TSC") != NULL)
+        return;
+    uint64_t m0 = cd__nanotime(), t0 = __rdtsc();
+    struct timespec ts = {0, 20000000};
+    nanosleep(&ts, NULL);
+    uint64_t m1 = cd__nanotime(), t1 = __rdtsc();
+    if (m1 <= m0 || t1 <= t0)
+        return;
+    tick_hz = (uint64_t)((double)(t1 - t0) * 1e9 / (double)(m1 - m0));
+    use_tsc = tick_hz > 0;
+}
+
+uint64_t cd__trace_tick_hz(void)
+{
+    pthread_once(&clock_once, clock_init);
+    return tick_hz;
+}
+
+uint64_t cd__trace_now(void)
+{
+    return use_tsc ? __rdtsc() : cd__nanotime();
+}
+
+/* ---- buffers ------------------------------------------------------------ */
+
+#define CD__TRACE_MAX_BUFS 512 /* 32 MiB of event buffers at most */
+static _Atomic int nbufs;
+
+cd__tbuf *cd__tbuf_new(void)
+{
+    if (atomic_fetch_add(&nbufs, 1) >= CD__TRACE_MAX_BUFS) {
+        atomic_fetch_sub(&nbufs, 1);
+        return NULL;
+    }
+    cd__tbuf *b = malloc(sizeof *b);
+    if (b == NULL) {
+        atomic_fetch_sub(&nbufs, 1);
+        return NULL;
+    }
+    cds_wfcq_node_init(&b->qnode);
+    atomic_init(&b->pos, 0);
+    b->base_ts = b->taken_ts = 0;
+    b->taken = 0;
+    b->handed_off = false;
+    b->next_free = NULL;
+    return b;
+}
+
+void cd__tbuf_free(cd__tbuf *b)
+{
+    free(b);
+    atomic_fetch_sub(&nbufs, 1);
+}
+
+/* ---- per-thread state ---------------------------------------------------- */
+
+static pthread_mutex_t states_lock = PTHREAD_MUTEX_INITIALIZER;
+static cd__tstate *states;
+static __thread cd__tstate *self;
+static pthread_key_t exit_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void on_thread_exit(void *p)
+{
+    cd__tstate *st = p;
+    atomic_store_explicit(&st->dead, true, memory_order_release);
+}
+
+static void key_init(void)
+{
+    pthread_key_create(&exit_key, on_thread_exit);
+}
+
+void cd__trace_states_lock(void)
+{
+    pthread_mutex_lock(&states_lock);
+}
+void cd__trace_states_unlock(void)
+{
+    pthread_mutex_unlock(&states_lock);
+}
+cd__tstate *cd__trace_states_head(void)
+{
+    return states;
+}
+
+cd__tstate *cd__trace_self(bool may_alloc)
+{
+    if (self != NULL || !may_alloc)
+        return self;
+    cd__tstate *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return NULL;
+    st->thread = cd__self != NULL ? cd__self->id : 0;
+    cds_wfcq_init(&st->full_head, &st->full_tail);
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *addr;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+            st->stack_lo = (uintptr_t)addr;
+            st->stack_hi = (uintptr_t)addr + size;
+        }
+        pthread_attr_destroy(&attr);
+    }
+    pthread_once(&key_once, key_init);
+    pthread_setspecific(exit_key, st);
+    pthread_mutex_lock(&states_lock);
+    st->next = states;
+    states = st;
+    pthread_mutex_unlock(&states_lock);
+    self = st;
+    /* A first buffer now: a thread's first event (THREAD_START) must not
+     * be lost waiting for the writer's next sweep. */
+    if (atomic_load(&cd__trace_on))
+        atomic_store_explicit(&st->spare[0], cd__tbuf_new(), memory_order_release);
+    cd__trace_wake_writer();
+    return st;
+}
+
+/* Queues the full buffer b and switches to the spare. Returns the new
+ * buffer or NULL (no spare: the caller drops the event). */
+static cd__tbuf *switch_buffer(cd__tstate *st, cd__tbuf *b)
+{
+    if (b != NULL)
+        cds_wfcq_enqueue(&st->full_head, &st->full_tail, &b->qnode);
+    cd__tbuf *n = NULL;
+    for (int i = 0; i < CD__TRACE_SPARES && n == NULL; i++)
+        if (atomic_load_explicit(&st->spare[i], memory_order_relaxed) != NULL)
+            n = atomic_exchange_explicit(&st->spare[i], NULL, memory_order_acquire);
+    atomic_store_explicit(&st->cur, n, memory_order_release);
+    if (b != NULL || n == NULL)
+        cd__trace_wake_writer(); /* a queue to drain or a spare to provide */
+    return n;
+}
+
+void cd__trace_emit(uint8_t type, int n, const uint64_t *args)
+{
+    /* In a signal handler or the collection callback a thread without a
+     * state cannot create one (malloc); it drops the event silently: such
+     * a thread has never traced, so no batch of its is damaged. */
+    cd__tstate *st = self;
+    if (st == NULL && (st = cd__trace_self(cd__self != NULL)) == NULL)
+        return;
+
+    atomic_store_explicit(&st->busy, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst); /* busy before the re-check and the clock */
+    if (!atomic_load_explicit(&cd__trace_on, memory_order_relaxed))
+        goto out;
+
+    uint64_t ts = cd__trace_now();
+    cd__tbuf *b = atomic_load_explicit(&st->cur, memory_order_relaxed);
+    uint32_t pos = b != NULL ? atomic_load_explicit(&b->pos, memory_order_relaxed) : 0;
+    if (b == NULL || pos + CD__TRACE_MAX_EVENT > CD__TBUF_SIZE) {
+        if ((b = switch_buffer(st, b)) == NULL) {
+            atomic_store_explicit(&st->lost_events,
+                                  atomic_load_explicit(&st->lost_events, memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
+            goto out;
+        }
+        pos = 0;
+    }
+    if (pos == 0) {
+        b->base_ts = ts;
+        st->last_ts = ts;
+    }
+    uint8_t *p = b->data + pos;
+    *p++ = type;
+    p = cd__uv_put(p, ts > st->last_ts ? ts - st->last_ts : 0);
+    if (ts > st->last_ts)
+        st->last_ts = ts;
+    for (int i = 0; i < n; i++)
+        p = cd__uv_put(p, args[i]);
+    atomic_store_explicit(&b->pos, (uint32_t)(p - b->data), memory_order_release);
+out:
+    atomic_store_explicit(&st->busy, 0, memory_order_release);
+}

@@ -1,0 +1,490 @@
+/* trace/writer.c - the writer thread: turns per-thread buffers into records.
+ *
+ * Every sweep (100 ms, or sooner when a thread fills a buffer or needs a
+ * spare):
+ *   1. t0 = now; membarrier(PRIVATE_EXPEDITED): every thread's earlier
+ *      stores (its "busy" flag, its published positions) are now visible.
+ *   2. New strings and stacks go out (STRINGS, STACKS, SYMBOLS) before any
+ *      event that may use them.
+ *   3. Per thread, in order: its full buffers, then the published part of
+ *      its current buffer. A thread caught mid-event is waited for (briefly).
+ *   4. FRONTIER t0: an event with ts < t0 was either visible at step 1 or
+ *      in progress (busy) and waited for; an event begun after step 1 reads
+ *      the clock after t0. So every event older than t0 is now in the file.
+ *      If a thread stayed busy too long, the frontier waits for next sweep.
+ *   5. Spare buffers for threads that used theirs; LOST records.
+ *
+ * Buffers are recycled by this thread only. At most CD__TRACE_MAX_BUFS
+ * exist (64 KiB each): the memory bound of the recorder. Past it, threads
+ * get no spare and drop (and count) events until buffers come back.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "runtime/clock.h"
+#include "runtime/futex.h"
+#include "runtime/thread.h"
+#include "trace/intern.h"
+#include "trace/recorder.h"
+#include "trace/snapshot.h"
+#include "trace/writer.h"
+
+#define CD__TRACE_SWEEP_NS 100000000 /* a frontier every 100 ms */
+
+static pthread_mutex_t ctl = PTHREAD_MUTEX_INITIALIZER; /* start/stop */
+static bool running;
+static cd__tsink *sink;
+static int sink_err; /* first write error, writer thread only until joined */
+static pthread_t writer_thread;
+static _Atomic uint32_t wake_word;
+static _Atomic int stop_requested;
+static cd__tbuf *free_bufs; /* writer only: recycled buffers */
+
+/* ---- payload builder --------------------------------------------------- */
+
+typedef struct pbuf {
+    uint8_t *p;
+    size_t len, cap;
+    bool failed;
+} pbuf;
+
+static void pb_reserve(pbuf *b, size_t n)
+{
+    if (b->failed || b->len + n <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap * 2 : 4096;
+    while (cap < b->len + n)
+        cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (p == NULL) {
+        b->failed = true;
+        return;
+    }
+    b->p = p;
+    b->cap = cap;
+}
+
+static void pb_uv(pbuf *b, uint64_t v)
+{
+    pb_reserve(b, 10);
+    if (!b->failed)
+        b->len = (size_t)(cd__uv_put(b->p + b->len, v) - b->p);
+}
+
+static void pb_bytes(pbuf *b, const void *p, size_t n)
+{
+    pb_reserve(b, n);
+    if (!b->failed) {
+        memcpy(b->p + b->len, p, n);
+        b->len += n;
+    }
+}
+
+int cd__writer_record(cd__tsink *s, uint8_t kind, const uint8_t *payload, size_t n)
+{
+    uint8_t head[11];
+    head[0] = kind;
+    size_t hn = (size_t)(cd__uv_put(head + 1, n) - head);
+    uint32_t crc = (uint32_t)crc32(0L, payload, (uInt)n);
+    uint8_t tail[4] = {(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
+                       (uint8_t)(crc >> 24)};
+    int rc = s->write(s, head, hn);
+    if (rc == 0 && n > 0)
+        rc = s->write(s, payload, n);
+    if (rc == 0)
+        rc = s->write(s, tail, 4);
+    return rc;
+}
+
+static void record(uint8_t kind, pbuf *b)
+{
+    if (sink_err == 0 && b->failed)
+        sink_err = -ENOMEM;
+    if (sink_err == 0)
+        sink_err = cd__writer_record(sink, kind, b->p, b->len);
+    b->len = 0;
+}
+
+/* Frames a record into memory (the sweep's staging area). */
+static void stage_record(pbuf *stage, uint8_t kind, pbuf *b)
+{
+    if (b->failed)
+        stage->failed = true;
+    uint8_t head[11];
+    head[0] = kind;
+    size_t hn = (size_t)(cd__uv_put(head + 1, b->len) - head);
+    uint32_t crc = (uint32_t)crc32(0L, b->p, (uInt)b->len);
+    uint8_t tail[4] = {(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
+                       (uint8_t)(crc >> 24)};
+    pb_bytes(stage, head, hn);
+    if (b->len > 0)
+        pb_bytes(stage, b->p, b->len);
+    pb_bytes(stage, tail, 4);
+    b->len = 0;
+}
+
+/* ---- tables ------------------------------------------------------------ */
+
+typedef struct tables_ctx {
+    pbuf strings, stacks, symbols;
+    uintptr_t *pcs; /* pcs of new stacks, to symbolize after the drain */
+    size_t npcs, cappcs;
+} tables_ctx;
+
+static void on_string(uint32_t id, const char *s, size_t n, void *p)
+{
+    tables_ctx *c = p;
+    pb_uv(&c->strings, id);
+    pb_uv(&c->strings, n);
+    pb_bytes(&c->strings, s, n);
+}
+
+static void on_stack(uint32_t id, const uintptr_t *pcs, int n, void *p)
+{
+    tables_ctx *c = p;
+    pb_uv(&c->stacks, id);
+    pb_uv(&c->stacks, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        pb_uv(&c->stacks, pcs[i]);
+        if (c->npcs == c->cappcs) {
+            size_t cap = c->cappcs ? c->cappcs * 2 : 64;
+            uintptr_t *np = realloc(c->pcs, cap * sizeof *np);
+            if (np == NULL)
+                continue; /* this pc stays unsymbolized ("?" for readers) */
+            c->pcs = np;
+            c->cappcs = cap;
+        }
+        c->pcs[c->npcs++] = pcs[i];
+    }
+}
+
+/* Writes the strings and stacks interned since the last call, and the
+ * symbols of the new stacks' pcs. Symbols come from dladdr: the nearest
+ * exported or dynamic symbol and the object file (line 0); static
+ * functions show as the nearest dynamic symbol before them. Symbol names
+ * are interned here, so strings are drained once more before writing. A pc
+ * shared by several stacks may get several (identical) SYMBOLS entries. */
+static void write_tables(void)
+{
+    tables_ctx c = {0};
+    cd__intern_drain(on_string, on_stack, &c);
+    for (size_t i = 0; i < c.npcs; i++) {
+        Dl_info info;
+        const char *fn = "?", *file = "?";
+        if (dladdr((void *)(c.pcs[i] - 1), &info) != 0) {
+            if (info.dli_sname != NULL)
+                fn = info.dli_sname;
+            if (info.dli_fname != NULL)
+                file = info.dli_fname;
+        }
+        pb_uv(&c.symbols, c.pcs[i]);
+        pb_uv(&c.symbols, cd__trace_string(fn));
+        pb_uv(&c.symbols, cd__trace_string(file));
+        pb_uv(&c.symbols, 0);
+    }
+    c.npcs = 0;
+    /* The symbol names just interned (and anything interned meanwhile; any
+     * new stack is written here too, its pcs symbolized next sweep). */
+    cd__intern_drain(on_string, on_stack, &c);
+    if (c.strings.len)
+        record(CD__REC_STRINGS, &c.strings);
+    if (c.stacks.len)
+        record(CD__REC_STACKS, &c.stacks);
+    if (c.symbols.len)
+        record(CD__REC_SYMBOLS, &c.symbols);
+    free(c.strings.p);
+    free(c.stacks.p);
+    free(c.symbols.p);
+    free(c.pcs);
+}
+
+/* ---- buffers ----------------------------------------------------------- */
+
+static cd__tbuf *buf_get(void)
+{
+    cd__tbuf *b = free_bufs;
+    if (b == NULL)
+        return cd__tbuf_new();
+    free_bufs = b->next_free;
+    cds_wfcq_node_init(&b->qnode);
+    atomic_store_explicit(&b->pos, 0, memory_order_relaxed);
+    b->base_ts = 0;
+    b->taken = 0;
+    b->taken_ts = 0;
+    b->handed_off = false;
+    b->next_free = NULL;
+    return b;
+}
+
+static void buf_put(cd__tbuf *b)
+{
+    b->next_free = free_bufs;
+    free_bufs = b;
+}
+
+/* Stages events [b->taken, to) of b as one EVENTS record. */
+static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, pbuf *pb, pbuf *stage)
+{
+    uint32_t from = b->taken;
+    if (to <= from)
+        return;
+    uint64_t base = from == 0 ? b->base_ts : b->taken_ts;
+    /* Decode the deltas to know the last timestamp (next copy's base). */
+    uint64_t ts = base;
+    const uint8_t *p = b->data + from, *end = b->data + to;
+    while (p < end) {
+        uint8_t type = *p++;
+        uint64_t v = 0;
+        int shift = 0;
+        do {
+            v |= (uint64_t)(*p & 0x7f) << shift;
+            shift += 7;
+        } while (*p++ & 0x80);
+        ts += v;
+        int nargs = type <= CD__EV_MAX ? cd__trace_nargs[type] : 0;
+        for (int i = 0; i < nargs; i++)
+            while (*p++ & 0x80)
+                ;
+    }
+    pb_uv(pb, st->thread);
+    pb_uv(pb, base);
+    pb_bytes(pb, b->data + from, to - from);
+    stage_record(stage, CD__REC_EVENTS, pb);
+    b->taken = to;
+    b->taken_ts = ts;
+}
+
+/* Waits (about 1 ms at most) for st to finish the event it is writing. */
+static bool wait_idle(cd__tstate *st)
+{
+    for (int i = 0; i < 2000; i++) {
+        if (!atomic_load_explicit(&st->busy, memory_order_acquire))
+            return true;
+        if (i > 50)
+            sched_yield();
+    }
+    return false;
+}
+
+static void membarrier_all(void)
+{
+    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+}
+
+/* One sweep; see the comment at the top. final: the trace is stopping.
+ * Events are staged in memory and written after the tables: a string or
+ * stack used by a staged event was interned before that event was
+ * published, hence before write_tables() drains the table queue. */
+static void sweep(bool final)
+{
+    uint64_t t0 = cd__trace_now();
+    membarrier_all();
+
+    pbuf pb = {0}, stage = {0};
+    bool complete = true;
+    cd__trace_states_lock();
+    for (cd__tstate *st = cd__trace_states_head(); st != NULL; st = st->next) {
+        bool idle = wait_idle(st);
+        complete = complete && idle;
+        cd__tbuf *cur = atomic_load_explicit(&st->cur, memory_order_acquire);
+        bool cur_gone = false;
+        struct cds_wfcq_node *node;
+        while ((node = cds_wfcq_dequeue_blocking(&st->full_head, &st->full_tail)) != NULL) {
+            cd__tbuf *b = caa_container_of(node, cd__tbuf, qnode);
+            write_range(st, b, atomic_load_explicit(&b->pos, memory_order_acquire), &pb, &stage);
+            if (b == cur)
+                cur_gone = true;
+            buf_put(b);
+        }
+        if (idle && cur != NULL && !cur_gone)
+            write_range(st, cur, atomic_load_explicit(&cur->pos, memory_order_acquire), &pb,
+                        &stage);
+        if (final) {
+            /* Tracing is off and st is idle: take its buffers back. (A
+             * thread still busy after the wait keeps its buffer: leaked
+             * rather than recycled under its feet.) */
+            cd__tbuf *c = atomic_exchange(&st->cur, NULL);
+            if (c != NULL && !cur_gone && idle)
+                buf_put(c);
+            for (int i = 0; i < CD__TRACE_SPARES; i++) {
+                cd__tbuf *s = atomic_exchange(&st->spare[i], NULL);
+                if (s != NULL)
+                    buf_put(s);
+            }
+        } else if (!atomic_load_explicit(&st->dead, memory_order_relaxed)) {
+            for (int i = 0; i < CD__TRACE_SPARES; i++) {
+                if (atomic_load_explicit(&st->spare[i], memory_order_relaxed) != NULL)
+                    continue;
+                cd__tbuf *s = buf_get();
+                if (s == NULL)
+                    break;
+                atomic_store_explicit(&st->spare[i], s, memory_order_release);
+            }
+        }
+        uint64_t lost = atomic_load_explicit(&st->lost_events, memory_order_relaxed);
+        if (lost != st->lost_reported_events) {
+            pb_uv(&pb, st->thread);
+            pb_uv(&pb, lost - st->lost_reported_events);
+            pb_uv(&pb, 0);
+            stage_record(&stage, CD__REC_LOST, &pb);
+            st->lost_reported_events = lost;
+        }
+    }
+    cd__trace_states_unlock();
+
+    write_tables();
+    if (stage.failed && sink_err == 0)
+        sink_err = -ENOMEM;
+    if (sink_err == 0 && stage.len > 0)
+        sink_err = sink->write(sink, stage.p, stage.len);
+    if (complete) {
+        pb_uv(&pb, t0);
+        record(CD__REC_FRONTIER, &pb);
+        if (sink->frontier != NULL && sink_err == 0)
+            sink->frontier(sink, t0);
+    }
+    free(pb.p);
+    free(stage.p);
+}
+
+void cd__trace_wake_writer(void)
+{
+    if (atomic_exchange_explicit(&wake_word, 1, memory_order_acq_rel) == 0)
+        cd__futex_wake(&wake_word, 1);
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop_requested)) {
+        struct timespec ts = {0, CD__TRACE_SWEEP_NS};
+        if (atomic_load(&wake_word) == 0)
+            cd__futex_wait(&wake_word, 0, &ts);
+        atomic_store(&wake_word, 0);
+        if (atomic_load(&stop_requested))
+            break;
+        sweep(false);
+        if (sink_err != 0) {
+            /* The reader went away (closed pipe, full disk): stop tracing
+             * so producers stop paying; cd_trace_stop reports the error. */
+            atomic_store(&cd__trace_on, 0);
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* ---- start and stop ---------------------------------------------------- */
+
+static int write_header(uint32_t flags, uint64_t start_ticks)
+{
+    uint8_t h[CD__TRACE_HEADER_SIZE] = {0};
+    memcpy(h, CD__TRACE_MAGIC, 8);
+    uint64_t hz = cd__trace_tick_hz(), wall = cd__walltime();
+    uint64_t v[] = {CD__TRACE_VERSION | ((uint64_t)CD__TRACE_HEADER_SIZE << 16) |
+                        ((uint64_t)flags << 32),
+                    hz, start_ticks, wall};
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 8; k++)
+            h[8 + 8 * i + k] = (uint8_t)(v[i] >> (8 * k));
+    return sink->write(sink, h, sizeof h);
+}
+
+int cd__writer_start(cd__tsink *s, uint32_t flags)
+{
+    pthread_mutex_lock(&ctl);
+    if (running) {
+        pthread_mutex_unlock(&ctl);
+        return -EBUSY;
+    }
+    static int registered;
+    if (!registered) {
+        if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0) {
+            pthread_mutex_unlock(&ctl);
+            return -ENOSYS; /* Linux < 4.14: no private expedited membarrier */
+        }
+        registered = 1;
+    }
+    (void)cd__trace_tick_hz(); /* calibrate before the first timestamp */
+    sink = s;
+    sink_err = 0;
+    atomic_store(&stop_requested, 0);
+    cd__intern_reset();
+    atomic_fetch_add(&cd__trace_session, 1);
+
+    uint64_t start = cd__trace_now();
+    int rc = write_header(flags, start);
+    if (rc != 0)
+        goto fail;
+
+    /* Every known thread gets a buffer before tracing switches on, so
+     * the first events are not lost for want of one. */
+    cd__trace_states_lock();
+    for (cd__tstate *st = cd__trace_states_head(); st != NULL; st = st->next)
+        if (!atomic_load(&st->dead) && atomic_load(&st->spare[0]) == NULL)
+            atomic_store(&st->spare[0], buf_get());
+    cd__trace_states_unlock();
+
+    atomic_store(&cd__trace_on, 1);
+    /* The snapshot carries the start timestamp: it precedes every event. */
+    pbuf pb = {0};
+    cd__trace_snapshot(start, &pb.p, &pb.len);
+    pb.cap = pb.len;
+    write_tables();
+    if (pb.len > 0)
+        record(CD__REC_EVENTS, &pb);
+    free(pb.p);
+    if ((rc = sink_err) != 0)
+        goto fail_on;
+    rc = cd__thread_spawn(&writer_thread, CD__THREAD_SYSTEM, false, writer_main, NULL);
+    if (rc != 0)
+        goto fail_on;
+    running = true;
+    pthread_mutex_unlock(&ctl);
+    return 0;
+
+fail_on:
+    atomic_store(&cd__trace_on, 0);
+    membarrier_all();
+    sweep(true);
+fail:
+    cd__intern_reset();
+    pthread_mutex_unlock(&ctl);
+    return rc;
+}
+
+int cd__writer_stop(void)
+{
+    pthread_mutex_lock(&ctl);
+    if (!running) {
+        pthread_mutex_unlock(&ctl);
+        return -ENOENT;
+    }
+    atomic_store(&cd__trace_on, 0);
+    atomic_store(&stop_requested, 1);
+    cd__trace_wake_writer();
+    pthread_join(writer_thread, NULL);
+    /* Off and visible to all (membarrier in sweep): drain and reclaim. */
+    sweep(true);
+    pbuf pb = {0};
+    record(CD__REC_END, &pb);
+    free(pb.p);
+    int rc = sink_err;
+    while (free_bufs != NULL) {
+        cd__tbuf *b = free_bufs;
+        free_bufs = b->next_free;
+        cd__tbuf_free(b);
+    }
+    cd__intern_reset();
+    running = false;
+    pthread_mutex_unlock(&ctl);
+    return rc;
+}

@@ -1,0 +1,292 @@
+/* vars/builtin.c - cmdline, memstats and sched. See builtin.h.
+ *
+ * All three are read at render time without stopping the world:
+ * cd_read_memstats takes bdwgc's allocation lock for a copy (about a
+ * microsecond), cd_read_schedstats reads the pool's atomics, and cmdline
+ * was copied from /proc/self/cmdline when the registry was created.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/env.h"
+#include "runtime/init.h"
+#include "vars/builtin.h"
+#include "vars/gofloat.h"
+#include "vars/registry.h"
+
+/* ---- cmdline ------------------------------------------------------------ */
+
+/* /proc/self/cmdline: the arguments, each NUL-terminated, written once by
+ * cd__builtins_register before cmdline is published (the publication's
+ * release orders it before any render). */
+static char *argbuf;
+static size_t arglen;
+/* cd_vars_redact_cmdline: -1 never called (CDEBUG decides), else 0/1. */
+static _Atomic int redact_api = -1;
+
+void cd_vars_redact_cmdline(int on)
+{
+    atomic_store_explicit(&redact_api, on ? 1 : 0, memory_order_relaxed);
+}
+
+bool cd__cmdline_redacted(void)
+{
+    int api = atomic_load_explicit(&redact_api, memory_order_relaxed);
+    if (api >= 0)
+        return api != 0;
+    /* cd__cfg is filled by cd_init; a render before it (another library's
+     * constructor) must not leak what CDEBUG asked to hide. */
+    cd__ensure_init();
+    return cd__cfg.cmdlineredact != 0;
+}
+
+/* Reads all of /proc/self/cmdline (its size is not known in advance).
+ * On any failure cmdline renders as an empty array. */
+static void read_cmdline(void)
+{
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        if (len == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    /* The last argument must end in NUL for the renderer; the kernel
+     * leaves it off when a program rewrote its argv area. */
+    if (buf != NULL && len > 0 && buf[len - 1] != '\0') {
+        char *nb = realloc(buf, len + 1);
+        if (nb == NULL) {
+            free(buf);
+            return;
+        }
+        buf = nb;
+        buf[len++] = '\0';
+    }
+    argbuf = buf;
+    arglen = buf ? len : 0;
+}
+
+/* json.Marshal(os.Args): ["prog","arg1",...]. */
+static void cmdline_json(cd__buf *b)
+{
+    bool redact = cd__cmdline_redacted();
+    cd__buf_putc(b, '[');
+    size_t i = 0;
+    for (int argi = 0; i < arglen; argi++) {
+        size_t n = strlen(argbuf + i);
+        if (argi > 0)
+            cd__buf_putc(b, ',');
+        if (argi > 0 && redact)
+            cd__buf_json_str(b, "<redacted>", 10);
+        else
+            cd__buf_json_str(b, argbuf + i, n);
+        i += n + 1;
+    }
+    cd__buf_putc(b, ']');
+}
+
+/* ---- memstats ----------------------------------------------------------- */
+
+/* `"Name":` as a literal, and the field written after it. */
+#define KEY(b, lit) cd__buf_put(b, lit, sizeof lit - 1)
+
+static void u64_array(cd__buf *b, const uint64_t *a, size_t n)
+{
+    cd__buf_putc(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            cd__buf_putc(b, ',');
+        cd__buf_u64(b, a[i]);
+    }
+    cd__buf_putc(b, ']');
+}
+
+void cd__memstats_json(cd__buf *b, const cd_memstats *m)
+{
+    /* ~600 numbers, mostly short: reserve once so growth is rare. */
+    (void)cd__buf_grow(b, 16384);
+    /* Go's runtime.MemStats field order (json.Marshal keeps it). */
+    KEY(b, "{\"Alloc\":");
+    cd__buf_u64(b, m->Alloc);
+    KEY(b, ",\"TotalAlloc\":");
+    cd__buf_u64(b, m->TotalAlloc);
+    KEY(b, ",\"Sys\":");
+    cd__buf_u64(b, m->Sys);
+    KEY(b, ",\"Lookups\":");
+    cd__buf_u64(b, m->Lookups);
+    KEY(b, ",\"Mallocs\":");
+    cd__buf_u64(b, m->Mallocs);
+    KEY(b, ",\"Frees\":");
+    cd__buf_u64(b, m->Frees);
+    KEY(b, ",\"HeapAlloc\":");
+    cd__buf_u64(b, m->HeapAlloc);
+    KEY(b, ",\"HeapSys\":");
+    cd__buf_u64(b, m->HeapSys);
+    KEY(b, ",\"HeapIdle\":");
+    cd__buf_u64(b, m->HeapIdle);
+    KEY(b, ",\"HeapInuse\":");
+    cd__buf_u64(b, m->HeapInuse);
+    KEY(b, ",\"HeapReleased\":");
+    cd__buf_u64(b, m->HeapReleased);
+    KEY(b, ",\"HeapObjects\":");
+    cd__buf_u64(b, m->HeapObjects);
+    KEY(b, ",\"StackInuse\":");
+    cd__buf_u64(b, m->StackInuse);
+    KEY(b, ",\"StackSys\":");
+    cd__buf_u64(b, m->StackSys);
+    KEY(b, ",\"MSpanInuse\":");
+    cd__buf_u64(b, m->MSpanInuse);
+    KEY(b, ",\"MSpanSys\":");
+    cd__buf_u64(b, m->MSpanSys);
+    KEY(b, ",\"MCacheInuse\":");
+    cd__buf_u64(b, m->MCacheInuse);
+    KEY(b, ",\"MCacheSys\":");
+    cd__buf_u64(b, m->MCacheSys);
+    KEY(b, ",\"BuckHashSys\":");
+    cd__buf_u64(b, m->BuckHashSys);
+    KEY(b, ",\"GCSys\":");
+    cd__buf_u64(b, m->GCSys);
+    KEY(b, ",\"OtherSys\":");
+    cd__buf_u64(b, m->OtherSys);
+    KEY(b, ",\"NextGC\":");
+    cd__buf_u64(b, m->NextGC);
+    KEY(b, ",\"LastGC\":");
+    cd__buf_u64(b, m->LastGC);
+    KEY(b, ",\"PauseTotalNs\":");
+    cd__buf_u64(b, m->PauseTotalNs);
+    KEY(b, ",\"PauseNs\":");
+    u64_array(b, m->PauseNs, 256);
+    KEY(b, ",\"PauseEnd\":");
+    u64_array(b, m->PauseEnd, 256);
+    KEY(b, ",\"NumGC\":");
+    cd__buf_u64(b, m->NumGC);
+    KEY(b, ",\"NumForcedGC\":");
+    cd__buf_u64(b, m->NumForcedGC);
+    KEY(b, ",\"GCCPUFraction\":");
+    char f[CD__FLOAT_BUF];
+    cd__buf_put(b, f, cd__fmt_go_json(f, m->GCCPUFraction));
+    KEY(b, ",\"EnableGC\":");
+    cd__buf_puts(b, m->EnableGC ? "true" : "false");
+    KEY(b, ",\"DebugGC\":");
+    cd__buf_puts(b, m->DebugGC ? "true" : "false");
+    KEY(b, ",\"BySize\":[");
+    for (int i = 0; i < 61; i++) {
+        if (i > 0)
+            cd__buf_putc(b, ',');
+        KEY(b, "{\"Size\":");
+        cd__buf_u64(b, m->BySize[i].Size);
+        KEY(b, ",\"Mallocs\":");
+        cd__buf_u64(b, m->BySize[i].Mallocs);
+        KEY(b, ",\"Frees\":");
+        cd__buf_u64(b, m->BySize[i].Frees);
+        cd__buf_putc(b, '}');
+    }
+    KEY(b, "]}");
+}
+
+static void memstats_json(cd__buf *b)
+{
+    /* ~6 KB: on the heap rather than a server thread's stack. */
+    cd_memstats *m = malloc(sizeof *m);
+    if (m == NULL) {
+        b->oom = true;
+        return;
+    }
+    cd_read_memstats(m);
+    cd__memstats_json(b, m);
+    free(m);
+}
+
+/* ---- sched -------------------------------------------------------------- */
+
+void cd__sched_json(cd__buf *b, const cd_schedstats *s)
+{
+    KEY(b, "{\"workers\":");
+    cd__buf_u64(b, s->gomaxprocs);
+    KEY(b, ",\"idle_workers\":");
+    cd__buf_u64(b, s->idleprocs);
+    KEY(b, ",\"threads\":");
+    cd__buf_u64(b, s->threads);
+    KEY(b, ",\"idle_threads\":");
+    cd__buf_u64(b, s->idlethreads);
+    KEY(b, ",\"spinning_threads\":");
+    cd__buf_u64(b, s->spinningthreads);
+    KEY(b, ",\"tasks_created\":");
+    cd__buf_u64(b, s->tasks_created);
+    KEY(b, ",\"tasks_running\":");
+    cd__buf_u64(b, s->tasks_running);
+    KEY(b, ",\"tasks_queued\":");
+    cd__buf_u64(b, s->tasks_queued);
+    KEY(b, ",\"tasks_blocked\":");
+    cd__buf_u64(b, s->tasks_blocked);
+    KEY(b, ",\"tasks_done\":");
+    cd__buf_u64(b, s->tasks_done);
+    KEY(b, ",\"steals\":");
+    cd__buf_u64(b, s->steals);
+    KEY(b, ",\"parks\":");
+    cd__buf_u64(b, s->parks);
+    KEY(b, ",\"handoffs\":");
+    cd__buf_u64(b, s->handoffs);
+    KEY(b, ",\"global_runqueue\":");
+    cd__buf_u64(b, s->runqueue);
+    KEY(b, ",\"runqueues\":[");
+    uint32_t n = s->gomaxprocs < 1024 ? s->gomaxprocs : 1024;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i > 0)
+            cd__buf_putc(b, ',');
+        cd__buf_u64(b, s->runq[i]);
+    }
+    KEY(b, "]}");
+}
+
+static void sched_json(cd__buf *b)
+{
+    cd_schedstats *s = malloc(sizeof *s); /* ~4 KB of run-queue lengths */
+    if (s == NULL) {
+        b->oom = true;
+        return;
+    }
+    cd_read_schedstats(s);
+    cd__sched_json(b, s);
+    free(s);
+}
+
+/* ---- registration ------------------------------------------------------- */
+
+static void add_builtin(const char *name, cd__builtin_json_fn fn)
+{
+    cd__var *v = cd__var_alloc(name, CD__K_BUILTIN);
+    if (v == NULL)
+        return; /* out of memory at start: the var is simply missing */
+    v->u.builtin = fn;
+    if (cd__var_insert(v) != 0)
+        cd__var_free_unpublished(v);
+}
+
+void cd__builtins_register(void)
+{
+    read_cmdline();
+    add_builtin("cmdline", cmdline_json);
+    add_builtin("memstats", memstats_json);
+    add_builtin("sched", sched_json);
+}

@@ -1,0 +1,217 @@
+/* vars/registry.c - the name -> var table (rculfhash) and sorted snapshots.
+ * See registry.h for the concurrency model.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vars/builtin.h"
+#include "vars/registry.h"
+
+/* Both tables start small and grow by themselves; ACCOUNTING makes growth
+ * follow the node count (split per-CPU counters) rather than chain length
+ * alone, which keeps a 100k-key map at short chains. */
+#define HT_FLAGS (CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING)
+
+static struct cds_lfht *vars_ht;
+static _Atomic size_t vars_count;
+static pthread_once_t vars_once = PTHREAD_ONCE_INIT;
+static int vars_init_rc;
+
+unsigned long cd__hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a offset basis and prime */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    /* FNV's low bits mix poorly for short keys; fold the high bits in. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (unsigned long)h;
+}
+
+int cd__bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+double cd__float_load(const struct cd_float *f)
+{
+    uint64_t bits = atomic_load_explicit(&((struct cd_float *)f)->bits, memory_order_relaxed);
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+/* The key a lookup compares against. */
+typedef struct key {
+    const char *s;
+    size_t n;
+} key;
+
+static int match_var(struct cds_lfht_node *node, const void *k)
+{
+    const cd__var *v = caa_container_of(node, cd__var, node);
+    const key *want = k;
+    return v->namelen == want->n && memcmp(v->name, want->s, want->n) == 0;
+}
+
+static void init_once(void)
+{
+    vars_ht = cds_lfht_new(16, 16, 0, HT_FLAGS, NULL);
+    if (vars_ht == NULL) {
+        vars_init_rc = -ENOMEM;
+        return;
+    }
+    /* Built-ins before anything else can be published, so a user var
+     * named "memstats" is refused as in Go (where it panics). */
+    cd__builtins_register();
+}
+
+int cd__vars_init(void)
+{
+    pthread_once(&vars_once, init_once);
+    return vars_init_rc;
+}
+
+cd__var *cd__var_alloc(const char *name, cd__kind kind)
+{
+    if (name == NULL || name[0] == '\0') {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t n = strlen(name);
+    /* One allocation for the var and its name; aligned_alloc wants a size
+     * that is a multiple of the alignment. */
+    size_t size = (sizeof(cd__var) + n + 1 + 63) & ~(size_t)63;
+    cd__var *v = aligned_alloc(64, size);
+    if (v == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memset(v, 0, size);
+    v->kind = kind;
+    v->namelen = n;
+    v->name = (char *)(v + 1);
+    memcpy(v->name, name, n + 1);
+    cds_lfht_node_init(&v->node);
+    return v;
+}
+
+void cd__var_free_unpublished(cd__var *v)
+{
+    free(v);
+}
+
+int cd__var_publish(cd__var *v)
+{
+    int rc = cd__vars_init();
+    return rc != 0 ? rc : cd__var_insert(v);
+}
+
+int cd__var_insert(cd__var *v)
+{
+    key k = {v->name, v->namelen};
+    urcu_bp_read_lock();
+    struct cds_lfht_node *got =
+        cds_lfht_add_unique(vars_ht, cd__hash(v->name, v->namelen), match_var, &k, &v->node);
+    urcu_bp_read_unlock();
+    if (got != &v->node)
+        return -EEXIST;
+    atomic_fetch_add_explicit(&vars_count, 1, memory_order_relaxed);
+    return 0;
+}
+
+cd__var *cd__var_lookup(const char *name)
+{
+    if (name == NULL || cd__vars_init() != 0)
+        return NULL;
+    key k = {name, strlen(name)};
+    struct cds_lfht_iter it;
+    urcu_bp_read_lock();
+    cds_lfht_lookup(vars_ht, cd__hash(k.s, k.n), match_var, &k, &it);
+    struct cds_lfht_node *node = cds_lfht_iter_get_node(&it);
+    urcu_bp_read_unlock();
+    /* Safe after the unlock: vars are never freed. */
+    return node ? caa_container_of(node, cd__var, node) : NULL;
+}
+
+/* Collects every node of ht into a malloc'd array; hint sizes it (nodes
+ * added during the walk just grow it). Caller holds no RCU lock. */
+static void **collect(struct cds_lfht *ht, size_t hint, size_t node_offset, size_t *n)
+{
+    size_t cap = hint + 16, len = 0;
+    void **a = malloc(cap * sizeof *a);
+    if (a == NULL)
+        goto oom;
+    struct cds_lfht_iter it;
+    struct cds_lfht_node *node;
+    urcu_bp_read_lock();
+    cds_lfht_for_each(ht, &it, node)
+    {
+        if (len == cap) {
+            void **b = realloc(a, 2 * cap * sizeof *a);
+            if (b == NULL) {
+                urcu_bp_read_unlock();
+                free(a);
+                goto oom;
+            }
+            a = b;
+            cap *= 2;
+        }
+        a[len++] = (char *)node - node_offset;
+    }
+    urcu_bp_read_unlock();
+    *n = len;
+    return a;
+oom:
+    *n = 0;
+    return NULL;
+}
+
+static int cmp_var(const void *pa, const void *pb)
+{
+    const cd__var *a = *(cd__var *const *)pa, *b = *(cd__var *const *)pb;
+    return cd__bytes_cmp(a->name, a->namelen, b->name, b->namelen);
+}
+
+static int cmp_entry(const void *pa, const void *pb)
+{
+    const cd__entry *a = *(cd__entry *const *)pa, *b = *(cd__entry *const *)pb;
+    return cd__bytes_cmp(a->key, a->keylen, b->key, b->keylen);
+}
+
+cd__var **cd__vars_sorted(size_t *n)
+{
+    *n = 0;
+    if (cd__vars_init() != 0)
+        return NULL;
+    size_t hint = atomic_load_explicit(&vars_count, memory_order_relaxed);
+    cd__var **a = (cd__var **)collect(vars_ht, hint, offsetof(cd__var, node), n);
+    if (a != NULL)
+        qsort(a, *n, sizeof *a, cmp_var);
+    return a;
+}
+
+int cd__map_init(struct cd_map *m)
+{
+    /* Maps are often small: start with one bucket page and grow. */
+    m->ht = cds_lfht_new(1, 1, 0, HT_FLAGS, NULL);
+    atomic_init(&m->n_entries, 0);
+    return m->ht ? 0 : -ENOMEM;
+}
+
+cd__entry **cd__map_sorted(const struct cd_map *m, size_t *n)
+{
+    size_t hint = atomic_load_explicit(&((struct cd_map *)m)->n_entries, memory_order_relaxed);
+    cd__entry **a = (cd__entry **)collect(m->ht, hint, offsetof(cd__entry, node), n);
+    if (a != NULL)
+        qsort(a, *n, sizeof *a, cmp_entry);
+    return a;
+}

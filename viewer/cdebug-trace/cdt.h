@@ -1,0 +1,59 @@
+/* viewer/cdebug-trace/cdt.h - what the subcommands of cdebug-trace share:
+ * the command table entry, opening a trace with the tool's error messages,
+ * and the text formats (times, quoted strings).
+ *
+ * Exit codes, for every subcommand: 0 success (a truncated trace is a
+ * success with a warning on stderr), 1 the input cannot be read (missing,
+ * empty, not a trace, corrupted), 2 bad usage.
+ */
+#ifndef CDEBUG_VIEWER_CDT_H
+#define CDEBUG_VIEWER_CDT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cdebug/trace_reader.h>
+
+#define CDT_OK    0
+#define CDT_FAIL  1
+#define CDT_USAGE 2
+
+typedef struct cdt_cmd {
+    const char *name;
+    const char *args;                  /* synopsis after the name */
+    const char *summary;               /* one line */
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+} cdt_cmd;
+
+extern const char *cdt_prog; /* "cdebug-trace" */
+
+/* Prints the whole usage text (every command) to f. */
+void cdt_usage(FILE *f);
+
+/* Prints "cdebug-trace: <fmt>" and a newline on stderr. */
+void cdt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Opens a trace ("-" is standard input), reporting a failure on stderr as
+ * one line. Returns 0 or CDT_FAIL. */
+int cdt_open(const char *path, const cd_tr_opts *opts, cd_trace_reader **r);
+
+/* After the last cd_trace_reader_next: reports rc (< 0) on stderr, as a
+ * warning for a truncated trace. Returns the exit code: CDT_OK when the
+ * stream ended cleanly or was truncated, CDT_FAIL otherwise. */
+int cdt_finish(const char *path, cd_trace_reader *r, int rc);
+
+/* "12.345678ms": ns as milliseconds with nanosecond precision. buf needs
+ * 32 bytes. */
+char *cdt_fmt_ms(char *buf, int64_t ns);
+
+/* "2024-05-01T10:00:00.123456789Z", or "unknown" for 0. buf: 48 bytes. */
+char *cdt_fmt_wall(char *buf, uint64_t wall_ns);
+
+/* Writes s (n bytes) double-quoted: \" \\ \n \r \t escaped, other control
+ * bytes and invalid UTF-8 as \xNN, valid UTF-8 as is. */
+void cdt_put_quoted(FILE *f, const char *s, size_t n);
+
+/* Subcommands. */
+int cdt_cmd_dump(int argc, char **argv);
+
+#endif /* CDEBUG_VIEWER_CDT_H */
