@@ -91,10 +91,11 @@ int main(int argc, char **argv)
         pthread_join(tids[t], NULL);
     uint64_t el = now_ns() - t0;
     if (cd_int_value(counter) != threads * ops) {
-        fprintf(stderr, "bench_int_add: lost updates: %" PRId64 " != %lld\n",
-                cd_int_value(counter), threads * ops);
+        fprintf(stderr, "bench_int_add: lost updates: %" PRId64 " != %lld\n", cd_int_value(counter),
+                threads * ops);
         return 1;
     }
-    printf("int_add threads=%lld ops=%lld ns_per_op=%.2f\n", threads, ops, (double)el / (double)ops);
+    printf("int_add threads=%lld ops=%lld ns_per_op=%.2f\n", threads, ops,
+           (double)el / (double)ops);
     return 0;
 }

@@ -17,11 +17,19 @@
  * measures first-use costs (free-list growth, thread creation).
  *
  * The number of workers is CDMAXPROCS; bench/run sets it to 1 and 2.
- * Output, one line on stdout:
+ *
+ * --trace=FILE records an execution trace into FILE (cd_trace_start after
+ * cd_init, cd_trace_stop after the timed run, both outside the timer), so
+ * the warm-up and the timed run are traced: bench/run_trace compares the
+ * figure with and without it, as the Go peer's -trace does with
+ * runtime/trace. (CDEBUG=trace=FILE traces too, but from process start.)
+ *
+ * Output, one line on stdout (" trace=on" appended when tracing):
  *
  *     spawn workers=2 tasks=1000000 ns_per_task=123.4
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -29,8 +37,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "bench/bench_util.h"
 #include <cdebug/cdebug.h>
+#include <cdebug/trace.h>
 
 typedef struct bench {
     uint64_t n;      /* tasks to spawn */
@@ -117,31 +128,13 @@ static int run(uint64_t n, bool from_task, uint64_t *elapsed_ns)
     return 0;
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (*s == '\0')
-        return -EINVAL;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return -EINVAL;
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return -ERANGE;
-        v = v * 10 + d;
-    }
-    if (v > max)
-        return -ERANGE;
-    *out = v;
-    return 0;
-}
-
 static int usage(const char *prog)
 {
     fprintf(stderr,
-            "usage: %s [--tasks=N] [--spawner=task|main]\n"
+            "usage: %s [--tasks=N] [--spawner=task|main] [--trace=FILE]\n"
             "  --tasks=N    tasks to spawn (1..100000000, default 1000000)\n"
             "  --spawner=S  where the spawning loop runs (default task, like Go's main)\n"
+            "  --trace=FILE trace the warm-up and the timed run into FILE (created)\n"
             "Workers: CDMAXPROCS.\n",
             prog);
     return 2;
@@ -151,6 +144,7 @@ int main(int argc, char **argv)
 {
     uint64_t n = 1000000;
     bool from_task = true;
+    const char *trace_path = NULL;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -161,23 +155,40 @@ int main(int argc, char **argv)
             from_task = true;
         } else if (strcmp(a, "--spawner=main") == 0) {
             from_task = false;
+        } else if (strncmp(a, "--trace=", 8) == 0 && a[8] != '\0') {
+            trace_path = a + 8;
         } else {
             return usage(argv[0]);
         }
     }
 
     int rc = cd_init();
+    int trace_fd = -1;
+    if (rc == 0 && trace_path != NULL) {
+        trace_fd = open(trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (trace_fd < 0) {
+            fprintf(stderr, "bench_spawn: %s: %s\n", trace_path, strerror(errno));
+            return 1;
+        }
+        rc = cd_trace_start(trace_fd);
+    }
     uint64_t elapsed = 0;
     if (rc == 0)
         rc = run(n / 10 + 1, from_task, &elapsed); /* warm-up, discarded */
     if (rc == 0)
         rc = run(n, from_task, &elapsed);
+    if (rc == 0 && trace_fd >= 0) {
+        /* Every event reaches the file before the line is printed. */
+        rc = cd_trace_stop();
+        close(trace_fd);
+    }
     if (rc != 0) {
         fprintf(stderr, "bench_spawn: %s\n", cd_strerror(rc));
         return 1;
     }
-    printf("spawn workers=%d tasks=%" PRIu64 " ns_per_task=%.1f%s\n", cd_maxprocs(), n,
-           (double)elapsed / (double)n, from_task ? "" : " spawner=main");
+    printf("spawn workers=%d tasks=%" PRIu64 " ns_per_task=%.1f%s%s\n", cd_maxprocs(), n,
+           (double)elapsed / (double)n, from_task ? "" : " spawner=main",
+           trace_fd >= 0 ? " trace=on" : "");
     fflush(stdout);
     cd_shutdown();
     return 0;

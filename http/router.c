@@ -15,6 +15,7 @@
 #include "http/auth.h"
 #include "http/response.h"
 #include "http/router.h"
+#include "http/trace_route.h"
 #include "http/vars_routes.h"
 #include "runtime/init.h"
 
@@ -98,6 +99,7 @@ static pthread_once_t builtins_once = PTHREAD_ONCE_INIT;
 static void register_builtins(void)
 {
     cd__http_vars_routes_register();
+    cd__http_trace_route_register();
 }
 
 void cd__http_routes_init(void)

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "http/addr.h"
+#include "http/trace_route.h"
 #include "http/auth.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -215,7 +216,8 @@ static int start_daemon(server *s, int lfd, int family, unsigned conns, unsigned
         set_why_errno(why, whylen, "dup", e);
         return -e;
     }
-    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    /* Suspend/resume: the trace route's content reader sleeps on it. */
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
 
@@ -362,8 +364,10 @@ void cd_http_stop(void)
     atomic_store(&srv_port, -ENOENT);
     /* In a forked child the daemon's thread does not exist: stopping it
      * would wait forever, so the child only forgets the daemon. */
-    if (s != NULL && s->pid == getpid())
+    if (s != NULL && s->pid == getpid()) {
+        cd__http_trace_shutdown(); /* no suspended connection may remain */
         MHD_stop_daemon(s->daemon); /* joins the thread, closes connections */
+    }
     pthread_mutex_unlock(&srv_lock);
     server_free(s);
 }

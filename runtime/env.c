@@ -191,12 +191,11 @@ static int set_addr(cd__config *c, const setting *st, const char *v, size_t n)
     const char *colon = NULL;
     if (v[0] == '[') {
         const char *close = memchr(v, ']', n);
-        if (close == NULL || close == v + 1 || (size_t)(close - v) + 1 >= n ||
-            close[1] != ':')
+        if (close == NULL || close == v + 1 || (size_t)(close - v) + 1 >= n || close[1] != ':')
             return -EINVAL;
         for (const char *q = v + 1; q < close; q++)
-            if (!(*q == ':' || *q == '.' || (*q >= '0' && *q <= '9') ||
-                  (*q >= 'a' && *q <= 'f') || (*q >= 'A' && *q <= 'F')))
+            if (!(*q == ':' || *q == '.' || (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f') ||
+                  (*q >= 'A' && *q <= 'F')))
                 return -EINVAL;
         colon = close + 1;
     } else {
@@ -208,8 +207,8 @@ static int set_addr(cd__config *c, const setting *st, const char *v, size_t n)
         if (colon == NULL)
             return -EINVAL;
         for (const char *q = v; q < colon; q++)
-            if (!(*q == '.' || *q == '-' || (*q >= '0' && *q <= '9') ||
-                  (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')))
+            if (!(*q == '.' || *q == '-' || (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z') ||
+                  (*q >= 'A' && *q <= 'Z')))
                 return -EINVAL;
     }
     uint64_t port;
@@ -250,6 +249,8 @@ static const setting settings[] = {
     {"httpunsafe", set_int, offsetof(cd__config, httpunsafe), 0, 1, "0 or 1"},
     {"cmdlineredact", set_int, offsetof(cd__config, cmdlineredact), 0, 1, "0 or 1"},
     {"trace", set_path, offsetof(cd__config, trace_path), 0, 0, "a file name"},
+    {"flight", set_int, offsetof(cd__config, flight_s), 0, CD__FLIGHT_MAX_S,
+     "seconds from 0 (off) to " STR(CD__FLIGHT_MAX_S)},
 };
 
 static const setting *find_setting(const char *name, size_t n)

@@ -16,10 +16,11 @@
 #include <stdint.h>
 
 /* Upper bounds, documented in docs/cdebug.md. */
-#define CD__MAXPROCS_MAX 1024         /* Go capped GOMAXPROCS at 1024 until 1.9 */
+#define CD__MAXPROCS_MAX      1024    /* Go capped GOMAXPROCS at 1024 until 1.9 */
 #define CD__SCHEDTRACE_MAX_MS 3600000 /* one hour */
-#define CD__HTTP_ADDR_MAX 128         /* bytes of a CDEBUG http address, with NUL */
-#define CD__PATH_MAX 1024             /* bytes of a CDEBUG file name, with NUL */
+#define CD__HTTP_ADDR_MAX     128     /* bytes of a CDEBUG http address, with NUL */
+#define CD__PATH_MAX          1024    /* bytes of a CDEBUG file name, with NUL */
+#define CD__FLIGHT_MAX_S      3600    /* longest flight-recorder window */
 
 typedef struct cd__config {
     int gctrace;       /* CDEBUG gctrace: 0 off, 1 one line per collection; 2 (Go's
@@ -32,9 +33,10 @@ typedef struct cd__config {
      * parser checks the syntax only; http/ resolves it and refuses a
      * non-loopback address unless httpunsafe is 1. */
     char http_addr[CD__HTTP_ADDR_MAX];
-    int httpunsafe;    /* CDEBUG httpunsafe: 0/1 */
-    int cmdlineredact; /* CDEBUG cmdlineredact: 0/1, hide argv[1..] in cmdline */
+    int httpunsafe;                /* CDEBUG httpunsafe: 0/1 */
+    int cmdlineredact;             /* CDEBUG cmdlineredact: 0/1, hide argv[1..] in cmdline */
     char trace_path[CD__PATH_MAX]; /* CDEBUG trace: trace the whole run into it */
+    int flight_s;                  /* CDEBUG flight: flight-recorder window in seconds, 0 = off */
 } cd__config;
 
 /* Receives one warning line (no trailing newline). */

@@ -19,6 +19,8 @@
 #include "runtime/init.h"
 #include "runtime/sched_int.h"
 #include "runtime/thread.h"
+#include "cdebug/trace.h"
+#include "trace/flight.h"
 #include "trace/trace_int.h"
 
 uint64_t cd__start_nanotime;
@@ -39,6 +41,7 @@ static void at_exit(void)
     if (st == ST_RUNNING) {
         cd__trace_file_stop(); /* first: flushes what the others did */
         cd_http_stop();
+        (void)cd_flight_stop();
         cd__schedtrace_stop();
         cd__gctrace_stop();
     }
@@ -79,6 +82,8 @@ int cd_init(void)
      * now). A failure is reported and the program runs untraced. */
     if (cd__cfg.trace_path[0] != '\0')
         (void)cd__trace_file_start(cd__cfg.trace_path);
+    if (cd__cfg.flight_s > 0)
+        cd__flight_env_start(cd__cfg.flight_s);
     return 0;
 
 fail_sched:
@@ -107,6 +112,7 @@ void cd_shutdown(void)
     cd_http_stop();
     cd__sched_stop();
     cd__trace_file_stop(); /* after the drain: every task's events are in */
+    (void)cd_flight_stop();
     cd__schedtrace_stop();
     cd__gctrace_stop();
 }

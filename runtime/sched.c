@@ -50,8 +50,8 @@
 #include "runtime/sched_priv.h"
 #include "trace/recorder.h"
 
-#define S cd__sched_g
-#define CD__MAX_THREADS 10000 /* as Go's default SetMaxThreads */
+#define S                cd__sched_g
+#define CD__MAX_THREADS  10000 /* as Go's default SetMaxThreads */
 #define CD__STEAL_ROUNDS 4
 
 cd__sched cd__sched_g;
@@ -360,12 +360,21 @@ top:
 
     /* A thread back from a blocking call is waiting for a P: it goes first. */
     if (atomic_load_explicit(&S.npwait, memory_order_relaxed) > 0) {
+        bool was_spinning = m->spinning;
         if (m->spinning) {
             set_spinning(m, false);
             atomic_fetch_sub(&S.nmspinning, 1);
         }
-        if (give_to_waiter(m))
+        if (give_to_waiter(m)) {
+            /* While we counted as a spinner, spawners skipped wakep(): look
+             * again for work they published (see the idle path below). */
+            if (was_spinning) {
+                atomic_thread_fence(memory_order_seq_cst);
+                if (any_work())
+                    wakep();
+            }
             goto park;
+        }
     }
 
     uint64_t tick = atomic_load_explicit(&p->schedtick, memory_order_relaxed);
@@ -421,8 +430,11 @@ top:
     }
     atomic_thread_fence(memory_order_seq_cst);
     /* Work published after our last look, whose spawner saw no idle P or
-     * saw a spinner (us), would otherwise wait for the next spawn. */
-    if (w == NULL && any_work()) {
+     * saw a spinner (us), would otherwise wait for the next spawn. This
+     * holds even when our P went to a waiter: that thread may finish its
+     * task and go idle before the spawner's push, while our spinner count
+     * made the spawner skip wakep(). */
+    if (any_work()) {
         pthread_mutex_lock(&S.lock);
         cd__p *q = pidle_get();
         pthread_mutex_unlock(&S.lock);
@@ -496,8 +508,8 @@ static void *m_main(void *arg)
 /* TASK_CREATE with the creation stack (the frames of cd_go's caller). */
 static void __attribute__((noinline)) trace_create(cd__task *t)
 {
-    cd__trace_ev4(CD__EV_TASK_CREATE, atomic_load_explicit(&t->id, memory_order_relaxed),
-                  t->parent, cd__trace_string(t->name), cd__trace_stack(2));
+    cd__trace_ev4(CD__EV_TASK_CREATE, atomic_load_explicit(&t->id, memory_order_relaxed), t->parent,
+                  cd__trace_string(t->name), cd__trace_stack(2));
 }
 
 int cd_go_named(const char *name, void (*fn)(void *), void *arg)
@@ -589,8 +601,7 @@ void cd__sched_block_begin(const char *reason)
     if (m->block_depth++ > 0)
         return;
 
-    atomic_store_explicit(&t->reason, reason != NULL ? reason : "blocked",
-                          memory_order_relaxed);
+    atomic_store_explicit(&t->reason, reason != NULL ? reason : "blocked", memory_order_relaxed);
     if (CD__TRACING())
         cd__trace_ev2(CD__EV_TASK_BLOCK, atomic_load_explicit(&t->id, memory_order_relaxed),
                       cd__trace_string(reason != NULL ? reason : "blocked"));

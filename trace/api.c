@@ -11,25 +11,7 @@
 #include "trace/trace_int.h"
 #include "trace/writer.h"
 
-/* ---- file-descriptor sink ---------------------------------------------- */
-
-static int fd_write(cd__tsink *s, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(s->fd, c, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static cd__tsink fd_sink = {fd_write, NULL, -1};
+static cd__tsink fd_sink = {.write = cd__tsink_fd_write, .fd = -1};
 
 int cd_trace_start(int fd)
 {
@@ -49,7 +31,7 @@ int cd_trace_start(int fd)
 
 int cd_trace_stop(void)
 {
-    return cd__writer_stop();
+    return cd__writer_stop_sink(&fd_sink);
 }
 
 bool cd_trace_enabled(void)
@@ -63,14 +45,29 @@ bool cd_trace_enabled(void)
 
 #define REGION_MAX 64
 
+#define TASK_NEST_MAX 16
+
+/* initial-exec: a plain %fs-relative access instead of a __tls_get_addr
+ * call; the annotations are the hot path of a program that traces. (It
+ * uses about 700 bytes of the static TLS surplus if libcdebug is ever
+ * dlopen'ed.) */
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+
 static _Atomic uint64_t next_user_task = 1;
-static __thread cd_task_id cur_user_task;
-static __thread const char *regions[REGION_MAX];
-static __thread int region_depth; /* may exceed REGION_MAX: not recorded */
+static TLS cd_task_id cur_user_task;
+/* The user tasks begun on this thread and not ended, innermost last, so
+ * that ending one makes the one it interrupted current again. Deeper
+ * nesting is not remembered: ending such a task leaves no current task. */
+static TLS cd_task_id task_stack[TASK_NEST_MAX];
+static TLS int task_depth;
+static TLS const char *regions[REGION_MAX];
+static TLS int region_depth; /* may exceed REGION_MAX: not recorded */
 
 cd_task_id cd_task_begin(cd_task_id parent, const char *type)
 {
     cd_task_id id = atomic_fetch_add_explicit(&next_user_task, 1, memory_order_relaxed);
+    if (task_depth < TASK_NEST_MAX)
+        task_stack[task_depth++] = id;
     cur_user_task = id;
     if (CD__TRACING())
         cd__trace_ev3(CD__EV_USER_TASK_BEGIN, id, parent, cd__trace_string(type));
@@ -79,8 +76,12 @@ cd_task_id cd_task_begin(cd_task_id parent, const char *type)
 
 void cd_task_end(cd_task_id id)
 {
-    if (cur_user_task == id)
+    if (task_depth > 0 && task_stack[task_depth - 1] == id) {
+        task_depth--;
+        cur_user_task = task_depth > 0 ? task_stack[task_depth - 1] : 0;
+    } else if (cur_user_task == id) {
         cur_user_task = 0;
+    }
     if (CD__TRACING())
         cd__trace_ev1(CD__EV_USER_TASK_END, id);
 }
@@ -107,9 +108,9 @@ void cd_trace_log(const char *category, const char *message)
 {
     if (!CD__TRACING())
         return;
-    /* Messages are usually formatted into reused buffers: intern them by
-     * content (no per-thread pointer cache). */
-    cd__trace_ev3(CD__EV_LOG, cur_user_task, cd__trace_string_content(category),
+    /* Categories are constants, like names; messages are usually
+     * formatted into reused buffers, so they are interned by content. */
+    cd__trace_ev3(CD__EV_LOG, cur_user_task, cd__trace_string(category),
                   cd__trace_string_content(message));
 }
 
@@ -127,8 +128,7 @@ int cd__trace_file_start(const char *path)
     }
     int rc = cd_trace_start(fd);
     if (rc != 0) {
-        fprintf(stderr, "cdebug: trace: cannot start tracing to %s: %s\n", path,
-                cd_strerror(rc));
+        fprintf(stderr, "cdebug: trace: cannot start tracing to %s: %s\n", path, cd_strerror(rc));
         close(fd);
         return rc;
     }

@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-#define CD__TRACE_MAGIC "CDTRACE\0"
-#define CD__TRACE_VERSION 1
+#define CD__TRACE_MAGIC       "CDTRACE\0"
+#define CD__TRACE_VERSION     1
 #define CD__TRACE_HEADER_SIZE 40
 #define CD__TRACE_FLAG_FLIGHT 1u
 
@@ -57,14 +57,14 @@ enum cd__trace_event {
 
 /* Arguments per event type (index = type; 0xff: not a type). */
 static const uint8_t cd__trace_nargs[CD__EV_MAX + 1] = {
-    0xff, /* 0 */
-    1, 0, 1, 1, 0, 0,          /* thread start/stop, worker acquire/release, spin */
-    4, 1, 2, 1, 1,             /* task create/start/block/unblock/end */
-    2, 1, 1, 1, 1, 1, 1, 1, 1, /* gc begin .. gc end */
-    2,                         /* heap */
-    3, 1, 2, 2, 3,             /* user task begin/end, region begin/end, log */
-    2,                         /* cpu sample */
-    3, 2, 6,                   /* state thread/worker/task */
+    0xff,                         /* 0 */
+    1,    0, 1, 1, 0, 0,          /* thread start/stop, worker acquire/release, spin */
+    4,    1, 2, 1, 1,             /* task create/start/block/unblock/end */
+    2,    1, 1, 1, 1, 1, 1, 1, 1, /* gc begin .. gc end */
+    2,                            /* heap */
+    3,    1, 2, 2, 3,             /* user task begin/end, region begin/end, log */
+    2,                            /* cpu sample */
+    3,    2, 6,                   /* state thread/worker/task */
 };
 
 #define CD__TRACE_MAX_ARGS 6

@@ -12,7 +12,11 @@
  * STACKS, SYMBOLS records) before any batch that could use them: an id is
  * handed out only after it is queued, and the writer drains this queue
  * before copying events. Memory: the tables grow with the distinct strings
- * and stacks of a session and are freed at cd_trace_stop.
+ * and stacks of a session, up to CD__INTERN_MAX_BYTES; past that bound a
+ * new string or stack gets id 0 (the empty string, no stack) and is
+ * counted in cd__intern_refused. Distinct log messages are what could
+ * otherwise grow them without end in a long (flight-recorder) session.
+ * Freed at cd_trace_stop.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -25,26 +29,55 @@
 typedef struct entry {
     uint64_t hash;
     uint32_t id;
-    uint32_t len;    /* bytes (strings) or frames (stacks) */
-    void *data;      /* malloc'd copy */
+    uint32_t len; /* bytes (strings) or frames (stacks) */
+    void *data;   /* malloc'd copy */
     struct entry *next_pending;
-    int kind;        /* 0 string, 1 stack */
+    int kind; /* 0 string, 1 stack */
 } entry;
 
+#define CD__INTERN_MAX_BYTES (16u << 20)
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static entry **table;       /* open addressing, cap a power of two */
+static size_t bytes; /* copies and entries, against CD__INTERN_MAX_BYTES */
+_Atomic uint64_t cd__intern_refused;
+static entry **table; /* open addressing, cap a power of two */
 static size_t cap, count;
 static uint32_t next_id = 1;
 static entry *pending_head, **pending_tail = &pending_head;
 
-static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
+/* A 64-bit hash of n bytes, eight at a time (one multiply per word): log
+ * messages are hashed whole on every cd_trace_log. */
+static uint64_t hash_bytes(const void *p, size_t n)
 {
     const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
     }
-    return h;
+    for (w = 0; n > 0; n--)
+        w = (w << 8) | s[n - 1]; /* the tail, without a memcpy call */
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    return h ^ (h >> 29);
+}
+
+/* A cheap key of a string of length n for the per-thread pointer cache:
+ * the first and last 8 bytes (overlapping when n < 16) and n. It only has
+ * to tell a reused buffer's new text from the old one in practice; a
+ * literal, the common case, never changes. */
+static uint64_t quick_key(const char *s, size_t n)
+{
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            a = (a << 8) | (unsigned char)s[i];
+    }
+    uint64_t h = (a ^ (b << 1 | b >> 63) ^ n) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 32);
 }
 
 static int grow(void)
@@ -67,8 +100,23 @@ static int grow(void)
     return 0;
 }
 
-/* Finds or adds (kind, data[0..len*unit)); returns its id or 0. */
-static uint32_t lookup(int kind, uint64_t hash, const void *data, uint32_t len, size_t unit)
+/* A 64-bit hash of n words, one multiply each (the byte-wise FNV above
+ * costs a multiply per byte: 8 times more for a stack of pcs). */
+static uint64_t hash_words(const uintptr_t *w, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    for (size_t i = 0; i < n; i++) {
+        h ^= w[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+/* Finds or adds (kind, data[0..len*unit)); returns its id or 0, and in
+ * *stored (when not NULL) the table's copy, valid for the session. */
+static uint32_t lookup_entry(int kind, uint64_t hash, const void *data, uint32_t len, size_t unit,
+                             const void **stored)
 {
     uint32_t id = 0;
     pthread_mutex_lock(&lock);
@@ -80,8 +128,15 @@ static uint32_t lookup(int kind, uint64_t hash, const void *data, uint32_t len, 
         if (e->hash == hash && e->kind == kind && e->len == len &&
             memcmp(e->data, data, len * unit) == 0) {
             id = e->id;
+            if (stored != NULL)
+                *stored = e->data;
             goto out;
         }
+    }
+    size_t need = sizeof(entry) + len * unit + 1;
+    if (bytes + need > CD__INTERN_MAX_BYTES) {
+        atomic_fetch_add_explicit(&cd__intern_refused, 1, memory_order_relaxed);
+        goto out;
     }
     entry *e = calloc(1, sizeof *e);
     void *copy = malloc(len * unit + 1);
@@ -95,12 +150,20 @@ static uint32_t lookup(int kind, uint64_t hash, const void *data, uint32_t len, 
     *e = (entry){.hash = hash, .id = next_id++, .len = len, .data = copy, .kind = kind};
     table[j] = e;
     count++;
+    bytes += need;
     *pending_tail = e;
     pending_tail = &e->next_pending;
     id = e->id;
+    if (stored != NULL)
+        *stored = e->data;
 out:
     pthread_mutex_unlock(&lock);
     return id;
+}
+
+static uint32_t lookup(int kind, uint64_t hash, const void *data, uint32_t len, size_t unit)
+{
+    return lookup_entry(kind, hash, data, len, unit, NULL);
 }
 
 /* Per-thread cache slot for key. */
@@ -108,19 +171,19 @@ static uint32_t cached(cd__tstate *st, const void *key, uint64_t hash, uint32_t 
 {
     unsigned slot = (unsigned)((hash ^ (hash >> 29)) & 63);
     if (st->cache[slot].session == session && st->cache[slot].key == key &&
-        st->cache[slot].hash == hash)
+        st->cache[slot].hash == hash && !st->cache[slot].content)
         return st->cache[slot].id;
     return 0;
 }
 
-static void remember(cd__tstate *st, const void *key, uint64_t hash, uint32_t session,
-                     uint32_t id)
+static void remember(cd__tstate *st, const void *key, uint64_t hash, uint32_t session, uint32_t id)
 {
     unsigned slot = (unsigned)((hash ^ (hash >> 29)) & 63);
     st->cache[slot].key = key;
     st->cache[slot].hash = hash;
     st->cache[slot].id = id;
     st->cache[slot].session = session;
+    st->cache[slot].content = false;
 }
 
 uint32_t cd__trace_string(const char *s)
@@ -133,13 +196,13 @@ uint32_t cd__trace_string(const char *s)
      * time. A reused buffer with new text would hit a stale entry, so the
      * key also includes the first bytes' hash. */
     size_t n = strlen(s);
-    uint64_t quick = fnv1a(s, n < 16 ? n : 16, 14695981039346656037ull) ^ (uint64_t)n;
+    uint64_t quick = quick_key(s, n);
     if (st != NULL) {
         uint32_t id = cached(st, s, quick, session);
         if (id != 0)
             return id;
     }
-    uint32_t id = lookup(0, fnv1a(s, n, 14695981039346656037ull), s, (uint32_t)n, 1);
+    uint32_t id = lookup(0, hash_bytes(s, n), s, (uint32_t)n, 1);
     if (st != NULL && id != 0)
         remember(st, s, quick, session, id);
     return id;
@@ -150,7 +213,24 @@ uint32_t cd__trace_string_content(const char *s)
     if (s == NULL || *s == '\0')
         return 0;
     size_t n = strlen(s);
-    return lookup(0, fnv1a(s, n, 14695981039346656037ull), s, (uint32_t)n, 1);
+    uint64_t h = hash_bytes(s, n);
+    /* The per-thread cache, keyed by the table's own copy of the text
+     * (stable for the session): a hit compares the text, no lock. */
+    uint32_t session = atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
+    cd__tstate *st = cd__trace_self(true);
+    if (st != NULL) {
+        unsigned slot = (unsigned)((h ^ (h >> 29)) & 63);
+        if (st->cache[slot].session == session && st->cache[slot].hash == h &&
+            st->cache[slot].content && strcmp(st->cache[slot].key, s) == 0)
+            return st->cache[slot].id;
+    }
+    const void *stored = NULL;
+    uint32_t id = lookup_entry(0, h, s, (uint32_t)n, 1, &stored);
+    if (st != NULL && id != 0) {
+        remember(st, stored, h, session, id);
+        st->cache[(unsigned)((h ^ (h >> 29)) & 63)].content = true;
+    }
+    return id;
 }
 
 uint32_t cd__trace_stack(int skip)
@@ -180,7 +260,7 @@ uint32_t cd__trace_stack(int skip)
     }
     if (n == 0)
         return 0;
-    uint64_t h = fnv1a(pcs, (size_t)n * sizeof pcs[0], 14695981039346656037ull);
+    uint64_t h = hash_words(pcs, (size_t)n);
     uint32_t session = atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
     uint32_t id = cached(st, (const void *)(uintptr_t)1, h, session);
     if (id != 0)
@@ -217,6 +297,7 @@ static void free_all_locked(void)
     free(table);
     table = NULL;
     cap = count = 0;
+    bytes = 0;
     next_id = 1;
     pending_head = NULL;
     pending_tail = &pending_head;

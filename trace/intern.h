@@ -3,10 +3,14 @@
 #ifndef CDEBUG_TRACE_INTERN_H
 #define CDEBUG_TRACE_INTERN_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define CD__TRACE_MAX_FRAMES 32
+
+/* Strings and stacks refused because the tables reached their bound. */
+extern _Atomic uint64_t cd__intern_refused;
 
 /* Forgets every entry (a new session starts with empty tables). Called by
  * cd_trace_start before tracing is switched on. */

@@ -19,7 +19,7 @@
 #include "trace/reader_int.h"
 
 #define IO_INITIAL_CAP (256u * 1024)
-#define IO_MIN_CAP 4096u
+#define IO_MIN_CAP     4096u
 
 void cd__tr_io_init_mem(cd__tr_io *io, const void *data, size_t len)
 {

@@ -113,7 +113,7 @@ void cd__tbuf_free(cd__tbuf *b)
 
 static pthread_mutex_t states_lock = PTHREAD_MUTEX_INITIALIZER;
 static cd__tstate *states;
-static __thread cd__tstate *self;
+static __thread cd__tstate *self __attribute__((tls_model("initial-exec")));
 static pthread_key_t exit_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
@@ -162,15 +162,17 @@ cd__tstate *cd__trace_self(bool may_alloc)
     }
     pthread_once(&key_once, key_init);
     pthread_setspecific(exit_key, st);
+    /* A first buffer now: a thread's first event (THREAD_START) must not
+     * be lost waiting for the writer's next sweep. Installed before st is
+     * on the list: once there, the writer owns the empty spare slots (it
+     * fills them in its sweep), and two stores would lose a buffer. */
+    if (atomic_load(&cd__trace_on))
+        atomic_store_explicit(&st->spare[0], cd__tbuf_new(), memory_order_release);
     pthread_mutex_lock(&states_lock);
     st->next = states;
     states = st;
     pthread_mutex_unlock(&states_lock);
     self = st;
-    /* A first buffer now: a thread's first event (THREAD_START) must not
-     * be lost waiting for the writer's next sweep. */
-    if (atomic_load(&cd__trace_on))
-        atomic_store_explicit(&st->spare[0], cd__tbuf_new(), memory_order_release);
     cd__trace_wake_writer();
     return st;
 }

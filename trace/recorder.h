@@ -35,8 +35,8 @@
  * writer reads only bytes before the published pos. */
 typedef struct cd__tbuf {
     struct cds_wfcq_node qnode;
-    _Atomic uint32_t pos;  /* published end (release by the owner) */
-    uint64_t base_ts;      /* ts of the first event (written before pos) */
+    _Atomic uint32_t pos; /* published end (release by the owner) */
+    uint64_t base_ts;     /* ts of the first event (written before pos) */
     /* Writer-only: how much was already copied out, and the timestamp of
      * the last event copied (the base of the next partial copy). */
     uint32_t taken;
@@ -49,24 +49,25 @@ typedef struct cd__tbuf {
 /* Per-thread recorder state. Lives as long as the process (threads that
  * exit leave it marked dead; the writer reclaims dead states' buffers). */
 typedef struct cd__tstate {
-    uint64_t thread;            /* cdebug thread id */
-    _Atomic uint32_t busy;      /* 1 while an event is being written */
-    cd__tbuf *_Atomic cur;      /* buffer being filled, or NULL */
+    uint64_t thread;                           /* cdebug thread id */
+    _Atomic uint32_t busy;                     /* 1 while an event is being written */
+    cd__tbuf *_Atomic cur;                     /* buffer being filled, or NULL */
     cd__tbuf *_Atomic spare[CD__TRACE_SPARES]; /* next buffers, refilled by the writer */
-    uint64_t last_ts;           /* owner only */
-    struct cds_wfcq_head full_head; /* full buffers, owner -> writer */
+    uint64_t last_ts;                          /* owner only */
+    struct cds_wfcq_head full_head;            /* full buffers, owner -> writer */
     struct cds_wfcq_tail full_tail;
-    _Atomic uint64_t lost_events, lost_batches; /* owner adds, writer reads */
+    _Atomic uint64_t lost_events, lost_batches;           /* owner adds, writer reads */
     uint64_t lost_reported_events, lost_reported_batches; /* writer only */
-    uintptr_t stack_lo, stack_hi; /* for the frame-pointer walk */
+    uintptr_t stack_lo, stack_hi;                         /* for the frame-pointer walk */
     _Atomic bool dead;
     struct cd__tstate *next; /* list of all states (states_lock) */
     /* Intern caches, owner only, keyed by pointer / stack hash. */
     struct {
-        const void *key;
+        const void *key; /* the caller's pointer, or the table's copy (content) */
         uint64_t hash;
         uint32_t id;
         uint32_t session;
+        bool content; /* keyed by content: key is the table's copy */
     } cache[64];
 } cd__tstate;
 

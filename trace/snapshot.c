@@ -72,8 +72,10 @@ static void task_event(sb *b, cd__task *t)
         return;
     int64_t m = atomic_load_explicit(&t->m, memory_order_relaxed);
     const char *reason = atomic_load_explicit(&t->reason, memory_order_relaxed);
-    uint64_t a[6] = {atomic_load_explicit(&t->id, memory_order_relaxed), (uint64_t)state,
-                     t->parent, cd__trace_string(t->name),
+    uint64_t a[6] = {atomic_load_explicit(&t->id, memory_order_relaxed),
+                     (uint64_t)state,
+                     t->parent,
+                     cd__trace_string(t->name),
                      state == CD__G_BLOCKED ? cd__trace_string(reason) : 0,
                      m >= 0 ? (uint64_t)m + 1 : 0};
     put_event(b, CD__EV_STATE_TASK, 6, a);

@@ -96,12 +96,8 @@ int cd__writer_record(cd__tsink *s, uint8_t kind, const uint8_t *payload, size_t
     uint32_t crc = (uint32_t)crc32(0L, payload, (uInt)n);
     uint8_t tail[4] = {(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
                        (uint8_t)(crc >> 24)};
-    int rc = s->write(s, head, hn);
-    if (rc == 0 && n > 0)
-        rc = s->write(s, payload, n);
-    if (rc == 0)
-        rc = s->write(s, tail, 4);
-    return rc;
+    struct iovec iov[3] = {{head, hn}, {(void *)payload, n}, {tail, 4}};
+    return s->write(s, iov, 3);
 }
 
 static void record(uint8_t kind, pbuf *b)
@@ -279,20 +275,41 @@ static void membarrier_all(void)
     syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }
 
+static uint64_t segment_ts; /* writer: ts of the current segment */
+
+/* Flight recorder: begins a segment at ts with a state snapshot, so that a
+ * window starting here is self-contained. The snapshot's names are interned
+ * first, and the tables written, before the snapshot record. */
+static void start_segment(uint64_t ts)
+{
+    pbuf pb = {0};
+    cd__trace_snapshot(ts, &pb.p, &pb.len);
+    pb.cap = pb.len;
+    write_tables();
+    atomic_store(&sink->want_segment, false);
+    segment_ts = ts;
+    if (sink->segment != NULL)
+        sink->segment(sink, ts);
+    if (pb.len > 0)
+        record(CD__REC_EVENTS, &pb);
+    free(pb.p);
+}
+
 /* One sweep; see the comment at the top. final: the trace is stopping.
  * Events are staged in memory and written after the tables: a string or
  * stack used by a staged event was interned before that event was
  * published, hence before write_tables() drains the table queue. */
-static void sweep(bool final)
+static void sweep(bool final, bool drain)
 {
     uint64_t t0 = cd__trace_now();
-    membarrier_all();
+    if (!drain)
+        membarrier_all();
 
     pbuf pb = {0}, stage = {0};
     bool complete = true;
     cd__trace_states_lock();
     for (cd__tstate *st = cd__trace_states_head(); st != NULL; st = st->next) {
-        bool idle = wait_idle(st);
+        bool idle = drain || wait_idle(st);
         complete = complete && idle;
         cd__tbuf *cur = atomic_load_explicit(&st->cur, memory_order_acquire);
         bool cur_gone = false;
@@ -304,13 +321,15 @@ static void sweep(bool final)
                 cur_gone = true;
             buf_put(b);
         }
-        if (idle && cur != NULL && !cur_gone)
+        if (!drain && idle && cur != NULL && !cur_gone)
             write_range(st, cur, atomic_load_explicit(&cur->pos, memory_order_acquire), &pb,
                         &stage);
         if (final) {
-            /* Tracing is off and st is idle: take its buffers back. (A
-             * thread still busy after the wait keeps its buffer: leaked
-             * rather than recycled under its feet.) */
+            /* Tracing is off and st is idle: take its buffers back. A
+             * thread still busy after the wait (preempted mid-event for
+             * over a millisecond) loses its current buffer to a fresh one
+             * next session: 64 KiB leaked, rather than recycled under its
+             * feet or carried, with stale events, into the next trace. */
             cd__tbuf *c = atomic_exchange(&st->cur, NULL);
             if (c != NULL && !cur_gone && idle)
                 buf_put(c);
@@ -343,16 +362,29 @@ static void sweep(bool final)
     write_tables();
     if (stage.failed && sink_err == 0)
         sink_err = -ENOMEM;
-    if (sink_err == 0 && stage.len > 0)
-        sink_err = sink->write(sink, stage.p, stage.len);
-    if (complete) {
+    if (sink_err == 0 && stage.len > 0) {
+        struct iovec iov = {stage.p, stage.len};
+        sink_err = sink->write(sink, &iov, 1);
+    }
+    if (complete && !drain) {
         pb_uv(&pb, t0);
         record(CD__REC_FRONTIER, &pb);
         if (sink->frontier != NULL && sink_err == 0)
             sink->frontier(sink, t0);
+        if (!final && sink->segment != NULL && sink_err == 0 &&
+            (t0 - segment_ts >= sink->segment_ticks || atomic_load(&sink->want_segment)))
+            start_segment(t0);
     }
     free(pb.p);
     free(stage.p);
+}
+
+static _Atomic bool frontier_requested;
+
+void cd__trace_request_frontier(void)
+{
+    atomic_store(&frontier_requested, true);
+    cd__trace_wake_writer();
 }
 
 void cd__trace_wake_writer(void)
@@ -361,17 +393,32 @@ void cd__trace_wake_writer(void)
         cd__futex_wake(&wake_word, 1);
 }
 
+/* The writer: a full sweep (frontier included) every CD__TRACE_SWEEP_NS;
+ * woken earlier by a thread that filled a buffer or needs a spare, it
+ * only drains: full buffers out, spares in, no membarrier, no copy of
+ * current buffers, no frontier. Under a heavy event rate that keeps the
+ * writer's cost per byte low, which is what keeps producers from running
+ * out of spares. */
 static void *writer_main(void *arg)
 {
     (void)arg;
+    uint64_t last_full = cd__nanotime();
     while (!atomic_load(&stop_requested)) {
-        struct timespec ts = {0, CD__TRACE_SWEEP_NS};
-        if (atomic_load(&wake_word) == 0)
+        uint64_t now = cd__nanotime();
+        uint64_t left =
+            last_full + CD__TRACE_SWEEP_NS > now ? last_full + CD__TRACE_SWEEP_NS - now : 0;
+        struct timespec ts = {0, (long)left};
+        if (left > 0 && atomic_load(&wake_word) == 0)
             cd__futex_wait(&wake_word, 0, &ts);
         atomic_store(&wake_word, 0);
         if (atomic_load(&stop_requested))
             break;
-        sweep(false);
+        now = cd__nanotime();
+        bool drain =
+            now < last_full + CD__TRACE_SWEEP_NS && !atomic_exchange(&frontier_requested, false);
+        if (!drain)
+            last_full = now;
+        sweep(false, drain);
         if (sink_err != 0) {
             /* The reader went away (closed pipe, full disk): stop tracing
              * so producers stop paying; cd_trace_stop reports the error. */
@@ -395,7 +442,36 @@ static int write_header(uint32_t flags, uint64_t start_ticks)
     for (int i = 0; i < 4; i++)
         for (int k = 0; k < 8; k++)
             h[8 + 8 * i + k] = (uint8_t)(v[i] >> (8 * k));
-    return sink->write(sink, h, sizeof h);
+    struct iovec iov = {h, sizeof h};
+    return sink->write(sink, &iov, 1);
+}
+
+int cd__tsink_fd_write(cd__tsink *s, const struct iovec *iov, int n)
+{
+    struct iovec v[4];
+    if (n > 4)
+        return -EINVAL;
+    memcpy(v, iov, (size_t)n * sizeof *v);
+    struct iovec *cur = v;
+    while (n > 0) {
+        ssize_t w = writev(s->fd, cur, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        /* Skip what was written: whole iovecs, then part of one. */
+        while (n > 0 && (size_t)w >= cur->iov_len) {
+            w -= (ssize_t)cur->iov_len;
+            cur++;
+            n--;
+        }
+        if (n > 0) {
+            cur->iov_base = (char *)cur->iov_base + w;
+            cur->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
 }
 
 int cd__writer_start(cd__tsink *s, uint32_t flags)
@@ -435,13 +511,7 @@ int cd__writer_start(cd__tsink *s, uint32_t flags)
 
     atomic_store(&cd__trace_on, 1);
     /* The snapshot carries the start timestamp: it precedes every event. */
-    pbuf pb = {0};
-    cd__trace_snapshot(start, &pb.p, &pb.len);
-    pb.cap = pb.len;
-    write_tables();
-    if (pb.len > 0)
-        record(CD__REC_EVENTS, &pb);
-    free(pb.p);
+    start_segment(start);
     if ((rc = sink_err) != 0)
         goto fail_on;
     rc = cd__thread_spawn(&writer_thread, CD__THREAD_SYSTEM, false, writer_main, NULL);
@@ -454,7 +524,7 @@ int cd__writer_start(cd__tsink *s, uint32_t flags)
 fail_on:
     atomic_store(&cd__trace_on, 0);
     membarrier_all();
-    sweep(true);
+    sweep(true, false);
 fail:
     cd__intern_reset();
     pthread_mutex_unlock(&ctl);
@@ -463,8 +533,13 @@ fail:
 
 int cd__writer_stop(void)
 {
+    return cd__writer_stop_sink(NULL);
+}
+
+int cd__writer_stop_sink(cd__tsink *only)
+{
     pthread_mutex_lock(&ctl);
-    if (!running) {
+    if (!running || (only != NULL && sink != only)) {
         pthread_mutex_unlock(&ctl);
         return -ENOENT;
     }
@@ -473,7 +548,7 @@ int cd__writer_stop(void)
     cd__trace_wake_writer();
     pthread_join(writer_thread, NULL);
     /* Off and visible to all (membarrier in sweep): drain and reclaim. */
-    sweep(true);
+    sweep(true, false);
     pbuf pb = {0};
     record(CD__REC_END, &pb);
     free(pb.p);

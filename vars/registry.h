@@ -103,6 +103,11 @@ typedef struct cd__var {
  * removed, its kind never changes. */
 typedef struct cd__entry {
     struct cds_lfht_node node;
+    /* 1 once initialised: stored with release before the entry is added
+     * to its table, loaded with acquire by entry_get. liburcu publishes
+     * with a cmpxchg that already orders this on x86, but in inline
+     * assembly that TSan cannot see; this pair makes the order visible. */
+    int ready;
     cd__kind kind;
     size_t keylen;
     union {

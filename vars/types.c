@@ -139,7 +139,9 @@ static int string_store(struct cd_string *s, const char *str)
     if (n > 0)
         memcpy(nv->s, str, n);
     nv->s[n] = '\0';
-    cd__strval *old = rcu_xchg_pointer(&s->cur, nv);
+    /* C11 atomics rather than rcu_xchg_pointer/rcu_dereference (inline
+     * assembly on x86): the same instructions, and visible to TSan. */
+    cd__strval *old = __atomic_exchange_n(&s->cur, nv, __ATOMIC_ACQ_REL);
     if (old != NULL)
         urcu_bp_call_rcu(&old->rcu, free_strval);
     return 0;
@@ -211,6 +213,7 @@ static cd__entry *entry_get(cd_map *m, const char *k, cd__kind kind)
             errno = ENOMEM;
             return NULL;
         }
+        __atomic_store_n(&ne->ready, 1, __ATOMIC_RELEASE);
         urcu_bp_read_lock();
         node = cds_lfht_add_unique(m->ht, h, match_entry, &kk, &ne->node);
         urcu_bp_read_unlock();
@@ -224,6 +227,7 @@ static cd__entry *entry_get(cd_map *m, const char *k, cd__kind kind)
             free(ne);
         }
     }
+    (void)__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE); /* see cd__entry */
     if (e->kind != kind) {
         errno = EEXIST;
         return NULL;
@@ -373,7 +377,8 @@ void cd__hist_read(const struct cd_hist *h, cd__hist_snap *s)
         s->counts[i] = atomic_load_explicit(&h->counts[i], memory_order_relaxed);
         s->total += s->counts[i];
     }
-    s->sum = from_bits(atomic_load_explicit(&((struct cd_hist *)h)->sum_bits, memory_order_relaxed));
+    s->sum =
+        from_bits(atomic_load_explicit(&((struct cd_hist *)h)->sum_bits, memory_order_relaxed));
 }
 
 double cd__hist_quantile(const cd__hist_snap *s, double q)
@@ -403,7 +408,7 @@ void cd__string_with(cd__buf *b, const struct cd_string *s,
                      void (*fn)(cd__buf *b, const char *s, size_t n))
 {
     urcu_bp_read_lock();
-    cd__strval *sv = rcu_dereference(((struct cd_string *)s)->cur);
+    cd__strval *sv = __atomic_load_n(&((struct cd_string *)s)->cur, __ATOMIC_ACQUIRE);
     if (sv != NULL)
         fn(b, sv->s, sv->len);
     else

@@ -35,6 +35,30 @@ CD_EXTERN int cd_trace_start(int fd);
  * Thread-safe; not async-signal-safe; blocks until written. */
 CD_EXTERN int cd_trace_stop(void);
 
+/* The flight recorder (CDEBUG=flight=SECONDS): an always-on trace kept in
+ * memory, of which the most recent `seconds` (0 < seconds <= 3600) can be
+ * written at any time as a self-contained trace, without stopping it. It
+ * is a trace session: while it runs cd_trace_start and /debug/pprof/trace
+ * get -EBUSY, and it cannot start while another trace runs. Memory: at
+ * most 64 MiB of events (the window shrinks past that), the tables of
+ * distinct strings and stacks (16 MiB at most) and the recorder's buffers
+ * (32 MiB at most); docs/trace-format.md, "Flight recorder".
+ * cd_flight_start returns 0, -EINVAL (seconds out of range or NaN),
+ * -EBUSY or -ENOMEM; cd_flight_stop 0 or -ENOENT. Thread-safe; not
+ * async-signal-safe. */
+CD_EXTERN int cd_flight_start(double seconds);
+CD_EXTERN int cd_flight_stop(void);
+CD_EXTERN bool cd_flight_enabled(void);
+
+/* Writes the flight recorder's window (the last `seconds`, plus up to a
+ * tenth more) to fd as a trace whose header has the flight flag. Waits up
+ * to 1 s for the writer's next sweep so that the window ends now; the
+ * writing happens on the caller's thread from a copy, so a slow fd never
+ * stalls recording. Returns 0, -ENOENT (no flight recorder), -EBADF,
+ * -ENOMEM, -EAGAIN (nothing recorded yet) or a write error. Thread-safe;
+ * not async-signal-safe. Cost: a copy of the window (up to 64 MiB). */
+CD_EXTERN int cd_flight_write(int fd);
+
 /* Whether a trace is recording. Thread-safe, async-signal-safe, O(1). */
 CD_EXTERN bool cd_trace_enabled(void);
 
@@ -42,7 +66,9 @@ CD_EXTERN bool cd_trace_enabled(void);
  * threads and cdebug tasks. cd_task_begin returns a new id (never 0) even
  * when no trace runs; the calling thread's current user task becomes it
  * until cd_task_end, so regions and logs on this thread are attributed to
- * it. parent 0: none. type should be a literal. Thread-safe. */
+ * it; ending it makes the task it interrupted on this thread current again
+ * (up to 16 nested). parent 0: none. type should be a literal.
+ * Thread-safe. */
 typedef uint64_t cd_task_id;
 CD_EXTERN cd_task_id cd_task_begin(cd_task_id parent, const char *type);
 CD_EXTERN void cd_task_end(cd_task_id id);

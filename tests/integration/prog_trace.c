@@ -78,6 +78,18 @@ int main(int argc, char **argv)
     }
     cd_task_end(gc);
     cd_task_end(req);
+    /* A task's TASK_END is recorded after its body returns, so after its
+     * cd_wg_done: a trace stopped right after cd_wg_wait could miss the
+     * last one (Go has the same race between wg.Wait and trace.Stop).
+     * The counts below must be exact, so wait until the pool has
+     * finished every task (tasks_done counts after TASK_END). */
+    static cd_schedstats ss;
+    for (int i = 0; i < 10000; i++) {
+        cd_read_schedstats(&ss);
+        if (ss.tasks_done == ss.tasks_created)
+            break;
+        usleep(1000);
+    }
     if (fd >= 0) {
         int rc = cd_trace_stop();
         if (rc != 0) {

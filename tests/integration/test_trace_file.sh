@@ -33,7 +33,11 @@ check_known() { # trace-file label
   expect "$j" 'all(s["task_names"].get("group%d" % g) == 100 for g in range(10))' "$2: 10 groups of 100"
   expect "$j" 'e.get("TASK_BLOCK") == 20' "$2: 20 blocking calls (main's wait is not a task)"
   expect "$j" 'e.get("TASK_UNBLOCK") == e.get("TASK_BLOCK")' "$2: every block ends"
-  expect "$j" 'e.get("GC_BEGIN", 0) >= 3 and e.get("GC_END") == e.get("GC_BEGIN") and e.get("HEAP") == e.get("GC_END")' "$2: collections"
+  # Under TSan the suite runs with GC_DONT_GC=1 (see GNUmakefile): no
+  # collection happens, so there are no collection events to count.
+  if [[ -z ${GC_DONT_GC:-} ]]; then
+    expect "$j" 'e.get("GC_BEGIN", 0) >= 3 and e.get("GC_END") == e.get("GC_BEGIN") and e.get("HEAP") == e.get("GC_END")' "$2: collections"
+  fi
   expect "$j" 's["regions"] == {"spawn": 1, "wait": 1, "gc": 3}' "$2: 5 regions"
   expect "$j" 'e.get("REGION_END") == 5' "$2: 5 region ends"
   expect "$j" 'e.get("USER_TASK_BEGIN") == 2 and e.get("USER_TASK_END") == 2' "$2: 2 user tasks"

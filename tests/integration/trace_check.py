@@ -58,7 +58,9 @@ def main(path):
     names = collections.Counter()
     regions = collections.Counter()
     logs = collections.Counter()
+    messages = []
     last = {}
+    first_ts = None
     frontier = 0
     lost = 0
     end = False
@@ -118,12 +120,18 @@ def main(path):
                 if ts < frontier and t < 28:
                     fail("%s at %d is older than the frontier %d" % (NAMES[t], ts, frontier))
                 ev[NAMES[t]] += 1
+                if first_ts is None or ts < first_ts:
+                    first_ts = ts
+                if ts < start:
+                    fail("%s at %d is older than the trace start %d" % (NAMES[t], ts, start))
                 if t == 7:
                     names[strings[args[2]]] += 1
                 elif t == 24:
                     regions[strings[args[1]]] += 1
                 elif t == 26:
                     logs[strings[args[1]]] += 1
+                    if len(messages) < 10000:
+                        messages.append(strings[args[2]])
         elif kind == 5:
             frontier, _ = uv(p, 0)
         elif kind == 6:
@@ -134,7 +142,12 @@ def main(path):
             end = True
     print(json.dumps({"events": dict(ev), "task_names": dict(names), "regions": dict(regions),
                       "logs": dict(logs), "lost": lost, "end": end, "truncated": truncated,
-                      "tick_hz": hz, "threads": len(last)}, sort_keys=True))
+                      "tick_hz": hz, "threads": len(last), "flags": flags,
+                      "log_messages": messages,
+                      "span_ns": 0 if first_ts is None else
+                      (max(last.values()) - start) * 10**9 // hz,
+                      "first_ns": 0 if first_ts is None else (first_ts - start) * 10**9 // hz},
+                     sort_keys=True))
 
 
 if __name__ == "__main__":

@@ -802,10 +802,51 @@ static void test_http_settings(void **state)
     assert_string_equal(c.http_addr, "");
 }
 
+/* trace=FILE and flight=SECONDS: a file name without control characters,
+ * a window from 0 (off) to 3600 s, strict integers; bad values warn and keep
+ * the previous setting. */
+static void count_warning(const char *line, void *ctx)
+{
+    (void)line;
+    ++*(int *)ctx;
+}
+
+static void test_trace_settings(void **state)
+{
+    (void)state;
+    cd__config c;
+    cd__config_defaults(&c);
+    assert_string_equal(c.trace_path, "");
+    assert_int_equal(c.flight_s, 0);
+    int warns = 0;
+    cd__env_parse_cdebug(&c, "trace=/tmp/run.out,flight=10", count_warning, &warns);
+    assert_int_equal(warns, 0);
+    assert_string_equal(c.trace_path, "/tmp/run.out");
+    assert_int_equal(c.flight_s, 10);
+    cd__env_parse_cdebug(&c, "flight=3600", count_warning, &warns);
+    assert_int_equal(c.flight_s, 3600);
+    cd__env_parse_cdebug(&c, "flight=0", count_warning, &warns);
+    assert_int_equal(c.flight_s, 0);
+    assert_int_equal(warns, 0);
+    static const char *const bad[] = {"flight=",     "flight=-1",  "flight=3601",
+                                      "flight=1.5",  "flight=10s", "flight= 1",
+                                      "flight=0x10", "trace=",     "trace=a\tb"};
+    for (size_t i = 0; i < NELEM(bad); i++) {
+        cd__config_defaults(&c);
+        cd__env_parse_cdebug(&c, "flight=7,trace=keep", NULL, NULL);
+        warns = 0;
+        cd__env_parse_cdebug(&c, bad[i], count_warning, &warns);
+        assert_int_equal(warns, 1);
+        assert_int_equal(c.flight_s, 7);
+        assert_string_equal(c.trace_path, "keep");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_settings),
+        cmocka_unit_test(test_trace_settings),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_cdebug_valid),
         cmocka_unit_test(test_cdebug_null),

@@ -11,7 +11,12 @@
 // cdebug keeps its task records), so neither side pays first-use costs in
 // the timed run.
 //
-// Output, one line on stdout:
+// -trace=FILE records an execution trace with runtime/trace (trace.Start
+// before the warm-up, trace.Stop after the timed run, both outside the
+// timer), the peer of bench_spawn --trace: bench/run_trace compares the
+// figure with and without tracing on both sides.
+//
+// Output, one line on stdout (" trace=on" appended when tracing):
 //
 //	spawn workers=2 tasks=1000000 ns_per_task=123.4
 package main
@@ -21,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/trace"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,14 +56,37 @@ func run(n int) time.Duration {
 
 func main() {
 	tasks := flag.Int("tasks", 1000000, "number of goroutines to spawn (1..100000000)")
+	traceFile := flag.String("trace", "", "trace the warm-up and the timed run into this file")
 	flag.Parse()
 	if flag.NArg() != 0 || *tasks < 1 || *tasks > 100000000 {
-		fmt.Fprintln(os.Stderr, "usage: spawn [--tasks=N]   (1 <= N <= 100000000; workers from GOMAXPROCS)")
+		fmt.Fprintln(os.Stderr, "usage: spawn [--tasks=N] [--trace=FILE]   (1 <= N <= 100000000; workers from GOMAXPROCS)")
 		os.Exit(2)
 	}
 
+	var f *os.File
+	if *traceFile != "" {
+		var err error
+		if f, err = os.Create(*traceFile); err != nil {
+			fmt.Fprintln(os.Stderr, "spawn:", err)
+			os.Exit(1)
+		}
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintln(os.Stderr, "spawn: trace.Start:", err)
+			os.Exit(1)
+		}
+	}
 	run(*tasks/10 + 1)
 	d := run(*tasks)
-	fmt.Printf("spawn workers=%d tasks=%d ns_per_task=%.1f\n",
-		runtime.GOMAXPROCS(0), *tasks, float64(d.Nanoseconds())/float64(*tasks))
+	suffix := ""
+	if f != nil {
+		// Every event reaches the file before the line is printed.
+		trace.Stop()
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "spawn:", err)
+			os.Exit(1)
+		}
+		suffix = " trace=on"
+	}
+	fmt.Printf("spawn workers=%d tasks=%d ns_per_task=%.1f%s\n",
+		runtime.GOMAXPROCS(0), *tasks, float64(d.Nanoseconds())/float64(*tasks), suffix)
 }

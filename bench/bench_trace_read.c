@@ -1,0 +1,87 @@
+/* bench/bench_trace_read.c - throughput of cd_trace_reader on a trace file.
+ *
+ * Reads FILE from its header to its END record with cd_trace_reader_open
+ * and cd_trace_reader_next, touching nothing but the event type (the cost
+ * measured is the library's: read(2), CRC, varint decoding, the merge of
+ * the threads' batches in time order, string resolution). bench/run_trace
+ * runs it on traces it has just written, so the file is in the page cache
+ * and the figure is the reader's, not the disk's.
+ *
+ * It is also bench/run_trace's event counter for traces written by other
+ * programs (bench_spawn --trace): events, lost events and bytes per event
+ * come from the same pass.
+ *
+ * Output, one line on stdout (wrapped here):
+ *
+ *     trace_read events=... lost=... bytes=... bytes_per_event=...
+ *         ns=... events_per_sec=... mb_per_sec=... peak_held=...
+ *
+ * events excludes the CD_TR_LOST markers the reader synthesizes; lost is the
+ * sum of the file's LOST records; bytes is the file size. Exit status 1 when
+ * the file does not read cleanly to its END record.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cdebug/trace_reader.h>
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: %s FILE   (a cdebug trace; prints events/s)\n", argv[0]);
+        return 2;
+    }
+    const char *path = argv[1];
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        fprintf(stderr, "bench_trace_read: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+
+    uint64_t t0 = now_ns();
+    cd_trace_reader *r;
+    int rc = cd_trace_reader_open(&r, path, NULL);
+    if (rc < 0) {
+        fprintf(stderr, "bench_trace_read: %s: %s\n", path, cd_tr_strerror(rc));
+        return 1;
+    }
+    cd_tr_event ev;
+    uint64_t markers = 0; /* CD_TR_LOST: not events of the file */
+    while ((rc = cd_trace_reader_next(r, &ev)) == 1)
+        markers += ev.type == CD_TR_LOST;
+    uint64_t elapsed = now_ns() - t0;
+    cd_tr_stats st;
+    cd_trace_reader_stats(r, &st);
+    if (rc != 0) {
+        fprintf(stderr, "bench_trace_read: %s: %s: %s\n", path, cd_tr_strerror(rc),
+                cd_trace_reader_error(r));
+        cd_trace_reader_close(r);
+        return 1;
+    }
+    cd_trace_reader_close(r);
+
+    uint64_t events = st.events - markers;
+    if (events == 0 || elapsed == 0) {
+        fprintf(stderr, "bench_trace_read: %s holds no event\n", path);
+        return 1;
+    }
+    double secs = (double)elapsed / 1e9;
+    printf("trace_read events=%" PRIu64 " lost=%" PRIu64 " bytes=%" PRIu64
+           " bytes_per_event=%.3f ns=%" PRIu64 " events_per_sec=%.0f mb_per_sec=%.1f"
+           " peak_held=%zu\n",
+           events, st.lost_events, (uint64_t)sb.st_size, (double)sb.st_size / (double)events,
+           elapsed, (double)events / secs, (double)sb.st_size / secs / 1e6, st.peak_held_bytes);
+    return 0;
+}

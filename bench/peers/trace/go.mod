@@ -1,0 +1,3 @@
+module cdebug-bench-trace
+
+go 1.19
