@@ -1,5 +1,5 @@
 /* trace/events.h - record kinds, event types and their argument counts, as
- * specified in docs/trace-format.md (version 1). Shared by the recorder and
+ * specified in docs/trace-format.md (version 2). Shared by the recorder and
  * the writer; keep the two tables and the document in step. */
 #ifndef CDEBUG_TRACE_EVENTS_H
 #define CDEBUG_TRACE_EVENTS_H
@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define CD__TRACE_MAGIC       "CDTRACE\0"
-#define CD__TRACE_VERSION     1
+#define CD__TRACE_VERSION     2
 #define CD__TRACE_HEADER_SIZE 40
 #define CD__TRACE_FLAG_FLIGHT 1u
 
@@ -66,6 +66,67 @@ static const uint8_t cd__trace_nargs[CD__EV_MAX + 1] = {
     2,                            /* cpu sample */
     3,    2, 6,                   /* state thread/worker/task */
 };
+
+/* Arguments that are scheduler task ids (a bit per argument index), and
+ * those that are parent task ids. Each is written as the zigzag varint of
+ * the difference from the previous id of its kind in the same batch (the
+ * batch header gives the first bases): consecutive and repeated ids take
+ * one byte instead of three or four. Two kinds, because a spawner's
+ * TASK_CREATEs alternate a new id with the same parent. */
+static const uint8_t cd__trace_task_args[CD__EV_MAX + 1] = {
+    [CD__EV_TASK_CREATE] = 1u << 0, /* task, parent, name, stack */
+    [CD__EV_TASK_START] = 1u << 0,  [CD__EV_TASK_BLOCK] = 1u << 0, [CD__EV_TASK_UNBLOCK] = 1u << 0,
+    [CD__EV_TASK_END] = 1u << 0,    [CD__EV_CPU_SAMPLE] = 1u << 1, /* stack, task */
+    [CD__EV_STATE_TASK] = 1u << 0,                                 /* task, state, parent, ... */
+};
+static const uint8_t cd__trace_parent_args[CD__EV_MAX + 1] = {
+    [CD__EV_TASK_CREATE] = 1u << 1,
+    [CD__EV_STATE_TASK] = 1u << 2,
+};
+
+/* Encodes argument i of an event of type `type` against the bases ids[0]
+ * (task) and ids[1] (parent), updating them. */
+static inline uint64_t cd__ids_enc(unsigned type, int i, uint64_t v, uint64_t ids[2]);
+/* The inverse, for decoders. */
+static inline uint64_t cd__ids_dec(unsigned type, int i, uint64_t v, uint64_t ids[2]);
+
+static inline uint64_t cd__zz_enc(uint64_t v, uint64_t prev)
+{
+    uint64_t d = v - prev; /* two's complement difference */
+    return (d << 1) ^ (uint64_t) - (int64_t)(d >> 63);
+}
+
+static inline uint64_t cd__zz_dec(uint64_t z, uint64_t prev)
+{
+    return prev + ((z >> 1) ^ (uint64_t) - (int64_t)(z & 1));
+}
+
+static inline uint64_t cd__ids_enc(unsigned type, int i, uint64_t v, uint64_t ids[2])
+{
+    if (type > CD__EV_MAX)
+        return v;
+    int k = (cd__trace_task_args[type] >> i & 1)     ? 0
+            : (cd__trace_parent_args[type] >> i & 1) ? 1
+                                                     : -1;
+    if (k < 0)
+        return v;
+    uint64_t prev = ids[k];
+    ids[k] = v;
+    return cd__zz_enc(v, prev);
+}
+
+static inline uint64_t cd__ids_dec(unsigned type, int i, uint64_t v, uint64_t ids[2])
+{
+    if (type > CD__EV_MAX)
+        return v;
+    int k = (cd__trace_task_args[type] >> i & 1)     ? 0
+            : (cd__trace_parent_args[type] >> i & 1) ? 1
+                                                     : -1;
+    if (k < 0)
+        return v;
+    ids[k] = cd__zz_dec(v, ids[k]);
+    return ids[k];
+}
 
 #define CD__TRACE_MAX_ARGS 6
 /* type byte + timestamp delta + arguments, each varint at most 10 bytes */

@@ -230,19 +230,20 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 static int on_events(cd_trace_reader *r, const uint8_t *p, size_t len, char *what, size_t wlen)
 {
     const uint8_t *end = p + len;
-    uint64_t thread, base_ts, n;
-    if (cd__tr_uv(&p, end, &thread) != CD__UV_OK || cd__tr_uv(&p, end, &base_ts) != CD__UV_OK) {
-        snprintf(what, wlen, "bad batch header (thread, base_ts)");
+    uint64_t thread, base_ts, ids[2], n;
+    if (cd__tr_uv(&p, end, &thread) != CD__UV_OK || cd__tr_uv(&p, end, &base_ts) != CD__UV_OK ||
+        cd__tr_uv(&p, end, &ids[0]) != CD__UV_OK || cd__tr_uv(&p, end, &ids[1]) != CD__UV_OK) {
+        snprintf(what, wlen, "bad batch header (thread, base_ts, base_task, base_parent)");
         return -EPROTO;
     }
     size_t bad_at;
     const char *why;
-    if (cd__tr_check_batch(p, (size_t)(end - p), base_ts, &n, &bad_at, &why) < 0) {
+    if (cd__tr_check_batch(p, (size_t)(end - p), base_ts, ids, &n, &bad_at, &why) < 0) {
         snprintf(what, wlen, "event %llu (byte %zu of the events of thread %llu): %s",
                  (unsigned long long)n, bad_at, (unsigned long long)thread, why);
         return -EPROTO;
     }
-    int rc = cd__tr_merge_add_batch(&r->mg, thread, base_ts, p, (size_t)(end - p));
+    int rc = cd__tr_merge_add_batch(&r->mg, thread, base_ts, ids, p, (size_t)(end - p));
     if (rc < 0)
         snprintf(what, wlen, "out of memory holding a batch");
     return rc;

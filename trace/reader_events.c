@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include "trace/events.h"
 #include "trace/reader_int.h"
 
 #define I CD_TR_ARG_INT
@@ -95,8 +96,8 @@ cd_tr_arg_kind cd_tr_event_arg_kind(unsigned type, unsigned i)
     return e == NULL || i >= e->nargs ? CD_TR_ARG_NONE : e->args[i].kind;
 }
 
-int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, cd__tr_raw *ev,
-                        const char **why)
+int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, uint64_t ids[2],
+                        cd__tr_raw *ev, const char **why)
 {
     const uint8_t *p = *pp;
     if (p >= end) {
@@ -123,6 +124,9 @@ int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, cd
             *why = "bad or short argument";
             return -EPROTO;
         }
+        /* Task and parent ids are deltas (trace/events.h, shared with the
+         * writer); they wrap, so any value decodes. */
+        ev->args[i] = cd__ids_dec(type, (int)i, ev->args[i], ids);
     }
     *ts += dts;
     ev->type = type;
@@ -132,14 +136,14 @@ int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, cd
     return 0;
 }
 
-int cd__tr_check_batch(const uint8_t *p, size_t len, uint64_t base_ts, uint64_t *n, size_t *bad_at,
-                       const char **why)
+int cd__tr_check_batch(const uint8_t *p, size_t len, uint64_t base_ts, const uint64_t base_ids[2],
+                       uint64_t *n, size_t *bad_at, const char **why)
 {
     const uint8_t *start = p, *end = p + len;
-    uint64_t ts = base_ts, count = 0;
+    uint64_t ts = base_ts, ids[2] = {base_ids[0], base_ids[1]}, count = 0;
     cd__tr_raw ev;
     while (p < end) {
-        if (cd__tr_decode_event(&p, end, &ts, &ev, why) < 0) {
+        if (cd__tr_decode_event(&p, end, &ts, ids, &ev, why) < 0) {
             *bad_at = (size_t)(p - start);
             *n = count;
             return -EPROTO;

@@ -22,7 +22,7 @@
 #define CD__TR_MAX_RECORD  (64u << 20) /* largest legal record payload */
 #define CD__TR_MAX_UV      10          /* bytes of the longest varint */
 #define CD__TR_HEADER_SIZE 40
-#define CD__TR_VERSION     1
+#define CD__TR_VERSION     2
 
 #define CD__TR_DEFAULT_HELD   ((size_t)64 << 20)
 #define CD__TR_DEFAULT_TABLES ((size_t)256 << 20)
@@ -194,16 +194,18 @@ typedef struct cd__tr_raw {
 } cd__tr_raw;
 
 /* Decodes the event at *pp (type, dts, args) whose predecessor in the batch
- * has timestamp *ts; advances *pp and *ts. Returns 0, or -EPROTO with a
- * reason in *why (unknown type, bad varint, short event, ts overflow). */
-int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, cd__tr_raw *ev,
-                        const char **why);
+ * has timestamp *ts and whose last task and parent ids were ids[0..1];
+ * advances *pp, *ts and ids (ids are zigzag deltas, docs/trace-format.md).
+ * Returns 0, or -EPROTO with a reason in *why (unknown type, bad varint,
+ * short event, ts overflow). */
+int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, uint64_t ids[2],
+                        cd__tr_raw *ev, const char **why);
 
 /* Checks a whole batch of events (the part of an EVENTS payload after
- * thread and base_ts); counts its events in *n. Returns 0 or -EPROTO with
- * the byte offset in the events of the bad one in *bad_at. */
-int cd__tr_check_batch(const uint8_t *p, size_t len, uint64_t base_ts, uint64_t *n, size_t *bad_at,
-                       const char **why);
+ * thread, base_ts, base_task and base_parent); counts its events in *n. Returns 0 or
+ * -EPROTO with the byte offset in the events of the bad one in *bad_at. */
+int cd__tr_check_batch(const uint8_t *p, size_t len, uint64_t base_ts, const uint64_t base_ids[2],
+                       uint64_t *n, size_t *bad_at, const char **why);
 
 /* ---- merge: reader_merge.c ---------------------------------------------- */
 
@@ -222,8 +224,8 @@ void cd__tr_merge_init(cd__tr_merge *m);
 void cd__tr_merge_free(cd__tr_merge *m);
 
 /* Queues a checked batch (events bytes are copied). Returns 0 or -ENOMEM. */
-int cd__tr_merge_add_batch(cd__tr_merge *m, uint64_t thread, uint64_t base_ts, const uint8_t *ev,
-                           size_t len);
+int cd__tr_merge_add_batch(cd__tr_merge *m, uint64_t thread, uint64_t base_ts,
+                           const uint64_t base_ids[2], const uint8_t *ev, size_t len);
 /* Queues a CD_TR_LOST event. Returns 0 or -ENOMEM. */
 int cd__tr_merge_add_lost(cd__tr_merge *m, uint64_t ts, uint64_t thread, uint64_t events,
                           uint64_t batches);

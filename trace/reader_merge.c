@@ -22,7 +22,7 @@
 
 typedef struct batch {
     struct batch *next;
-    uint64_t base_ts;
+    uint64_t base_ts, base_ids[2];
     size_t len;
     uint8_t data[];
 } batch;
@@ -40,7 +40,8 @@ struct cd__tr_src {
     /* SRC_THREAD: batches and the cursor in the first one */
     batch *first, *last;
     const uint8_t *p, *end;
-    uint64_t ts; /* timestamp of head: the base of the next delta */
+    uint64_t ts;     /* timestamp of head: the base of the next delta */
+    uint64_t ids[2]; /* last task and parent ids: the bases of the next */
     /* SRC_LOST */
     lost_item *lfirst, *llast;
 };
@@ -175,7 +176,7 @@ static bool thread_advance(cd__tr_merge *m, cd__tr_src *s)
         if (s->p != NULL && s->p < s->end) {
             const char *why;
             uint64_t thread = s->head.thread;
-            if (cd__tr_decode_event(&s->p, s->end, &s->ts, &s->head, &why) == 0) {
+            if (cd__tr_decode_event(&s->p, s->end, &s->ts, s->ids, &s->head, &why) == 0) {
                 s->head.thread = thread;
                 return true;
             }
@@ -199,11 +200,13 @@ static bool thread_advance(cd__tr_merge *m, cd__tr_src *s)
         s->p = b->data;
         s->end = b->data + b->len;
         s->ts = b->base_ts;
+        s->ids[0] = b->base_ids[0];
+        s->ids[1] = b->base_ids[1];
     }
 }
 
-int cd__tr_merge_add_batch(cd__tr_merge *m, uint64_t thread, uint64_t base_ts, const uint8_t *ev,
-                           size_t len)
+int cd__tr_merge_add_batch(cd__tr_merge *m, uint64_t thread, uint64_t base_ts,
+                           const uint64_t base_ids[2], const uint8_t *ev, size_t len)
 {
     if (len == 0)
         return 0;
@@ -227,6 +230,8 @@ int cd__tr_merge_add_batch(cd__tr_merge *m, uint64_t thread, uint64_t base_ts, c
         goto fail;
     b->next = NULL;
     b->base_ts = base_ts;
+    b->base_ids[0] = base_ids[0];
+    b->base_ids[1] = base_ids[1];
     b->len = len;
     memcpy(b->data, ev, len);
     held_add(m, sizeof(*b) + len);

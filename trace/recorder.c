@@ -29,10 +29,16 @@ _Atomic uint32_t cd__trace_session;
  * rdtsc (~10 ns here) when the TSC is invariant (constant_tsc and
  * nonstop_tsc: same rate on every core, through sleep states), else
  * CLOCK_MONOTONIC (~25 ns, vDSO). The TSC rate is calibrated once against
- * CLOCK_MONOTONIC over 20 ms; the header records it as tick_hz. */
+ * CLOCK_MONOTONIC over 20 ms; the header records it as tick_hz.
+ *
+ * A tick is 64 TSC cycles (about 20-30 ns) or 64 ns, as Go's tracer does
+ * (traceTickDiv): finer resolution than any event needs, and it keeps the
+ * delta of back-to-back events in one varint byte. */
+
+#define CD__TICK_SHIFT 6
 
 static bool use_tsc;
-static uint64_t tick_hz = 1000000000u;
+static uint64_t tick_hz = 1000000000u >> CD__TICK_SHIFT;
 static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
 
 static bool tsc_invariant(void)
@@ -63,8 +69,10 @@ static void clock_init(void)
     uint64_t m1 = cd__nanotime(), t1 = __rdtsc();
     if (m1 <= m0 || t1 <= t0)
         return;
-    tick_hz = (uint64_t)((double)(t1 - t0) * 1e9 / (double)(m1 - m0));
+    tick_hz = (uint64_t)((double)(t1 - t0) * 1e9 / (double)(m1 - m0)) >> CD__TICK_SHIFT;
     use_tsc = tick_hz > 0;
+    if (!use_tsc)
+        tick_hz = 1000000000u >> CD__TICK_SHIFT;
 }
 
 uint64_t cd__trace_tick_hz(void)
@@ -75,7 +83,7 @@ uint64_t cd__trace_tick_hz(void)
 
 uint64_t cd__trace_now(void)
 {
-    return use_tsc ? __rdtsc() : cd__nanotime();
+    return (use_tsc ? __rdtsc() : cd__nanotime()) >> CD__TICK_SHIFT;
 }
 
 /* ---- buffers ------------------------------------------------------------ */
@@ -97,6 +105,7 @@ cd__tbuf *cd__tbuf_new(void)
     cds_wfcq_node_init(&b->qnode);
     atomic_init(&b->pos, 0);
     b->base_ts = b->taken_ts = 0;
+    b->taken_ids[0] = b->taken_ids[1] = 0;
     b->taken = 0;
     b->handed_off = false;
     b->next_free = NULL;
@@ -222,6 +231,7 @@ void cd__trace_emit(uint8_t type, int n, const uint64_t *args)
     if (pos == 0) {
         b->base_ts = ts;
         st->last_ts = ts;
+        st->last_ids[0] = st->last_ids[1] = 0; /* a buffer's ids start from 0 */
     }
     uint8_t *p = b->data + pos;
     *p++ = type;
@@ -229,7 +239,7 @@ void cd__trace_emit(uint8_t type, int n, const uint64_t *args)
     if (ts > st->last_ts)
         st->last_ts = ts;
     for (int i = 0; i < n; i++)
-        p = cd__uv_put(p, args[i]);
+        p = cd__uv_put(p, cd__ids_enc(type, i, args[i], st->last_ids));
     atomic_store_explicit(&b->pos, (uint32_t)(p - b->data), memory_order_release);
 out:
     atomic_store_explicit(&st->busy, 0, memory_order_release);

@@ -15,6 +15,7 @@ typedef struct sb {
     uint8_t *p;
     size_t len, cap;
     bool failed;
+    uint64_t ids[2]; /* id delta bases (the payload's are 0) */
 } sb;
 
 static void put_event(sb *b, uint8_t type, int n, const uint64_t *args)
@@ -35,7 +36,7 @@ static void put_event(sb *b, uint8_t type, int n, const uint64_t *args)
     *p++ = type;
     *p++ = 0; /* dts: every snapshot event has the snapshot's timestamp */
     for (int i = 0; i < n; i++)
-        p = cd__uv_put(p, args[i]);
+        p = cd__uv_put(p, cd__ids_enc(type, i, args[i], b->ids));
     b->len = (size_t)(p - b->p);
 }
 
@@ -86,6 +87,8 @@ void cd__trace_snapshot(uint64_t ts, uint8_t **out, size_t *n)
     sb b = {0};
     put_uv(&b, cd__self != NULL ? cd__self->id : 0);
     put_uv(&b, ts);
+    put_uv(&b, 0); /* base_task */
+    put_uv(&b, 0); /* base_parent */
     cd__thread_foreach(thread_cb, &b);
     if (atomic_load_explicit(&S.started, memory_order_acquire)) {
         for (int i = 0; i < S.nprocs; i++) {

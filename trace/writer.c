@@ -215,6 +215,7 @@ static cd__tbuf *buf_get(void)
     b->base_ts = 0;
     b->taken = 0;
     b->taken_ts = 0;
+    b->taken_ids[0] = b->taken_ids[1] = 0;
     b->handed_off = false;
     b->next_free = NULL;
     return b;
@@ -226,36 +227,55 @@ static void buf_put(cd__tbuf *b)
     free_bufs = b;
 }
 
-/* Stages events [b->taken, to) of b as one EVENTS record. */
+/* Reads one varint at *pp (the recorder wrote it: well formed). */
+static uint64_t uv_read(const uint8_t **pp)
+{
+    const uint8_t *p = *pp;
+    uint64_t v = 0;
+    int shift = 0;
+    do {
+        v |= (uint64_t)(*p & 0x7f) << shift;
+        shift += 7;
+    } while (*p++ & 0x80);
+    *pp = p;
+    return v;
+}
+
+/* Stages events [b->taken, to) of b as one EVENTS record. The record's
+ * header carries the timestamp and task-id bases at `taken`, found by
+ * decoding the previous range (docs/trace-format.md, EVENTS payload). */
 static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, pbuf *pb, pbuf *stage)
 {
     uint32_t from = b->taken;
     if (to <= from)
         return;
     uint64_t base = from == 0 ? b->base_ts : b->taken_ts;
-    /* Decode the deltas to know the last timestamp (next copy's base). */
+    uint64_t ids[2] = {0, 0};
+    if (from != 0) {
+        ids[0] = b->taken_ids[0];
+        ids[1] = b->taken_ids[1];
+    }
+    pb_uv(pb, st->thread);
+    pb_uv(pb, base);
+    pb_uv(pb, ids[0]);
+    pb_uv(pb, ids[1]);
+    /* Decode the deltas to know the last timestamp and ids (the next
+     * copy's bases). */
     uint64_t ts = base;
     const uint8_t *p = b->data + from, *end = b->data + to;
     while (p < end) {
         uint8_t type = *p++;
-        uint64_t v = 0;
-        int shift = 0;
-        do {
-            v |= (uint64_t)(*p & 0x7f) << shift;
-            shift += 7;
-        } while (*p++ & 0x80);
-        ts += v;
+        ts += uv_read(&p);
         int nargs = type <= CD__EV_MAX ? cd__trace_nargs[type] : 0;
         for (int i = 0; i < nargs; i++)
-            while (*p++ & 0x80)
-                ;
+            (void)cd__ids_dec(type, i, uv_read(&p), ids);
     }
-    pb_uv(pb, st->thread);
-    pb_uv(pb, base);
     pb_bytes(pb, b->data + from, to - from);
     stage_record(stage, CD__REC_EVENTS, pb);
     b->taken = to;
     b->taken_ts = ts;
+    b->taken_ids[0] = ids[0];
+    b->taken_ids[1] = ids[1];
 }
 
 /* Waits (about 1 ms at most) for st to finish the event it is writing. */

@@ -22,7 +22,7 @@
  * with a "key" label for its numeric entries, NAME_info{key,value} for its
  * strings, and each nested map flattened into NAME_<key> recursively; Func
  * -> a gauge when it returns a number, else a "# cdebug:" comment line;
- * Histogram -> a native histogram. The built-in vars are not repeated:
+ * Histogram -> a classic histogram (_bucket/_sum/_count). The built-in vars are not repeated:
  * the runtime metrics cover them (cmdline is left out on purpose).
  */
 #include <math.h>

@@ -1,6 +1,6 @@
 /* cdebug/trace_reader.h - streaming reader of cdebug execution traces.
  *
- * Reads the binary format of docs/trace-format.md (version 1) from a file,
+ * Reads the binary format of docs/trace-format.md (version 2) from a file,
  * a file descriptor (also a pipe or socket) or a memory buffer, and returns
  * the events of every thread merged into one stream in timestamp order.
  * Memory stays bounded whatever the file size: the reader holds only the
@@ -75,7 +75,7 @@ typedef enum cd_tr_type {
     CD_TR_STATE_THREAD = 28,
     CD_TR_STATE_WORKER = 29,
     CD_TR_STATE_TASK = 30,
-    CD_TR_MAX_FILE_TYPE = 30, /* highest type a version-1 file contains */
+    CD_TR_MAX_FILE_TYPE = 30, /* highest type a version-2 file contains */
     /* Synthesized from a LOST record: args events, batches (dropped by
      * `thread` since its previous LOST record). Its ts is the last FRONTIER
      * before the record (the trace start if none): the loss happened at or

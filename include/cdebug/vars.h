@@ -5,8 +5,9 @@
  * (Prometheus text). Constructors return NULL on error with errno set:
  * EINVAL (NULL or empty name), EEXIST (the name is taken: Go panics, cdebug
  * keeps the first var and refuses the second), ENOMEM. Every update
- * function accepts NULL and does nothing, so a failed registration never
- * crashes the program that ignores it.
+ * function accepts NULL and does nothing (the map functions also set errno
+ * to EINVAL for a NULL map or key), so a failed registration never crashes
+ * the program that ignores it.
  *
  * Memory: vars are malloc'd, never GC memory (the HTTP server's threads are
  * not known to the collector) and never freed. Updates take no lock; readers
@@ -73,7 +74,7 @@ CD_EXTERN int cd_func_new(const char *name, json_t *(*fn)(void *arg), void *arg)
 /* A latency histogram with fixed upper bounds (strictly increasing, finite;
  * an implicit +Inf bucket follows). JSON: count, sum, buckets and p50, p90,
  * p99 estimated by linear interpolation inside a bucket; Prometheus: a
- * native histogram. cd_hist_observe: thread-safe, async-signal-safe,
+ * classic histogram (_bucket, _sum, _count series). cd_hist_observe: thread-safe, async-signal-safe,
  * O(log buckets), no lock. nbounds: 1..64. */
 CD_EXTERN cd_hist *cd_hist_new(const char *name, const double *bounds, size_t nbounds);
 CD_EXTERN void cd_hist_observe(cd_hist *h, double value);

@@ -4,9 +4,11 @@
  *                       rely on CDEBUG=trace=... instead)
  * It runs exactly 1000 tasks in 10 named groups, 3 forced collections,
  * 5 regions (one nested), 2 user tasks, 4 log messages and 20 blocking
- * calls, then stops the trace and prints "ok". */
+ * calls, one registered thread that starts and stops, then stops the trace
+ * and prints "ok". */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +34,17 @@ static void work(void *arg)
     cd_wg_done(&wg);
 }
 
+/* A plain pthread that registers with cdebug and leaves: THREAD_START and
+ * THREAD_STOP in the trace. */
+static void *visitor(void *arg)
+{
+    (void)arg;
+    if (cd_thread_register() != 0)
+        return (void *)1;
+    cd_thread_unregister();
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -50,6 +63,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "prog_trace: second cd_trace_start was not refused\n");
             return 1;
         }
+    }
+    pthread_t th;
+    void *th_rc = (void *)1;
+    if (pthread_create(&th, NULL, visitor, NULL) != 0 || pthread_join(th, &th_rc) != 0 ||
+        th_rc != NULL) {
+        fprintf(stderr, "prog_trace: the visitor thread failed\n");
+        return 1;
     }
     cd_task_id req = cd_task_begin(0, "request");
     cd_trace_log("phase", "spawning");

@@ -191,7 +191,7 @@ static int corpus(const char *dir)
     tw_header(&w, 1000, 0, 0, 0);
     OUT("header_only");
     tw_init(&w);
-    tw_header_ex(&w, "CDTRACE\0", 1, 56, 0, 3000000000ull, 5, 6);
+    tw_header_ex(&w, "CDTRACE\0", 2, 56, 0, 3000000000ull, 5, 6);
     tw_record(&w, 9, "future", 6);
     tw_lost(&w, 1, 100, 2);
     tw_batch_begin(&w, 1, 10);

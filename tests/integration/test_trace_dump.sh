@@ -30,7 +30,7 @@ one_line_err() { # PATTERN: stderr is exactly one line and matches
 run 0 dump "$tmp/sample.trace"
 [[ ! -s $tmp/err ]] || fail "stderr not empty on a good trace: $(cat "$tmp/err")"
 cat >"$tmp/want" <<'EOF'
-# cdebug trace v1: 1000000000 ticks/s, started 2023-11-14T22:13:20.123456789Z
+# cdebug trace v2: 1000000000 ticks/s, started 2023-11-14T22:13:20.123456789Z
 0.000000ms M1 THREAD_START kind=0
 0.000200ms M2 THREAD_START kind=1
 0.000300ms M2 WORKER_ACQUIRE worker=1
@@ -57,7 +57,7 @@ cat >"$tmp/want" <<'EOF'
 0.004700ms M3 GC_RECLAIM_END gc=1
 0.004800ms M3 GC_END gc=1
 0.005000ms M3 HEAP in_use=1048576 goal=4194304
-# 26 events, 12 lost events in 1 batches, 17 records, 334 bytes, complete
+# 26 events, 12 lost events in 1 batches, 17 records, 344 bytes, complete
 EOF
 diff -u "$tmp/want" "$tmp/out" || fail "dump output differs from the expected text"
 
@@ -98,9 +98,9 @@ one_line_err "empty or truncated before the end of the trace header"
 printf 'hello, this is not a trace at all\n' >"$tmp/text.trace"
 run 1 dump "$tmp/text.trace"
 one_line_err "not a cdebug trace"
-cp "$tmp/sample.trace" "$tmp/v2.trace"
-printf '\002' | dd of="$tmp/v2.trace" bs=1 seek=8 conv=notrunc status=none
-run 1 dump "$tmp/v2.trace"
+cp "$tmp/sample.trace" "$tmp/v3.trace"
+printf '\003' | dd of="$tmp/v3.trace" bs=1 seek=8 conv=notrunc status=none
+run 1 dump "$tmp/v3.trace"
 one_line_err "unsupported cdebug trace version"
 run 1 dump "$tmp"
 one_line_err "is a directory"

@@ -37,7 +37,9 @@ check_known() { # trace-file label
   # collection happens, so there are no collection events to count.
   if [[ -z ${GC_DONT_GC:-} ]]; then
     expect "$j" 'e.get("GC_BEGIN", 0) >= 3 and e.get("GC_END") == e.get("GC_BEGIN") and e.get("HEAP") == e.get("GC_END")' "$2: collections"
+    expect "$j" 'all(e.get(k) == e.get("GC_BEGIN") for k in ("GC_STW_BEGIN", "GC_STW_END", "GC_MARK_BEGIN", "GC_MARK_END", "GC_RESTART", "GC_RECLAIM_BEGIN", "GC_RECLAIM_END"))' "$2: every phase of every collection"
   fi
+  expect "$j" 'e.get("THREAD_STOP", 0) >= 1 and e.get("THREAD_START", 0) >= 1' "$2: a thread came and went"
   expect "$j" 's["regions"] == {"spawn": 1, "wait": 1, "gc": 3}' "$2: 5 regions"
   expect "$j" 'e.get("REGION_END") == 5' "$2: 5 region ends"
   expect "$j" 'e.get("USER_TASK_BEGIN") == 2 and e.get("USER_TASK_END") == 2' "$2: 2 user tasks"

@@ -25,6 +25,10 @@ NAMES = ("_ THREAD_START THREAD_STOP WORKER_ACQUIRE WORKER_RELEASE SPIN_BEGIN SP
 # Arguments that are string ids, and stack ids, per event type.
 STRING_ARGS = {7: [2], 9: [1], 22: [2], 24: [1], 25: [1], 26: [1, 2], 30: [3, 4]}
 STACK_ARGS = {7: [3], 27: [0]}
+# Arguments that are task ids, written as zigzag deltas (format version 2).
+TASK_ARGS = {7: [0], 8: [0], 9: [0], 10: [0], 11: [0], 27: [1], 30: [0]}
+PARENT_ARGS = {7: [1], 30: [2]}
+M64 = (1 << 64) - 1
 
 
 def fail(msg):
@@ -51,7 +55,7 @@ def main(path):
     if len(d) < 40 or d[:8] != b"CDTRACE\0":
         fail("bad magic")
     version, hsize, flags, hz, start, wall = struct.unpack("<HHIQQQ", d[8:40])
-    if version != 1 or hsize < 40:
+    if version != 2 or hsize < 40:
         fail("version %d, header size %d" % (version, hsize))
     strings, stacks = {0: ""}, {0: []}
     ev = collections.Counter()
@@ -97,6 +101,8 @@ def main(path):
         elif kind == 1:
             th, q = uv(p, q)
             ts, q = uv(p, q)
+            task, q = uv(p, q)
+            parent, q = uv(p, q)
             while q < len(p):
                 t = p[q]
                 q += 1
@@ -105,8 +111,14 @@ def main(path):
                 dt, q = uv(p, q)
                 ts += dt
                 args = []
-                for _ in range(NARGS[t]):
+                for k in range(NARGS[t]):
                     a, q = uv(p, q)
+                    if k in TASK_ARGS.get(t, ()):
+                        a = (task + ((a >> 1) ^ (M64 if a & 1 else 0))) & M64
+                        task = a
+                    elif k in PARENT_ARGS.get(t, ()):
+                        a = (parent + ((a >> 1) ^ (M64 if a & 1 else 0))) & M64
+                        parent = a
                     args.append(a)
                 for k in STRING_ARGS.get(t, []):
                     if args[k] not in strings:

@@ -106,13 +106,13 @@ static void test_header_fields(void **state)
     (void)state;
     tw w;
     tw_init(&w);
-    tw_header_ex(&w, "CDTRACE\0", 1, 48, 1, 2500000000ull, 777, 1700000000123456789ull);
+    tw_header_ex(&w, "CDTRACE\0", 2, 48, 1, 2500000000ull, 777, 1700000000123456789ull);
     tw_end(&w);
     run x;
     run_mem(&x, w.out.p, w.out.len, NULL);
     assert_int_equal(x.open_rc, 0);
     const cd_tr_header *h = cd_trace_reader_header(x.r);
-    assert_int_equal(h->version, 1);
+    assert_int_equal(h->version, 2);
     assert_int_equal(h->header_size, 48);
     assert_int_equal(h->flags, CD_TR_FLAG_FLIGHT);
     assert_int_equal(h->tick_hz, 2500000000ull);
@@ -158,14 +158,15 @@ static void test_bad_headers(void **state)
         uint64_t hz;
         int want;
     } cases[] = {
-        {"CDTRACE\0", 2, 40, 1000, -EPROTONOSUPPORT},
+        {"CDTRACE\0", 1, 40, 1000, -EPROTONOSUPPORT}, /* version 1: task ids in full */
+        {"CDTRACE\0", 3, 40, 1000, -EPROTONOSUPPORT},
         {"CDTRACE\0", 0, 40, 1000, -EPROTONOSUPPORT},
         {"CDTRACE\0", 0xffff, 40, 1000, -EPROTONOSUPPORT},
-        {"CDTRACE\0", 1, 39, 1000, -EBADMSG},
-        {"CDTRACE\0", 1, 0, 1000, -EBADMSG},
-        {"CDTRACE\0", 1, 40, 0, -EBADMSG},
-        {"CDTRACE\1", 1, 40, 1000, -EBADMSG},
-        {"cdtrace\0", 1, 40, 1000, -EBADMSG},
+        {"CDTRACE\0", 2, 39, 1000, -EBADMSG},
+        {"CDTRACE\0", 2, 0, 1000, -EBADMSG},
+        {"CDTRACE\0", 2, 40, 0, -EBADMSG},
+        {"CDTRACE\1", 2, 40, 1000, -EBADMSG},
+        {"cdtrace\0", 2, 40, 1000, -EBADMSG},
     };
     for (size_t i = 0; i < NELEM(cases); i++) {
         tw_init(&w);
@@ -178,7 +179,7 @@ static void test_bad_headers(void **state)
 
     /* a longer header whose extra bytes are missing */
     tw_init(&w);
-    tw_header_ex(&w, "CDTRACE\0", 1, 1000, 0, 1000, 0, 0);
+    tw_header_ex(&w, "CDTRACE\0", 2, 1000, 0, 1000, 0, 0);
     assert_int_equal(cd_trace_reader_open_mem(&r, w.out.p, 500, NULL), -ENODATA);
     assert_int_equal(cd_trace_reader_open_mem(&r, w.out.p, w.out.len, NULL), 0);
     cd_trace_reader_close(r);
@@ -274,7 +275,7 @@ static void test_roundtrip_all_types(void **state)
     tw_string(&w, 9, "worker.c");
     tw_symbol(&w, 0x401000, 1, 9, 42);
     tw_symbol(&w, 0x402000, 2, 77 /* never defined */, 7);
-    tw_batch_begin(&w, 5, 1000);
+    tw_batch_begin_task(&w, 5, 1000, 4000); /* task ids as deltas from 4000 */
     for (unsigned t = 1; t <= CD_TR_MAX_FILE_TYPE; t++) {
         uint64_t args[CD_TR_MAX_ARGS];
         for (unsigned j = 0; j < (unsigned)cd_tr_event_nargs(t); j++)
@@ -879,7 +880,7 @@ static void test_hostile_events(void **state)
 {
     (void)state;
     struct {
-        const char *payload; /* after thread 1, base_ts */
+        const char *payload; /* after thread 1, base_ts, base_task 0, base_parent 0 */
         size_t len;
         const char *why;
     } cases[] = {
@@ -899,6 +900,8 @@ static void test_hostile_events(void **state)
         tw_buf b = {0};
         tw_uv(&b, 1);
         tw_uv(&b, i == 7 ? UINT64_MAX - 1 : 0);
+        tw_uv(&b, 0);
+        tw_uv(&b, 0);
         tw_bytes(&b, cases[i].payload, cases[i].len);
         tw_record(&w, 1, b.p, b.len);
         tw_end(&w);

@@ -43,6 +43,7 @@ typedef struct tw {
     tw_buf out;   /* the file */
     tw_buf batch; /* events of the batch being built */
     uint64_t batch_thread, batch_base, batch_last;
+    uint64_t batch_task_base, batch_ids[2]; /* task base; last task, parent */
     size_t batch_events;
     tw_rec *recs;
     size_t nrecs, recs_cap;
@@ -130,7 +131,7 @@ static inline void tw_header_ex(tw *w, const char magic[8], uint16_t version, ui
 static inline void tw_header(tw *w, uint64_t tick_hz, uint64_t start_ticks, uint64_t start_wall_ns,
                              uint32_t flags)
 {
-    tw_header_ex(w, "CDTRACE\0", 1, 40, flags, tick_hz, start_ticks, start_wall_ns);
+    tw_header_ex(w, "CDTRACE\0", 2, 40, flags, tick_hz, start_ticks, start_wall_ns);
 }
 
 static inline void tw__note(tw *w, uint8_t kind, size_t nevents)
@@ -221,13 +222,57 @@ static inline void tw_end(tw *w)
     tw_record(w, 7, NULL, 0);
 }
 
-static inline void tw_batch_begin(tw *w, uint64_t thread, uint64_t base_ts)
+/* Same as tw_batch_begin with the batch's base for task-id deltas. */
+static inline void tw_batch_begin_task(tw *w, uint64_t thread, uint64_t base_ts, uint64_t base_task)
 {
     w->batch.len = 0;
     w->batch_thread = thread;
     w->batch_base = base_ts;
     w->batch_last = base_ts;
+    w->batch_task_base = w->batch_ids[0] = base_task;
+    w->batch_ids[1] = 0;
     w->batch_events = 0;
+}
+
+static inline void tw_batch_begin(tw *w, uint64_t thread, uint64_t base_ts)
+{
+    tw_batch_begin_task(w, thread, base_ts, 0);
+}
+
+/* Which kind of id argument i of an event is: 0 a task id, 1 a parent
+ * task id, -1 neither. Ids are written as zigzag deltas from the batch's
+ * previous id of the same kind (docs/trace-format.md, version 2). Written
+ * out here from the document, not taken from trace/events.h: this
+ * encoder is the reader's independent check. */
+static inline int tw__id_kind(uint8_t type, int i)
+{
+    switch (type) {
+    case 7: /* TASK_CREATE: task, parent, name, stack */
+        return i == 0 ? 0 : i == 1 ? 1 : -1;
+    case 30: /* STATE_TASK: task, state, parent, ... */
+        return i == 0 ? 0 : i == 2 ? 1 : -1;
+    case 8:
+    case 9:
+    case 10:
+    case 11: /* TASK_START/BLOCK/UNBLOCK/END */
+        return i == 0 ? 0 : -1;
+    case 27: /* CPU_SAMPLE: stack, task */
+        return i == 1 ? 0 : -1;
+    default:
+        return -1;
+    }
+}
+
+/* One argument of an event being written. */
+static inline void tw__arg(tw *w, uint8_t type, int i, uint64_t v)
+{
+    int k = tw__id_kind(type, i);
+    if (k >= 0) {
+        uint64_t d = v - w->batch_ids[k];
+        w->batch_ids[k] = v;
+        v = (d << 1) ^ (d >> 63 ? ~(uint64_t)0 : 0);
+    }
+    tw_uv(&w->batch, v);
 }
 
 /* One event at absolute time ts (>= the previous one's) with n arguments
@@ -240,7 +285,7 @@ static inline void tw_ev(tw *w, uint8_t type, uint64_t ts, int n, ...)
     w->batch_last = ts;
     va_start(ap, n);
     for (int i = 0; i < n; i++)
-        tw_uv(&w->batch, va_arg(ap, uint64_t));
+        tw__arg(w, type, i, va_arg(ap, uint64_t));
     va_end(ap);
     w->batch_events++;
 }
@@ -252,7 +297,7 @@ static inline void tw_eva(tw *w, uint8_t type, uint64_t ts, int n, const uint64_
     tw_uv(&w->batch, ts - w->batch_last);
     w->batch_last = ts;
     for (int i = 0; i < n; i++)
-        tw_uv(&w->batch, args[i]);
+        tw__arg(w, type, i, args[i]);
     w->batch_events++;
 }
 
@@ -262,6 +307,8 @@ static inline void tw_batch_end_ex(tw *w, uint32_t crc_xor)
     tw_buf b = {0};
     tw_uv(&b, w->batch_thread);
     tw_uv(&b, w->batch_base);
+    tw_uv(&b, w->batch_task_base);
+    tw_uv(&b, 0); /* base_parent */
     tw_bytes(&b, w->batch.p, w->batch.len);
     tw_record_ex(w, 1, b.p, b.len, crc_xor, w->batch_events);
     w->events += w->batch_events;

@@ -2,9 +2,9 @@
  *
  * Format (RFC 4180, header first):
  *   timestamp,service,var,value
- *   2024-05-01T12:00:00.123Z,127.0.0.1:6060,memstats.Alloc,1234567
+ *   2024-05-01T12:00:00.123Z,localhost:6060,memstats.Alloc,1234567
  * timestamp is UTC, RFC 3339 with milliseconds, when the response arrived;
- * service is "host:port"; var is the spec as given without its kind prefix;
+ * service is "host:port" as shown (a bare port becomes localhost:PORT); var is the spec as given without its kind prefix;
  * value is raw (bytes and nanoseconds as integers, see top_fmt_raw), empty
  * when the var is missing. A poll that fails writes one row with var
  * "(status)" and value "failed: <reason>"; a detected restart writes

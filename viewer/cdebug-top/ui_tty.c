@@ -2,7 +2,7 @@
  *
  *  cdebug-top: 2 services every 1s, press q to quit             updated 15:04:05
  *  [ok] counter (127.0.0.1:6060)        [failed] 127.0.0.1:6061
- *  ./counter -port 8080                 connection refused
+ *  ./counter --addr=127.0.0.1:8080      connection refused
  *  +- memstats.Alloc -------------+     +- memstats.Alloc -------------+
  *  |1.2MB  max 1.5MB              |     |n/a  max 1.1MB                |
  *  |        ▂▃▅▇█▆▄▃▂▁▂▃▅▇█▆▄▃▂▁▂▃|     |▂▃▅▇█▆▄                       |
