@@ -101,13 +101,20 @@ static inline uint64_t cd__zz_dec(uint64_t z, uint64_t prev)
     return prev + ((z >> 1) ^ (uint64_t) - (int64_t)(z & 1));
 }
 
-static inline uint64_t cd__ids_enc(unsigned type, int i, uint64_t v, uint64_t ids[2])
+/* Which delta chain argument i of type belongs to: 0 task, 1 parent, -1
+ * none (written as is). */
+static inline int cd__id_kind(unsigned type, int i)
 {
     if (type > CD__EV_MAX)
-        return v;
-    int k = (cd__trace_task_args[type] >> i & 1)     ? 0
-            : (cd__trace_parent_args[type] >> i & 1) ? 1
-                                                     : -1;
+        return -1;
+    if (cd__trace_task_args[type] >> i & 1)
+        return 0;
+    return (cd__trace_parent_args[type] >> i & 1) ? 1 : -1;
+}
+
+static inline uint64_t cd__ids_enc(unsigned type, int i, uint64_t v, uint64_t ids[2])
+{
+    int k = cd__id_kind(type, i);
     if (k < 0)
         return v;
     uint64_t prev = ids[k];
@@ -117,11 +124,7 @@ static inline uint64_t cd__ids_enc(unsigned type, int i, uint64_t v, uint64_t id
 
 static inline uint64_t cd__ids_dec(unsigned type, int i, uint64_t v, uint64_t ids[2])
 {
-    if (type > CD__EV_MAX)
-        return v;
-    int k = (cd__trace_task_args[type] >> i & 1)     ? 0
-            : (cd__trace_parent_args[type] >> i & 1) ? 1
-                                                     : -1;
+    int k = cd__id_kind(type, i);
     if (k < 0)
         return v;
     ids[k] = cd__zz_dec(v, ids[k]);
