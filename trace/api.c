@@ -19,7 +19,7 @@ int cd_trace_start(int fd)
         return -EBADF;
     cd__ensure_init();
     /* Only one trace: the sink is shared, so refuse before touching it. */
-    if (atomic_load(&cd__trace_on))
+    if (__atomic_load_n(&cd_trace_active, __ATOMIC_SEQ_CST))
         return -EBUSY;
     static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
     pthread_mutex_lock(&start_lock);
@@ -36,7 +36,7 @@ int cd_trace_stop(void)
 
 bool cd_trace_enabled(void)
 {
-    return atomic_load_explicit(&cd__trace_on, memory_order_relaxed) != 0;
+    return __atomic_load_n(&cd_trace_active, __ATOMIC_RELAXED) != 0;
 }
 
 /* ---- annotations ---------------------------------------------------------
@@ -86,8 +86,18 @@ void cd_task_end(cd_task_id id)
         cd__trace_ev1(CD__EV_USER_TASK_END, id);
 }
 
-void cd_region_begin(const char *name)
+/* The region stack belongs to one trace session: a region begun in an
+ * earlier session (its end skipped while no trace ran) must not be closed
+ * by this session's ends. */
+static TLS uint32_t region_session;
+
+void(cd_region_begin)(const char *name)
 {
+    uint32_t session = atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
+    if (region_session != session) {
+        region_session = session;
+        region_depth = 0;
+    }
     int d = region_depth++;
     if (d < REGION_MAX)
         regions[d] = name;
@@ -95,16 +105,17 @@ void cd_region_begin(const char *name)
         cd__trace_ev2(CD__EV_REGION_BEGIN, cur_user_task, cd__trace_string(name));
 }
 
-void cd_region_end(void)
+void(cd_region_end)(void)
 {
-    if (region_depth == 0)
-        return; /* unbalanced end: ignored */
+    if (region_depth == 0 ||
+        region_session != atomic_load_explicit(&cd__trace_session, memory_order_relaxed))
+        return; /* unbalanced, or begun in another session: ignored */
     int d = --region_depth;
     if (d < REGION_MAX && CD__TRACING())
         cd__trace_ev2(CD__EV_REGION_END, cur_user_task, cd__trace_string(regions[d]));
 }
 
-void cd_trace_log(const char *category, const char *message)
+void(cd_trace_log)(const char *category, const char *message)
 {
     if (!CD__TRACING())
         return;

@@ -22,7 +22,7 @@
 #include "runtime/thread.h"
 #include "trace/recorder.h"
 
-_Atomic int cd__trace_on;
+int cd_trace_active; /* read and written with __atomic builtins only */
 _Atomic uint32_t cd__trace_session;
 
 /* ---- clock --------------------------------------------------------------
@@ -175,7 +175,7 @@ cd__tstate *cd__trace_self(bool may_alloc)
      * be lost waiting for the writer's next sweep. Installed before st is
      * on the list: once there, the writer owns the empty spare slots (it
      * fills them in its sweep), and two stores would lose a buffer. */
-    if (atomic_load(&cd__trace_on))
+    if (__atomic_load_n(&cd_trace_active, __ATOMIC_SEQ_CST))
         atomic_store_explicit(&st->spare[0], cd__tbuf_new(), memory_order_release);
     pthread_mutex_lock(&states_lock);
     st->next = states;
@@ -213,7 +213,7 @@ void cd__trace_emit(uint8_t type, int n, const uint64_t *args)
 
     atomic_store_explicit(&st->busy, 1, memory_order_relaxed);
     atomic_signal_fence(memory_order_seq_cst); /* busy before the re-check and the clock */
-    if (!atomic_load_explicit(&cd__trace_on, memory_order_relaxed))
+    if (!__atomic_load_n(&cd_trace_active, __ATOMIC_RELAXED))
         goto out;
 
     uint64_t ts = cd__trace_now();

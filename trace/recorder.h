@@ -24,6 +24,7 @@
 
 #include <urcu/wfcqueue.h>
 
+#include "cdebug/trace.h"
 #include "trace/events.h"
 
 #define CD__TBUF_SIZE (64 * 1024)
@@ -73,10 +74,13 @@ typedef struct cd__tstate {
     } cache[64];
 } cd__tstate;
 
-extern _Atomic int cd__trace_on;
+/* cd_trace_active (include/cdebug/trace.h): nonzero while a trace
+ * records. A plain int, exported for the inline annotation wrappers, so
+ * every access here uses __atomic builtins. */
 extern _Atomic uint32_t cd__trace_session; /* bumped at each cd_trace_start */
 
-#define CD__TRACING() __builtin_expect(atomic_load_explicit(&cd__trace_on, memory_order_relaxed), 0)
+#define CD__TRACING()    __builtin_expect(__atomic_load_n(&cd_trace_active, __ATOMIC_RELAXED), 0)
+#define CD__TRACE_SET(v) __atomic_store_n(&cd_trace_active, (v), __ATOMIC_SEQ_CST)
 
 /* Writes one event with n arguments for the calling thread. Thread-safe;
  * lock-free; no system call except when a full buffer wakes the writer;

@@ -442,7 +442,7 @@ static void *writer_main(void *arg)
         if (sink_err != 0) {
             /* The reader went away (closed pipe, full disk): stop tracing
              * so producers stop paying; cd_trace_stop reports the error. */
-            atomic_store(&cd__trace_on, 0);
+            CD__TRACE_SET(0);
             break;
         }
     }
@@ -529,7 +529,7 @@ int cd__writer_start(cd__tsink *s, uint32_t flags)
             atomic_store(&st->spare[0], buf_get());
     cd__trace_states_unlock();
 
-    atomic_store(&cd__trace_on, 1);
+    CD__TRACE_SET(1);
     /* The snapshot carries the start timestamp: it precedes every event. */
     start_segment(start);
     if ((rc = sink_err) != 0)
@@ -542,7 +542,7 @@ int cd__writer_start(cd__tsink *s, uint32_t flags)
     return 0;
 
 fail_on:
-    atomic_store(&cd__trace_on, 0);
+    CD__TRACE_SET(0);
     membarrier_all();
     sweep(true, false);
 fail:
@@ -563,7 +563,7 @@ int cd__writer_stop_sink(cd__tsink *only)
         pthread_mutex_unlock(&ctl);
         return -ENOENT;
     }
-    atomic_store(&cd__trace_on, 0);
+    CD__TRACE_SET(0);
     atomic_store(&stop_requested, 1);
     cd__trace_wake_writer();
     pthread_join(writer_thread, NULL);

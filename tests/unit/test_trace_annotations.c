@@ -1,0 +1,146 @@
+/* tests/unit/test_trace_annotations.c - the annotation API's semantics,
+ * checked on real traces read back with the reader library:
+ *   - a region begun with no trace running is not recorded and its end is
+ *     ignored (Go's no-op regions); one begun in an earlier trace is not
+ *     closed by the next trace's end;
+ *   - ending a nested user task makes the outer one current again;
+ *   - with no trace running cd_trace_log does not evaluate its arguments;
+ *     the parenthesised function still works.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <cdebug/cdebug.h>
+#include <cdebug/trace.h>
+#include <cdebug/trace_reader.h>
+
+/* What a trace holds of the annotations: "B:name@task" / "E:name@task" /
+ * "L:message@task" lines, in order, in one string. */
+static char got[4096];
+
+static void trace_begin(char *path, size_t n, int *fd)
+{
+    snprintf(path, n, "/tmp/cdebug-annot-XXXXXX");
+    *fd = mkstemp(path);
+    assert_true(*fd >= 0);
+    assert_int_equal(cd_trace_start(*fd), 0);
+}
+
+static void trace_end_and_read(const char *path, int fd)
+{
+    assert_int_equal(cd_trace_stop(), 0);
+    close(fd);
+    cd_trace_reader *r;
+    assert_int_equal(cd_trace_reader_open(&r, path, NULL), 0);
+    got[0] = '\0';
+    cd_tr_event ev;
+    int rc;
+    while ((rc = cd_trace_reader_next(r, &ev)) == 1) {
+        char line[256];
+        if (ev.type == CD_TR_REGION_BEGIN || ev.type == CD_TR_REGION_END)
+            snprintf(line, sizeof line, "%c:%s@%llu ", ev.type == CD_TR_REGION_BEGIN ? 'B' : 'E',
+                     ev.str[1] ? ev.str[1] : "", (unsigned long long)ev.args[0]);
+        else if (ev.type == CD_TR_LOG)
+            snprintf(line, sizeof line, "L:%s@%llu ", ev.str[2] ? ev.str[2] : "",
+                     (unsigned long long)ev.args[0]);
+        else
+            continue;
+        strncat(got, line, sizeof got - strlen(got) - 1);
+    }
+    assert_int_equal(rc, 0);
+    cd_trace_reader_close(r);
+    unlink(path);
+}
+
+static void test_regions_across_sessions(void **state)
+{
+    (void)state;
+    char path[64];
+    int fd;
+    cd_region_begin("before"); /* no trace: not recorded */
+    trace_begin(path, sizeof path, &fd);
+    cd_region_end(); /* ends "before": ignored */
+    cd_region_begin("a");
+    cd_region_begin("b");
+    cd_region_end();
+    cd_region_end();
+    cd_region_begin("open"); /* left open when the trace stops */
+    trace_end_and_read(path, fd);
+    assert_string_equal(got, "B:a@0 B:b@0 E:b@0 E:a@0 B:open@0 ");
+
+    cd_region_end(); /* no trace: skipped */
+    trace_begin(path, sizeof path, &fd);
+    cd_region_end(); /* "open" belongs to the last trace: ignored */
+    cd_region_begin("c");
+    cd_region_end();
+    trace_end_and_read(path, fd);
+    assert_string_equal(got, "B:c@0 E:c@0 ");
+}
+
+static void test_nested_user_tasks(void **state)
+{
+    (void)state;
+    char path[64], want[128];
+    int fd;
+    trace_begin(path, sizeof path, &fd);
+    cd_task_id outer = cd_task_begin(0, "outer");
+    cd_task_id inner = cd_task_begin(outer, "inner");
+    cd_region_begin("in");
+    cd_region_end();
+    cd_task_end(inner);
+    cd_region_begin("out"); /* the outer task is current again */
+    cd_region_end();
+    cd_task_end(outer);
+    cd_region_begin("none");
+    cd_region_end();
+    trace_end_and_read(path, fd);
+    snprintf(want, sizeof want, "B:in@%llu E:in@%llu B:out@%llu E:out@%llu B:none@0 E:none@0 ",
+             (unsigned long long)inner, (unsigned long long)inner, (unsigned long long)outer,
+             (unsigned long long)outer);
+    assert_string_equal(got, want);
+}
+
+static int evaluated;
+
+static const char *message(void)
+{
+    evaluated++;
+    return "hello";
+}
+
+static void test_log_arguments(void **state)
+{
+    (void)state;
+    char path[64];
+    int fd;
+    evaluated = 0;
+    cd_trace_log("cat", message()); /* no trace: arguments not evaluated */
+    assert_int_equal(evaluated, 0);
+    (cd_trace_log)("cat", message()); /* the function itself: a no-op */
+    assert_int_equal(evaluated, 1);
+    trace_begin(path, sizeof path, &fd);
+    cd_trace_log("cat", message());
+    (cd_trace_log)("cat", "direct");
+    trace_end_and_read(path, fd);
+    assert_int_equal(evaluated, 2);
+    assert_string_equal(got, "L:hello@0 L:direct@0 ");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_regions_across_sessions),
+        cmocka_unit_test(test_nested_user_tasks),
+        cmocka_unit_test(test_log_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
