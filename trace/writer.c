@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "cdebug/runtime.h"
 #include "runtime/clock.h"
 #include "runtime/futex.h"
 #include "runtime/thread.h"
@@ -243,8 +244,11 @@ static uint64_t uv_read(const uint8_t **pp)
 
 /* Stages events [b->taken, to) of b as one EVENTS record. The record's
  * header carries the timestamp and task-id bases at `taken`, found by
- * decoding the previous range (docs/trace-format.md, EVENTS payload). */
-static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, pbuf *pb, pbuf *stage)
+ * decoding the previous range (docs/trace-format.md, EVENTS payload).
+ * last: the buffer is full and goes back to the pool after this, so
+ * nothing will be copied after `to` and the range need not be decoded
+ * (most of the bytes under load: the writer's main cost per byte). */
+static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, bool last, pbuf *pb, pbuf *stage)
 {
     uint32_t from = b->taken;
     if (to <= from)
@@ -262,7 +266,7 @@ static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, pbuf *pb, pbuf
     /* Decode the deltas to know the last timestamp and ids (the next
      * copy's bases). */
     uint64_t ts = base;
-    const uint8_t *p = b->data + from, *end = b->data + to;
+    const uint8_t *p = b->data + from, *end = last ? p : b->data + to;
     while (p < end) {
         uint8_t type = *p++;
         ts += uv_read(&p);
@@ -336,13 +340,14 @@ static void sweep(bool final, bool drain)
         struct cds_wfcq_node *node;
         while ((node = cds_wfcq_dequeue_blocking(&st->full_head, &st->full_tail)) != NULL) {
             cd__tbuf *b = caa_container_of(node, cd__tbuf, qnode);
-            write_range(st, b, atomic_load_explicit(&b->pos, memory_order_acquire), &pb, &stage);
+            write_range(st, b, atomic_load_explicit(&b->pos, memory_order_acquire), true, &pb,
+                        &stage);
             if (b == cur)
                 cur_gone = true;
             buf_put(b);
         }
         if (!drain && idle && cur != NULL && !cur_gone)
-            write_range(st, cur, atomic_load_explicit(&cur->pos, memory_order_acquire), &pb,
+            write_range(st, cur, atomic_load_explicit(&cur->pos, memory_order_acquire), false, &pb,
                         &stage);
         if (final) {
             /* Tracing is off and st is idle: take its buffers back. A
@@ -413,6 +418,17 @@ void cd__trace_wake_writer(void)
         cd__futex_wake(&wake_word, 1);
 }
 
+/* A HEAP event (in use, goal) from the writer thread, beside the one at
+ * the end of every collection: a viewer's heap graph then moves between
+ * collections too. cd_read_memstats reads without stopping the world. */
+static void heap_sample(void)
+{
+    static cd_memstats m; /* writer thread only: 4 KiB off its stack */
+    cd_read_memstats(&m);
+    if (CD__TRACING())
+        cd__trace_ev2(CD__EV_HEAP, m.HeapAlloc, m.NextGC);
+}
+
 /* The writer: a full sweep (frontier included) every CD__TRACE_SWEEP_NS;
  * woken earlier by a thread that filled a buffer or needs a spare, it
  * only drains: full buffers out, spares in, no membarrier, no copy of
@@ -436,8 +452,10 @@ static void *writer_main(void *arg)
         now = cd__nanotime();
         bool drain =
             now < last_full + CD__TRACE_SWEEP_NS && !atomic_exchange(&frontier_requested, false);
-        if (!drain)
+        if (!drain) {
             last_full = now;
+            heap_sample();
+        }
         sweep(false, drain);
         if (sink_err != 0) {
             /* The reader went away (closed pipe, full disk): stop tracing
