@@ -101,6 +101,12 @@ static inline uint64_t cd__zz_dec(uint64_t z, uint64_t prev)
     return prev + ((z >> 1) ^ (uint64_t) - (int64_t)(z & 1));
 }
 
+/* Set in an event's type byte: its first argument is a task id equal to
+ * the previous task id of the batch, and is left out (an END right after
+ * its START, a BLOCK/UNBLOCK pair: one byte saved per such event). Only
+ * for types whose argument 0 is a task id. */
+#define CD__EV_SAME_TASK 0x80u
+
 /* Which delta chain argument i of type belongs to: 0 task, 1 parent, -1
  * none (written as is). */
 static inline int cd__id_kind(unsigned type, int i)

@@ -105,8 +105,14 @@ int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, ui
         return -EPROTO;
     }
     unsigned type = *p++;
+    bool same_task = (type & CD__EV_SAME_TASK) != 0;
+    type &= ~CD__EV_SAME_TASK;
     if (type < 1 || type > CD_TR_MAX_FILE_TYPE) {
         *why = "unknown event type";
+        return -EPROTO;
+    }
+    if (same_task && !(type <= CD__EV_MAX && (cd__trace_task_args[type] & 1u))) {
+        *why = "same-task flag on an event without a task argument";
         return -EPROTO;
     }
     uint64_t dts;
@@ -119,7 +125,12 @@ int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, ui
         return -EPROTO;
     }
     unsigned n = file_types[type].nargs;
-    for (unsigned i = 0; i < n; i++) {
+    unsigned i = 0;
+    if (same_task) {
+        ev->args[0] = ids[0]; /* left out: the batch's previous task id */
+        i = 1;
+    }
+    for (; i < n; i++) {
         if (cd__tr_uv(&p, end, &ev->args[i]) != CD__UV_OK) {
             *why = "bad or short argument";
             return -EPROTO;

@@ -234,11 +234,17 @@ void cd__trace_emit(uint8_t type, int n, const uint64_t *args)
         st->last_ids[0] = st->last_ids[1] = 0; /* a buffer's ids start from 0 */
     }
     uint8_t *p = b->data + pos;
-    *p++ = type;
+    int i = 0;
+    if (n > 0 && (cd__trace_task_args[type] & 1u) && args[0] == st->last_ids[0]) {
+        *p++ = (uint8_t)(type | CD__EV_SAME_TASK);
+        i = 1;
+    } else {
+        *p++ = type;
+    }
     p = cd__uv_put(p, ts > st->last_ts ? ts - st->last_ts : 0);
     if (ts > st->last_ts)
         st->last_ts = ts;
-    for (int i = 0; i < n; i++)
+    for (; i < n; i++)
         p = cd__uv_put(p, cd__ids_enc(type, i, args[i], st->last_ids));
     atomic_store_explicit(&b->pos, (uint32_t)(p - b->data), memory_order_release);
 out:

@@ -269,9 +269,11 @@ static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, bool last, pbu
     const uint8_t *p = b->data + from, *end = last ? p : b->data + to;
     while (p < end) {
         uint8_t type = *p++;
+        int i = (type & CD__EV_SAME_TASK) ? 1 : 0; /* argument 0 left out */
+        type &= (uint8_t)~CD__EV_SAME_TASK;
         ts += uv_read(&p);
         int nargs = type <= CD__EV_MAX ? cd__trace_nargs[type] : 0;
-        for (int i = 0; i < nargs; i++)
+        for (; i < nargs; i++)
             (void)cd__ids_dec(type, i, uv_read(&p), ids);
     }
     pb_bytes(pb, b->data + from, to - from);

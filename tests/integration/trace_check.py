@@ -106,12 +106,19 @@ def main(path):
             while q < len(p):
                 t = p[q]
                 q += 1
+                same = t & 0x80  # argument 0 left out: the previous task id
+                t &= 0x7F
                 if t >= len(NARGS) or NARGS[t] is None:
                     fail("unknown event type %d" % t)
                 dt, q = uv(p, q)
                 ts += dt
                 args = []
+                if same and TASK_ARGS.get(t, [None])[0] != 0:
+                    fail("same-task flag on %s" % NAMES[t])
                 for k in range(NARGS[t]):
+                    if same and k == 0:
+                        args.append(task)
+                        continue
                     a, q = uv(p, q)
                     if k in TASK_ARGS.get(t, ()):
                         a = (task + ((a >> 1) ^ (M64 if a & 1 else 0))) & M64

@@ -890,6 +890,8 @@ static void test_hostile_events(void **state)
         {"\x08\x00", 2, "short argument"},             /* TASK_START without task */
         {"\x07\x00\x01\x02\x03", 5, "short argument"}, /* TASK_CREATE, 3 of 4 */
         {"\x08\x80", 2, "timestamp delta"},
+        {"\x85\x00", 2, "same-task flag"},         /* SPIN_BEGIN has no task argument */
+        {"\x9b\x00\x01\x02", 4, "same-task flag"}, /* CPU_SAMPLE's task is argument 1 */
         {"\x08\x00\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 13, "argument"},
         {"\x05\x01\x05\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 13, "overflows"},
     };
@@ -899,7 +901,7 @@ static void test_hostile_events(void **state)
         tw_header(&w, 1000, 0, 0, 0);
         tw_buf b = {0};
         tw_uv(&b, 1);
-        tw_uv(&b, i == 7 ? UINT64_MAX - 1 : 0);
+        tw_uv(&b, strcmp(cases[i].why, "overflows") == 0 ? UINT64_MAX - 1 : 0);
         tw_uv(&b, 0);
         tw_uv(&b, 0);
         tw_bytes(&b, cases[i].payload, cases[i].len);

@@ -277,28 +277,35 @@ static inline void tw__arg(tw *w, uint8_t type, int i, uint64_t v)
 
 /* One event at absolute time ts (>= the previous one's) with n arguments
  * given as uint64_t varargs. */
-static inline void tw_ev(tw *w, uint8_t type, uint64_t ts, int n, ...)
+static inline void tw_eva(tw *w, uint8_t type, uint64_t ts, int n, const uint64_t *args)
 {
-    va_list ap;
-    tw_u8(&w->batch, type);
+    /* Argument 0 a task id equal to the batch's previous one: left out,
+     * flagged by bit 7 of the type byte (docs/trace-format.md). */
+    int i = 0;
+    if (n > 0 && tw__id_kind(type, 0) == 0 && args[0] == w->batch_ids[0]) {
+        tw_u8(&w->batch, (uint8_t)(type | 0x80));
+        i = 1;
+    } else {
+        tw_u8(&w->batch, type);
+    }
     tw_uv(&w->batch, ts - w->batch_last);
     w->batch_last = ts;
-    va_start(ap, n);
-    for (int i = 0; i < n; i++)
-        tw__arg(w, type, i, va_arg(ap, uint64_t));
-    va_end(ap);
+    for (; i < n; i++)
+        tw__arg(w, type, i, args[i]);
     w->batch_events++;
 }
 
-/* Same with the arguments in an array. */
-static inline void tw_eva(tw *w, uint8_t type, uint64_t ts, int n, const uint64_t *args)
+/* One event at absolute time ts (>= the previous one's) with n arguments
+ * given as uint64_t varargs. */
+static inline void tw_ev(tw *w, uint8_t type, uint64_t ts, int n, ...)
 {
-    tw_u8(&w->batch, type);
-    tw_uv(&w->batch, ts - w->batch_last);
-    w->batch_last = ts;
-    for (int i = 0; i < n; i++)
-        tw__arg(w, type, i, args[i]);
-    w->batch_events++;
+    uint64_t args[16];
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n && i < 16; i++)
+        args[i] = va_arg(ap, uint64_t);
+    va_end(ap);
+    tw_eva(w, type, ts, n, args);
 }
 
 /* Ends the batch as an EVENTS record; crc_xor != 0 corrupts its CRC. */
