@@ -10,6 +10,7 @@
 #define CD__TRACE_VERSION     2
 #define CD__TRACE_HEADER_SIZE 40
 #define CD__TRACE_FLAG_FLIGHT 1u
+#define CD__TRACE_CHAINS      3 /* id delta chains: task, parent, user task */
 
 enum cd__trace_record {
     CD__REC_EVENTS = 1,
@@ -83,12 +84,21 @@ static const uint8_t cd__trace_parent_args[CD__EV_MAX + 1] = {
     [CD__EV_TASK_CREATE] = 1u << 1,
     [CD__EV_STATE_TASK] = 1u << 2,
 };
+/* The third chain: the user task (cd_task_begin id) an annotation is
+ * attributed to, argument 0 of regions and logs. */
+static const uint8_t cd__trace_user_args[CD__EV_MAX + 1] = {
+    [CD__EV_REGION_BEGIN] = 1u << 0,
+    [CD__EV_REGION_END] = 1u << 0,
+    [CD__EV_LOG] = 1u << 0,
+};
 
 /* Encodes argument i of an event of type `type` against the bases ids[0]
  * (task) and ids[1] (parent), updating them. */
-static inline uint64_t cd__ids_enc(unsigned type, int i, uint64_t v, uint64_t ids[2]);
+static inline uint64_t cd__ids_enc(unsigned type, int i, uint64_t v,
+                                   uint64_t ids[CD__TRACE_CHAINS]);
 /* The inverse, for decoders. */
-static inline uint64_t cd__ids_dec(unsigned type, int i, uint64_t v, uint64_t ids[2]);
+static inline uint64_t cd__ids_dec(unsigned type, int i, uint64_t v,
+                                   uint64_t ids[CD__TRACE_CHAINS]);
 
 static inline uint64_t cd__zz_enc(uint64_t v, uint64_t prev)
 {
@@ -101,24 +111,36 @@ static inline uint64_t cd__zz_dec(uint64_t z, uint64_t prev)
     return prev + ((z >> 1) ^ (uint64_t) - (int64_t)(z & 1));
 }
 
-/* Set in an event's type byte: its first argument is a task id equal to
- * the previous task id of the batch, and is left out (an END right after
- * its START, a BLOCK/UNBLOCK pair: one byte saved per such event). Only
- * for types whose argument 0 is a task id. */
+/* Set in an event's type byte: its argument 0, a task id or a user task
+ * id, equals the previous id of its chain in the batch and is left out (an
+ * END right after its START, regions and logs of one user task: one byte
+ * saved per such event). Only for types whose argument 0 is in a chain of
+ * kind 0 (task) or 2 (user task). */
 #define CD__EV_SAME_TASK 0x80u
 
-/* Which delta chain argument i of type belongs to: 0 task, 1 parent, -1
- * none (written as is). */
+/* Which delta chain argument i of type belongs to: 0 task, 1 parent, 2
+ * user task, -1 none (written as is). The EVENTS header carries the three
+ * bases. */
 static inline int cd__id_kind(unsigned type, int i)
 {
     if (type > CD__EV_MAX)
         return -1;
     if (cd__trace_task_args[type] >> i & 1)
         return 0;
-    return (cd__trace_parent_args[type] >> i & 1) ? 1 : -1;
+    if (cd__trace_parent_args[type] >> i & 1)
+        return 1;
+    return (cd__trace_user_args[type] >> i & 1) ? 2 : -1;
 }
 
-static inline uint64_t cd__ids_enc(unsigned type, int i, uint64_t v, uint64_t ids[2])
+/* Whether the same-task bit may be set on type (argument 0 in chain 0 or
+ * 2), and the chain it then refers to (-1: it may not). */
+static inline int cd__same_kind(unsigned type)
+{
+    int k = cd__id_kind(type, 0);
+    return k == 0 || k == 2 ? k : -1;
+}
+
+static inline uint64_t cd__ids_enc(unsigned type, int i, uint64_t v, uint64_t ids[CD__TRACE_CHAINS])
 {
     int k = cd__id_kind(type, i);
     if (k < 0)
@@ -128,7 +150,7 @@ static inline uint64_t cd__ids_enc(unsigned type, int i, uint64_t v, uint64_t id
     return cd__zz_enc(v, prev);
 }
 
-static inline uint64_t cd__ids_dec(unsigned type, int i, uint64_t v, uint64_t ids[2])
+static inline uint64_t cd__ids_dec(unsigned type, int i, uint64_t v, uint64_t ids[CD__TRACE_CHAINS])
 {
     int k = cd__id_kind(type, i);
     if (k < 0)

@@ -230,10 +230,12 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 static int on_events(cd_trace_reader *r, const uint8_t *p, size_t len, char *what, size_t wlen)
 {
     const uint8_t *end = p + len;
-    uint64_t thread, base_ts, ids[2], n;
+    uint64_t thread, base_ts, ids[3], n;
     if (cd__tr_uv(&p, end, &thread) != CD__UV_OK || cd__tr_uv(&p, end, &base_ts) != CD__UV_OK ||
-        cd__tr_uv(&p, end, &ids[0]) != CD__UV_OK || cd__tr_uv(&p, end, &ids[1]) != CD__UV_OK) {
-        snprintf(what, wlen, "bad batch header (thread, base_ts, base_task, base_parent)");
+        cd__tr_uv(&p, end, &ids[0]) != CD__UV_OK || cd__tr_uv(&p, end, &ids[1]) != CD__UV_OK ||
+        cd__tr_uv(&p, end, &ids[2]) != CD__UV_OK) {
+        snprintf(what, wlen,
+                 "bad batch header (thread, base_ts, base_task, base_parent, base_user)");
         return -EPROTO;
     }
     size_t bad_at;

@@ -96,7 +96,7 @@ cd_tr_arg_kind cd_tr_event_arg_kind(unsigned type, unsigned i)
     return e == NULL || i >= e->nargs ? CD_TR_ARG_NONE : e->args[i].kind;
 }
 
-int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, uint64_t ids[2],
+int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, uint64_t ids[3],
                         cd__tr_raw *ev, const char **why)
 {
     const uint8_t *p = *pp;
@@ -111,7 +111,7 @@ int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, ui
         *why = "unknown event type";
         return -EPROTO;
     }
-    if (same_task && !(type <= CD__EV_MAX && (cd__trace_task_args[type] & 1u))) {
+    if (same_task && cd__same_kind(type) < 0) {
         *why = "same-task flag on an event without a task argument";
         return -EPROTO;
     }
@@ -127,7 +127,7 @@ int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, ui
     unsigned n = file_types[type].nargs;
     unsigned i = 0;
     if (same_task) {
-        ev->args[0] = ids[0]; /* left out: the batch's previous task id */
+        ev->args[0] = ids[cd__same_kind(type)]; /* left out: its chain's previous id */
         i = 1;
     }
     for (; i < n; i++) {
@@ -147,11 +147,11 @@ int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, ui
     return 0;
 }
 
-int cd__tr_check_batch(const uint8_t *p, size_t len, uint64_t base_ts, const uint64_t base_ids[2],
+int cd__tr_check_batch(const uint8_t *p, size_t len, uint64_t base_ts, const uint64_t base_ids[3],
                        uint64_t *n, size_t *bad_at, const char **why)
 {
     const uint8_t *start = p, *end = p + len;
-    uint64_t ts = base_ts, ids[2] = {base_ids[0], base_ids[1]}, count = 0;
+    uint64_t ts = base_ts, ids[3] = {base_ids[0], base_ids[1], base_ids[2]}, count = 0;
     cd__tr_raw ev;
     while (p < end) {
         if (cd__tr_decode_event(&p, end, &ts, ids, &ev, why) < 0) {

@@ -194,17 +194,18 @@ typedef struct cd__tr_raw {
 } cd__tr_raw;
 
 /* Decodes the event at *pp (type, dts, args) whose predecessor in the batch
- * has timestamp *ts and whose last task and parent ids were ids[0..1];
+ * has timestamp *ts and whose last task, parent and user task ids were
+ * ids[0..2];
  * advances *pp, *ts and ids (ids are zigzag deltas, docs/trace-format.md).
  * Returns 0, or -EPROTO with a reason in *why (unknown type, bad varint,
  * short event, ts overflow). */
-int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, uint64_t ids[2],
+int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, uint64_t ids[3],
                         cd__tr_raw *ev, const char **why);
 
 /* Checks a whole batch of events (the part of an EVENTS payload after
- * thread, base_ts, base_task and base_parent); counts its events in *n. Returns 0 or
+ * thread, base_ts, base_task, base_parent and base_user); counts its events in *n. Returns 0 or
  * -EPROTO with the byte offset in the events of the bad one in *bad_at. */
-int cd__tr_check_batch(const uint8_t *p, size_t len, uint64_t base_ts, const uint64_t base_ids[2],
+int cd__tr_check_batch(const uint8_t *p, size_t len, uint64_t base_ts, const uint64_t base_ids[3],
                        uint64_t *n, size_t *bad_at, const char **why);
 
 /* ---- merge: reader_merge.c ---------------------------------------------- */
@@ -225,7 +226,7 @@ void cd__tr_merge_free(cd__tr_merge *m);
 
 /* Queues a checked batch (events bytes are copied). Returns 0 or -ENOMEM. */
 int cd__tr_merge_add_batch(cd__tr_merge *m, uint64_t thread, uint64_t base_ts,
-                           const uint64_t base_ids[2], const uint8_t *ev, size_t len);
+                           const uint64_t base_ids[3], const uint8_t *ev, size_t len);
 /* Queues a CD_TR_LOST event. Returns 0 or -ENOMEM. */
 int cd__tr_merge_add_lost(cd__tr_merge *m, uint64_t ts, uint64_t thread, uint64_t events,
                           uint64_t batches);

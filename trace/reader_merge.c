@@ -22,7 +22,7 @@
 
 typedef struct batch {
     struct batch *next;
-    uint64_t base_ts, base_ids[2];
+    uint64_t base_ts, base_ids[3];
     size_t len;
     uint8_t data[];
 } batch;
@@ -41,7 +41,7 @@ struct cd__tr_src {
     batch *first, *last;
     const uint8_t *p, *end;
     uint64_t ts;     /* timestamp of head: the base of the next delta */
-    uint64_t ids[2]; /* last task and parent ids: the bases of the next */
+    uint64_t ids[3]; /* last task, parent and user ids: the next bases */
     /* SRC_LOST */
     lost_item *lfirst, *llast;
 };
@@ -200,13 +200,12 @@ static bool thread_advance(cd__tr_merge *m, cd__tr_src *s)
         s->p = b->data;
         s->end = b->data + b->len;
         s->ts = b->base_ts;
-        s->ids[0] = b->base_ids[0];
-        s->ids[1] = b->base_ids[1];
+        memcpy(s->ids, b->base_ids, sizeof s->ids);
     }
 }
 
 int cd__tr_merge_add_batch(cd__tr_merge *m, uint64_t thread, uint64_t base_ts,
-                           const uint64_t base_ids[2], const uint8_t *ev, size_t len)
+                           const uint64_t base_ids[3], const uint8_t *ev, size_t len)
 {
     if (len == 0)
         return 0;
@@ -230,8 +229,7 @@ int cd__tr_merge_add_batch(cd__tr_merge *m, uint64_t thread, uint64_t base_ts,
         goto fail;
     b->next = NULL;
     b->base_ts = base_ts;
-    b->base_ids[0] = base_ids[0];
-    b->base_ids[1] = base_ids[1];
+    memcpy(b->base_ids, base_ids, sizeof b->base_ids);
     b->len = len;
     memcpy(b->data, ev, len);
     held_add(m, sizeof(*b) + len);

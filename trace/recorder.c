@@ -105,7 +105,7 @@ cd__tbuf *cd__tbuf_new(void)
     cds_wfcq_node_init(&b->qnode);
     atomic_init(&b->pos, 0);
     b->base_ts = b->taken_ts = 0;
-    b->taken_ids[0] = b->taken_ids[1] = 0;
+    memset(b->taken_ids, 0, sizeof b->taken_ids);
     b->taken = 0;
     b->handed_off = false;
     b->next_free = NULL;
@@ -231,11 +231,12 @@ void cd__trace_emit(uint8_t type, int n, const uint64_t *args)
     if (pos == 0) {
         b->base_ts = ts;
         st->last_ts = ts;
-        st->last_ids[0] = st->last_ids[1] = 0; /* a buffer's ids start from 0 */
+        memset(st->last_ids, 0, sizeof st->last_ids); /* a buffer's ids start from 0 */
     }
     uint8_t *p = b->data + pos;
     int i = 0;
-    if (n > 0 && (cd__trace_task_args[type] & 1u) && args[0] == st->last_ids[0]) {
+    int same = cd__same_kind(type);
+    if (n > 0 && same >= 0 && args[0] == st->last_ids[same]) {
         *p++ = (uint8_t)(type | CD__EV_SAME_TASK);
         i = 1;
     } else {

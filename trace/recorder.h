@@ -42,7 +42,7 @@ typedef struct cd__tbuf {
      * the last event copied (the base of the next partial copy). */
     uint32_t taken;
     uint64_t taken_ts;
-    uint64_t taken_ids[2]; /* writer-only: the id delta bases at taken */
+    uint64_t taken_ids[3]; /* writer-only: the id delta bases at taken */
     bool handed_off;       /* writer-only: seen in the full queue */
     struct cd__tbuf *next_free;
     uint8_t data[CD__TBUF_SIZE];
@@ -56,7 +56,7 @@ typedef struct cd__tstate {
     cd__tbuf *_Atomic cur;                     /* buffer being filled, or NULL */
     cd__tbuf *_Atomic spare[CD__TRACE_SPARES]; /* next buffers, refilled by the writer */
     uint64_t last_ts;                          /* owner only */
-    uint64_t last_ids[2];                      /* owner only: task and parent id delta bases */
+    uint64_t last_ids[3];                      /* owner only: task and parent id delta bases */
     struct cds_wfcq_head full_head;            /* full buffers, owner -> writer */
     struct cds_wfcq_tail full_tail;
     _Atomic uint64_t lost_events, lost_batches;           /* owner adds, writer reads */

@@ -15,7 +15,7 @@ typedef struct sb {
     uint8_t *p;
     size_t len, cap;
     bool failed;
-    uint64_t ids[2]; /* id delta bases (the payload's are 0) */
+    uint64_t ids[CD__TRACE_CHAINS]; /* id delta bases (the payload's are 0) */
 } sb;
 
 static void put_event(sb *b, uint8_t type, int n, const uint64_t *args)
@@ -89,6 +89,7 @@ void cd__trace_snapshot(uint64_t ts, uint8_t **out, size_t *n)
     put_uv(&b, ts);
     put_uv(&b, 0); /* base_task */
     put_uv(&b, 0); /* base_parent */
+    put_uv(&b, 0); /* base_user */
     cd__thread_foreach(thread_cb, &b);
     if (atomic_load_explicit(&S.started, memory_order_acquire)) {
         for (int i = 0; i < S.nprocs; i++) {

@@ -216,7 +216,7 @@ static cd__tbuf *buf_get(void)
     b->base_ts = 0;
     b->taken = 0;
     b->taken_ts = 0;
-    b->taken_ids[0] = b->taken_ids[1] = 0;
+    memset(b->taken_ids, 0, sizeof b->taken_ids);
     b->handed_off = false;
     b->next_free = NULL;
     return b;
@@ -254,15 +254,13 @@ static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, bool last, pbu
     if (to <= from)
         return;
     uint64_t base = from == 0 ? b->base_ts : b->taken_ts;
-    uint64_t ids[2] = {0, 0};
-    if (from != 0) {
-        ids[0] = b->taken_ids[0];
-        ids[1] = b->taken_ids[1];
-    }
+    uint64_t ids[CD__TRACE_CHAINS] = {0, 0, 0};
+    if (from != 0)
+        memcpy(ids, b->taken_ids, sizeof ids);
     pb_uv(pb, st->thread);
     pb_uv(pb, base);
-    pb_uv(pb, ids[0]);
-    pb_uv(pb, ids[1]);
+    for (int k = 0; k < CD__TRACE_CHAINS; k++)
+        pb_uv(pb, ids[k]);
     /* Decode the deltas to know the last timestamp and ids (the next
      * copy's bases). */
     uint64_t ts = base;
@@ -280,8 +278,7 @@ static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, bool last, pbu
     stage_record(stage, CD__REC_EVENTS, pb);
     b->taken = to;
     b->taken_ts = ts;
-    b->taken_ids[0] = ids[0];
-    b->taken_ids[1] = ids[1];
+    memcpy(b->taken_ids, ids, sizeof ids);
 }
 
 /* Waits (about 1 ms at most) for st to finish the event it is writing. */

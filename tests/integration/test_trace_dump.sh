@@ -57,7 +57,7 @@ cat >"$tmp/want" <<'EOF'
 0.004700ms M3 GC_RECLAIM_END gc=1
 0.004800ms M3 GC_END gc=1
 0.005000ms M3 HEAP in_use=1048576 goal=4194304
-# 26 events, 12 lost events in 1 batches, 17 records, 342 bytes, complete
+# 26 events, 12 lost events in 1 batches, 17 records, 345 bytes, complete
 EOF
 diff -u "$tmp/want" "$tmp/out" || fail "dump output differs from the expected text"
 

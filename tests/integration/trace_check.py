@@ -28,6 +28,7 @@ STACK_ARGS = {7: [3], 27: [0]}
 # Arguments that are task ids, written as zigzag deltas (format version 2).
 TASK_ARGS = {7: [0], 8: [0], 9: [0], 10: [0], 11: [0], 27: [1], 30: [0]}
 PARENT_ARGS = {7: [1], 30: [2]}
+USER_ARGS = {24: [0], 25: [0], 26: [0]}
 M64 = (1 << 64) - 1
 
 
@@ -103,6 +104,7 @@ def main(path):
             ts, q = uv(p, q)
             task, q = uv(p, q)
             parent, q = uv(p, q)
+            user, q = uv(p, q)
             while q < len(p):
                 t = p[q]
                 q += 1
@@ -113,11 +115,11 @@ def main(path):
                 dt, q = uv(p, q)
                 ts += dt
                 args = []
-                if same and TASK_ARGS.get(t, [None])[0] != 0:
+                if same and TASK_ARGS.get(t, [None])[0] != 0 and t not in USER_ARGS:
                     fail("same-task flag on %s" % NAMES[t])
                 for k in range(NARGS[t]):
                     if same and k == 0:
-                        args.append(task)
+                        args.append(user if t in USER_ARGS else task)
                         continue
                     a, q = uv(p, q)
                     if k in TASK_ARGS.get(t, ()):
@@ -126,6 +128,9 @@ def main(path):
                     elif k in PARENT_ARGS.get(t, ()):
                         a = (parent + ((a >> 1) ^ (M64 if a & 1 else 0))) & M64
                         parent = a
+                    elif k in USER_ARGS.get(t, ()):
+                        a = (user + ((a >> 1) ^ (M64 if a & 1 else 0))) & M64
+                        user = a
                     args.append(a)
                 for k in STRING_ARGS.get(t, []):
                     if args[k] not in strings:

@@ -880,7 +880,7 @@ static void test_hostile_events(void **state)
 {
     (void)state;
     struct {
-        const char *payload; /* after thread 1, base_ts, base_task 0, base_parent 0 */
+        const char *payload; /* after thread 1, base_ts, and bases task, parent, user: 0 */
         size_t len;
         const char *why;
     } cases[] = {
@@ -902,6 +902,7 @@ static void test_hostile_events(void **state)
         tw_buf b = {0};
         tw_uv(&b, 1);
         tw_uv(&b, strcmp(cases[i].why, "overflows") == 0 ? UINT64_MAX - 1 : 0);
+        tw_uv(&b, 0);
         tw_uv(&b, 0);
         tw_uv(&b, 0);
         tw_bytes(&b, cases[i].payload, cases[i].len);

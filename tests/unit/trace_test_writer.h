@@ -43,7 +43,7 @@ typedef struct tw {
     tw_buf out;   /* the file */
     tw_buf batch; /* events of the batch being built */
     uint64_t batch_thread, batch_base, batch_last;
-    uint64_t batch_task_base, batch_ids[2]; /* task base; last task, parent */
+    uint64_t batch_task_base, batch_ids[3]; /* task base; last task, parent, user */
     size_t batch_events;
     tw_rec *recs;
     size_t nrecs, recs_cap;
@@ -230,7 +230,7 @@ static inline void tw_batch_begin_task(tw *w, uint64_t thread, uint64_t base_ts,
     w->batch_base = base_ts;
     w->batch_last = base_ts;
     w->batch_task_base = w->batch_ids[0] = base_task;
-    w->batch_ids[1] = 0;
+    w->batch_ids[1] = w->batch_ids[2] = 0;
     w->batch_events = 0;
 }
 
@@ -240,10 +240,9 @@ static inline void tw_batch_begin(tw *w, uint64_t thread, uint64_t base_ts)
 }
 
 /* Which kind of id argument i of an event is: 0 a task id, 1 a parent
- * task id, -1 neither. Ids are written as zigzag deltas from the batch's
- * previous id of the same kind (docs/trace-format.md, version 2). Written
- * out here from the document, not taken from trace/events.h: this
- * encoder is the reader's independent check. */
+ * task id, 2 the user task of a region or log, -1 neither. Ids are written as zigzag deltas from
+ * the batch's previous id of the same kind (docs/trace-format.md, version 2). Written out here from
+ * the document, not taken from trace/events.h: this encoder is the reader's independent check. */
 static inline int tw__id_kind(uint8_t type, int i)
 {
     switch (type) {
@@ -258,6 +257,10 @@ static inline int tw__id_kind(uint8_t type, int i)
         return i == 0 ? 0 : -1;
     case 27: /* CPU_SAMPLE: stack, task */
         return i == 1 ? 0 : -1;
+    case 24:
+    case 25:
+    case 26: /* REGION_BEGIN/END, LOG: user_task, ... */
+        return i == 0 ? 2 : -1;
     default:
         return -1;
     }
@@ -281,8 +284,8 @@ static inline void tw_eva(tw *w, uint8_t type, uint64_t ts, int n, const uint64_
 {
     /* Argument 0 a task id equal to the batch's previous one: left out,
      * flagged by bit 7 of the type byte (docs/trace-format.md). */
-    int i = 0;
-    if (n > 0 && tw__id_kind(type, 0) == 0 && args[0] == w->batch_ids[0]) {
+    int i = 0, k0 = n > 0 ? tw__id_kind(type, 0) : -1;
+    if ((k0 == 0 || k0 == 2) && args[0] == w->batch_ids[k0]) {
         tw_u8(&w->batch, (uint8_t)(type | 0x80));
         i = 1;
     } else {
@@ -316,6 +319,7 @@ static inline void tw_batch_end_ex(tw *w, uint32_t crc_xor)
     tw_uv(&b, w->batch_base);
     tw_uv(&b, w->batch_task_base);
     tw_uv(&b, 0); /* base_parent */
+    tw_uv(&b, 0); /* base_user */
     tw_bytes(&b, w->batch.p, w->batch.len);
     tw_record_ex(w, 1, b.p, b.len, crc_xor, w->batch_events);
     w->events += w->batch_events;
