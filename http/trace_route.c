@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -211,12 +212,16 @@ static void *stream_timer(void *arg)
     return NULL;
 }
 
-/* Go's serveError: status, text, X-Go-Pprof: 1. */
-static enum MHD_Result pprof_error(const cd__http_req *req, unsigned status, const char *fmt,
-                                   const char *arg)
+/* Go's serveError: status, text (printf format), X-Go-Pprof: 1. */
+static enum MHD_Result pprof_error(const cd__http_req *req, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum MHD_Result pprof_error(const cd__http_req *req, unsigned status, const char *fmt, ...)
 {
     char text[256];
-    int n = snprintf(text, sizeof text, fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
     if (n < 0)
         n = 0;
     if ((size_t)n >= sizeof text)
@@ -255,8 +260,7 @@ static enum MHD_Result serve_flight(const cd__http_req *req)
     if (rc == -ENOENT)
         return pprof_error(req, MHD_HTTP_BAD_REQUEST,
                            "flight recorder is not running (start it with "
-                           "CDEBUG=flight=SECONDS or cd_flight_start)%s\n",
-                           "");
+                           "CDEBUG=flight=SECONDS or cd_flight_start)\n");
     if (rc != 0)
         return pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "Could not write the flight recorder's window: %s\n", cd_strerror(rc));
@@ -291,8 +295,8 @@ static enum MHD_Result serve_trace(const cd__http_req *req, void *ctx)
     const char *flight = cd__http_query(req, "flight");
     if (flight != NULL && strcmp(flight, "0") != 0 && strcmp(flight, "") != 0) {
         if (strcmp(flight, "1") != 0)
-            return pprof_error(req, MHD_HTTP_BAD_REQUEST, "bad flight value %s: want 1\n",
-                               "(not 0 or 1)");
+            return pprof_error(req, MHD_HTTP_BAD_REQUEST,
+                               "bad flight value \"%.32s\": want 0 or 1\n", flight);
         if (req->head)
             goto head;
         return serve_flight(req);
@@ -300,7 +304,8 @@ static enum MHD_Result serve_trace(const cd__http_req *req, void *ctx)
     double sec = parse_seconds(cd__http_query(req, "seconds"));
     if (sec > CD__HTTP_TRACE_MAX_SECONDS)
         return pprof_error(req, MHD_HTTP_BAD_REQUEST,
-                           "profile duration exceeds the server's maximum of %s seconds\n", "600");
+                           "profile duration exceeds the server's maximum of %.0f seconds\n",
+                           CD__HTTP_TRACE_MAX_SECONDS);
     if (req->head)
         goto head;
 

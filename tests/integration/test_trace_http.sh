@@ -111,6 +111,7 @@ code=$(fetch "$base?flight=1")
 expect_header X-Go-Pprof 1 "flight=1"
 code=$(fetch "$base?flight=2")
 [[ $code == 400 ]] || fail "flight=2: status $code"
+expect_body 'bad flight value "2": want 0 or 1\n' "flight=2"
 ok "flight=1 without a recorder, flight=2: 400"
 
 echo "== SIGTERM while a trace streams"
