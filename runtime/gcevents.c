@@ -44,6 +44,7 @@ __thread bool cd__gc_forced __attribute__((tls_model("initial-exec")));
 /* The collection in progress. Lock held. */
 static struct {
     bool active;  /* between START and END */
+    uint64_t gc;  /* this collection's number (NumGC once it completes) */
     bool forced;  /* cd__gc_forced at START */
     bool stopped; /* PRE_STOP_WORLD seen */
     uint64_t t[NEVENTS];
@@ -65,8 +66,8 @@ static _Atomic uint32_t completed; /* cd__gc_count() */
  * stands alone. 10 us .. 1 s in 1-2.5-5 steps: bdwgc's pauses are whole
  * marks, from tens of microseconds to seconds on big heaps. */
 const uint64_t cd__gc_pause_bounds_ns[CD__GC_PAUSE_BUCKETS] = {
-    10000,    25000,    50000,     100000,    250000,    500000,    1000000,   2500000,
-    5000000,  10000000, 25000000,  50000000,  100000000, 250000000, 500000000, 1000000000,
+    10000,   25000,    50000,    100000,   250000,    500000,    1000000,   2500000,
+    5000000, 10000000, 25000000, 50000000, 100000000, 250000000, 500000000, 1000000000,
 };
 static _Atomic uint64_t pause_counts[CD__GC_PAUSE_BUCKETS + 1];
 static _Atomic uint64_t pause_sum_ns;
@@ -232,7 +233,9 @@ static void trace_gc_event(GC_EventType ev)
     };
     if ((unsigned)ev >= NEVENTS || map[ev] == 0)
         return;
-    uint64_t gc = atomic_load_explicit(&completed, memory_order_relaxed) + 1;
+    /* The number taken at START: by END, finish() has already counted the
+     * collection, and every event of one collection must carry one number. */
+    uint64_t gc = cur.gc;
     if (ev == GC_EVENT_START)
         cd__trace_ev2(CD__EV_GC_BEGIN, gc, cd__gc_forced ? 1 : 0);
     else
@@ -249,6 +252,7 @@ static void GC_CALLBACK on_collection_event(GC_EventType ev)
         memset(&cur, 0, sizeof cur);
         cur.active = true;
         cur.forced = cd__gc_forced;
+        cur.gc = atomic_load_explicit(&completed, memory_order_relaxed) + 1;
         cur.t[ev] = now;
         cur.heap0 = heap_alloc_now();
         goto chain;

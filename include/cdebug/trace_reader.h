@@ -83,6 +83,9 @@ typedef enum cd_tr_type {
     CD_TR_LOST = 64,
 } cd_tr_type;
 
+/* The format version this reader reads (docs/trace-format.md). */
+#define CD_TR_VERSION 2
+
 #define CD_TR_MAX_ARGS 6
 
 /* What an argument is, for generic consumers (dump, export). */

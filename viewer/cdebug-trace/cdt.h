@@ -46,6 +46,15 @@ int cdt_finish(const char *path, cd_trace_reader *r, int rc);
  * 32 bytes. */
 char *cdt_fmt_ms(char *buf, int64_t ns);
 
+/* A duration with 3 significant digits and a unit: "812ns", "45.6us",
+ * "1.23ms", "2.50s". buf needs 32 bytes. Returns buf. */
+char *cdt_fmt_dur(char *buf, int64_t ns);
+
+/* Writes s (n bytes) as a JSON string with its quotes: control characters
+ * escaped, invalid UTF-8 bytes replaced by U+FFFD, so the output is valid
+ * JSON whatever the trace holds. NULL is written as "". */
+void cdt_put_json_string(FILE *f, const char *s, size_t n);
+
 /* "2024-05-01T10:00:00.123456789Z", or "unknown" for 0. buf: 48 bytes. */
 char *cdt_fmt_wall(char *buf, uint64_t wall_ns);
 
@@ -55,5 +64,7 @@ void cdt_put_quoted(FILE *f, const char *s, size_t n);
 
 /* Subcommands. */
 int cdt_cmd_dump(int argc, char **argv);
+int cdt_cmd_stats(int argc, char **argv);
+int cdt_cmd_export(int argc, char **argv);
 
 #endif /* CDEBUG_VIEWER_CDT_H */

@@ -36,7 +36,8 @@ int cdt_open(const char *path, const cd_tr_opts *opts, cd_trace_reader **r)
         cdt_error("%s: not a cdebug trace (bad magic number or header)", path);
         break;
     case -EPROTONOSUPPORT:
-        cdt_error("%s: unsupported cdebug trace version (this reader knows version 1)", path);
+        cdt_error("%s: unsupported cdebug trace version (this reader knows version %d)", path,
+                  CD_TR_VERSION);
         break;
     default:
         cdt_error("%s: %s", path, cd_tr_strerror(rc));
@@ -149,4 +150,57 @@ void cdt_put_quoted(FILE *f, const char *s, size_t n)
         i++;
     }
     putc('"', f);
+}
+
+void cdt_put_json_string(FILE *f, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    putc('"', f);
+    for (size_t i = 0; p != NULL && i < n;) {
+        unsigned char c = p[i];
+        if (c >= 0x80) {
+            size_t k = utf8_len(p + i, n - i);
+            if (k > 0) {
+                fwrite(p + i, 1, k, f);
+                i += k;
+                continue;
+            }
+            fputs("\\ufffd", f); /* invalid UTF-8: JSON must be valid Unicode */
+        } else if (c == '"' || c == '\\') {
+            putc('\\', f);
+            putc(c, f);
+        } else if (c == '\n') {
+            fputs("\\n", f);
+        } else if (c == '\r') {
+            fputs("\\r", f);
+        } else if (c == '\t') {
+            fputs("\\t", f);
+        } else if (c < 0x20 || c == 0x7f) {
+            fprintf(f, "\\u%04x", c);
+        } else {
+            putc(c, f);
+        }
+        i++;
+    }
+    putc('"', f);
+}
+
+char *cdt_fmt_dur(char *buf, int64_t ns)
+{
+    static const struct {
+        int64_t scale;
+        const char *unit;
+    } units[] = {{1000000000, "s"}, {1000000, "ms"}, {1000, "us"}, {1, "ns"}};
+    const char *sign = ns < 0 ? "-" : "";
+    double v = ns < 0 ? -(double)ns : (double)ns;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (v < (double)units[i].scale && units[i].scale > 1)
+            continue;
+        double x = v / (double)units[i].scale;
+        int prec = x >= 100 || units[i].scale == 1 ? 0 : x >= 10 ? 1 : 2;
+        snprintf(buf, 32, "%s%.*f%s", sign, prec, x, units[i].unit);
+        return buf;
+    }
+    snprintf(buf, 32, "0ns");
+    return buf;
 }

@@ -12,6 +12,10 @@ const char *cdt_prog = "cdebug-trace";
 static const cdt_cmd cmds[] = {
     {"dump", "[--stacks] [--skip-corrupt] FILE", "print every event, one per line, in time order",
      cdt_cmd_dump},
+    {"stats", "[--json] FILE", "summary tables (workers, tasks, regions, GC, MMU) and lints",
+     cdt_cmd_stats},
+    {"export", "[--format=chrome] [-o FILE] TRACE",
+     "write Chrome Trace Event JSON (chrome://tracing, Perfetto UI)", cdt_cmd_export},
 };
 
 void cdt_usage(FILE *f)

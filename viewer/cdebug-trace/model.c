@@ -1,0 +1,885 @@
+/* viewer/cdebug-trace/model.c - the trace's state machine; see model.h.
+ *
+ * One struct per live thread, worker, task and user task, found by id in a
+ * hash map. Each track keeps a stack of its open spans; closing a span
+ * closes the spans above it first (marked unfinished), which is what keeps
+ * every track properly nested even when the program misuses the annotation
+ * API or events were lost.
+ *
+ * A worker's state is not stored from events but derived from its holder
+ * thread after every event (recompute_worker): no thread → idle; the thread
+ * runs a task → running; spinning → spinning; else held. Deriving it makes
+ * the state right whatever order the runtime emits its events in.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdt.h"
+#include "map.h"
+#include "model.h"
+
+#define MAX_DEPTH 1024 /* deeper spans are not reported (hostile nesting) */
+
+typedef struct stack {
+    cdt_span *v;
+    size_t n, cap;
+    uint64_t overflow; /* pushes refused past MAX_DEPTH, still "open" */
+} stack;
+
+typedef enum { T_RUNNABLE = 1, T_RUNNING = 2, T_BLOCKED = 4 } task_state;
+
+typedef struct task {
+    cdt_task_info info;
+    task_state state;
+    uint64_t thread;     /* thread whose track holds its TASK span */
+    bool on_thread;      /* it has a TASK span open on that thread */
+    int64_t run_start;   /* current running stretch */
+    int64_t block_start; /* current blocking call */
+} task;
+
+typedef struct thread {
+    uint64_t id;
+    uint64_t worker; /* held worker or CDT_NO_WORKER */
+    task *cur;       /* task running or blocked on this thread */
+    bool spinning;
+    stack spans;
+} thread;
+
+typedef struct worker {
+    bool known; /* its first state was reported */
+    bool held;  /* a thread holds it */
+    cdt_worker_state state;
+    uint64_t holder; /* thread id, valid when held */
+    bool seg_open;   /* a TASK span is open on the worker track */
+    cdt_span seg;
+} worker;
+
+struct cdt_model {
+    cd_trace_reader *r;
+    cdt_model_cb cb;
+    int64_t now;
+    cdt_map threads, tasks, users;
+    worker *workers;
+    uint64_t nworkers; /* highest id + 1 */
+    uint64_t threads_seen;
+    stack gc;
+    cdt_gc_info gci;
+    bool gc_open;    /* between GC_BEGIN and GC_END */
+    bool gc_pending; /* ended, waiting for its HEAP */
+    bool pause_open;
+    int64_t phase_start, pause_start;
+    int64_t last_heap;
+    bool finished;
+};
+
+/* ---- spans --------------------------------------------------------------- */
+
+static void emit_begin(cdt_model *m, const cdt_span *s)
+{
+    if (m->cb.span_begin)
+        m->cb.span_begin(m->cb.ud, s);
+}
+
+static void emit_end(cdt_model *m, cdt_span *s, int64_t ns, bool unfinished)
+{
+    s->end_ns = ns < s->start_ns ? s->start_ns : ns;
+    s->unfinished = unfinished;
+    if (m->cb.span_end)
+        m->cb.span_end(m->cb.ud, s);
+}
+
+/* Opens s on stack st (depth set here). -ENOMEM leaves the stack as is. */
+static int push(cdt_model *m, stack *st, cdt_span s)
+{
+    if (st->n >= MAX_DEPTH) {
+        st->overflow++;
+        return 0;
+    }
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 8;
+        cdt_span *v = realloc(st->v, cap * sizeof *v);
+        if (v == NULL)
+            return -ENOMEM;
+        st->v = v;
+        st->cap = cap;
+    }
+    s.depth = (unsigned)st->n;
+    st->v[st->n++] = s;
+    emit_begin(m, &st->v[st->n - 1]);
+    return 0;
+}
+
+/* Closes the topmost span of `kind` (and, if match_id, with that id) at ns,
+ * after closing every span above it as unfinished. Returns false if there
+ * is none (then nothing changes). */
+static bool close_kind(cdt_model *m, stack *st, cdt_span_kind kind, bool match_id, uint64_t id,
+                       int64_t ns)
+{
+    if (st->overflow > 0 && kind == CDT_SPAN_REGION) {
+        st->overflow--; /* the innermost region is one that was never pushed */
+        return true;
+    }
+    size_t i = st->n;
+    while (i > 0 && !(st->v[i - 1].kind == kind && (!match_id || st->v[i - 1].id == id)))
+        i--;
+    if (i == 0)
+        return false;
+    while (st->n > i)
+        emit_end(m, &st->v[--st->n], ns, true);
+    emit_end(m, &st->v[--st->n], ns, false);
+    return true;
+}
+
+static void close_all(cdt_model *m, stack *st, int64_t ns)
+{
+    while (st->n > 0)
+        emit_end(m, &st->v[--st->n], ns, true);
+    st->overflow = 0;
+}
+
+/* ---- objects --------------------------------------------------------------- */
+
+static worker *get_worker(cdt_model *m, uint64_t w)
+{
+    if (w >= CDT_NO_WORKER - 1 || w >= (1u << 20))
+        return NULL; /* a hostile id; real worker ids are small */
+    if (w >= m->nworkers) {
+        uint64_t n = w + 1;
+        worker *v = realloc(m->workers, n * sizeof *v);
+        if (v == NULL)
+            return NULL;
+        memset(v + m->nworkers, 0, (n - m->nworkers) * sizeof *v);
+        m->workers = v;
+        m->nworkers = n;
+    }
+    return &m->workers[w];
+}
+
+static thread *get_thread(cdt_model *m, uint64_t id)
+{
+    thread *t = cdt_map_get(&m->threads, id);
+    if (t != NULL)
+        return t;
+    t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    t->id = id;
+    t->worker = CDT_NO_WORKER;
+    if (cdt_map_put(&m->threads, id, t) < 0) {
+        free(t);
+        return NULL;
+    }
+    m->threads_seen++;
+    return t;
+}
+
+static task *new_task(cdt_model *m, uint64_t id, uint64_t parent, const char *name, size_t len,
+                      int64_t create_ns)
+{
+    task *k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return NULL;
+    k->info.id = id;
+    k->info.parent = parent;
+    k->info.name = name;
+    k->info.name_len = len;
+    k->info.create_ns = create_ns;
+    k->info.first_start_ns = -1;
+    k->info.wait_ns = -1;
+    k->state = T_RUNNABLE;
+    task *old = cdt_map_get(&m->tasks, id);
+    if (cdt_map_put(&m->tasks, id, k) < 0) {
+        free(k);
+        return NULL;
+    }
+    free(old); /* an id reused without TASK_END (lost events): forget it */
+    return k;
+}
+
+/* A task the trace never created (it began before the trace, and the
+ * snapshot missed it, or its TASK_CREATE was lost). */
+static task *get_task(cdt_model *m, uint64_t id)
+{
+    task *k = cdt_map_get(&m->tasks, id);
+    return k != NULL ? k : new_task(m, id, 0, "(unknown)", 9, -1);
+}
+
+static void release(cdt_model *m, uint64_t w)
+{
+    worker *wk = get_worker(m, w);
+    if (wk != NULL)
+        wk->held = false;
+}
+
+/* Derives worker w's state from its holder; reports a change. */
+static void recompute_worker(cdt_model *m, uint64_t w, int64_t ns)
+{
+    worker *wk = get_worker(m, w);
+    if (wk == NULL)
+        return;
+    cdt_worker_state st = CDT_W_IDLE;
+    thread *t = wk->held ? cdt_map_get(&m->threads, wk->holder) : NULL;
+    if (t != NULL && t->worker == w) {
+        if (t->cur != NULL && t->cur->state == T_RUNNING)
+            st = CDT_W_RUNNING;
+        else if (t->spinning)
+            st = CDT_W_SPINNING;
+        else
+            st = CDT_W_HELD;
+    }
+    if (!wk->known || st != wk->state) {
+        cdt_worker_state old = wk->known ? wk->state : st;
+        wk->known = true;
+        wk->state = st;
+        if (m->cb.worker_state)
+            m->cb.worker_state(m->cb.ud, w, old, st, ns);
+    }
+}
+
+/* Opens/closes the task's stretch on the worker its thread holds. */
+static void seg_open(cdt_model *m, thread *t, task *k, bool first, int64_t ns)
+{
+    worker *wk = t->worker == CDT_NO_WORKER ? NULL : get_worker(m, t->worker);
+    if (wk == NULL || wk->seg_open)
+        return;
+    cdt_span s = {.kind = CDT_SPAN_TASK,
+                  .track_kind = CDT_TRACK_WORKER,
+                  .track = t->worker,
+                  .start_ns = ns,
+                  .id = k->info.id,
+                  .name = k->info.name,
+                  .name_len = k->info.name_len,
+                  .thread = t->id,
+                  .worker = t->worker,
+                  .parent = k->info.parent,
+                  .task_name = k->info.name,
+                  .task_name_len = k->info.name_len,
+                  .first_run = first};
+    wk->seg = s;
+    wk->seg_open = true;
+    emit_begin(m, &wk->seg);
+}
+
+static void seg_close(cdt_model *m, uint64_t w, int64_t ns, bool unfinished)
+{
+    worker *wk = w == CDT_NO_WORKER ? NULL : get_worker(m, w);
+    if (wk == NULL || !wk->seg_open)
+        return;
+    wk->seg_open = false;
+    emit_end(m, &wk->seg, ns, unfinished);
+}
+
+/* ---- tasks ----------------------------------------------------------------- */
+
+static int task_run(cdt_model *m, thread *t, task *k, bool snapshot, int64_t ns)
+{
+    if (t->cur != NULL && t->cur != k) {
+        /* The thread's previous task never ended here (lost events). */
+        close_kind(m, &t->spans, CDT_SPAN_TASK, true, t->cur->info.id, ns);
+        t->cur->on_thread = false;
+        t->cur = NULL;
+    }
+    bool first = !snapshot && k->info.first_start_ns < 0;
+    if (first) {
+        k->info.first_start_ns = ns;
+        if (k->info.create_ns >= 0)
+            k->info.wait_ns = ns - k->info.create_ns;
+    }
+    k->state = T_RUNNING;
+    k->run_start = ns;
+    k->thread = t->id;
+    t->cur = k;
+    if (t->spinning) { /* found work without a SPIN_END */
+        close_kind(m, &t->spans, CDT_SPAN_SPIN, false, 0, ns);
+        t->spinning = false;
+    }
+    if (!k->on_thread) {
+        cdt_span s = {.kind = CDT_SPAN_TASK,
+                      .track_kind = CDT_TRACK_THREAD,
+                      .track = t->id,
+                      .start_ns = ns,
+                      .id = k->info.id,
+                      .name = k->info.name,
+                      .name_len = k->info.name_len,
+                      .thread = t->id,
+                      .worker = t->worker,
+                      .parent = k->info.parent,
+                      .task_name = k->info.name,
+                      .task_name_len = k->info.name_len,
+                      .first_run = first,
+                      .from_snapshot = snapshot};
+        if (push(m, &t->spans, s) < 0)
+            return -ENOMEM;
+        k->on_thread = true;
+    }
+    seg_open(m, t, k, first, ns);
+    return 0;
+}
+
+static int task_block(cdt_model *m, thread *t, task *k, const char *reason, size_t len,
+                      bool snapshot, int64_t ns)
+{
+    if (k->state == T_RUNNING)
+        k->info.exec_ns += ns - k->run_start;
+    k->state = T_BLOCKED;
+    k->block_start = ns;
+    k->info.blocks++;
+    seg_close(m, t->worker, ns, false);
+    cdt_span s = {.kind = CDT_SPAN_BLOCKED,
+                  .track_kind = CDT_TRACK_THREAD,
+                  .track = t->id,
+                  .start_ns = ns,
+                  .id = k->info.id,
+                  .name = reason,
+                  .name_len = len,
+                  .thread = t->id,
+                  .worker = t->worker,
+                  .parent = k->info.parent,
+                  .task_name = k->info.name,
+                  .task_name_len = k->info.name_len,
+                  .from_snapshot = snapshot};
+    return push(m, &t->spans, s);
+}
+
+static void task_unblock(cdt_model *m, thread *t, task *k, int64_t ns)
+{
+    if (k->state == T_BLOCKED) {
+        k->info.blocked_ns += ns - k->block_start;
+        thread *bt = cdt_map_get(&m->threads, k->thread);
+        close_kind(m, bt != NULL ? &bt->spans : &t->spans, CDT_SPAN_BLOCKED, true, k->info.id, ns);
+    }
+    task_run(m, t, k, false, ns);
+}
+
+static void task_done(cdt_model *m, task *k, bool ended, int64_t ns)
+{
+    if (k->state == T_RUNNING)
+        k->info.exec_ns += ns - k->run_start;
+    else if (k->state == T_BLOCKED)
+        k->info.blocked_ns += ns - k->block_start;
+    k->info.end_ns = ns;
+    k->info.ended = ended;
+    if (m->cb.task_done)
+        m->cb.task_done(m->cb.ud, &k->info);
+}
+
+static void seg_close_task(cdt_model *m, uint64_t w, uint64_t id, int64_t ns)
+{
+    worker *wk = w == CDT_NO_WORKER ? NULL : get_worker(m, w);
+    if (wk != NULL && wk->seg_open && wk->seg.id == id)
+        seg_close(m, w, ns, false);
+}
+
+/* TASK_END, or the end of the trace (ended false). Frees k. */
+static void task_end(cdt_model *m, task *k, bool ended, int64_t ns)
+{
+    thread *kt = cdt_map_get(&m->threads, k->thread);
+    if (kt != NULL) {
+        seg_close_task(m, kt->worker, k->info.id, ns);
+        if (k->on_thread) {
+            if (ended)
+                close_kind(m, &kt->spans, CDT_SPAN_TASK, true, k->info.id, ns);
+            /* at the end of the trace, cdt_model_finish closes the stacks */
+        }
+        if (kt->cur == k)
+            kt->cur = NULL;
+    }
+    task_done(m, k, ended, ns);
+    cdt_map_del(&m->tasks, k->info.id);
+    free(k);
+}
+
+/* ---- collections ----------------------------------------------------------- */
+
+static void gc_report(cdt_model *m)
+{
+    if (!m->gc_pending)
+        return;
+    m->gc_pending = false;
+    if (m->cb.gc_done)
+        m->cb.gc_done(m->cb.ud, &m->gci);
+}
+
+static int gc_push(cdt_model *m, cdt_span_kind kind, const char *name, int64_t ns)
+{
+    cdt_span s = {.kind = kind,
+                  .track_kind = CDT_TRACK_GC,
+                  .start_ns = ns,
+                  .id = m->gci.gc,
+                  .name = name,
+                  .name_len = strlen(name),
+                  .thread = m->gci.thread,
+                  .worker = CDT_NO_WORKER};
+    return push(m, &m->gc, s);
+}
+
+/* The world restarts: ends the pause (and its "restart" phase). */
+static void gc_pause_end(cdt_model *m, int64_t ns)
+{
+    if (!m->pause_open)
+        return;
+    m->pause_open = false;
+    m->gci.pause_ns = ns - m->pause_start;
+    close_kind(m, &m->gc, CDT_SPAN_GC_PHASE, false, 0, ns);
+    close_kind(m, &m->gc, CDT_SPAN_PAUSE, false, 0, ns);
+}
+
+static void gc_finish(cdt_model *m, bool complete, int64_t ns)
+{
+    if (!m->gc_open)
+        return;
+    gc_pause_end(m, ns);
+    close_all(m, &m->gc, ns);
+    m->gc_open = false;
+    m->gci.end_ns = ns;
+    m->gci.complete = complete;
+    m->gc_pending = true;
+}
+
+static int gc_event(cdt_model *m, const cd_tr_event *ev, int64_t ns)
+{
+    if (ev->type == CD_TR_GC_BEGIN) {
+        gc_finish(m, false, ns); /* a collection that never ended */
+        gc_report(m);
+        memset(&m->gci, 0, sizeof m->gci);
+        m->gci.gc = ev->args[0];
+        m->gci.forced = ev->args[1] != 0;
+        m->gci.begin_ns = ns;
+        m->gci.heap_before = m->last_heap;
+        m->gci.heap_after = m->gci.goal_after = -1;
+        m->gci.thread = ev->thread;
+        m->gc_open = true;
+        return gc_push(m, CDT_SPAN_GC, m->gci.forced ? "GC (forced)" : "GC", ns);
+    }
+    if (!m->gc_open)
+        return 0; /* phases of a collection begun before the trace */
+    switch (ev->type) {
+    case CD_TR_GC_STW_BEGIN:
+        m->pause_open = true;
+        m->pause_start = m->phase_start = ns;
+        if (gc_push(m, CDT_SPAN_PAUSE, "stop the world", ns) < 0)
+            return -ENOMEM;
+        return gc_push(m, CDT_SPAN_GC_PHASE, "stopping", ns);
+    case CD_TR_GC_STW_END:
+        m->gci.stop_ns += ns - m->phase_start;
+        close_kind(m, &m->gc, CDT_SPAN_GC_PHASE, false, 0, ns);
+        return 0;
+    case CD_TR_GC_MARK_BEGIN:
+        m->phase_start = ns;
+        return gc_push(m, CDT_SPAN_GC_PHASE, "mark", ns);
+    case CD_TR_GC_MARK_END:
+        m->gci.mark_ns += ns - m->phase_start;
+        close_kind(m, &m->gc, CDT_SPAN_GC_PHASE, false, 0, ns);
+        return 0;
+    case CD_TR_GC_RESTART:
+        return m->pause_open ? gc_push(m, CDT_SPAN_GC_PHASE, "restart", ns) : 0;
+    case CD_TR_GC_RECLAIM_BEGIN:
+        gc_pause_end(m, ns);
+        m->phase_start = ns;
+        return gc_push(m, CDT_SPAN_GC_PHASE, "reclaim", ns);
+    case CD_TR_GC_RECLAIM_END:
+        m->gci.reclaim_ns += ns - m->phase_start;
+        close_kind(m, &m->gc, CDT_SPAN_GC_PHASE, false, 0, ns);
+        return 0;
+    case CD_TR_GC_END:
+        gc_finish(m, true, ns);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+static int user_task(cdt_model *m, const cd_tr_event *ev, int64_t ns)
+{
+    if (ev->type == CD_TR_USER_TASK_END) {
+        cdt_span *s = cdt_map_del(&m->users, ev->args[0]);
+        if (s != NULL) {
+            emit_end(m, s, ns, false);
+            free(s);
+        }
+        return 0;
+    }
+    cdt_span *s = malloc(sizeof *s);
+    if (s == NULL)
+        return -ENOMEM;
+    *s = (cdt_span){.kind = CDT_SPAN_USER_TASK,
+                    .track_kind = CDT_TRACK_USER,
+                    .track = ev->args[0],
+                    .start_ns = ns,
+                    .id = ev->args[0],
+                    .name = ev->str[2],
+                    .name_len = ev->str_len[2],
+                    .thread = ev->thread,
+                    .worker = CDT_NO_WORKER,
+                    .parent = ev->args[1]};
+    cdt_span *old = cdt_map_get(&m->users, ev->args[0]);
+    if (old != NULL) { /* id begun twice: the first one ends here */
+        emit_end(m, old, ns, true);
+        free(old);
+    }
+    if (cdt_map_put(&m->users, ev->args[0], s) < 0) {
+        free(s);
+        return -ENOMEM;
+    }
+    emit_begin(m, s);
+    return 0;
+}
+
+static int thread_event(cdt_model *m, thread *t, const cd_tr_event *ev, int64_t ns)
+{
+    uint64_t w = t->worker;
+    int rc = 0;
+    switch (ev->type) {
+    case CD_TR_THREAD_START:
+        break;
+    case CD_TR_THREAD_STOP:
+        if (t->cur != NULL) {
+            seg_close_task(m, w, t->cur->info.id, ns);
+            t->cur->on_thread = false;
+            t->cur = NULL;
+        }
+        close_all(m, &t->spans, ns);
+        if (w != CDT_NO_WORKER) {
+            t->worker = CDT_NO_WORKER;
+            release(m, w);
+            recompute_worker(m, w, ns);
+        }
+        cdt_map_del(&m->threads, t->id);
+        free(t->spans.v);
+        free(t);
+        return 0;
+    case CD_TR_WORKER_ACQUIRE: {
+        uint64_t nw = ev->args[0];
+        worker *wk = get_worker(m, nw);
+        if (wk == NULL)
+            break;
+        if (w != CDT_NO_WORKER && w != nw) { /* its release was lost */
+            seg_close(m, w, ns, true);
+            t->worker = CDT_NO_WORKER;
+            release(m, w);
+        }
+        if (wk->held && wk->holder != t->id) { /* the holder's release was lost */
+            thread *o = cdt_map_get(&m->threads, wk->holder);
+            seg_close(m, nw, ns, true);
+            if (o != NULL && o->worker == nw)
+                o->worker = CDT_NO_WORKER;
+        }
+        wk->held = true;
+        wk->holder = t->id;
+        t->worker = nw;
+        if (t->cur != NULL && t->cur->state == T_RUNNING)
+            seg_open(m, t, t->cur, false, ns);
+        break;
+    }
+    case CD_TR_WORKER_RELEASE:
+        seg_close(m, ev->args[0], ns, false);
+        if (t->worker == ev->args[0]) {
+            t->worker = CDT_NO_WORKER;
+            release(m, ev->args[0]);
+        }
+        recompute_worker(m, ev->args[0], ns);
+        break;
+    case CD_TR_SPIN_BEGIN:
+        if (!t->spinning) {
+            cdt_span s = {.kind = CDT_SPAN_SPIN,
+                          .track_kind = CDT_TRACK_THREAD,
+                          .track = t->id,
+                          .start_ns = ns,
+                          .name = "spinning",
+                          .name_len = 8,
+                          .thread = t->id,
+                          .worker = w};
+            t->spinning = true;
+            rc = push(m, &t->spans, s);
+        }
+        break;
+    case CD_TR_SPIN_END:
+        if (t->spinning)
+            close_kind(m, &t->spans, CDT_SPAN_SPIN, false, 0, ns);
+        t->spinning = false;
+        break;
+    case CD_TR_TASK_START: {
+        task *k = get_task(m, ev->args[0]);
+        rc = k == NULL ? -ENOMEM : task_run(m, t, k, false, ns);
+        break;
+    }
+    case CD_TR_TASK_BLOCK: {
+        task *k = get_task(m, ev->args[0]);
+        if (k == NULL)
+            return -ENOMEM;
+        if (t->cur != k) /* blocked without a start seen: it ran here */
+            task_run(m, t, k, true, ns);
+        rc = task_block(m, t, k, ev->str[1], ev->str_len[1], false, ns);
+        break;
+    }
+    case CD_TR_TASK_UNBLOCK: {
+        task *k = get_task(m, ev->args[0]);
+        if (k == NULL)
+            return -ENOMEM;
+        task_unblock(m, t, k, ns);
+        break;
+    }
+    case CD_TR_TASK_END: {
+        task *k = cdt_map_get(&m->tasks, ev->args[0]);
+        if (k != NULL)
+            task_end(m, k, true, ns);
+        break;
+    }
+    case CD_TR_REGION_BEGIN: {
+        cdt_span s = {.kind = CDT_SPAN_REGION,
+                      .track_kind = CDT_TRACK_THREAD,
+                      .track = t->id,
+                      .start_ns = ns,
+                      .id = ev->args[0],
+                      .name = ev->str[1],
+                      .name_len = ev->str_len[1],
+                      .thread = t->id,
+                      .worker = w,
+                      .task_name = t->cur ? t->cur->info.name : NULL,
+                      .task_name_len = t->cur ? t->cur->info.name_len : 0};
+        rc = push(m, &t->spans, s);
+        break;
+    }
+    case CD_TR_REGION_END:
+        close_kind(m, &t->spans, CDT_SPAN_REGION, false, 0, ns);
+        break;
+    default:
+        break;
+    }
+    if (t->worker != CDT_NO_WORKER)
+        recompute_worker(m, t->worker, ns);
+    if (w != CDT_NO_WORKER && w != t->worker)
+        recompute_worker(m, w, ns);
+    return rc;
+}
+
+/* STATE_* records: the state of a trace begun mid-run. */
+static int snapshot(cdt_model *m, const cd_tr_event *ev, int64_t ns)
+{
+    switch (ev->type) {
+    case CD_TR_STATE_THREAD: {
+        thread *t = get_thread(m, ev->args[0]);
+        if (t == NULL)
+            return -ENOMEM;
+        if (ev->args[2] == 0)
+            return 0;
+        cd_tr_event acq = {.type = CD_TR_WORKER_ACQUIRE, .nargs = 1, .thread = t->id};
+        acq.args[0] = ev->args[2] - 1;
+        return thread_event(m, t, &acq, ns);
+    }
+    case CD_TR_STATE_WORKER:
+        if (get_worker(m, ev->args[0]) != NULL)
+            recompute_worker(m, ev->args[0], ns);
+        return 0;
+    case CD_TR_STATE_TASK: {
+        task *k = cdt_map_get(&m->tasks, ev->args[0]);
+        if (k == NULL)
+            k = new_task(m, ev->args[0], ev->args[2], ev->str[3], ev->str_len[3], -1);
+        if (k == NULL)
+            return -ENOMEM;
+        if (ev->args[5] == 0 || (ev->args[1] != T_RUNNING && ev->args[1] != T_BLOCKED))
+            return 0; /* runnable: queued, on no thread */
+        thread *t = get_thread(m, ev->args[5] - 1);
+        if (t == NULL)
+            return -ENOMEM;
+        int rc = task_run(m, t, k, true, ns);
+        if (rc == 0 && ev->args[1] == T_BLOCKED)
+            rc = task_block(m, t, k, ev->str[4], ev->str_len[4], true, ns);
+        if (t->worker != CDT_NO_WORKER)
+            recompute_worker(m, t->worker, ns);
+        return rc;
+    }
+    default:
+        return 0;
+    }
+}
+
+int cdt_model_feed(cdt_model *m, const cd_tr_event *ev)
+{
+    int64_t ns = cd_trace_reader_ns(m->r, ev->ts);
+    if (ns > m->now)
+        m->now = ns;
+    if (m->cb.event)
+        m->cb.event(m->cb.ud, ev, ns);
+    thread *t = get_thread(m, ev->thread);
+    if (t == NULL)
+        return -ENOMEM;
+    switch (ev->type) {
+    case CD_TR_GC_BEGIN:
+    case CD_TR_GC_STW_BEGIN:
+    case CD_TR_GC_STW_END:
+    case CD_TR_GC_MARK_BEGIN:
+    case CD_TR_GC_MARK_END:
+    case CD_TR_GC_RESTART:
+    case CD_TR_GC_RECLAIM_BEGIN:
+    case CD_TR_GC_RECLAIM_END:
+    case CD_TR_GC_END:
+        return gc_event(m, ev, ns);
+    case CD_TR_HEAP:
+        m->last_heap = (int64_t)(ev->args[0] > INT64_MAX ? INT64_MAX : ev->args[0]);
+        if (m->cb.heap)
+            m->cb.heap(m->cb.ud, m->last_heap,
+                       (int64_t)(ev->args[1] > INT64_MAX ? INT64_MAX : ev->args[1]), ns);
+        if (m->gc_pending) {
+            m->gci.heap_after = m->last_heap;
+            m->gci.goal_after = (int64_t)(ev->args[1] > INT64_MAX ? INT64_MAX : ev->args[1]);
+            gc_report(m);
+        }
+        return 0;
+    case CD_TR_TASK_CREATE: {
+        task *k = new_task(m, ev->args[0], ev->args[1], ev->str[2], ev->str_len[2], ns);
+        if (k == NULL)
+            return -ENOMEM;
+        k->info.create_stack = ev->args[3];
+        if (m->cb.task_create)
+            m->cb.task_create(m->cb.ud, ev->args[0], ev->args[1], ev->str[2], ev->str_len[2],
+                              ev->thread, ev->args[3], ns);
+        return 0;
+    }
+    case CD_TR_USER_TASK_BEGIN:
+    case CD_TR_USER_TASK_END:
+        return user_task(m, ev, ns);
+    case CD_TR_LOG:
+        if (m->cb.log)
+            m->cb.log(m->cb.ud, ev->thread, ev->args[0], ev->str[1], ev->str_len[1], ev->str[2],
+                      ev->str_len[2], ns);
+        return 0;
+    case CD_TR_LOST:
+        if (m->cb.lost)
+            m->cb.lost(m->cb.ud, ev->thread, ev->args[0], ev->args[1], ns);
+        return 0;
+    case CD_TR_STATE_THREAD:
+    case CD_TR_STATE_WORKER:
+    case CD_TR_STATE_TASK:
+        return snapshot(m, ev, ns);
+    case CD_TR_CPU_SAMPLE:
+        return 0;
+    default:
+        return thread_event(m, t, ev, ns);
+    }
+}
+
+cdt_model *cdt_model_new(cd_trace_reader *r, const cdt_model_cb *cb)
+{
+    cdt_model *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return NULL;
+    m->r = r;
+    if (cb != NULL)
+        m->cb = *cb;
+    m->last_heap = -1;
+    return m;
+}
+
+void cdt_model_finish(cdt_model *m)
+{
+    if (m->finished)
+        return;
+    m->finished = true;
+    int64_t ns = m->now;
+    for (uint64_t w = 0; w < m->nworkers; w++)
+        seg_close(m, w, ns, true);
+    for (size_t i = 0; i < m->threads.cap; i++) {
+        thread *t = m->threads.slots[i].val;
+        if (t != NULL)
+            close_all(m, &t->spans, ns);
+    }
+    for (size_t i = 0; i < m->users.cap; i++) {
+        cdt_span *s = m->users.slots[i].val;
+        if (s != NULL) {
+            emit_end(m, s, ns, true);
+            free(s);
+            m->users.slots[i].val = NULL;
+        }
+    }
+    m->users.len = 0;
+    gc_finish(m, false, ns);
+    gc_report(m);
+    /* task_end deletes from the map: collect first. */
+    size_t n = m->tasks.len, j = 0;
+    task **live = n ? malloc(n * sizeof *live) : NULL;
+    for (size_t i = 0; live != NULL && i < m->tasks.cap; i++)
+        if (m->tasks.slots[i].val != NULL)
+            live[j++] = m->tasks.slots[i].val;
+    for (size_t i = 0; i < j; i++) {
+        live[i]->on_thread = false; /* its span was closed above */
+        task_end(m, live[i], false, ns);
+    }
+    free(live);
+    if (m->cb.end)
+        m->cb.end(m->cb.ud, ns, m->nworkers, m->threads_seen);
+}
+
+int64_t cdt_model_now(const cdt_model *m)
+{
+    return m->now;
+}
+
+uint64_t cdt_model_workers(const cdt_model *m)
+{
+    return m->nworkers;
+}
+
+uint64_t cdt_model_threads(const cdt_model *m)
+{
+    return m->threads_seen;
+}
+
+void cdt_model_free(cdt_model *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->threads.cap; i++) {
+        thread *t = m->threads.slots[i].val;
+        if (t != NULL) {
+            free(t->spans.v);
+            free(t);
+        }
+    }
+    for (size_t i = 0; i < m->tasks.cap; i++)
+        free(m->tasks.slots[i].val);
+    for (size_t i = 0; i < m->users.cap; i++)
+        free(m->users.slots[i].val);
+    cdt_map_free(&m->threads);
+    cdt_map_free(&m->tasks);
+    cdt_map_free(&m->users);
+    free(m->gc.v);
+    free(m->workers);
+    free(m);
+}
+
+int cdt_model_run(const char *path, const cdt_model_cb *cb, cd_tr_stats *stats_out,
+                  cd_tr_header *hdr_out)
+{
+    cd_trace_reader *r;
+    if (cdt_open(path, NULL, &r) != 0)
+        return CDT_FAIL;
+    int code = CDT_FAIL, rc;
+    cdt_model *m = cdt_model_new(r, cb);
+    if (m == NULL) {
+        cdt_error("out of memory");
+        goto out;
+    }
+    if (hdr_out != NULL)
+        *hdr_out = *cd_trace_reader_header(r);
+    if (cb != NULL && cb->start != NULL)
+        cb->start(cb->ud, r);
+    cd_tr_event ev;
+    while ((rc = cd_trace_reader_next(r, &ev)) == 1) {
+        if (cdt_model_feed(m, &ev) < 0) {
+            cdt_error("out of memory");
+            goto out;
+        }
+    }
+    cdt_model_finish(m);
+    if (stats_out != NULL)
+        cd_trace_reader_stats(r, stats_out);
+    code = cdt_finish(path, r, rc);
+out:
+    cdt_model_free(m);
+    cd_trace_reader_close(r);
+    return code;
+}
