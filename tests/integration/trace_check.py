@@ -65,6 +65,7 @@ def main(path):
     logs = collections.Counter()
     messages = []
     last = {}
+    gc_open = {}  # thread -> number of the collection it runs
     first_ts = None
     frontier = 0
     lost = 0
@@ -148,6 +149,15 @@ def main(path):
                     first_ts = ts
                 if ts < start:
                     fail("%s at %d is older than the trace start %d" % (NAMES[t], ts, start))
+                if 12 <= t <= 20:
+                    # every phase of one collection carries its number
+                    if t == 12:
+                        gc_open[th] = args[0]
+                    elif th in gc_open and args[0] != gc_open[th]:
+                        fail("%s of collection %d inside collection %d"
+                             % (NAMES[t], args[0], gc_open[th]))
+                    if t == 20:
+                        gc_open.pop(th, None)
                 if t == 7:
                     names[strings[args[2]]] += 1
                 elif t == 24:
