@@ -1,0 +1,608 @@
+/* prof/pprof.c - see pprof.h.
+ *
+ * Nothing is deduplicated while samples come in (adding a sample is a copy);
+ * at encode time every table is built by sorting: samples (to merge equal
+ * ones), addresses (Locations), (name, file) pairs (Functions) and strings
+ * (the string table). Each id is then found by binary search. Sorting keeps
+ * this file free of hash tables and makes the output deterministic.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "prof/pprof.h"
+#include "prof/symbolize.h"
+
+typedef struct psample {
+    uintptr_t *pcs; /* symbolization addresses, innermost first */
+    size_t n;
+    int64_t v[CD__PPROF_MAX_VALUES];
+    cd__pprof_label *labels; /* strings owned */
+    size_t nl;
+} psample;
+
+struct cd__pprof {
+    char *types[CD__PPROF_MAX_VALUES], *units[CD__PPROF_MAX_VALUES];
+    size_t ntypes;
+    char *period_type, *period_unit, *default_type;
+    int64_t period, time_ns, duration_ns;
+    char **comments;
+    size_t ncomments;
+    psample *s;
+    size_t ns, cap;
+};
+
+/* ---- building --------------------------------------------------------------- */
+
+cd__pprof *cd__pprof_new(void)
+{
+    return calloc(1, sizeof(cd__pprof));
+}
+
+static void free_sample(psample *s)
+{
+    for (size_t i = 0; i < s->nl; i++) {
+        free((char *)s->labels[i].key);
+        free((char *)s->labels[i].str);
+        free((char *)s->labels[i].unit);
+    }
+    free(s->labels);
+    free(s->pcs);
+}
+
+void cd__pprof_free(cd__pprof *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->ntypes; i++) {
+        free(p->types[i]);
+        free(p->units[i]);
+    }
+    for (size_t i = 0; i < p->ncomments; i++)
+        free(p->comments[i]);
+    free(p->comments);
+    free(p->period_type);
+    free(p->period_unit);
+    free(p->default_type);
+    for (size_t i = 0; i < p->ns; i++)
+        free_sample(&p->s[i]);
+    free(p->s);
+    free(p);
+}
+
+/* strdup that keeps NULL as NULL; *ok cleared on out of memory. */
+static char *copy_str(const char *s, bool *ok)
+{
+    if (s == NULL)
+        return NULL;
+    char *d = strdup(s);
+    if (d == NULL)
+        *ok = false;
+    return d;
+}
+
+int cd__pprof_sample_type(cd__pprof *p, const char *type, const char *unit)
+{
+    if (p->ntypes == CD__PPROF_MAX_VALUES)
+        return -E2BIG;
+    bool ok = true;
+    char *t = copy_str(type, &ok), *u = copy_str(unit, &ok);
+    if (!ok) {
+        free(t);
+        free(u);
+        return -ENOMEM;
+    }
+    p->types[p->ntypes] = t;
+    p->units[p->ntypes++] = u;
+    return 0;
+}
+
+int cd__pprof_period(cd__pprof *p, const char *type, const char *unit, int64_t period)
+{
+    bool ok = true;
+    free(p->period_type);
+    free(p->period_unit);
+    p->period_type = copy_str(type, &ok);
+    p->period_unit = copy_str(unit, &ok);
+    p->period = period;
+    return ok ? 0 : -ENOMEM;
+}
+
+void cd__pprof_time(cd__pprof *p, int64_t time_ns, int64_t duration_ns)
+{
+    p->time_ns = time_ns;
+    p->duration_ns = duration_ns;
+}
+
+int cd__pprof_default_type(cd__pprof *p, const char *type)
+{
+    bool ok = true;
+    free(p->default_type);
+    p->default_type = copy_str(type, &ok);
+    return ok ? 0 : -ENOMEM;
+}
+
+int cd__pprof_comment(cd__pprof *p, const char *text)
+{
+    char **v = realloc(p->comments, (p->ncomments + 1) * sizeof *v);
+    if (v == NULL)
+        return -ENOMEM;
+    p->comments = v;
+    bool ok = true;
+    v[p->ncomments] = copy_str(text, &ok);
+    if (!ok)
+        return -ENOMEM;
+    p->ncomments++;
+    return 0;
+}
+
+int cd__pprof_sample(cd__pprof *p, const uintptr_t *pcs, size_t n, bool leaf_exact,
+                     const int64_t *values, const cd__pprof_label *labels, size_t nlabels)
+{
+    if (p->ns == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        psample *v = realloc(p->s, cap * sizeof *v);
+        if (v == NULL)
+            return -ENOMEM;
+        p->s = v;
+        p->cap = cap;
+    }
+    psample s = {0};
+    s.pcs = malloc((n ? n : 1) * sizeof *s.pcs);
+    s.labels = calloc(nlabels ? nlabels : 1, sizeof *s.labels);
+    bool ok = s.pcs != NULL && s.labels != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        s.pcs[i] = (i == 0 && leaf_exact) || pcs[i] == 0 ? pcs[i] : pcs[i] - 1;
+    s.n = n;
+    for (size_t i = 0; i < p->ntypes; i++)
+        s.v[i] = values[i];
+    for (size_t i = 0; ok && i < nlabels; i++) {
+        s.labels[i].key = copy_str(labels[i].key ? labels[i].key : "", &ok);
+        s.labels[i].str = copy_str(labels[i].str, &ok);
+        s.labels[i].unit = copy_str(labels[i].unit, &ok);
+        s.labels[i].num = labels[i].num;
+        s.nl = i + 1;
+    }
+    if (!ok) {
+        free_sample(&s);
+        return -ENOMEM;
+    }
+    p->s[p->ns++] = s;
+    return 0;
+}
+
+/* ---- sorting helpers ------------------------------------------------------------ */
+
+static int cmp_str0(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "");
+}
+
+static int cmp_sample(const void *x, const void *y)
+{
+    const psample *a = x, *b = y;
+    if (a->n != b->n)
+        return a->n < b->n ? -1 : 1;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->pcs[i] != b->pcs[i])
+            return a->pcs[i] < b->pcs[i] ? -1 : 1;
+    if (a->nl != b->nl)
+        return a->nl < b->nl ? -1 : 1;
+    for (size_t i = 0; i < a->nl; i++) {
+        int c = cmp_str0(a->labels[i].key, b->labels[i].key);
+        if (c == 0)
+            c = cmp_str0(a->labels[i].str, b->labels[i].str);
+        if (c == 0)
+            c = cmp_str0(a->labels[i].unit, b->labels[i].unit);
+        if (c == 0 && a->labels[i].num != b->labels[i].num)
+            c = a->labels[i].num < b->labels[i].num ? -1 : 1;
+        if ((a->labels[i].str == NULL) != (b->labels[i].str == NULL))
+            c = a->labels[i].str == NULL ? -1 : 1;
+        if (c != 0)
+            return c;
+    }
+    return 0;
+}
+
+static int cmp_addr(const void *x, const void *y)
+{
+    uintptr_t a = *(const uintptr_t *)x, b = *(const uintptr_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static int cmp_pstr(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+typedef struct func {
+    const char *name, *file;
+} func;
+
+static int cmp_func(const void *x, const void *y)
+{
+    const func *a = x, *b = y;
+    int c = strcmp(a->name, b->name);
+    return c ? c : strcmp(a->file, b->file);
+}
+
+/* Sorts v (n elements of size sz) and removes duplicates; returns the new
+ * count. */
+static size_t sort_unique(void *v, size_t n, size_t sz, int (*cmp)(const void *, const void *))
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sz, cmp);
+    char *b = v;
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++)
+        if (cmp(b + (k - 1) * sz, b + i * sz) != 0)
+            memmove(b + k++ * sz, b + i * sz, sz);
+    return k;
+}
+
+/* ---- the wire format ------------------------------------------------------------- */
+
+typedef struct pbuf {
+    uint8_t *p;
+    size_t len, cap;
+    bool oom;
+} pbuf;
+
+static void pb_reserve(pbuf *b, size_t n)
+{
+    if (b->oom || b->len + n <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n)
+        cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (p == NULL) {
+        b->oom = true;
+        return;
+    }
+    b->p = p;
+    b->cap = cap;
+}
+
+static void pb_varint(pbuf *b, uint64_t v)
+{
+    pb_reserve(b, 10);
+    if (b->oom)
+        return;
+    while (v >= 0x80) {
+        b->p[b->len++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    b->p[b->len++] = (uint8_t)v;
+}
+
+static void pb_bytes(pbuf *b, const void *p, size_t n)
+{
+    pb_reserve(b, n);
+    if (b->oom)
+        return;
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+/* field with wire type 0 (varint); zero values are left out (proto3). */
+static void pb_int(pbuf *b, int field, int64_t v)
+{
+    if (v == 0)
+        return;
+    pb_varint(b, (uint64_t)field << 3);
+    pb_varint(b, (uint64_t)v);
+}
+
+static void pb_bool(pbuf *b, int field, bool v)
+{
+    pb_int(b, field, v ? 1 : 0);
+}
+
+/* field with wire type 2: a nested message, string or packed array. */
+static void pb_len(pbuf *b, int field, const void *p, size_t n)
+{
+    pb_varint(b, (uint64_t)field << 3 | 2);
+    pb_varint(b, n);
+    pb_bytes(b, p, n);
+}
+
+/* Appends the message in m as field `field` of b and empties m. */
+static void pb_msg(pbuf *b, int field, pbuf *m)
+{
+    if (m->oom)
+        b->oom = true;
+    pb_len(b, field, m->p, m->len);
+    m->len = 0;
+}
+
+/* ---- encoding ---------------------------------------------------------------------- */
+
+typedef struct enc {
+    cd__pprof *p;
+    const char **strs; /* sorted unique strings; strs[0] is "" */
+    size_t nstrs;
+    uintptr_t *addrs; /* sorted unique addresses: Location i + 1 */
+    size_t naddrs;
+    cd__sym *syms; /* per address */
+    func *funcs;   /* sorted unique: Function i + 1 */
+    size_t nfuncs;
+    const cd__mapping *maps;
+    size_t nmaps;
+} enc;
+
+static int64_t str_id(const enc *e, const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return 0;
+    const char **hit = bsearch(&s, e->strs, e->nstrs, sizeof *e->strs, cmp_pstr);
+    return hit ? hit - e->strs : 0;
+}
+
+static uint64_t loc_id(const enc *e, uintptr_t a)
+{
+    uintptr_t *hit = bsearch(&a, e->addrs, e->naddrs, sizeof a, cmp_addr);
+    return hit ? (uint64_t)(hit - e->addrs) + 1 : 0;
+}
+
+static uint64_t func_id(const enc *e, const cd__sym *s)
+{
+    func k = {s->func, s->file};
+    func *hit = bsearch(&k, e->funcs, e->nfuncs, sizeof k, cmp_func);
+    return hit ? (uint64_t)(hit - e->funcs) + 1 : 0;
+}
+
+static uint64_t mapping_id(const enc *e, uintptr_t a)
+{
+    for (size_t i = 0; i < e->nmaps; i++)
+        if (a >= e->maps[i].start && a < e->maps[i].limit)
+            return i + 1;
+    return 0;
+}
+
+/* Every string the message refers to, sorted and unique, "" first. */
+static int collect_strings(enc *e)
+{
+    cd__pprof *p = e->p;
+    size_t n = 8 + 2 * p->ntypes + p->ncomments + 2 * e->nfuncs + 2 * e->nmaps;
+    for (size_t i = 0; i < p->ns; i++)
+        n += 3 * p->s[i].nl;
+    const char **v = malloc(n * sizeof *v);
+    if (v == NULL)
+        return -ENOMEM;
+    size_t k = 0;
+    v[k++] = "";
+#define ADD(s)                                                                                     \
+    do {                                                                                           \
+        if ((s) != NULL)                                                                           \
+            v[k++] = (s);                                                                          \
+    } while (0)
+    for (size_t i = 0; i < p->ntypes; i++) {
+        ADD(p->types[i]);
+        ADD(p->units[i]);
+    }
+    ADD(p->period_type);
+    ADD(p->period_unit);
+    ADD(p->default_type);
+    for (size_t i = 0; i < p->ncomments; i++)
+        ADD(p->comments[i]);
+    for (size_t i = 0; i < p->ns; i++)
+        for (size_t j = 0; j < p->s[i].nl; j++) {
+            ADD(p->s[i].labels[j].key);
+            ADD(p->s[i].labels[j].str);
+            ADD(p->s[i].labels[j].unit);
+        }
+    for (size_t i = 0; i < e->nfuncs; i++) {
+        ADD(e->funcs[i].name);
+        ADD(e->funcs[i].file);
+    }
+    for (size_t i = 0; i < e->nmaps; i++) {
+        ADD(e->maps[i].file);
+        ADD(e->maps[i].build_id);
+    }
+#undef ADD
+    e->strs = v;
+    e->nstrs = sort_unique(v, k, sizeof *v, cmp_pstr);
+    return 0;
+}
+
+/* Merges equal samples (same stack and labels): values summed. */
+static void merge_samples(cd__pprof *p)
+{
+    if (p->ns == 0)
+        return;
+    qsort(p->s, p->ns, sizeof *p->s, cmp_sample);
+    size_t k = 0;
+    for (size_t i = 1; i < p->ns; i++) {
+        if (cmp_sample(&p->s[k], &p->s[i]) == 0) {
+            for (size_t t = 0; t < p->ntypes; t++)
+                p->s[k].v[t] += p->s[i].v[t];
+            free_sample(&p->s[i]);
+        } else {
+            p->s[++k] = p->s[i];
+        }
+    }
+    p->ns = k + 1;
+}
+
+static void encode_body(enc *e, pbuf *out)
+{
+    cd__pprof *p = e->p;
+    pbuf m = {0}, sub = {0};
+    for (size_t i = 0; i < p->ntypes; i++) { /* 1: sample_type */
+        pb_int(&m, 1, str_id(e, p->types[i]));
+        pb_int(&m, 2, str_id(e, p->units[i]));
+        pb_msg(out, 1, &m);
+    }
+    for (size_t i = 0; i < p->ns; i++) { /* 2: sample */
+        const psample *s = &p->s[i];
+        for (size_t j = 0; j < s->n; j++)
+            pb_varint(&sub, loc_id(e, s->pcs[j]));
+        pb_msg(&m, 1, &sub); /* location_id, packed */
+        for (size_t t = 0; t < p->ntypes; t++)
+            pb_varint(&sub, (uint64_t)s->v[t]);
+        pb_msg(&m, 2, &sub); /* value, packed */
+        for (size_t j = 0; j < s->nl; j++) {
+            pb_int(&sub, 1, str_id(e, s->labels[j].key));
+            if (s->labels[j].str != NULL) {
+                pb_int(&sub, 2, str_id(e, s->labels[j].str));
+            } else {
+                pb_int(&sub, 3, s->labels[j].num);
+                pb_int(&sub, 4, str_id(e, s->labels[j].unit));
+            }
+            pb_msg(&m, 3, &sub);
+        }
+        pb_msg(out, 2, &m);
+    }
+    for (size_t i = 0; i < e->nmaps; i++) { /* 3: mapping */
+        const cd__mapping *mp = &e->maps[i];
+        pb_int(&m, 1, (int64_t)i + 1);
+        pb_int(&m, 2, (int64_t)mp->start);
+        pb_int(&m, 3, (int64_t)mp->limit);
+        pb_int(&m, 4, (int64_t)mp->offset);
+        pb_int(&m, 5, str_id(e, mp->file));
+        pb_int(&m, 6, str_id(e, mp->build_id));
+        pb_bool(&m, 7, true);
+        pb_bool(&m, 8, true);
+        pb_bool(&m, 9, true);
+        pb_msg(out, 3, &m);
+    }
+    for (size_t i = 0; i < e->naddrs; i++) { /* 4: location */
+        pb_int(&m, 1, (int64_t)i + 1);
+        pb_int(&m, 2, (int64_t)mapping_id(e, e->addrs[i]));
+        pb_int(&m, 3, (int64_t)e->addrs[i]);
+        pb_int(&sub, 1, (int64_t)func_id(e, &e->syms[i]));
+        pb_int(&sub, 2, e->syms[i].line);
+        pb_msg(&m, 4, &sub);
+        pb_msg(out, 4, &m);
+    }
+    for (size_t i = 0; i < e->nfuncs; i++) { /* 5: function */
+        pb_int(&m, 1, (int64_t)i + 1);
+        pb_int(&m, 2, str_id(e, e->funcs[i].name));
+        pb_int(&m, 3, str_id(e, e->funcs[i].name));
+        pb_int(&m, 4, str_id(e, e->funcs[i].file));
+        pb_msg(out, 5, &m);
+    }
+    for (size_t i = 0; i < e->nstrs; i++) /* 6: string_table */
+        pb_len(out, 6, e->strs[i], strlen(e->strs[i]));
+    pb_int(out, 9, p->time_ns);
+    pb_int(out, 10, p->duration_ns);
+    if (p->period_type != NULL) {
+        pb_int(&m, 1, str_id(e, p->period_type));
+        pb_int(&m, 2, str_id(e, p->period_unit));
+        pb_msg(out, 11, &m);
+    }
+    pb_int(out, 12, p->period);
+    for (size_t i = 0; i < p->ncomments; i++)
+        pb_int(out, 13, str_id(e, p->comments[i]));
+    pb_int(out, 14, str_id(e, p->default_type));
+    if (m.oom || sub.oom)
+        out->oom = true;
+    free(m.p);
+    free(sub.p);
+}
+
+static int gzip_buf(const pbuf *in, uint8_t **out, size_t *len)
+{
+    z_stream z = {0};
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -ENOMEM;
+    size_t cap = deflateBound(&z, in->len) + 32;
+    uint8_t *buf = malloc(cap);
+    if (buf == NULL) {
+        deflateEnd(&z);
+        return -ENOMEM;
+    }
+    z.next_in = in->p;
+    z.avail_in = (uInt)in->len;
+    z.next_out = buf;
+    z.avail_out = (uInt)cap;
+    int rc = deflate(&z, Z_FINISH);
+    *len = cap - z.avail_out;
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(buf);
+        return -EIO;
+    }
+    *out = buf;
+    return 0;
+}
+
+int cd__pprof_encode(cd__pprof *p, uint8_t **out, size_t *len)
+{
+    enc e = {.p = p};
+    cd__symctx *sym = NULL;
+    pbuf body = {0};
+    int rc;
+    *out = NULL;
+    *len = 0;
+
+    merge_samples(p);
+    size_t total = 0;
+    for (size_t i = 0; i < p->ns; i++)
+        total += p->s[i].n;
+    e.addrs = malloc((total ? total : 1) * sizeof *e.addrs);
+    rc = -ENOMEM;
+    if (e.addrs == NULL)
+        goto out;
+    for (size_t i = 0, k = 0; i < p->ns; i++)
+        for (size_t j = 0; j < p->s[i].n; j++)
+            e.addrs[k++] = p->s[i].pcs[j];
+    e.naddrs = sort_unique(e.addrs, total, sizeof *e.addrs, cmp_addr);
+
+    rc = cd__sym_begin(&sym);
+    if (rc < 0)
+        goto out;
+    e.nmaps = cd__sym_mappings(sym, &e.maps);
+    e.syms = malloc((e.naddrs ? e.naddrs : 1) * sizeof *e.syms);
+    e.funcs = malloc((e.naddrs ? e.naddrs : 1) * sizeof *e.funcs);
+    rc = -ENOMEM;
+    if (e.syms == NULL || e.funcs == NULL)
+        goto out;
+    for (size_t i = 0; i < e.naddrs; i++) {
+        cd__sym_lookup(sym, e.addrs[i], &e.syms[i]);
+        e.funcs[i] = (func){e.syms[i].func, e.syms[i].file};
+    }
+    e.nfuncs = sort_unique(e.funcs, e.naddrs, sizeof *e.funcs, cmp_func);
+    rc = collect_strings(&e);
+    if (rc < 0)
+        goto out;
+    encode_body(&e, &body);
+    rc = -ENOMEM;
+    if (body.oom)
+        goto out;
+    rc = gzip_buf(&body, out, len);
+out:
+    free(body.p);
+    free(e.strs);
+    free(e.funcs);
+    free(e.syms);
+    free(e.addrs);
+    cd__sym_end(sym);
+    return rc;
+}
+
+int cd__pprof_write(cd__pprof *p, int fd)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc = cd__pprof_encode(p, &buf, &len);
+    if (rc < 0)
+        return rc;
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, buf + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? -errno : -EIO;
+            break;
+        }
+        off += (size_t)n;
+    }
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,163 @@
+/* prof/symbolize.c - see symbolize.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <elfutils/libdwfl.h>
+
+#include "prof/symbolize.h"
+
+struct cd__symctx {
+    Dwfl *dwfl;
+    cd__mapping *maps;
+    size_t nmaps;
+};
+
+static const Dwfl_Callbacks callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+static char *hex(const unsigned char *p, int n)
+{
+    char *s = malloc((size_t)n * 2 + 1);
+    if (s == NULL)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        snprintf(s + 2 * i, 3, "%02x", p[i]);
+    s[2 * n] = '\0';
+    return s;
+}
+
+/* The r-x file mappings of /proc/self/maps: what pprof calls Mappings. */
+static int read_maps(cd__symctx *c)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (f == NULL)
+        return -errno;
+    char line[4096 + 128];
+    size_t cap = 0;
+    int rc = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        uintptr_t start, end, off;
+        char perms[8];
+        int pos = 0;
+        if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %" SCNxPTR " %*s %*s %n", &start, &end,
+                   perms, &off, &pos) < 4 ||
+            pos == 0)
+            continue;
+        char *path = line + pos;
+        path[strcspn(path, "\n")] = '\0';
+        if (perms[2] != 'x' || path[0] != '/')
+            continue;
+        if (c->nmaps == cap) {
+            cap = cap ? cap * 2 : 16;
+            cd__mapping *v = realloc(c->maps, cap * sizeof *v);
+            if (v == NULL) {
+                rc = -ENOMEM;
+                break;
+            }
+            c->maps = v;
+        }
+        cd__mapping *m = &c->maps[c->nmaps];
+        m->start = start;
+        m->limit = end;
+        m->offset = off;
+        m->file = strdup(path);
+        m->build_id = NULL;
+        if (m->file == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        c->nmaps++;
+        const unsigned char *bits;
+        GElf_Addr vaddr;
+        GElf_Addr bias;
+        Dwfl_Module *mod = dwfl_addrmodule(c->dwfl, start);
+        /* The build id is read from the ELF file, which libdwfl opens on
+         * first use. */
+        if (mod != NULL && dwfl_module_getelf(mod, &bias) == NULL)
+            mod = NULL;
+        int n = mod != NULL ? dwfl_module_build_id(mod, &bits, &vaddr) : 0;
+        m->build_id = n > 0 ? hex(bits, n) : strdup("");
+        if (m->build_id == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int cd__sym_begin(cd__symctx **out)
+{
+    *out = NULL;
+    cd__symctx *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    int rc = -EIO;
+    c->dwfl = dwfl_begin(&callbacks);
+    if (c->dwfl == NULL)
+        goto fail;
+    dwfl_report_begin(c->dwfl);
+    if (dwfl_linux_proc_report(c->dwfl, getpid()) != 0)
+        goto fail;
+    if (dwfl_report_end(c->dwfl, NULL, NULL) != 0)
+        goto fail;
+    rc = read_maps(c);
+    if (rc < 0)
+        goto fail;
+    *out = c;
+    return 0;
+fail:
+    cd__sym_end(c);
+    return rc;
+}
+
+void cd__sym_lookup(cd__symctx *c, uintptr_t pc, cd__sym *out)
+{
+    out->func = "?";
+    out->file = "";
+    out->line = 0;
+    out->start = 0;
+    Dwfl_Module *mod = dwfl_addrmodule(c->dwfl, pc);
+    if (mod == NULL)
+        return;
+    GElf_Off off = 0;
+    GElf_Sym sym;
+    const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+    if (name != NULL) {
+        out->func = name;
+        out->start = pc - off;
+    }
+    Dwfl_Line *ln = dwfl_module_getsrc(mod, pc);
+    int lineno = 0;
+    const char *src = ln != NULL ? dwfl_lineinfo(ln, NULL, &lineno, NULL, NULL, NULL) : NULL;
+    if (src != NULL) {
+        out->file = src;
+        out->line = lineno;
+    }
+}
+
+size_t cd__sym_mappings(cd__symctx *c, const cd__mapping **maps)
+{
+    *maps = c->maps;
+    return c->nmaps;
+}
+
+void cd__sym_end(cd__symctx *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->nmaps; i++) {
+        free((char *)c->maps[i].file);
+        free((char *)c->maps[i].build_id);
+    }
+    free(c->maps);
+    if (c->dwfl != NULL)
+        dwfl_end(c->dwfl);
+    free(c);
+}
