@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "cdebug/cdebug.h"
+#include "http/pprof_common.h"
 #include "http/response.h"
 #include "http/router.h"
 #include "http/trace_route.h"
@@ -212,38 +213,6 @@ static void *stream_timer(void *arg)
     return NULL;
 }
 
-/* Go's serveError: status, text (printf format), X-Go-Pprof: 1. */
-static enum MHD_Result pprof_error(const cd__http_req *req, unsigned status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static enum MHD_Result pprof_error(const cd__http_req *req, unsigned status, const char *fmt, ...)
-{
-    char text[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n >= sizeof text)
-        n = (int)sizeof text - 1;
-    char *body = malloc((size_t)n + 1);
-    if (body == NULL)
-        return MHD_NO;
-    memcpy(body, text, (size_t)n + 1);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_FREE);
-    if (r == NULL) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", CD__HTTP_TEXT_PLAIN);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "X-Go-Pprof", "1");
-    enum MHD_Result rc = MHD_queue_response(req->conn, status, r);
-    MHD_destroy_response(r);
-    return rc;
-}
-
 static void trace_headers(struct MHD_Response *r)
 {
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -258,12 +227,13 @@ static enum MHD_Result serve_flight(const cd__http_req *req)
     size_t len;
     int rc = cd__flight_copy(&buf, &len);
     if (rc == -ENOENT)
-        return pprof_error(req, MHD_HTTP_BAD_REQUEST,
-                           "flight recorder is not running (start it with "
-                           "CDEBUG=flight=SECONDS or cd_flight_start)\n");
+        return cd__pprof_error(req, MHD_HTTP_BAD_REQUEST,
+                               "flight recorder is not running (start it with "
+                               "CDEBUG=flight=SECONDS or cd_flight_start)\n");
     if (rc != 0)
-        return pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                           "Could not write the flight recorder's window: %s\n", cd_strerror(rc));
+        return cd__pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                               "Could not write the flight recorder's window: %s\n",
+                               cd_strerror(rc));
     struct MHD_Response *r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
     if (r == NULL) {
         free(buf);
@@ -295,24 +265,24 @@ static enum MHD_Result serve_trace(const cd__http_req *req, void *ctx)
     const char *flight = cd__http_query(req, "flight");
     if (flight != NULL && strcmp(flight, "0") != 0 && strcmp(flight, "") != 0) {
         if (strcmp(flight, "1") != 0)
-            return pprof_error(req, MHD_HTTP_BAD_REQUEST,
-                               "bad flight value \"%.32s\": want 0 or 1\n", flight);
+            return cd__pprof_error(req, MHD_HTTP_BAD_REQUEST,
+                                   "bad flight value \"%.32s\": want 0 or 1\n", flight);
         if (req->head)
             goto head;
         return serve_flight(req);
     }
     double sec = parse_seconds(cd__http_query(req, "seconds"));
     if (sec > CD__HTTP_TRACE_MAX_SECONDS)
-        return pprof_error(req, MHD_HTTP_BAD_REQUEST,
-                           "profile duration exceeds the server's maximum of %.0f seconds\n",
-                           CD__HTTP_TRACE_MAX_SECONDS);
+        return cd__pprof_error(req, MHD_HTTP_BAD_REQUEST,
+                               "profile duration exceeds the server's maximum of %.0f seconds\n",
+                               CD__HTTP_TRACE_MAX_SECONDS);
     if (req->head)
         goto head;
 
     tstream *s = calloc(1, sizeof *s);
     if (s == NULL)
-        return pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "Could not enable tracing: %s\n",
-                           "out of memory");
+        return cd__pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                               "Could not enable tracing: %s\n", "out of memory");
     pthread_mutex_init(&s->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -336,8 +306,9 @@ static enum MHD_Result serve_trace(const cd__http_req *req, void *ctx)
     if (rc != 0) {
         s->refs = 1;
         stream_unref(s);
-        return pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "Could not enable tracing: %s\n",
-                           rc == -EBUSY ? "tracing is already enabled" : cd_strerror(rc));
+        return cd__pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                               "Could not enable tracing: %s\n",
+                               rc == -EBUSY ? "tracing is already enabled" : cd_strerror(rc));
     }
     r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, s, stream_free);
     if (r == NULL)
@@ -354,8 +325,8 @@ static enum MHD_Result serve_trace(const cd__http_req *req, void *ctx)
         MHD_destroy_response(r); /* calls stream_free: one ref left */
         (void)cd__writer_stop_sink(&s->sink);
         stream_unref(s);
-        return pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "Could not enable tracing: %s\n",
-                           "cannot start a thread");
+        return cd__pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                               "Could not enable tracing: %s\n", "cannot start a thread");
     }
     pthread_detach(t);
     enum MHD_Result res = MHD_queue_response(req->conn, MHD_HTTP_OK, r);

@@ -139,8 +139,9 @@ int cd__pprof_comment(cd__pprof *p, const char *text)
     return 0;
 }
 
-int cd__pprof_sample(cd__pprof *p, const uintptr_t *pcs, size_t n, bool leaf_exact,
-                     const int64_t *values, const cd__pprof_label *labels, size_t nlabels)
+/* Appends a sample whose pcs are already symbolization addresses. */
+static int add_sample(cd__pprof *p, const uintptr_t *pcs, size_t n, const int64_t *values,
+                      const cd__pprof_label *labels, size_t nlabels)
 {
     if (p->ns == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
@@ -155,7 +156,7 @@ int cd__pprof_sample(cd__pprof *p, const uintptr_t *pcs, size_t n, bool leaf_exa
     s.labels = calloc(nlabels ? nlabels : 1, sizeof *s.labels);
     bool ok = s.pcs != NULL && s.labels != NULL;
     for (size_t i = 0; ok && i < n; i++)
-        s.pcs[i] = (i == 0 && leaf_exact) || pcs[i] == 0 ? pcs[i] : pcs[i] - 1;
+        s.pcs[i] = pcs[i];
     s.n = n;
     for (size_t i = 0; i < p->ntypes; i++)
         s.v[i] = values[i];
@@ -171,6 +172,38 @@ int cd__pprof_sample(cd__pprof *p, const uintptr_t *pcs, size_t n, bool leaf_exa
         return -ENOMEM;
     }
     p->s[p->ns++] = s;
+    return 0;
+}
+
+int cd__pprof_sample(cd__pprof *p, const uintptr_t *pcs, size_t n, bool leaf_exact,
+                     const int64_t *values, const cd__pprof_label *labels, size_t nlabels)
+{
+    uintptr_t adj[64] = {0}, *a = n <= 64 ? adj : malloc(n * sizeof *a);
+    if (a == NULL)
+        return -ENOMEM;
+    /* A return address is symbolized as the call before it. */
+    for (size_t i = 0; i < n; i++)
+        a[i] = (i == 0 && leaf_exact) || pcs[i] == 0 ? pcs[i] : pcs[i] - 1;
+    int rc = add_sample(p, a, n, values, labels, nlabels);
+    if (a != adj)
+        free(a);
+    return rc;
+}
+
+int cd__pprof_subtract(cd__pprof *p, const cd__pprof *base)
+{
+    if (p->ntypes != base->ntypes)
+        return -EINVAL;
+    for (size_t i = 0; i < base->ns; i++) {
+        const psample *b = &base->s[i];
+        int64_t v[CD__PPROF_MAX_VALUES];
+        for (size_t t = 0; t < base->ntypes; t++)
+            v[t] = -b->v[t];
+        /* pcs are already symbolization addresses: add them as exact. */
+        int rc = add_sample(p, b->pcs, b->n, v, b->labels, b->nl);
+        if (rc < 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -427,6 +460,18 @@ static void merge_samples(cd__pprof *p)
         }
     }
     p->ns = k + 1;
+    /* Samples cancelled out by cd__pprof_subtract carry nothing. */
+    size_t j = 0;
+    for (size_t i = 0; i < p->ns; i++) {
+        bool zero = p->ntypes > 0;
+        for (size_t t = 0; t < p->ntypes; t++)
+            zero &= p->s[i].v[t] == 0;
+        if (zero)
+            free_sample(&p->s[i]);
+        else
+            p->s[j++] = p->s[i];
+    }
+    p->ns = j;
 }
 
 static void encode_body(enc *e, pbuf *out)

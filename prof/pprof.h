@@ -64,6 +64,13 @@ int cd__pprof_comment(cd__pprof *p, const char *text);
 int cd__pprof_sample(cd__pprof *p, const uintptr_t *pcs, size_t n, bool leaf_exact,
                      const int64_t *values, const cd__pprof_label *labels, size_t nlabels);
 
+/* Adds the samples of base to p with every value negated, so that equal
+ * stacks cancel at encode time: p becomes p - base, as Go's delta profiles
+ * (net/http/pprof's ?seconds=N). Samples whose values all become 0 are
+ * left out of the message. Both must have the same sample types.
+ * 0, -EINVAL (different types) or -ENOMEM. */
+int cd__pprof_subtract(cd__pprof *p, const cd__pprof *base);
+
 /* Encodes the profile, gzipped, into a malloc'ed buffer (*out, *len; the
  * caller frees it). 0 or a negative errno. Cost: O(S log S) for S frames in
  * all samples, plus symbolizing each distinct address once. */

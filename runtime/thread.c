@@ -9,6 +9,7 @@
 
 #include <gc/gc.h>
 
+#include "prof/fpwalk.h"
 #include "runtime/thread.h"
 #include "trace/recorder.h"
 
@@ -51,6 +52,9 @@ int cd__thread_attach(cd__thread_kind kind, bool gc)
     pthread_mutex_unlock(&registry_lock);
 
     cd__self = t;
+    /* Stack bounds for the profilers' frame walks; without them the
+     * thread's stacks are empty, which is all a failure here costs. */
+    (void)cd__fpwalk_thread_init();
     if (CD__TRACING())
         cd__trace_ev1(CD__EV_THREAD_START, (uint64_t)kind);
     return 0;
@@ -129,8 +133,7 @@ static void *spawn_trampoline(void *p)
     return ret;
 }
 
-int cd__thread_spawn(pthread_t *out, cd__thread_kind kind, bool gc, void *(*fn)(void *),
-                     void *arg)
+int cd__thread_spawn(pthread_t *out, cd__thread_kind kind, bool gc, void *(*fn)(void *), void *arg)
 {
     struct spawn_ctx *ctx = malloc(sizeof *ctx);
     if (ctx == NULL)
@@ -143,7 +146,7 @@ int cd__thread_spawn(pthread_t *out, cd__thread_kind kind, bool gc, void *(*fn)(
      * inherited by the new thread, then restored here. */
     sigset_t block, old;
     sigemptyset(&block);
-    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+    int sigs[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT, SIGUSR1, SIGUSR2,
                   SIGALRM, SIGCHLD, SIGWINCH, SIGPIPE, SIGTSTP, SIGCONT};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         sigaddset(&block, sigs[i]);

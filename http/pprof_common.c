@@ -1,0 +1,80 @@
+/* http/pprof_common.c - see pprof_common.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/pprof_common.h"
+#include "http/response.h"
+
+enum MHD_Result cd__pprof_error(const cd__http_req *req, unsigned status, const char *fmt, ...)
+{
+    char text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof text)
+        n = (int)sizeof text - 1;
+    char *body = malloc((size_t)n + 1);
+    if (body == NULL)
+        return MHD_NO;
+    memcpy(body, text, (size_t)n + 1);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", CD__HTTP_TEXT_PLAIN);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Go-Pprof", "1");
+    enum MHD_Result rc = MHD_queue_response(req->conn, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+enum MHD_Result cd__pprof_reply(const cd__http_req *req, const char *name, bool text, uint8_t *body,
+                                size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (text) {
+        MHD_add_response_header(r, "Content-Type", CD__HTTP_TEXT_PLAIN);
+    } else {
+        char disp[128];
+        snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", name);
+        MHD_add_response_header(r, "Content-Type", "application/octet-stream");
+        MHD_add_response_header(r, "Content-Disposition", disp);
+    }
+    enum MHD_Result rc = MHD_queue_response(req->conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+bool cd__pprof_parse_int(const char *s, int64_t *out)
+{
+    if (s == NULL || *s == '\0')
+        return false;
+    const char *p = s + (*s == '+' || *s == '-');
+    if (*p == '\0')
+        return false;
+    for (const char *q = p; *q; q++)
+        if (*q < '0' || *q > '9')
+            return false;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return false;
+    *out = v;
+    return true;
+}

@@ -1,0 +1,31 @@
+/* http/pprof_common.h - what every /debug/pprof/ route shares: Go's
+ * serveError and the headers of a profile response.
+ */
+#ifndef CDEBUG_HTTP_PPROF_COMMON_H
+#define CDEBUG_HTTP_PPROF_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/router.h"
+
+/* Go's serveError: the status, the text (printf format; at most 255
+ * bytes), Content-Type text/plain, X-Content-Type-Options: nosniff and
+ * X-Go-Pprof: 1. Returns MHD_queue_response's result. Thread-safe. */
+enum MHD_Result cd__pprof_error(const cd__http_req *req, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A 200 response with body (malloc'ed; ownership passes to the response,
+ * freed also on failure): a profile.proto (text false: Content-Type
+ * application/octet-stream and Content-Disposition: attachment;
+ * filename="NAME") or text (text/plain; charset=utf-8). Always with
+ * X-Content-Type-Options: nosniff. Thread-safe. */
+enum MHD_Result cd__pprof_reply(const cd__http_req *req, const char *name, bool text, uint8_t *body,
+                                size_t len);
+
+/* Go's strconv.Atoi/ParseInt rules for a query value: optional sign,
+ * decimal digits only, in int64 range. Returns true and stores *out, or
+ * false for anything else (empty included). */
+bool cd__pprof_parse_int(const char *s, int64_t *out);
+
+#endif /* CDEBUG_HTTP_PPROF_COMMON_H */
