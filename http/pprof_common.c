@@ -60,6 +60,21 @@ enum MHD_Result cd__pprof_reply(const cd__http_req *req, const char *name, bool 
     return rc;
 }
 
+enum MHD_Result cd__pprof_reply_typed(const cd__http_req *req, const char *content_type, char *body,
+                                      size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Content-Type", content_type);
+    enum MHD_Result rc = MHD_queue_response(req->conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
 bool cd__pprof_parse_int(const char *s, int64_t *out)
 {
     if (s == NULL || *s == '\0')

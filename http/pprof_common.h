@@ -23,6 +23,11 @@ enum MHD_Result cd__pprof_error(const cd__http_req *req, unsigned status, const 
 enum MHD_Result cd__pprof_reply(const cd__http_req *req, const char *name, bool text, uint8_t *body,
                                 size_t len);
 
+/* A 200 response with a body of the given Content-Type (malloc'ed body,
+ * ownership passes) and X-Content-Type-Options: nosniff. Thread-safe. */
+enum MHD_Result cd__pprof_reply_typed(const cd__http_req *req, const char *content_type, char *body,
+                                      size_t len);
+
 /* Go's strconv.Atoi/ParseInt rules for a query value: optional sign,
  * decimal digits only, in int64 range. Returns true and stores *out, or
  * false for anything else (empty included). */

@@ -13,6 +13,7 @@
 
 #include "cdebug/http.h"
 #include "http/auth.h"
+#include "http/pprof_routes.h"
 #include "http/response.h"
 #include "http/router.h"
 #include "http/trace_route.h"
@@ -100,6 +101,7 @@ static void register_builtins(void)
 {
     cd__http_vars_routes_register();
     cd__http_trace_route_register();
+    cd__http_pprof_routes_register();
 }
 
 void cd__http_routes_init(void)
@@ -153,6 +155,13 @@ bool cd__http_route_accepts(const char *url, const char *method)
 enum MHD_Result cd__http_dispatch(struct MHD_Connection *c, const char *url, const char *method,
                                   const char *token)
 {
+    return cd__http_dispatch_body(c, url, method, token, NULL, 0);
+}
+
+enum MHD_Result cd__http_dispatch_body(struct MHD_Connection *c, const char *url,
+                                       const char *method, const char *token, const char *body,
+                                       size_t body_len)
+{
     cd__http_routes_init();
     if (!cd__http_auth_ok(c, token))
         return cd__http_auth_reject(c);
@@ -163,7 +172,12 @@ enum MHD_Result cd__http_dispatch(struct MHD_Connection *c, const char *url, con
     if (!(r->methods & bit))
         return cd__http_reply_text_hdr(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n",
                                        MHD_HTTP_HEADER_ALLOW, r->allow);
-    cd__http_req req = {.conn = c, .url = url, .method = method, .head = bit == CD__HTTP_HEAD};
+    cd__http_req req = {.conn = c,
+                        .url = url,
+                        .method = method,
+                        .head = bit == CD__HTTP_HEAD,
+                        .body = body,
+                        .body_len = body_len};
     return r->fn(&req, r->ctx);
 }
 

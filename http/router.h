@@ -44,7 +44,13 @@ typedef struct cd__http_req {
     const char *url;             /* the path, without the query string */
     const char *method;          /* "GET", "HEAD", ... */
     bool head;                   /* method is HEAD: the body is not sent */
+    const char *body;            /* a POST's body (up to CD__HTTP_BODY_MAX), else NULL */
+    size_t body_len;
 } cd__http_req;
+
+/* Largest request body kept for a route that accepts POST; a longer one
+ * gets 413. (Only /debug/pprof/symbol reads a body: a list of addresses.) */
+#define CD__HTTP_BODY_MAX (64 * 1024)
 
 /* A route handler: queues exactly one response on req->conn and returns
  * MHD_queue_response's result (MHD_NO closes the connection). Runs on a
@@ -91,5 +97,10 @@ bool cd__http_route_accepts(const char *url, const char *method);
  * handler's thread. Cost: O(routes) plus the handler. */
 enum MHD_Result cd__http_dispatch(struct MHD_Connection *c, const char *url, const char *method,
                                   const char *token);
+
+/* Same, with the request body (NULL, 0 for none) handed to the route. */
+enum MHD_Result cd__http_dispatch_body(struct MHD_Connection *c, const char *url,
+                                       const char *method, const char *token, const char *body,
+                                       size_t body_len);
 
 #endif /* CDEBUG_HTTP_ROUTER_H */

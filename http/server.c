@@ -40,6 +40,7 @@
 #include "http/addr.h"
 #include "http/trace_route.h"
 #include "http/auth.h"
+#include "http/response.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "runtime/init.h"
@@ -56,7 +57,7 @@ typedef struct server {
 } server;
 
 static pthread_mutex_t srv_lock = PTHREAD_MUTEX_INITIALIZER;
-static server *srv;                     /* the running server, under srv_lock */
+static server *srv;                    /* the running server, under srv_lock */
 static _Atomic int srv_port = -ENOENT; /* its port, read without the lock */
 
 /* Signals kept away from the daemon's thread (the set runtime/thread.c
@@ -86,36 +87,79 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     pthread_mutex_unlock(&s->log_lock);
 }
 
+/* The body of a request to a route that accepts POST, kept until the
+ * answer (freed by on_completed). */
+typedef struct reqbody {
+    char *p;
+    size_t len;
+    bool too_big; /* longer than CD__HTTP_BODY_MAX: answered with 413 */
+} reqbody;
+
+static char seen; /* *req_cls of a request whose body is not kept */
+
 /* MHD_AccessHandlerCallback. libmicrohttpd calls it once when the headers
  * are in (*req_cls NULL), then once per chunk of body, then once more with
  * *upload_data_size 0. GET and HEAD, and any request a route accepts, are
  * answered on that last call, which keeps the connection alive (an answer
  * queued on the first call makes libmicrohttpd close the connection after
- * it); a body, if any, is dropped chunk by chunk, never stored. Other
+ * it). A POST a route accepts keeps its body (up to CD__HTTP_BODY_MAX) for
+ * the route; any other body is dropped chunk by chunk, never stored. Other
  * methods no route accepts (405, or 404 for a POST elsewhere) are answered
  * on the first call: the body is never read, and libmicrohttpd closes the
  * connection after the answer. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
-    static char seen;
     server *s = cls;
     (void)version;
-    (void)upload_data;
     if (*req_cls == NULL) {
-        *req_cls = &seen;
-        if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-            strcmp(method, MHD_HTTP_METHOD_HEAD) == 0 || cd__http_route_accepts(url, method))
+        if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0) {
+            *req_cls = &seen;
             return MHD_YES;
-        return cd__http_dispatch(c, url, method, s->token);
+        }
+        if (!cd__http_route_accepts(url, method))
+            return cd__http_dispatch(c, url, method, s->token);
+        reqbody *b = calloc(1, sizeof *b);
+        if (b == NULL)
+            return MHD_NO;
+        *req_cls = b;
+        return MHD_YES;
     }
+    reqbody *b = *req_cls == &seen ? NULL : *req_cls;
     if (*upload_data_size != 0) {
+        if (b != NULL && !b->too_big) {
+            if (b->len + *upload_data_size > CD__HTTP_BODY_MAX) {
+                b->too_big = true;
+            } else {
+                char *p = realloc(b->p, b->len + *upload_data_size + 1);
+                if (p == NULL)
+                    return MHD_NO;
+                memcpy(p + b->len, upload_data, *upload_data_size);
+                b->p = p;
+                b->len += *upload_data_size;
+                b->p[b->len] = '\0';
+            }
+        }
         *upload_data_size = 0;
         return MHD_YES;
     }
-    return cd__http_dispatch(c, url, method, s->token);
+    if (b != NULL && b->too_big)
+        return cd__http_reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+    return cd__http_dispatch_body(c, url, method, s->token, b ? b->p : NULL, b ? b->len : 0);
+}
+
+/* MHD_RequestCompletedCallback: frees a kept body. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    if (*req_cls != NULL && *req_cls != &seen) {
+        reqbody *b = *req_cls;
+        free(b->p);
+        free(b);
+    }
+    *req_cls = NULL;
 }
 
 /* Writes a reason into why (snprintf contract), when why is given. */
@@ -153,8 +197,7 @@ static int open_listener(const cd__http_sockaddr *a, int backlog, char *why, siz
      * while connections of its previous run are in TIME_WAIT. */
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
         goto fail_errno;
-    if (a->family == AF_INET6 &&
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0)
+    if (a->family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0)
         goto fail_errno;
     if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
         e = errno;
@@ -207,8 +250,8 @@ static void server_free(server *s)
 
 /* Starts libmicrohttpd on the listening socket lfd. On success the daemon
  * owns a duplicate of lfd (closed by MHD_stop_daemon); lfd stays ours. */
-static int start_daemon(server *s, int lfd, int family, unsigned conns, unsigned timeout,
-                        char *why, size_t whylen)
+static int start_daemon(server *s, int lfd, int family, unsigned conns, unsigned timeout, char *why,
+                        size_t whylen)
 {
     int mfd = fcntl(lfd, F_DUPFD_CLOEXEC, 0);
     if (mfd < 0) {
@@ -224,13 +267,12 @@ static int start_daemon(server *s, int lfd, int family, unsigned conns, unsigned
     s->log_capture = true;
     sigset_t old;
     block_async_signals(&old);
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-                                 /* first, so that no start message escapes */
-                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-                                 MHD_OPTION_LISTEN_SOCKET, mfd,
-                                 MHD_OPTION_CONNECTION_LIMIT, conns,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-                                 MHD_OPTION_END);
+    s->daemon =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                         /* first, so that no start message escapes */
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, mfd,
+                         MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_mutex_lock(&s->log_lock);
     s->log_capture = false;
@@ -365,7 +407,7 @@ void cd_http_stop(void)
     /* In a forked child the daemon's thread does not exist: stopping it
      * would wait forever, so the child only forgets the daemon. */
     if (s != NULL && s->pid == getpid()) {
-        cd__http_trace_shutdown(); /* no suspended connection may remain */
+        cd__http_trace_shutdown();  /* no suspended connection may remain */
         MHD_stop_daemon(s->daemon); /* joins the thread, closes connections */
     }
     pthread_mutex_unlock(&srv_lock);

@@ -86,6 +86,12 @@ static void read_cmdline(void)
     arglen = buf ? len : 0;
 }
 
+const char *cd__cmdline_raw(size_t *len)
+{
+    *len = argbuf != NULL ? arglen : 0;
+    return argbuf != NULL ? argbuf : "";
+}
+
 /* json.Marshal(os.Args): ["prog","arg1",...]. */
 static void cmdline_json(cd__buf *b)
 {

@@ -19,6 +19,12 @@
  * Called once, from cd__vars_init. Not thread-safe against itself. */
 void cd__builtins_register(void);
 
+/* The program's arguments as read by cd__builtins_register: each ends in
+ * NUL; *len is the total (0 and "" before the read or when it failed).
+ * Valid for the life of the process. Thread-safe once cd__vars_init ran
+ * (the vars registry's publication orders the read before it). O(1). */
+const char *cd__cmdline_raw(size_t *len);
+
 /* Whether cmdline hides argv[1..]: cd_vars_redact_cmdline()'s last value
  * when it was called, else CDEBUG=cmdlineredact. Thread-safe, O(1). */
 bool cd__cmdline_redacted(void);

@@ -77,7 +77,7 @@ grep -q 'Re-using existing connection' "$tmp/v" || {
 }
 ok "keep-alive"
 
-for path in /nope / /debug /debug/vars/ /debug/varsx /Metrics /metrics/x /debug/pprof/; do
+for path in /nope / /debug /debug/vars/ /debug/varsx /Metrics /metrics/x /debug/pprofx /debug/pprof; do
     code=$(fetch "$base$path")
     [[ $code == 404 ]] || fail "GET $path: status $code, want 404"
     expect_body '404 page not found\n' "GET $path"

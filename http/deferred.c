@@ -1,0 +1,145 @@
+/* http/deferred.c - see deferred.h. The response, the job thread and the
+ * libmicrohttpd reader share one `dstate`; the last of the response (freed
+ * by libmicrohttpd) and the job thread to let go frees it. The suspend and
+ * resume protocol is the trace route's (http/trace_route.c): the reader
+ * suspends with the lock held, the job resumes after unlocking. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/deferred.h"
+#include "http/response.h"
+#include "runtime/thread.h"
+
+typedef struct dstate {
+    pthread_mutex_t lock;
+    struct MHD_Connection *conn;
+    cd__http_job job;
+    void *ctx;
+    void (*ctx_free)(void *);
+    uint8_t *body;
+    size_t len, off;
+    bool done, failed, suspended, closed;
+    int refs;
+} dstate;
+
+static void unref(dstate *d)
+{
+    pthread_mutex_lock(&d->lock);
+    int left = --d->refs;
+    pthread_mutex_unlock(&d->lock);
+    if (left > 0)
+        return;
+    pthread_mutex_destroy(&d->lock);
+    free(d->body);
+    free(d);
+}
+
+static void *run(void *arg)
+{
+    dstate *d = arg;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    int rc = d->job(d->ctx, &body, &len);
+    if (d->ctx_free != NULL)
+        d->ctx_free(d->ctx);
+    pthread_mutex_lock(&d->lock);
+    d->body = body;
+    d->len = len;
+    d->failed = rc < 0;
+    d->done = true;
+    bool resume = d->suspended && !d->closed;
+    d->suspended = false;
+    pthread_mutex_unlock(&d->lock);
+    if (resume)
+        MHD_resume_connection(d->conn);
+    unref(d);
+    return NULL;
+}
+
+/* libmicrohttpd's content reader, on the server thread: never waits. */
+static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    dstate *d = cls;
+    pthread_mutex_lock(&d->lock);
+    if (!d->done) {
+        d->suspended = true;
+        MHD_suspend_connection(d->conn);
+        pthread_mutex_unlock(&d->lock);
+        return 0;
+    }
+    ssize_t n;
+    if (d->failed) {
+        n = MHD_CONTENT_READER_END_WITH_ERROR;
+    } else if (d->off == d->len) {
+        n = MHD_CONTENT_READER_END_OF_STREAM;
+    } else {
+        size_t k = d->len - d->off < max ? d->len - d->off : max;
+        memcpy(buf, d->body + d->off, k);
+        d->off += k;
+        n = (ssize_t)k;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return n;
+}
+
+static void response_free(void *cls)
+{
+    dstate *d = cls;
+    pthread_mutex_lock(&d->lock);
+    d->closed = true;
+    d->suspended = false;
+    pthread_mutex_unlock(&d->lock);
+    unref(d);
+}
+
+enum MHD_Result cd__http_deferred(const cd__http_req *req, const char *filename, cd__http_job job,
+                                  void *ctx, void (*ctx_free)(void *))
+{
+    dstate *d = calloc(1, sizeof *d);
+    if (d == NULL) {
+        if (ctx_free != NULL)
+            ctx_free(ctx);
+        return MHD_NO;
+    }
+    pthread_mutex_init(&d->lock, NULL);
+    d->conn = req->conn;
+    d->job = job;
+    d->ctx = ctx;
+    d->ctx_free = ctx_free;
+    d->refs = 2; /* the response and the job thread */
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, reader, d, response_free);
+    if (r == NULL) {
+        if (ctx_free != NULL)
+            ctx_free(ctx);
+        pthread_mutex_destroy(&d->lock);
+        free(d);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (filename == NULL) {
+        MHD_add_response_header(r, "Content-Type", CD__HTTP_TEXT_PLAIN);
+    } else {
+        char disp[160];
+        snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", filename);
+        MHD_add_response_header(r, "Content-Type", "application/octet-stream");
+        MHD_add_response_header(r, "Content-Disposition", disp);
+    }
+    pthread_t t;
+    if (cd__thread_spawn(&t, CD__THREAD_SYSTEM, true, run, d) != 0) {
+        /* No thread: the job never runs; the response ends at once. */
+        d->done = d->failed = true;
+        d->refs = 1;
+        if (ctx_free != NULL)
+            ctx_free(ctx);
+    } else {
+        pthread_detach(t);
+    }
+    enum MHD_Result rc = MHD_queue_response(req->conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
+}
