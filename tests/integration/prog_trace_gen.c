@@ -9,9 +9,19 @@
  *   prog_trace_gen big FILE N         N events of 8 threads, with frontiers
  *   prog_trace_gen bench N            writes a big trace, reads it back,
  *                                     prints events/s of the reader
+ *   prog_trace_gen hostile FILE       every string kind holding quotes,
+ *                                     backslashes, control characters and
+ *                                     invalid UTF-8 (the export's escaping)
+ *   prog_trace_gen sched FILE N [W]   about N events of a scheduler workload
+ *                                     (W workers, default 8: tasks created,
+ *                                     started, blocked, ended; regions, logs,
+ *                                     user tasks, GCs, heap samples), the
+ *                                     viewer's memory test and benchmark;
+ *                                     prints what it wrote (one line)
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +157,353 @@ static void big(tw *w, uint64_t n, int threads, int per_batch)
         tw_frontier(w, ts);
     }
     tw_end(w);
+}
+
+/* Strings a JSON or HTML writer must escape, in every place a string goes:
+ * task names, blocking reasons, regions, user task types, log categories
+ * and messages. */
+static void hostile(tw *w)
+{
+    static const char *const strs[] = {
+        "",
+        "quote \" backslash \\ slash /",
+        "ctl \x01\x02\x1f del \x7f tab\t nl\n cr\r",
+        "bad utf8 \xff\xfe lone \x80 cut \xc3",
+        "overlong \xc0\xaf surrogate \xed\xa0\x80 big \xf4\x90\x80\x80",
+        "ok caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80 </script><b>",
+        "\xe2\x82",
+        "}]},{\"ph\":\"B\"",
+    };
+    tw_header(w, 1000000000, 0, 0, 0);
+    for (uint64_t i = 1; i < sizeof(strs) / sizeof(strs[0]); i++)
+        tw_string(w, i, strs[i]);
+    tw_batch_begin(w, 1, 0);
+    tw_ev(w, 1, 0, 1, (uint64_t)0);
+    tw_ev(w, 3, 10, 1, (uint64_t)0);
+    uint64_t ts = 100;
+    for (uint64_t i = 1; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        uint64_t sid = i, other = i % 7 + 1;
+        tw_ev(w, 22, ts, 3, i, (uint64_t)0, sid);                  /* USER_TASK_BEGIN */
+        tw_ev(w, 7, ts + 10, 4, i, (uint64_t)0, sid, (uint64_t)0); /* TASK_CREATE */
+        tw_ev(w, 8, ts + 20, 1, i);                                /* TASK_START */
+        tw_ev(w, 24, ts + 30, 2, i, other);                        /* REGION_BEGIN */
+        tw_ev(w, 26, ts + 40, 3, i, sid, other);                   /* LOG */
+        tw_ev(w, 9, ts + 50, 2, i, sid);                           /* TASK_BLOCK */
+        tw_ev(w, 10, ts + 60, 1, i);                               /* TASK_UNBLOCK */
+        tw_ev(w, 25, ts + 70, 2, i, other);                        /* REGION_END */
+        tw_ev(w, 11, ts + 80, 1, i);                               /* TASK_END */
+        tw_ev(w, 23, ts + 90, 1, i);                               /* USER_TASK_END */
+        ts += 100;
+    }
+    tw_batch_end(w);
+    tw_lost(w, 2, 5, 1);
+    tw_end(w);
+}
+
+/* ---- sched: a scheduler workload --------------------------------------- */
+
+/* What sched wrote, counted as it goes: the tests compare the viewer's
+ * figures with these (and with dump's). */
+typedef struct sched_counts {
+    uint64_t created, starts, blocks, unblocks, ends, regions, logs, gcs, heaps, user_tasks;
+    uint64_t spins;
+} sched_counts;
+
+enum { SCHED_IDLE, SCHED_RUNNING, SCHED_BLOCKED };
+
+/* A worker thread: holds worker `worker` while it is not blocked. */
+typedef struct sched_thread {
+    uint64_t id, worker, now;
+    int state;
+    uint64_t task, wake;
+    unsigned name;  /* string id of the task's name */
+    int steps_left; /* actions until the task returns */
+    int depth;      /* open regions */
+    unsigned region[2];
+} sched_thread;
+
+typedef struct sched_task {
+    uint64_t id, created;
+    unsigned name;
+    bool started;
+} sched_task;
+
+#define SCHED_QCAP 64 /* runnable tasks at most: live tasks stay bounded */
+
+typedef struct sched_sim {
+    tw *w;
+    FILE *f;
+    sched_counts c;
+    sched_task q[SCHED_QCAP];
+    size_t qhead, qlen;
+    uint64_t next_task, next_user;
+} sched_sim;
+
+/* String ids of the sched trace. */
+enum {
+    S_TASK0 = 1,    /* 8 task names: 1..8 */
+    S_REASON0 = 9,  /* 5 blocking reasons: 9..13 */
+    S_REGION0 = 14, /* 4 region names: 14..17 */
+    S_APP = 18,
+    S_MSG0 = 19, /* 4 log messages: 19..22 */
+    S_REQUEST = 23,
+    S_HANDLE = 24,
+};
+
+static const char *const sched_strings[] = {"",
+                                            "fetch",
+                                            "parse",
+                                            "search",
+                                            "render",
+                                            "compress",
+                                            "index",
+                                            "merge",
+                                            "io",
+                                            "net: read",
+                                            "chan receive",
+                                            "mutex",
+                                            "file: read",
+                                            "sleep",
+                                            "load",
+                                            "decode",
+                                            "scan",
+                                            "write",
+                                            "app",
+                                            "request done",
+                                            "cache miss",
+                                            "retry \"upstream\"",
+                                            "slow path\t(>1ms)",
+                                            "request",
+                                            "handle"};
+
+static uint64_t rnd_in(uint64_t lo, uint64_t hi)
+{
+    return lo + rnd() % (hi - lo + 1);
+}
+
+static void sched_push(sched_sim *s, uint64_t thread_id, uint64_t parent, uint64_t now)
+{
+    (void)thread_id;
+    sched_task *t = &s->q[(s->qhead + s->qlen) % SCHED_QCAP];
+    t->id = s->next_task++;
+    t->created = now;
+    t->name = S_TASK0 + (unsigned)(rnd() % 8);
+    t->started = false;
+    s->qlen++;
+    tw_ev(s->w, 7, now, 4, t->id, parent, (uint64_t)t->name, (uint64_t)1); /* TASK_CREATE */
+    s->c.created++;
+}
+
+/* One worker thread's events from its clock up to `end`. */
+static void sched_run(sched_sim *s, sched_thread *t, uint64_t end)
+{
+    tw *w = s->w;
+    while (t->now < end) {
+        if (t->state == SCHED_BLOCKED) {
+            if (t->wake >= end) {
+                t->now = end;
+                break;
+            }
+            t->now = t->wake;
+            tw_ev(w, 3, t->now, 1, t->worker); /* WORKER_ACQUIRE */
+            t->now += rnd_in(50, 300);
+            tw_ev(w, 10, t->now, 1, t->task); /* TASK_UNBLOCK */
+            s->c.unblocks++;
+            t->state = SCHED_RUNNING;
+            continue;
+        }
+        if (t->state == SCHED_IDLE) {
+            if (s->qlen > 0 && s->q[s->qhead].created <= t->now) {
+                sched_task *k = &s->q[s->qhead];
+                s->qhead = (s->qhead + 1) % SCHED_QCAP;
+                s->qlen--;
+                t->now += rnd_in(100, 500);
+                tw_ev(w, 8, t->now, 1, k->id); /* TASK_START */
+                s->c.starts++;
+                t->task = k->id;
+                t->name = k->name;
+                t->steps_left = (int)rnd_in(2, 24);
+                t->depth = 0;
+                t->state = SCHED_RUNNING;
+            } else {
+                tw_ev(w, 5, t->now, 0); /* SPIN_BEGIN */
+                t->now += rnd_in(1000, 20000);
+                tw_ev(w, 6, t->now, 0); /* SPIN_END */
+                s->c.spins++;
+                t->now += rnd_in(100, 1000);
+            }
+            continue;
+        }
+        /* running: one action */
+        t->now += rnd_in(200, 4000);
+        if (--t->steps_left <= 0) {
+            while (t->depth > 0) {
+                tw_ev(w, 25, t->now, 2, (uint64_t)0, (uint64_t)t->region[--t->depth]);
+                t->now += rnd_in(20, 100);
+            }
+            tw_ev(w, 11, t->now, 1, t->task); /* TASK_END */
+            s->c.ends++;
+            t->state = SCHED_IDLE;
+            t->now += rnd_in(100, 400);
+            continue;
+        }
+        unsigned r = (unsigned)(rnd() % 100);
+        if (r < 15 && s->qlen < SCHED_QCAP) {
+            sched_push(s, t->id, t->task, t->now);
+        } else if (r < 25) {
+            tw_ev(w, 9, t->now, 2, t->task, (uint64_t)(S_REASON0 + rnd() % 5)); /* TASK_BLOCK */
+            s->c.blocks++;
+            t->now += rnd_in(50, 200);
+            tw_ev(w, 4, t->now, 1, t->worker); /* WORKER_RELEASE */
+            t->wake = t->now + rnd_in(2000, 300000);
+            t->state = SCHED_BLOCKED;
+        } else if (r < 45 && t->depth < 2) {
+            unsigned reg = S_REGION0 + (unsigned)(rnd() % 4);
+            t->region[t->depth++] = reg;
+            tw_ev(w, 24, t->now, 2, (uint64_t)0, (uint64_t)reg); /* REGION_BEGIN */
+            s->c.regions++;
+        } else if (r < 65 && t->depth > 0) {
+            tw_ev(w, 25, t->now, 2, (uint64_t)0, (uint64_t)t->region[--t->depth]);
+        } else if (r >= 65 && r < 67) {
+            tw_ev(w, 26, t->now, 3, (uint64_t)0, (uint64_t)S_APP,
+                  (uint64_t)(S_MSG0 + rnd() % 4)); /* LOG */
+            s->c.logs++;
+        }
+        /* else: computing, no event */
+    }
+}
+
+/* Writes about n events of `workers` worker threads (ids 1..W, holding
+ * workers 0..W-1), a main thread (W+1) that creates root tasks and runs
+ * user tasks, and a service thread (W+2) that collects every ~2 ms and
+ * samples the heap. Simulated time advances in rounds of 1 ms: each round
+ * is one batch per thread, and a FRONTIER follows every 100 rounds (the
+ * recorder's default period). The file is written as it is made, so the
+ * generator's memory stays small too. Returns 0 or 1. */
+static int sched(const char *path, uint64_t n, unsigned workers)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) {
+        fprintf(stderr, "prog_trace_gen: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    tw w;
+    tw_init(&w);
+    sched_sim s = {.w = &w, .f = f, .next_task = 1, .next_user = 1};
+    sched_thread *th = calloc(workers, sizeof(*th));
+    if (th == NULL)
+        abort();
+    tw_header(&w, 1000000000, 0, 1700000000000000000ull, 0);
+    for (unsigned i = 1; i < sizeof(sched_strings) / sizeof(sched_strings[0]); i++)
+        tw_string(&w, i, sched_strings[i]);
+    uint64_t pcs[3] = {0x401000, 0x401100, 0x401200};
+    tw_stack(&w, 1, 3, pcs);
+    uint64_t main_id = workers + 1, svc_id = workers + 2;
+    const uint64_t round = 1000000; /* 1 ms */
+    uint64_t t0 = 1000, next_gc = 2000000, next_heap = 500000, gc = 0;
+    uint64_t in_use = 8 << 20, goal = 16 << 20, user_open = 0, user_end = 0;
+
+    /* thread starts, workers acquired */
+    tw_batch_begin(&w, main_id, 0);
+    tw_ev(&w, 1, 0, 1, (uint64_t)0);
+    tw_batch_end(&w);
+    tw_batch_begin(&w, svc_id, 10);
+    tw_ev(&w, 1, 10, 1, (uint64_t)2);
+    tw_batch_end(&w);
+    for (unsigned i = 0; i < workers; i++) {
+        th[i].id = i + 1;
+        th[i].worker = i;
+        th[i].now = 100 + i * 10;
+        tw_batch_begin(&w, th[i].id, th[i].now);
+        tw_ev(&w, 1, th[i].now, 1, (uint64_t)1);
+        tw_ev(&w, 3, th[i].now + 5, 1, (uint64_t)i);
+        tw_batch_end(&w);
+        th[i].now += 500;
+    }
+    int rc = 0;
+    for (uint64_t r = 0; w.events < n; r++) {
+        uint64_t start = t0 + r * round, end = start + round;
+        /* main: root tasks while the queue is short, one user task a round */
+        tw_batch_begin(&w, main_id, start);
+        uint64_t now = start;
+        if (user_open != 0 && now >= user_end) {
+            tw_ev(&w, 25, now, 2, user_open, (uint64_t)S_HANDLE);
+            tw_ev(&w, 23, now + 100, 1, user_open); /* USER_TASK_END */
+            user_open = 0;
+            now += 200;
+        }
+        if (user_open == 0) {
+            user_open = s.next_user++;
+            tw_ev(&w, 22, now, 3, user_open, (uint64_t)0, (uint64_t)S_REQUEST);
+            tw_ev(&w, 24, now + 100, 2, user_open, (uint64_t)S_HANDLE);
+            tw_ev(&w, 26, now + 200, 3, user_open, (uint64_t)S_APP, (uint64_t)S_MSG0);
+            s.c.user_tasks++;
+            s.c.regions++;
+            s.c.logs++;
+            user_end = now + rnd_in(500000, 3000000);
+            now += 300;
+        }
+        for (int k = 0; k < 4 && s.qlen < workers * 2 && s.qlen < SCHED_QCAP; k++) {
+            now += rnd_in(500, 20000);
+            sched_push(&s, main_id, 0, now);
+        }
+        tw_batch_end(&w);
+        for (unsigned i = 0; i < workers; i++) {
+            if (th[i].now < start)
+                th[i].now = start;
+            tw_batch_begin(&w, th[i].id, th[i].now);
+            sched_run(&s, &th[i], end);
+            tw_batch_end(&w);
+        }
+        /* service thread: collections and heap samples */
+        tw_batch_begin(&w, svc_id, start);
+        while (next_heap < end || next_gc < end) {
+            if (next_gc <= next_heap) {
+                uint64_t g = ++gc, ts = next_gc > start ? next_gc : start;
+                tw_ev(&w, 12, ts, 2, g, (uint64_t)(g % 10 == 0)); /* GC_BEGIN */
+                for (uint8_t e = 13; e <= 20; e++) {
+                    ts += e == 16 ? rnd_in(20000, 150000) : rnd_in(500, 5000);
+                    tw_ev(&w, e, ts, 1, g);
+                }
+                in_use = in_use / 2 + rnd_in(0, 1 << 20);
+                goal = in_use * 2;
+                tw_ev(&w, 21, ts + 100, 2, in_use, goal); /* HEAP */
+                s.c.gcs++;
+                s.c.heaps++;
+                next_gc += rnd_in(1500000, 2500000);
+                if (next_heap < ts + 200)
+                    next_heap = ts + 200;
+            } else {
+                in_use += rnd_in(100000, 1500000);
+                tw_ev(&w, 21, next_heap, 2, in_use, goal);
+                s.c.heaps++;
+                next_heap += 500000;
+            }
+        }
+        tw_batch_end(&w);
+        if ((r + 1) % 100 == 0 || w.events >= n) {
+            tw_frontier(&w, end);
+            if (fwrite(w.out.p, 1, w.out.len, f) != w.out.len)
+                rc = 1;
+            w.out.len = 0;
+        }
+    }
+    tw_end(&w);
+    if (fwrite(w.out.p, 1, w.out.len, f) != w.out.len)
+        rc = 1;
+    if (fclose(f) != 0)
+        rc = 1;
+    if (rc != 0)
+        fprintf(stderr, "prog_trace_gen: cannot write %s: %s\n", path, strerror(errno));
+    printf("sched events=%zu workers=%u threads=%u tasks_created=%" PRIu64 " task_starts=%" PRIu64
+           " task_blocks=%" PRIu64 " task_unblocks=%" PRIu64 " task_ends=%" PRIu64
+           " regions=%" PRIu64 " logs=%" PRIu64 " user_tasks=%" PRIu64 " gcs=%" PRIu64
+           " heaps=%" PRIu64 " spins=%" PRIu64 "\n",
+           w.events, workers, workers + 2, s.c.created, s.c.starts, s.c.blocks, s.c.unblocks,
+           s.c.ends, s.c.regions, s.c.logs, s.c.user_tasks, s.c.gcs, s.c.heaps, s.c.spins);
+    free(th);
+    tw_free(&w);
+    return rc;
 }
 
 static int save(tw *w, const char *path)
@@ -296,6 +653,9 @@ int main(int argc, char **argv)
                 break;
             }
         rc = save(&w, argv[2]);
+    } else if (argc == 3 && strcmp(argv[1], "hostile") == 0) {
+        hostile(&w);
+        rc = save(&w, argv[2]);
     } else if (argc == 3 && strcmp(argv[1], "corpus") == 0) {
         rc = corpus(argv[2]);
     } else if (argc == 4 && strcmp(argv[1], "big") == 0) {
@@ -303,8 +663,17 @@ int main(int argc, char **argv)
         rc = save(&w, argv[2]);
     } else if (argc == 3 && strcmp(argv[1], "bench") == 0) {
         rc = bench(strtoull(argv[2], NULL, 10));
+    } else if ((argc == 4 || argc == 5) && strcmp(argv[1], "sched") == 0) {
+        unsigned long workers = argc == 5 ? strtoul(argv[4], NULL, 10) : 8;
+        if (workers < 1 || workers > 256) {
+            fprintf(stderr, "prog_trace_gen: sched: 1 to 256 workers\n");
+        } else {
+            rc = sched(argv[2], strtoull(argv[3], NULL, 10), (unsigned)workers);
+        }
     } else {
-        fprintf(stderr, "usage: prog_trace_gen sample|truncated|corrupt|corpus|big|bench ...\n");
+        fprintf(
+            stderr,
+            "usage: prog_trace_gen sample|truncated|corrupt|corpus|big|bench|hostile|sched ...\n");
     }
     tw_free(&w);
     return rc;

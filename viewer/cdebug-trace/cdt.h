@@ -65,6 +65,7 @@ void cdt_put_quoted(FILE *f, const char *s, size_t n);
 /* Subcommands. */
 int cdt_cmd_dump(int argc, char **argv);
 int cdt_cmd_stats(int argc, char **argv);
+int cdt_cmd_diff(int argc, char **argv);
 int cdt_cmd_export(int argc, char **argv);
 
 #endif /* CDEBUG_VIEWER_CDT_H */

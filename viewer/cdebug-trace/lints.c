@@ -129,7 +129,7 @@ static void sched_wait(const cdt_stats *s, out *o)
     for (size_t i = 0; i < s->ntasks && n < MAX_NAMES_PER_RULE; i++) {
         const cdt_task_stats *t = &s->tasks[i];
         int64_t p99 = cdt_dist_quantile(&t->wait, 0.99);
-        if (t->wait.count == 0 || p99 <= CDT_LINT_WAIT_NS)
+        if (t->wait.count < CDT_LINT_WAIT_MIN_TASKS || p99 <= CDT_LINT_WAIT_NS)
             continue;
         cdt_lint *l = add(o, "sched-wait");
         if (l == NULL)

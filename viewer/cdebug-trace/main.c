@@ -14,6 +14,8 @@ static const cdt_cmd cmds[] = {
      cdt_cmd_dump},
     {"stats", "[--json] FILE", "summary tables (workers, tasks, regions, GC, MMU) and lints",
      cdt_cmd_stats},
+    {"diff", "[--json] [--fail-if EXPR]... BEFORE AFTER",
+     "compare two traces per task, region and GC; --fail-if for CI (exit 3)", cdt_cmd_diff},
     {"export", "[--format=chrome] [-o FILE] TRACE",
      "write Chrome Trace Event JSON (chrome://tracing, Perfetto UI)", cdt_cmd_export},
 };

@@ -113,8 +113,8 @@ static int push(cdt_model *m, stack *st, cdt_span s)
 /* Closes the topmost span of `kind` (and, if match_id, with that id) at ns,
  * after closing every span above it as unfinished. Returns false if there
  * is none (then nothing changes). */
-static bool close_kind(cdt_model *m, stack *st, cdt_span_kind kind, bool match_id, uint64_t id,
-                       int64_t ns)
+static bool close_kind_ex(cdt_model *m, stack *st, cdt_span_kind kind, bool match_id, uint64_t id,
+                          int64_t ns, bool unfinished)
 {
     if (st->overflow > 0 && kind == CDT_SPAN_REGION) {
         st->overflow--; /* the innermost region is one that was never pushed */
@@ -127,8 +127,14 @@ static bool close_kind(cdt_model *m, stack *st, cdt_span_kind kind, bool match_i
         return false;
     while (st->n > i)
         emit_end(m, &st->v[--st->n], ns, true);
-    emit_end(m, &st->v[--st->n], ns, false);
+    emit_end(m, &st->v[--st->n], ns, unfinished);
     return true;
+}
+
+static bool close_kind(cdt_model *m, stack *st, cdt_span_kind kind, bool match_id, uint64_t id,
+                       int64_t ns)
+{
+    return close_kind_ex(m, st, kind, match_id, id, ns, false);
 }
 
 static void close_all(cdt_model *m, stack *st, int64_t ns)
@@ -174,9 +180,16 @@ static thread *get_thread(cdt_model *m, uint64_t id)
     return t;
 }
 
+static void task_end(cdt_model *m, task *k, bool ended, int64_t ns);
+
 static task *new_task(cdt_model *m, uint64_t id, uint64_t parent, const char *name, size_t len,
                       int64_t create_ns)
 {
+    /* An id created again without its TASK_END (lost events, or a hostile
+     * trace): the old task ends here, unfinished. */
+    task *old = cdt_map_get(&m->tasks, id);
+    if (old != NULL)
+        task_end(m, old, false, m->now);
     task *k = calloc(1, sizeof *k);
     if (k == NULL)
         return NULL;
@@ -188,12 +201,10 @@ static task *new_task(cdt_model *m, uint64_t id, uint64_t parent, const char *na
     k->info.first_start_ns = -1;
     k->info.wait_ns = -1;
     k->state = T_RUNNABLE;
-    task *old = cdt_map_get(&m->tasks, id);
     if (cdt_map_put(&m->tasks, id, k) < 0) {
         free(k);
         return NULL;
     }
-    free(old); /* an id reused without TASK_END (lost events): forget it */
     return k;
 }
 
@@ -270,14 +281,23 @@ static void seg_close(cdt_model *m, uint64_t w, int64_t ns, bool unfinished)
     emit_end(m, &wk->seg, ns, unfinished);
 }
 
+static void seg_close_task(cdt_model *m, uint64_t w, uint64_t id, int64_t ns)
+{
+    worker *wk = w == CDT_NO_WORKER ? NULL : get_worker(m, w);
+    if (wk != NULL && wk->seg_open && wk->seg.id == id)
+        seg_close(m, w, ns, false);
+}
+
 /* ---- tasks ----------------------------------------------------------------- */
 
 static int task_run(cdt_model *m, thread *t, task *k, bool snapshot, int64_t ns)
 {
     if (t->cur != NULL && t->cur != k) {
         /* The thread's previous task never ended here (lost events). */
-        close_kind(m, &t->spans, CDT_SPAN_TASK, true, t->cur->info.id, ns);
-        t->cur->on_thread = false;
+        close_kind_ex(m, &t->spans, CDT_SPAN_TASK, true, t->cur->info.id, ns, true);
+        seg_close_task(m, t->worker, t->cur->info.id, ns);
+        if (t->cur->thread == t->id)
+            t->cur->on_thread = false;
         t->cur = NULL;
     }
     bool first = !snapshot && k->info.first_start_ns < 0;
@@ -364,27 +384,40 @@ static void task_done(cdt_model *m, task *k, bool ended, int64_t ns)
         m->cb.task_done(m->cb.ud, &k->info);
 }
 
-static void seg_close_task(cdt_model *m, uint64_t w, uint64_t id, int64_t ns)
-{
-    worker *wk = w == CDT_NO_WORKER ? NULL : get_worker(m, w);
-    if (wk != NULL && wk->seg_open && wk->seg.id == id)
-        seg_close(m, w, ns, false);
-}
 
-/* TASK_END, or the end of the trace (ended false). Frees k. */
-static void task_end(cdt_model *m, task *k, bool ended, int64_t ns)
+/* Removes every reference a thread holds to k: its TASK span (closed at
+ * ns, unfinished unless `ended`) and its `cur`. Normally only k->thread
+ * has one; events that contradict each other (lost events, hostile
+ * traces) can leave k current elsewhere, so the other threads are checked
+ * then, and only then (the normal path stays O(1)). */
+static void detach_task(cdt_model *m, task *k, bool ended, int64_t ns)
 {
     thread *kt = cdt_map_get(&m->threads, k->thread);
     if (kt != NULL) {
         seg_close_task(m, kt->worker, k->info.id, ns);
-        if (k->on_thread) {
-            if (ended)
-                close_kind(m, &kt->spans, CDT_SPAN_TASK, true, k->info.id, ns);
-            /* at the end of the trace, cdt_model_finish closes the stacks */
-        }
-        if (kt->cur == k)
+        if (k->on_thread)
+            close_kind_ex(m, &kt->spans, CDT_SPAN_TASK, true, k->info.id, ns, !ended);
+        if (kt->cur == k) {
             kt->cur = NULL;
+            return;
+        }
     }
+    for (size_t i = 0; i < m->threads.cap; i++) {
+        thread *t = m->threads.slots[i].val;
+        if (t != NULL && t->cur == k) {
+            seg_close_task(m, t->worker, k->info.id, ns);
+            close_kind_ex(m, &t->spans, CDT_SPAN_TASK, true, k->info.id, ns, true);
+            t->cur = NULL;
+        }
+    }
+}
+
+/* TASK_END, a task forgotten (ended false), or the end of the trace (ended
+ * false, spans already closed). Reports it and frees k. */
+static void task_end(cdt_model *m, task *k, bool ended, int64_t ns)
+{
+    detach_task(m, k, ended, ns);
+    k->on_thread = false;
     task_done(m, k, ended, ns);
     cdt_map_del(&m->tasks, k->info.id);
     free(k);
@@ -430,6 +463,8 @@ static void gc_finish(cdt_model *m, bool complete, int64_t ns)
     if (!m->gc_open)
         return;
     gc_pause_end(m, ns);
+    if (complete) /* phases left open end unfinished; the collection does not */
+        close_kind(m, &m->gc, CDT_SPAN_GC, false, 0, ns);
     close_all(m, &m->gc, ns);
     m->gc_open = false;
     m->gci.end_ns = ns;

@@ -527,9 +527,13 @@ int cdt_stats_compute(const char *path, cdt_stats **out)
     s->lost_events = s->reader.lost_events;
     s->lost_batches = s->reader.lost_batches;
     s->truncated = s->reader.truncated;
-    qsort(s->tasks, s->ntasks, sizeof *s->tasks, cmp_task);
-    qsort(s->user_tasks, s->nuser_tasks, sizeof *s->user_tasks, cmp_named);
-    qsort(s->regions, s->nregions, sizeof *s->regions, cmp_named);
+    /* qsort's array may not be NULL, even for 0 elements. */
+    if (s->ntasks > 0)
+        qsort(s->tasks, s->ntasks, sizeof *s->tasks, cmp_task);
+    if (s->nuser_tasks > 0)
+        qsort(s->user_tasks, s->nuser_tasks, sizeof *s->user_tasks, cmp_named);
+    if (s->nregions > 0)
+        qsort(s->regions, s->nregions, sizeof *s->regions, cmp_named);
     *out = s;
     return CDT_OK;
 }

@@ -1,0 +1,3 @@
+module cdebug-bench-tracegen
+
+go 1.19
