@@ -384,7 +384,6 @@ static void task_done(cdt_model *m, task *k, bool ended, int64_t ns)
         m->cb.task_done(m->cb.ud, &k->info);
 }
 
-
 /* Removes every reference a thread holds to k: its TASK span (closed at
  * ns, unfinished unless `ended`) and its `cur`. Normally only k->thread
  * has one; events that contradict each other (lost events, hostile
