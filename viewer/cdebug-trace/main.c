@@ -18,6 +18,8 @@ static const cdt_cmd cmds[] = {
      "compare two traces per task, region and GC; --fail-if for CI (exit 3)", cdt_cmd_diff},
     {"export", "[--format=chrome] [-o FILE] TRACE",
      "write Chrome Trace Event JSON (chrome://tracing, Perfetto UI)", cdt_cmd_export},
+    {"view", "[--http=ADDR] [--no-browser-hint] TRACE",
+     "serve a web timeline, stats and lints on http://127.0.0.1:PORT/", cdt_cmd_view},
 };
 
 void cdt_usage(FILE *f)
