@@ -14,6 +14,8 @@
 #include "runtime/thread.h"
 
 typedef struct dstate {
+    struct dstate *prev, *next; /* the list of answers still waiting (all_lock) */
+    bool listed;
     pthread_mutex_t lock;
     struct MHD_Connection *conn;
     cd__http_job job;
@@ -24,6 +26,25 @@ typedef struct dstate {
     bool done, failed, suspended, closed;
     int refs;
 } dstate;
+
+/* Answers whose job has not ended: cd__http_deferred_shutdown ends them. */
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static dstate *all;
+
+static void unlist(dstate *d)
+{
+    pthread_mutex_lock(&all_lock);
+    if (d->listed) {
+        if (d->prev != NULL)
+            d->prev->next = d->next;
+        else
+            all = d->next;
+        if (d->next != NULL)
+            d->next->prev = d->prev;
+        d->listed = false;
+    }
+    pthread_mutex_unlock(&all_lock);
+}
 
 static void unref(dstate *d)
 {
@@ -45,7 +66,14 @@ static void *run(void *arg)
     int rc = d->job(d->ctx, &body, &len);
     if (d->ctx_free != NULL)
         d->ctx_free(d->ctx);
+    unlist(d);
     pthread_mutex_lock(&d->lock);
+    if (d->done) { /* ended by cd__http_deferred_shutdown: nobody reads */
+        pthread_mutex_unlock(&d->lock);
+        free(body);
+        unref(d);
+        return NULL;
+    }
     d->body = body;
     d->len = len;
     d->failed = rc < 0;
@@ -129,8 +157,16 @@ enum MHD_Result cd__http_deferred(const cd__http_req *req, const char *filename,
         MHD_add_response_header(r, "Content-Type", "application/octet-stream");
         MHD_add_response_header(r, "Content-Disposition", disp);
     }
+    pthread_mutex_lock(&all_lock);
+    d->next = all;
+    if (all != NULL)
+        all->prev = d;
+    all = d;
+    d->listed = true;
+    pthread_mutex_unlock(&all_lock);
     pthread_t t;
     if (cd__thread_spawn(&t, CD__THREAD_SYSTEM, true, run, d) != 0) {
+        unlist(d);
         /* No thread: the job never runs; the response ends at once. */
         d->done = d->failed = true;
         d->refs = 1;
@@ -142,4 +178,19 @@ enum MHD_Result cd__http_deferred(const cd__http_req *req, const char *filename,
     enum MHD_Result rc = MHD_queue_response(req->conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return rc;
+}
+
+void cd__http_deferred_shutdown(void)
+{
+    pthread_mutex_lock(&all_lock);
+    for (dstate *d = all; d != NULL; d = d->next) {
+        pthread_mutex_lock(&d->lock);
+        bool resume = !d->done && d->suspended && !d->closed;
+        d->done = d->failed = true; /* the reader ends the response */
+        d->suspended = false;
+        pthread_mutex_unlock(&d->lock);
+        if (resume)
+            MHD_resume_connection(d->conn);
+    }
+    pthread_mutex_unlock(&all_lock);
 }

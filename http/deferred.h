@@ -37,4 +37,10 @@ typedef int (*cd__http_job)(void *ctx, uint8_t **out, size_t *len);
 enum MHD_Result cd__http_deferred(const cd__http_req *req, const char *filename, cd__http_job job,
                                   void *ctx, void (*ctx_free)(void *));
 
+/* Ends every answer whose job has not finished: its connection is
+ * resumed and closed (the client sees a short body); the job runs on and
+ * its result is dropped. libmicrohttpd refuses to stop a daemon with a
+ * suspended connection, so cd_http_stop calls this first. Thread-safe. */
+void cd__http_deferred_shutdown(void);
+
 #endif /* CDEBUG_HTTP_DEFERRED_H */
