@@ -13,6 +13,7 @@
 
 #include "cdebug/http.h"
 #include "http/auth.h"
+#include "http/pprof_profile_route.h"
 #include "http/pprof_routes.h"
 #include "http/response.h"
 #include "http/router.h"
@@ -101,6 +102,7 @@ static void register_builtins(void)
 {
     cd__http_vars_routes_register();
     cd__http_trace_route_register();
+    cd__http_profile_route_register();
     cd__http_pprof_routes_register();
 }
 

@@ -38,6 +38,8 @@
 #include <unistd.h>
 
 #include "http/addr.h"
+#include "http/deferred.h"
+#include "http/pprof_profile_route.h"
 #include "http/trace_route.h"
 #include "http/auth.h"
 #include "http/response.h"
@@ -407,8 +409,10 @@ void cd_http_stop(void)
     /* In a forked child the daemon's thread does not exist: stopping it
      * would wait forever, so the child only forgets the daemon. */
     if (s != NULL && s->pid == getpid()) {
-        cd__http_trace_shutdown();  /* no suspended connection may remain */
-        MHD_stop_daemon(s->daemon); /* joins the thread, closes connections */
+        cd__http_trace_shutdown();    /* no suspended connection may remain */
+        cd__http_deferred_shutdown(); /* nor a profile being rendered */
+        cd__http_profile_shutdown();  /* nor a CPU profile being served */
+        MHD_stop_daemon(s->daemon);   /* joins the thread, closes connections */
     }
     pthread_mutex_unlock(&srv_lock);
     server_free(s);

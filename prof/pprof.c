@@ -15,6 +15,7 @@
 
 #include "prof/pprof.h"
 #include "prof/symbolize.h"
+#include "runtime/io.h"
 
 typedef struct psample {
     uintptr_t *pcs; /* symbolization addresses, innermost first */
@@ -315,6 +316,8 @@ static void pb_varint(pbuf *b, uint64_t v)
 
 static void pb_bytes(pbuf *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return; /* p may be NULL (an empty message): memcpy must not see it */
     pb_reserve(b, n);
     if (b->oom)
         return;
@@ -638,16 +641,7 @@ int cd__pprof_write(cd__pprof *p, int fd)
     int rc = cd__pprof_encode(p, &buf, &len);
     if (rc < 0)
         return rc;
-    for (size_t off = 0; off < len;) {
-        ssize_t n = write(fd, buf + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? -errno : -EIO;
-            break;
-        }
-        off += (size_t)n;
-    }
+    rc = cd__write_all(fd, buf, len);
     free(buf);
     return rc;
 }

@@ -251,6 +251,11 @@ static const setting settings[] = {
     {"trace", set_path, offsetof(cd__config, trace_path), 0, 0, "a file name"},
     {"flight", set_int, offsetof(cd__config, flight_s), 0, CD__FLIGHT_MAX_S,
      "seconds from 0 (off) to " STR(CD__FLIGHT_MAX_S)},
+    {"cpuprofile", set_path, offsetof(cd__config, cpuprofile_path), 0, 0, "a file name"},
+    {"memprofilerate", set_int, offsetof(cd__config, memprofilerate), 0, INT_MAX,
+     "bytes from 0 (off) to 2147483647; 1 samples every allocation"},
+    {"memprofile", set_path, offsetof(cd__config, memprofile_path), 0, 0, "a file name"},
+    {"sigquit", set_int, offsetof(cd__config, sigquit), 0, 1, "0 or 1"},
 };
 
 static const setting *find_setting(const char *name, size_t n)
@@ -417,6 +422,7 @@ void cd__config_defaults(cd__config *c)
     c->scheddetail = 0;
     c->maxprocs = (int)n;
     c->gc_percent = 100;
+    c->memprofilerate = CD__MEMPROFILERATE;
 }
 
 /* Writes one warning line to stderr in a single write(2), so lines from

@@ -21,6 +21,7 @@
 #define CD__HTTP_ADDR_MAX     128     /* bytes of a CDEBUG http address, with NUL */
 #define CD__PATH_MAX          1024    /* bytes of a CDEBUG file name, with NUL */
 #define CD__FLIGHT_MAX_S      3600    /* longest flight-recorder window */
+#define CD__MEMPROFILERATE    524288  /* Go's default runtime.MemProfileRate, 512 KiB */
 
 typedef struct cd__config {
     int gctrace;       /* CDEBUG gctrace: 0 off, 1 one line per collection; 2 (Go's
@@ -37,6 +38,10 @@ typedef struct cd__config {
     int cmdlineredact;             /* CDEBUG cmdlineredact: 0/1, hide argv[1..] in cmdline */
     char trace_path[CD__PATH_MAX]; /* CDEBUG trace: trace the whole run into it */
     int flight_s;                  /* CDEBUG flight: flight-recorder window in seconds, 0 = off */
+    char cpuprofile_path[CD__PATH_MAX]; /* CDEBUG cpuprofile: CPU profile written at exit */
+    int memprofilerate;                 /* CDEBUG memprofilerate: bytes per heap sample, 0 = off */
+    char memprofile_path[CD__PATH_MAX]; /* CDEBUG memprofile: allocs profile written at exit */
+    int sigquit;                        /* CDEBUG sigquit: 0/1, SIGQUIT dumps tasks and exits 2 */
 } cd__config;
 
 /* Receives one warning line (no trailing newline). */

@@ -6,7 +6,9 @@
  * relaxed stores, since only the owner writes them (no lock prefix, no shared
  * cache line); threads cdebug does not know fall back to shared atomics.
  * cd_read_memstats sums them for Mallocs. Byte totals for memstats come from
- * bdwgc itself (see docs/memstats.md).
+ * bdwgc itself (see docs/memstats.md). The heap profiler's hooks
+ * (prof/heapprof.h) add a thread-local countdown decrement and a branch to
+ * each allocation, and a filter check to each explicit free.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include <gc/gc.h>
 
 #include "cdebug/runtime.h"
+#include "prof/heapprof.h"
 #include "runtime/env.h"
 #include "runtime/gc.h"
 #include "runtime/gcevents.h"
@@ -82,8 +85,10 @@ void *cd_alloc(size_t n)
 {
     cd__ensure_init();
     void *p = GC_MALLOC(n); /* bdwgc clears pointer-containing objects */
-    if (p != NULL)
+    if (p != NULL) {
         count_alloc(n);
+        cd__heapprof_alloc(p, n);
+    }
     return p;
 }
 
@@ -91,14 +96,20 @@ void *cd_alloc_atomic(size_t n)
 {
     cd__ensure_init();
     void *p = GC_MALLOC_ATOMIC(n);
-    if (p != NULL)
+    if (p != NULL) {
         count_alloc(n);
+        cd__heapprof_alloc(p, n);
+    }
     return p;
 }
 
 void *cd_realloc(void *p, size_t n)
 {
     cd__ensure_init();
+    /* A sampled object's record goes before bdwgc may free or move it; the
+     * result is then sampled as a new allocation (free + alloc, as Go sees
+     * a grown slice). */
+    bool resample = p != NULL && cd__heapprof_free(p);
     void *q = GC_REALLOC(p, n);
     /* bdwgc: NULL p allocates; n == 0 frees p and returns NULL; a block
      * that still fits is returned as is; otherwise a new block of the same
@@ -113,6 +124,8 @@ void *cd_realloc(void *p, size_t n)
         count_alloc(n);
         count_free();
     }
+    if (q != NULL && (q != p || resample))
+        cd__heapprof_alloc(q, n);
     return q;
 }
 
@@ -127,6 +140,7 @@ char *cd_strdup(const char *s)
         return NULL;
     memcpy(p, s, n);
     count_alloc(n);
+    cd__heapprof_alloc(p, n);
     return p;
 }
 
@@ -135,6 +149,7 @@ void cd_free(void *p)
     cd__ensure_init();
     if (p == NULL)
         return;
+    (void)cd__heapprof_free(p);
     GC_FREE(p);
     count_free();
 }

@@ -13,6 +13,9 @@
 #include "cdebug/http.h"
 #include "cdebug/runtime.h"
 #include "http/server.h"
+#include "prof/cpuprof.h"
+#include "prof/heapprof.h"
+#include "prof/sigquit.h"
 #include "runtime/clock.h"
 #include "runtime/env.h"
 #include "runtime/gc.h"
@@ -39,7 +42,9 @@ static void at_exit(void)
     int st = state;
     pthread_mutex_unlock(&init_lock);
     if (st == ST_RUNNING) {
-        cd__trace_file_stop(); /* first: flushes what the others did */
+        cd__heapprof_write_env(); /* CDEBUG=memprofile, while everything still runs */
+        cd__trace_file_stop();    /* first: flushes what the others did */
+        cd__cpuprof_file_stop();  /* CDEBUG=cpuprofile: written at exit */
         cd_http_stop();
         (void)cd_flight_stop();
         cd__schedtrace_stop();
@@ -61,6 +66,9 @@ int cd_init(void)
     cd__env_load(&cd__cfg);
     if ((rc = cd__gc_init(&cd__cfg)) != 0)
         goto fail;
+    /* Sampling, its collection hook and the heap/allocs profiles; a failed
+     * registration only hides them from /debug/pprof/. */
+    (void)cd__heapprof_init(&cd__cfg);
     /* The thread running cd_init (normally main) is M0. */
     rc = cd__thread_attach(CD__THREAD_MAIN, true);
     if (rc != 0 && rc != -EEXIST)
@@ -72,6 +80,8 @@ int cd_init(void)
     if ((rc = cd__schedtrace_start(&cd__cfg)) != 0)
         goto fail_sched;
     cd__http_start_env(&cd__cfg); /* a failure is reported, never fatal */
+    if (cd__cfg.sigquit != 0 && (rc = cd__sigquit_start()) != 0)
+        fprintf(stderr, "cdebug: sigquit: %s\n", cd_strerror(rc)); /* SIGQUIT keeps its default */
 
     state = ST_RUNNING;
     init_result = 0;
@@ -84,6 +94,8 @@ int cd_init(void)
         (void)cd__trace_file_start(cd__cfg.trace_path);
     if (cd__cfg.flight_s > 0)
         cd__flight_env_start(cd__cfg.flight_s);
+    if (cd__cfg.cpuprofile_path[0] != '\0')
+        (void)cd__cpuprof_file_start(cd__cfg.cpuprofile_path);
     return 0;
 
 fail_sched:
@@ -109,6 +121,8 @@ void cd_shutdown(void)
     state = ST_STOPPED;
     pthread_mutex_unlock(&init_lock);
 
+    cd__cpuprof_file_stop();  /* before the pool stops: running tasks are sampled */
+    cd__heapprof_write_env(); /* CDEBUG=memprofile */
     cd_http_stop();
     cd__sched_stop();
     cd__trace_file_stop(); /* after the drain: every task's events are in */

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "cdebug/sched.h"
+#include "prof/fpwalk.h"
 #include "runtime/futex.h"
 #include "runtime/init.h"
 #include "runtime/sched_int.h"
@@ -454,7 +455,43 @@ park:
 found:
     if (m->spinning)
         reset_spinning(m);
+    else if (cd__runq_len(p) > 0)
+        /* Tasks run to completion (no preemption, unlike Go): tasks left
+         * in our queue, e.g. the rest of a batch from the global queue,
+         * would wait behind the one we start while another P idles.
+         * wakep() is a no-op when no P is idle or someone spins. */
+        wakep();
     return t;
+}
+
+/* The frames below every task's function (see cd__sched_task_base),
+ * published once with a release store of task_base_n. */
+static uintptr_t task_base[CD__SCHED_BASE_MAX];
+static _Atomic size_t task_base_n;
+static _Atomic int task_base_claimed;
+
+size_t cd__sched_task_base(uintptr_t *pcs, size_t max)
+{
+    size_t n = atomic_load_explicit(&task_base_n, memory_order_acquire);
+    if (n > max)
+        n = max;
+    memcpy(pcs, task_base, n * sizeof pcs[0]);
+    return n;
+}
+
+/* Runs t. noinline and never a tail call, so every task's stack has the
+ * same frames below its function: one return address into run_task, then
+ * task_base, which the first task run records (a walk of a few frames,
+ * once per process). */
+static void __attribute__((noinline)) run_task(cd__task *t)
+{
+    if (atomic_load_explicit(&task_base_n, memory_order_relaxed) == 0 &&
+        !atomic_exchange_explicit(&task_base_claimed, 1, memory_order_relaxed)) {
+        size_t n = cd__fpwalk_here(task_base, CD__SCHED_BASE_MAX, 0);
+        atomic_store_explicit(&task_base_n, n, memory_order_release);
+    }
+    t->fn(t->arg);
+    __asm__ volatile("" ::: "memory");
 }
 
 static void execute(cd__m *m, cd__task *t)
@@ -467,7 +504,7 @@ static void execute(cd__m *m, cd__task *t)
     if (CD__TRACING())
         cd__trace_ev1(CD__EV_TASK_START, id);
 
-    t->fn(t->arg);
+    run_task(t);
 
     if (CD__TRACING())
         cd__trace_ev1(CD__EV_TASK_END, id);
@@ -489,7 +526,8 @@ static void *m_main(void *arg)
     cd__cur_m = m;
     m->thr = cd__self;
     atomic_store(&m->id, cd__self->id);
-    cd__self->sched = m;
+    /* Atomic: the task profile reads it from other threads (taskprof.c). */
+    __atomic_store_n(&cd__self->sched, (void *)m, __ATOMIC_RELEASE);
 
     cd__p *p = m_park(m);
     if (p != NULL) {
@@ -505,14 +543,32 @@ static void *m_main(void *arg)
 
 /* ---- public: spawning -------------------------------------------------- */
 
-/* TASK_CREATE with the creation stack (the frames of cd_go's caller). */
+/* TASK_CREATE with the creation stack (the frames of cd_go's caller:
+ * trace_create and cd_go/cd_go_named, into which spawn is inlined, are
+ * skipped). */
 static void __attribute__((noinline)) trace_create(cd__task *t)
 {
     cd__trace_ev4(CD__EV_TASK_CREATE, atomic_load_explicit(&t->id, memory_order_relaxed), t->parent,
                   cd__trace_string(t->name), cd__trace_stack(2));
 }
 
-int cd_go_named(const char *name, void (*fn)(void *), void *arg)
+/* Fills a new record's fields. Relaxed atomic stores: the task profile
+ * reads them concurrently (see cd__task in sched_priv.h); on x86-64 and
+ * aarch64 they are plain stores. */
+static inline void task_fill(cd__task *t, const char *name, void (*fn)(void *), void *arg,
+                             uint64_t parent, uintptr_t gopc)
+{
+    __atomic_store_n(&t->fn, fn, __ATOMIC_RELAXED);
+    t->arg = arg;
+    __atomic_store_n(&t->name, name, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->parent, parent, __ATOMIC_RELAXED);
+    atomic_store_explicit(&t->gopc, gopc, memory_order_relaxed);
+}
+
+/* cd_go_named's body; gopc: the return address of the cd_go(_named) call.
+ * Always inlined: trace_create's stack skips a fixed number of frames. */
+static inline __attribute__((always_inline)) int spawn(const char *name, void (*fn)(void *),
+                                                       void *arg, uintptr_t gopc)
 {
     if (fn == NULL)
         return -EINVAL;
@@ -523,6 +579,7 @@ int cd_go_named(const char *name, void (*fn)(void *), void *arg)
     cd__m *m = cd__cur_m;
     cd__p *p = m != NULL ? m->p : NULL;
     cd__task *cur = m != NULL ? atomic_load_explicit(&m->curg, memory_order_relaxed) : NULL;
+    uint64_t parent = cur != NULL ? atomic_load_explicit(&cur->id, memory_order_relaxed) : 0;
 
     if (p != NULL) {
         /* Fast path: a task spawning a task. No lock; the drain in
@@ -530,10 +587,7 @@ int cd_go_named(const char *name, void (*fn)(void *), void *arg)
         cd__task *t = cd__task_alloc(p);
         if (t == NULL)
             return -ENOMEM;
-        t->fn = fn;
-        t->arg = arg;
-        t->name = name;
-        t->parent = cur != NULL ? atomic_load_explicit(&cur->id, memory_order_relaxed) : 0;
+        task_fill(t, name, fn, arg, parent, gopc);
         atomic_store_explicit(&t->id, cd__task_next_id(p), memory_order_relaxed);
         atomic_store_explicit(&t->m, -1, memory_order_relaxed);
         if (CD__TRACING())
@@ -566,10 +620,7 @@ int cd_go_named(const char *name, void (*fn)(void *), void *arg)
         atomic_fetch_sub(&S.foreign_inflight, 1);
         return -ENOMEM;
     }
-    t->fn = fn;
-    t->arg = arg;
-    t->name = name;
-    t->parent = cur != NULL ? atomic_load_explicit(&cur->id, memory_order_relaxed) : 0;
+    task_fill(t, name, fn, arg, parent, gopc);
     atomic_store_explicit(&t->id, cd__task_next_id(NULL), memory_order_relaxed);
     atomic_store_explicit(&t->m, -1, memory_order_relaxed);
     if (CD__TRACING())
@@ -585,15 +636,27 @@ int cd_go_named(const char *name, void (*fn)(void *), void *arg)
     return 0;
 }
 
+int cd_go_named(const char *name, void (*fn)(void *), void *arg)
+{
+    return spawn(name, fn, arg, (uintptr_t)__builtin_return_address(0));
+}
+
 int cd_go(void (*fn)(void *), void *arg)
 {
-    return cd_go_named(NULL, fn, arg);
+    return spawn(NULL, fn, arg, (uintptr_t)__builtin_return_address(0));
 }
 
 /* ---- public: blocking hand-off ----------------------------------------- */
 
-void cd__sched_block_begin(const char *reason)
+/* cd_block_begin's body. noinline, never tail-called by its two callers:
+ * the blocking record's stack starts in the caller of cd_block_begin (or
+ * of cd__sched_block_begin: cd_wg_wait). Every registered thread records
+ * it, task or not, for the task profile and the SIGQUIT dump. */
+static void __attribute__((noinline)) block_begin(const char *reason)
 {
+    cd__thread *self = cd__self;
+    if (self != NULL && self->block_depth++ == 0)
+        cd__thread_block_enter(self, reason != NULL ? reason : "blocked", 2);
     cd__m *m = cd__cur_m;
     cd__task *t = m != NULL ? atomic_load_explicit(&m->curg, memory_order_relaxed) : NULL;
     if (t == NULL)
@@ -637,6 +700,9 @@ void cd__sched_block_begin(const char *reason)
 
 void cd__sched_block_end(void)
 {
+    cd__thread *self = cd__self;
+    if (self != NULL && self->block_depth > 0 && --self->block_depth == 0)
+        cd__thread_block_exit(self);
     cd__m *m = cd__cur_m;
     cd__task *t = m != NULL ? atomic_load_explicit(&m->curg, memory_order_relaxed) : NULL;
     if (t == NULL || m->block_depth == 0)
@@ -669,9 +735,16 @@ void cd__sched_block_end(void)
         cd__trace_ev1(CD__EV_TASK_UNBLOCK, atomic_load_explicit(&t->id, memory_order_relaxed));
 }
 
+void cd__sched_block_begin(const char *reason)
+{
+    block_begin(reason);
+    __asm__ volatile("" ::: "memory"); /* no tail call: see block_begin */
+}
+
 void cd_block_begin(const char *reason)
 {
-    cd__sched_block_begin(reason);
+    block_begin(reason);
+    __asm__ volatile("" ::: "memory");
 }
 
 void cd_block_end(void)

@@ -37,13 +37,25 @@ typedef struct cd__task {
     struct cds_wfcq_node qnode; /* link in the global run queue */
     void (*fn)(void *);
     void *arg;
-    const char *name;            /* NULL: unnamed */
-    _Atomic uint64_t id;         /* G number, unique, from 1 */
-    uint64_t parent;             /* id of the spawning task, 0 if none */
-    _Atomic int state;           /* CD__G_* */
+    const char *name;    /* NULL: unnamed */
+    _Atomic uint64_t id; /* G number, unique, from 1 */
+    uint64_t parent;     /* id of the spawning task, 0 if none */
+    _Atomic int state;   /* CD__G_* */
+    /* id of the M running it, -1. 32 bits (M ids stay far below 2^31) so
+     * that it shares a word with state and gopc fits in the 80 bytes the
+     * record had: bench_spawn with 1M queued tasks slows by 10% with 8
+     * bytes more per record (docs/profiling.md). */
+    _Atomic int32_t m;
     _Atomic(const char *) reason; /* wait reason while blocked */
-    _Atomic int64_t m;           /* id of the M running it, -1 */
     struct cd__task *next_free;
+    /* Where it was spawned: the return address of its cd_go call, Go's
+     * gopc, for the task profile's "created by" (prof/taskprof.c). One
+     * frame, as in Go: a deeper walk on every spawn costs too much (see
+     * docs/profiling.md). fn, name, parent and gopc are written at
+     * spawn with relaxed atomic stores (__atomic_store_n for the plain
+     * fields) so the task profile may read them while the task lives,
+     * validating its copy with id and state. */
+    _Atomic uintptr_t gopc;
 } cd__task;
 
 /* Bounded lock-free local run queue (Go's runq): the owner P pushes at the
@@ -79,20 +91,20 @@ typedef struct cd__m {
     _Atomic uint64_t id; /* = its cd__thread id, set by the thread itself */
     cd__thread *thr;
     pthread_t pthread;
-    cd__p *p;                /* P held, owner only (see pid for others) */
-    _Atomic int pid;         /* p->id or -1, for readers */
+    cd__p *p;                 /* P held, owner only (see pid for others) */
+    _Atomic int pid;          /* p->id or -1, for readers */
     _Atomic(cd__task *) curg; /* task running on this thread, or NULL */
-    _Atomic bool spinning;   /* looking for work while holding a P */
-    _Atomic bool blocked;    /* its task is inside cd_block_begin/end */
+    _Atomic bool spinning;    /* looking for work while holding a P */
+    _Atomic bool blocked;     /* its task is inside cd_block_begin/end */
     /* Parking: a waker stores nextp (may be NULL to ask the M to exit),
      * then sets park to 1 and wakes the futex. */
     _Atomic uint32_t park;
     cd__p *_Atomic nextp;
     _Atomic bool next_spinning;
-    uint32_t rand;                /* xorshift state for victim choice */
-    int block_depth;              /* nesting of cd_block_begin, owner only */
-    struct cd__m *link;           /* idle-M or P-waiter list (sched.lock) */
-    struct cd__m *all_next;       /* every M (sched.lock) */
+    uint32_t rand;          /* xorshift state for victim choice */
+    int block_depth;        /* nesting of cd_block_begin, owner only */
+    struct cd__m *link;     /* idle-M or P-waiter list (sched.lock) */
+    struct cd__m *all_next; /* every M (sched.lock) */
 } cd__m;
 
 /* The scheduler singleton. */
@@ -100,15 +112,15 @@ typedef struct cd__sched {
     pthread_mutex_t lock; /* idle lists, M list, waiters; never on a hot path */
     int nprocs;
     cd__p **allp;
-    cd__p *pidle;             /* idle Ps (lock) */
+    cd__p *pidle; /* idle Ps (lock) */
     _Atomic int npidle;
-    cd__m *midle;             /* parked Ms without a P (lock) */
+    cd__m *midle; /* parked Ms without a P (lock) */
     _Atomic int nmidle;
     cd__m *pwait_head, *pwait_tail; /* Ms back from blocking, waiting for a P */
     _Atomic int npwait;
     _Atomic int nmspinning;
-    cd__m *allm;              /* lock */
-    _Atomic int nm;           /* pool threads created */
+    cd__m *allm;    /* lock */
+    _Atomic int nm; /* pool threads created */
     /* Global run queue: wait-free enqueue from any thread. */
     struct cds_wfcq_head gq_head; /* its mutex serialises dequeuers */
     struct cds_wfcq_tail gq_tail;
@@ -118,9 +130,9 @@ typedef struct cd__sched {
     _Atomic uint64_t next_id;
     _Atomic uint64_t parks, handoffs;
     _Atomic uint32_t blocked_tasks;
-    _Atomic int stopping;          /* cd_shutdown began: refuse foreign cd_go */
-    _Atomic int foreign_inflight;  /* foreign cd_go calls between check and enqueue */
-    _Atomic int exiting;           /* pool threads must exit */
+    _Atomic int stopping;         /* cd_shutdown began: refuse foreign cd_go */
+    _Atomic int foreign_inflight; /* foreign cd_go calls between check and enqueue */
+    _Atomic int exiting;          /* pool threads must exit */
     _Atomic int started;
 } cd__sched;
 
@@ -147,6 +159,13 @@ static inline uint32_t cd__runq_len(cd__p *p)
 cd__task *cd__task_alloc(cd__p *p); /* p NULL: from the global cache */
 void cd__task_free(cd__p *p, cd__task *t);
 uint64_t cd__task_next_id(cd__p *p);
+
+/* sched.c, for prof/taskprof.c: the frames every task's stack ends with
+ * below its function (the pool thread's own: run_task's caller up to the
+ * thread's start), captured once by the first task run; 0 until then.
+ * A task's stack ends with these plus one frame in run_task. */
+#define CD__SCHED_BASE_MAX 16
+size_t cd__sched_task_base(uintptr_t *pcs, size_t max);
 
 /* sched.c, for waitgroup.c and schedtrace.c */
 void cd__sched_block_begin(const char *reason);

@@ -1,7 +1,8 @@
 /* runtime/schedtrace.c - CDEBUG=schedtrace=N: the scheduler's state every N
  * ms on stderr, in Go 1.19's shapes (runtime/proc.go, schedtrace):
  *
- *   SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5 spinningthreads=1 idlethreads=1 runqueue=3 [12 0]
+ *   SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5 spinningthreads=1 idlethreads=1 runqueue=3 [12
+ * 0]
  *
  * and with scheddetail=1, Go's detailed form: the same first line without
  * the bracket, then one indented line per P, per M (thread) and per G
@@ -25,6 +26,7 @@
 #include "runtime/sched_int.h"
 #include "runtime/sched_priv.h"
 #include "runtime/schedtrace.h"
+#include "runtime/io.h"
 
 #define S cd__sched_g
 
@@ -116,8 +118,9 @@ char *cd__schedtrace_format(uint64_t elapsed_ms, bool detailed, size_t *len)
 
     for (int i = 0; i < nprocs; i++) {
         cd__p *p = S.allp[i];
-        sb_printf(&b, "  P%d: status=%d schedtick=%llu syscalltick=%llu m=%lld runqsize=%u "
-                      "gfreecnt=%u\n",
+        sb_printf(&b,
+                  "  P%d: status=%d schedtick=%llu syscalltick=%llu m=%lld runqsize=%u "
+                  "gfreecnt=%u\n",
                   i, atomic_load_explicit(&p->status, memory_order_relaxed),
                   (unsigned long long)atomic_load_explicit(&p->schedtick, memory_order_relaxed),
                   (unsigned long long)atomic_load_explicit(&p->syscalltick, memory_order_relaxed),
@@ -152,8 +155,8 @@ char *cd__schedtrace_format(uint64_t elapsed_ms, bool detailed, size_t *len)
         uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
         uint32_t n = cd__runq_len(S.allp[i]);
         for (uint32_t k = 0; k < n; k++)
-            print_g(&g, atomic_load_explicit(&q->slots[(h + k) % CD__RUNQ_SIZE],
-                                             memory_order_relaxed));
+            print_g(&g,
+                    atomic_load_explicit(&q->slots[(h + k) % CD__RUNQ_SIZE], memory_order_relaxed));
     }
     cds_wfcq_dequeue_lock(&S.gq_head, &S.gq_tail);
     struct cds_wfcq_node *node;
@@ -187,27 +190,13 @@ static _Atomic uint32_t monitor_stop;
 static uint64_t period_ns;
 static bool detail;
 
-static void write_all(const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(2, s, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return;
-        }
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
 static void report(void)
 {
     size_t len;
     uint64_t ms = (cd__nanotime() - cd__start_nanotime) / 1000000u;
     char *s = cd__schedtrace_format(ms, detail, &len);
     if (s != NULL) {
-        write_all(s, len);
+        (void)cd__write_all(2, s, len);
         free(s);
     }
 }

@@ -17,9 +17,9 @@
 
 #include "runtime/sched_priv.h"
 
-#define CD__TASK_BATCH 32        /* records moved between caches at once */
-#define CD__TASK_LOCAL_MAX 128   /* a P's cache above this spills a batch */
-#define CD__TASK_ID_BLOCK 1024   /* ids a P reserves at once */
+#define CD__TASK_BATCH     32   /* records moved between caches at once */
+#define CD__TASK_LOCAL_MAX 128  /* a P's cache above this spills a batch */
+#define CD__TASK_ID_BLOCK  1024 /* ids a P reserves at once */
 
 static pthread_mutex_t free_lock = PTHREAD_MUTEX_INITIALIZER;
 static cd__task *free_global;
@@ -118,10 +118,14 @@ cd__task *cd__task_alloc(cd__p *p)
 
 void cd__task_free(cd__p *p, cd__task *t)
 {
-    /* Drop references so a cached record keeps nothing alive. */
-    t->fn = NULL;
+    /* Drop references so a cached record keeps nothing alive. The fence
+     * orders the caller's CD__G_DONE store before these (relaxed atomic:
+     * the task profile may be reading them): a profile that reads a field
+     * written from here on also sees the task done (prof/taskprof.c). */
+    atomic_thread_fence(memory_order_release);
+    __atomic_store_n(&t->fn, NULL, __ATOMIC_RELAXED);
     t->arg = NULL;
-    t->name = NULL;
+    __atomic_store_n(&t->name, NULL, __ATOMIC_RELAXED);
     if (p == NULL) {
         pthread_mutex_lock(&free_lock);
         t->next_free = free_global;

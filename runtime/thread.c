@@ -9,7 +9,9 @@
 
 #include <gc/gc.h>
 
+#include "prof/cpuprof.h"
 #include "prof/fpwalk.h"
+#include "runtime/clock.h"
 #include "runtime/thread.h"
 #include "trace/recorder.h"
 
@@ -22,7 +24,12 @@ static _Atomic uint64_t next_thread_id = 1;
 /* Counters of threads that have exited, folded in under registry_lock. */
 static uint64_t dead_mallocs, dead_bytes, dead_frees;
 
-int cd__thread_attach(cd__thread_kind kind, bool gc)
+/* cd__thread_attach with the creation stack: pcs[0..n) when the thread was
+ * spawned by the kit (its spawner's stack), else (pcs NULL) the stack of
+ * cd__thread_attach's caller. noinline: the frames skipped below assume
+ * attach -> cd__thread_attach -> caller. */
+static int __attribute__((noinline))
+attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n)
 {
     if (cd__self != NULL)
         return -EEXIST;
@@ -34,6 +41,16 @@ int cd__thread_attach(cd__thread_kind kind, bool gc)
     t->tid = (pid_t)syscall(SYS_gettid);
     t->pthread = pthread_self();
     t->kind = kind;
+    /* Stack bounds for the profilers' frame walks; without them the
+     * thread's stacks are empty, which is all a failure here costs. Early:
+     * the registration stack below is such a walk. */
+    (void)cd__fpwalk_thread_init();
+    if (pcs != NULL) {
+        t->ncreate = (uint32_t)(n < CD__THREAD_CREATE_DEPTH ? n : CD__THREAD_CREATE_DEPTH);
+        memcpy(t->create_pcs, pcs, t->ncreate * sizeof pcs[0]);
+    } else {
+        t->ncreate = (uint32_t)cd__fpwalk_here(t->create_pcs, CD__THREAD_CREATE_DEPTH, 1);
+    }
 
     if (gc && !GC_thread_is_registered()) {
         struct GC_stack_base sb;
@@ -52,12 +69,19 @@ int cd__thread_attach(cd__thread_kind kind, bool gc)
     pthread_mutex_unlock(&registry_lock);
 
     cd__self = t;
-    /* Stack bounds for the profilers' frame walks; without them the
-     * thread's stacks are empty, which is all a failure here costs. */
-    (void)cd__fpwalk_thread_init();
+    /* After linking: a profile starting now either sees t in the registry
+     * or is seen running by the hook (cpuprof.c). */
+    cd__cpuprof_thread_attach(t);
     if (CD__TRACING())
         cd__trace_ev1(CD__EV_THREAD_START, (uint64_t)kind);
     return 0;
+}
+
+int cd__thread_attach(cd__thread_kind kind, bool gc)
+{
+    int rc = attach(kind, gc, NULL, 0);
+    __asm__ volatile("" ::: "memory"); /* no tail call: attach skips this frame */
+    return rc;
 }
 
 void cd__thread_detach(void)
@@ -81,6 +105,8 @@ void cd__thread_detach(void)
     atomic_fetch_sub_explicit(&registry_count, 1, memory_order_relaxed);
     pthread_mutex_unlock(&registry_lock);
 
+    /* After unlinking, so no profile starting now can arm t again. */
+    cd__cpuprof_thread_detach(t);
     cd__self = NULL;
     if (t->gc_registered)
         GC_unregister_my_thread();
@@ -120,13 +146,15 @@ struct spawn_ctx {
     bool gc;
     void *(*fn)(void *);
     void *arg;
+    size_t ncreate;
+    uintptr_t create_pcs[CD__THREAD_CREATE_DEPTH]; /* the spawner's stack */
 };
 
 static void *spawn_trampoline(void *p)
 {
     struct spawn_ctx ctx = *(struct spawn_ctx *)p;
     free(p);
-    if (cd__thread_attach(ctx.kind, ctx.gc) != 0)
+    if (attach(ctx.kind, ctx.gc, ctx.create_pcs, ctx.ncreate) != 0)
         abort(); /* cannot run a kit thread the collector does not know */
     void *ret = ctx.fn(ctx.arg);
     cd__thread_detach();
@@ -138,7 +166,15 @@ int cd__thread_spawn(pthread_t *out, cd__thread_kind kind, bool gc, void *(*fn)(
     struct spawn_ctx *ctx = malloc(sizeof *ctx);
     if (ctx == NULL)
         return -ENOMEM;
-    *ctx = (struct spawn_ctx){kind, gc, fn, arg};
+    *ctx = (struct spawn_ctx){kind, gc, fn, arg, 0, {0}};
+    /* The threadcreate profile's stack: our caller's. A thread bdwgc's and
+     * our registry do not know (libmicrohttpd's) has no stack bounds for
+     * the walk: keep at least the return address into the caller. */
+    ctx->ncreate = cd__fpwalk_here(ctx->create_pcs, CD__THREAD_CREATE_DEPTH, 0);
+    if (ctx->ncreate == 0) {
+        ctx->create_pcs[0] = (uintptr_t)__builtin_return_address(0);
+        ctx->ncreate = 1;
+    }
 
     /* Kit threads must not take the process-directed signals a C program
      * expects on its own threads (SIGINT for Ctrl-C, SIGTERM...). bdwgc's
@@ -164,4 +200,65 @@ int cd__thread_spawn(pthread_t *out, cd__thread_kind kind, bool gc, void *(*fn)(
     else
         pthread_detach(th);
     return 0;
+}
+
+/* ---- blocking record (prof/taskprof.c) --------------------------------- */
+
+/* Seqlock writer: odd while the fields change. The release fence orders
+ * the odd count before the field stores, so a reader that sees a new field
+ * also sees the count move (and discards its copy). */
+static void block_write_begin(cd__thread *self)
+{
+    uint32_t s = atomic_load_explicit(&self->block_seq, memory_order_relaxed);
+    atomic_store_explicit(&self->block_seq, s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+static void block_write_end(cd__thread *self)
+{
+    uint32_t s = atomic_load_explicit(&self->block_seq, memory_order_relaxed);
+    atomic_store_explicit(&self->block_seq, s + 1, memory_order_release);
+}
+
+void cd__thread_block_enter(cd__thread *self, const char *reason, unsigned skip)
+{
+    uintptr_t pcs[CD__FPWALK_MAX];
+    /* pcs[0]: our return address (into the caller), after skip frames. */
+    size_t n = cd__fpwalk_here(pcs, CD__FPWALK_MAX, skip);
+    block_write_begin(self);
+    for (size_t i = 0; i < n; i++)
+        atomic_store_explicit(&self->block_pcs[i], pcs[i], memory_order_relaxed);
+    atomic_store_explicit(&self->block_n, (uint32_t)n, memory_order_relaxed);
+    atomic_store_explicit(&self->block_since, cd__nanotime(), memory_order_relaxed);
+    atomic_store_explicit(&self->block_reason, reason, memory_order_relaxed);
+    block_write_end(self);
+}
+
+void cd__thread_block_exit(cd__thread *self)
+{
+    block_write_begin(self);
+    atomic_store_explicit(&self->block_reason, NULL, memory_order_relaxed);
+    block_write_end(self);
+}
+
+const char *cd__thread_block_read(cd__thread *t, uintptr_t *pcs, size_t max, size_t *n,
+                                  uint64_t *since)
+{
+    uint32_t s1 = atomic_load_explicit(&t->block_seq, memory_order_acquire);
+    if (s1 & 1)
+        return NULL; /* changing: entering or leaving a blocking call */
+    const char *reason = atomic_load_explicit(&t->block_reason, memory_order_relaxed);
+    if (reason == NULL)
+        return NULL;
+    size_t k = atomic_load_explicit(&t->block_n, memory_order_relaxed);
+    if (k > max)
+        k = max;
+    for (size_t i = 0; i < k; i++)
+        pcs[i] = atomic_load_explicit(&t->block_pcs[i], memory_order_relaxed);
+    *since = atomic_load_explicit(&t->block_since, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&t->block_seq, memory_order_relaxed) != s1)
+        return NULL;
+    *n = k;
+    return reason;
 }

@@ -19,6 +19,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "prof/fpwalk.h"
+
+#define CD__THREAD_CREATE_DEPTH 32 /* frames kept of a thread's creation stack */
+
 typedef enum cd__thread_kind {
     CD__THREAD_MAIN,    /* the thread that ran cd_init */
     CD__THREAD_WORKER,  /* scheduler thread (runs tasks) */
@@ -27,17 +31,35 @@ typedef enum cd__thread_kind {
 } cd__thread_kind;
 
 typedef struct cd__thread {
-    uint64_t id;          /* cdebug thread id ("M" number), never reused */
-    pid_t tid;            /* kernel thread id */
+    uint64_t id; /* cdebug thread id ("M" number), never reused */
+    pid_t tid;   /* kernel thread id */
     pthread_t pthread;
     cd__thread_kind kind;
-    bool gc_registered;   /* we called GC_register_my_thread for it */
+    bool gc_registered; /* we called GC_register_my_thread for it */
     /* Allocation counters, written only by the owning thread with relaxed
      * atomic stores (no lock prefix on x86), read by cd_read_memstats. */
     uint64_t mallocs;
     uint64_t alloc_bytes;
     uint64_t frees;
-    void *sched;          /* the scheduler's per-thread state (an M), or NULL */
+    void *sched; /* the scheduler's per-thread state (an M), or NULL */
+    void *prof;  /* the CPU profiler's slot while sampled (prof/cpuprof.c) */
+    /* For the threadcreate profile: the stack that created the thread
+     * (cd__thread_spawn's caller, innermost first) or, for main and
+     * registered threads, the stack that registered it. Written before the
+     * record is published, then immutable. */
+    uint32_t ncreate;
+    uintptr_t create_pcs[CD__THREAD_CREATE_DEPTH];
+    /* The blocking call the thread is in (cd_block_begin..cd_block_end),
+     * for the task profile (prof/taskprof.c): the reason (NULL: not
+     * blocked), when it began and the stack of cd_block_begin's caller.
+     * Written by the owner only, under the seqlock block_seq (odd while
+     * writing), read by any thread with cd__thread_block_read. */
+    _Atomic uint32_t block_seq;
+    _Atomic(const char *) block_reason;
+    _Atomic uint64_t block_since; /* cd__nanotime() at cd_block_begin */
+    _Atomic uint32_t block_n;
+    _Atomic uintptr_t block_pcs[CD__FPWALK_MAX];
+    int block_depth; /* nesting of cd_block_begin, owner only */
     struct cd__thread *next;
 } cd__thread;
 
@@ -65,10 +87,25 @@ void cd__thread_foreach(void (*fn)(cd__thread *t, void *ctx), void *ctx);
 /* Sums allocation counters over live threads plus the ones that exited. */
 void cd__thread_alloc_totals(uint64_t *mallocs, uint64_t *bytes, uint64_t *frees);
 
+/* Records that the calling thread enters a blocking call (depth 0 -> 1 of
+ * cd_block_begin): reason, time and the stack from this function's return
+ * address on, `skip` frames left out (skip 0: pcs[0] is in the caller).
+ * Owner only; no lock; not async-signal-safe.
+ * Cost: one frame walk (<= CD__FPWALK_MAX frames) and relaxed stores. */
+void cd__thread_block_enter(cd__thread *self, const char *reason, unsigned skip);
+/* Clears the record (depth 1 -> 0). Owner only. */
+void cd__thread_block_exit(cd__thread *self);
+/* Copies t's blocking record if t is in a blocking call: returns the
+ * reason (NULL when not blocked, or when the record changed while read),
+ * with the stack in pcs (up to max frames, *n) and the start time in
+ * *since. Any thread (t must stay registered: call it under
+ * cd__thread_foreach). Lock-free, async-signal-safe. */
+const char *cd__thread_block_read(cd__thread *t, uintptr_t *pcs, size_t max, size_t *n,
+                                  uint64_t *since);
+
 /* Creates a joinable kit thread that registers itself (kind, gc) before
  * running fn(arg) and detaches after. Signals are blocked in the new thread
  * except bdwgc's stop-the-world ones. Returns 0 or a negative errno. */
-int cd__thread_spawn(pthread_t *out, cd__thread_kind kind, bool gc, void *(*fn)(void *),
-                     void *arg);
+int cd__thread_spawn(pthread_t *out, cd__thread_kind kind, bool gc, void *(*fn)(void *), void *arg);
 
 #endif /* CDEBUG_RUNTIME_THREAD_H */

@@ -337,9 +337,9 @@ static void test_cdebug_malformed_table(void **state)
         {"http=127.0.0.1:+80", 1},
         {"httpunsafe=2", 1},
         {"cmdlineredact=yes", 1},
-        {"trace=,cpuprofile=cpu.pprof", 2},
+        {"trace=,cpuprofile=", 2},
         {"trace=a\x01b", 1},
-        {"memprofilerate=0", 1},
+        {"memprofilerate=-1", 1},
         {"gctrace=1 ,scheddetail=1 ", 2},
     };
     assert_true(NELEM(cases) >= 25);

@@ -1,0 +1,3 @@
+module cdebug-bench-heapprof
+
+go 1.19

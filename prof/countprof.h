@@ -1,0 +1,48 @@
+/* prof/countprof.h - Go's "count profile" text (runtime/pprof's
+ * printCountProfile, debug=1), shared by the goroutine and threadcreate
+ * profiles:
+ *
+ *   goroutine profile: total 6
+ *   3 @ 0x4011a6 0x401234 0x7f00bb2d
+ *   # labels: {"task":"fetch"}
+ *   #	0x4011a5	wait_here+0x35		/src/prog.c:40
+ *   #	0x401233	worker+0x13		/src/prog.c:52
+ *
+ * Stacks with equal addresses and labels are one group; groups are sorted
+ * by count (largest first), ties by their "@ ..." key as text. Lines go
+ * through a re-implementation of Go's text/tabwriter as printCountProfile
+ * configures it (minwidth 1, tabwidth 8, padding 1, tab padding), so the
+ * columns line up tab for tab as Go's do.
+ */
+#ifndef CDEBUG_PROF_COUNTPROF_H
+#define CDEBUG_PROF_COUNTPROF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* One stack: return addresses, innermost first (a frame is shown as the
+ * call, pc - 1, as Go's runtime.CallersFrames does), and its labels in
+ * Go's labelMap.String() form ({"k":"v", ...}) or NULL. */
+typedef struct cd__countprof_stack {
+    const uintptr_t *pcs;
+    size_t n;
+    const char *labels;
+} cd__countprof_stack;
+
+/* Writes "NAME profile: total N" and the groups of stacks[0..n) to f,
+ * symbolized in process (prof/symbolize.h). Returns 0 or a negative errno
+ * (-ENOMEM, -EIO). Thread-safe (no shared state); not async-signal-safe;
+ * O(S log S) for S frames in all, plus symbolizing each group's frames. */
+int cd__countprof_text(FILE *f, const char *name, const cd__countprof_stack *stacks, size_t n);
+
+/* Go's %q of s appended to f (quotes, backslash escapes, \xNN for bytes
+ * outside printable ASCII). */
+void cd__countprof_quote(FILE *f, const char *s);
+
+/* Writes text to f through Go's text/tabwriter with printCountProfile's
+ * settings. text is a whole number of lines ('\n'-terminated). Returns 0
+ * or -ENOMEM. */
+int cd__tabwriter(FILE *f, const char *text, size_t len);
+
+#endif /* CDEBUG_PROF_COUNTPROF_H */

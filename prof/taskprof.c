@@ -1,0 +1,678 @@
+/* prof/taskprof.c - the task profile (Go's goroutine profile); see
+ * taskprof.h for what is counted and docs/profiling.md for the
+ * design.
+ *
+ * A profile is built in three steps, none of which stops anything:
+ *   1. snapshot: every registered thread (under the registry lock: records
+ *      stay valid) with the task it runs and its blocking record, then the
+ *      queued tasks of every run queue. Task fields are copied with relaxed
+ *      loads and kept only if the task's id and state say it was alive
+ *      throughout the copy (records are recycled, never freed);
+ *   2. stacks: running threads are asked by signal (prof/threadstack.h),
+ *      outside every lock; a task whose id changed meanwhile has ended and
+ *      is dropped;
+ *   3. output: profile.proto samples, Go's count text or Go's tracebacks.
+ * Everything is malloc'd: the HTTP job threads that render profiles are
+ * not known to bdwgc.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cdebug/prof.h"
+#include "cdebug/sched.h"
+#include "prof/countprof.h"
+#include "prof/symbolize.h"
+#include "prof/taskprof.h"
+#include "prof/threadstack.h"
+#include "runtime/clock.h"
+#include "runtime/sched_priv.h"
+
+#define NAME_MAX_LEN 64 /* bytes of a task name kept (longer ones are cut) */
+
+enum { K_TASK, K_THREAD };
+enum { S_RUNNABLE, S_RUNNING, S_SYSCALL, S_BLOCKED, S_IDLE, S_SPINNING };
+
+typedef struct ent {
+    int kind;           /* K_* */
+    int state;          /* S_* */
+    int tkind;          /* cd__thread_kind of a thread */
+    uint64_t id;        /* G number of a task, M number of a thread */
+    uint64_t m;         /* thread running the task (0: none); a thread's own id */
+    pid_t tid;          /* kernel id of that thread */
+    cd__task *t;        /* the task's record (never freed), to re-validate */
+    const char *reason; /* wait reason while blocked (a literal) */
+    uint64_t since;     /* cd__nanotime() when it blocked */
+    char name[NAME_MAX_LEN];
+    uintptr_t fn, gopc;
+    size_t off, n;   /* own stack in the pool, return-address convention */
+    size_t coff, cn; /* a thread's creation stack in the pool */
+    bool leaf_exact; /* pool[off] is an interrupted pc + 1 */
+    bool want;       /* ask its thread for the stack */
+} ent;
+
+typedef struct snap {
+    ent *e;
+    size_t n, cap;
+    uintptr_t *pool;
+    size_t pn, pcap;
+    bool failed;
+    const cd__taskprof_dumpopt *opt;
+} snap;
+
+static const char *const kind_names[] = {"main", "worker", "system", "registered"};
+
+/* ---- snapshot ------------------------------------------------------------ */
+
+static size_t pool_add(snap *s, const uintptr_t *pcs, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (s->pn + n > s->pcap) {
+        size_t cap = (s->pcap + n) * 2 + 256;
+        uintptr_t *p = realloc(s->pool, cap * sizeof *p);
+        if (p == NULL) {
+            s->failed = true;
+            return 0;
+        }
+        s->pool = p;
+        s->pcap = cap;
+    }
+    size_t off = s->pn;
+    memcpy(s->pool + off, pcs, n * sizeof *pcs);
+    s->pn += n;
+    return off;
+}
+
+static ent *ent_add(snap *s)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap * 2 + 64;
+        ent *e = realloc(s->e, cap * sizeof *e);
+        if (e == NULL) {
+            s->failed = true;
+            return NULL;
+        }
+        s->e = e;
+        s->cap = cap;
+    }
+    ent *e = &s->e[s->n++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+static bool alive(int st)
+{
+    return st == CD__G_RUNNABLE || st == CD__G_RUNNING || st == CD__G_BLOCKED;
+}
+
+/* Copies task t into e; false when t is not alive or changed meanwhile.
+ * Pairs with the writers' ordering (sched.c spawn, task.c cd__task_free):
+ * a field written after the task ended is only seen with its state past
+ * alive, or with a new id. */
+static bool read_task(cd__task *t, ent *e)
+{
+    int st1 = atomic_load_explicit(&t->state, memory_order_acquire);
+    if (!alive(st1))
+        return false;
+    uint64_t id1 = atomic_load_explicit(&t->id, memory_order_relaxed);
+    const char *name = __atomic_load_n(&t->name, __ATOMIC_RELAXED);
+    e->fn = (uintptr_t)__atomic_load_n(&t->fn, __ATOMIC_RELAXED);
+    e->gopc = atomic_load_explicit(&t->gopc, memory_order_relaxed);
+    const char *reason = atomic_load_explicit(&t->reason, memory_order_relaxed);
+    /* Names are literals for the task's life (cd_go_named's contract). */
+    e->name[0] = '\0';
+    if (name != NULL) {
+        size_t k = strnlen(name, NAME_MAX_LEN - 1);
+        memcpy(e->name, name, k);
+        e->name[k] = '\0';
+    }
+    atomic_thread_fence(memory_order_acquire);
+    int st2 = atomic_load_explicit(&t->state, memory_order_acquire);
+    uint64_t id2 = atomic_load_explicit(&t->id, memory_order_relaxed);
+    if (!alive(st2) || id1 != id2)
+        return false;
+    e->kind = K_TASK;
+    e->t = t;
+    e->id = id1;
+    e->state = st2 == CD__G_RUNNABLE ? S_RUNNABLE : st2 == CD__G_RUNNING ? S_RUNNING : S_BLOCKED;
+    e->reason = reason != NULL ? reason : "blocked";
+    return true;
+}
+
+static void on_thread(cd__thread *thr, void *ctx)
+{
+    snap *s = ctx;
+    if (s->opt != NULL && thr == s->opt->skip)
+        return;
+    uintptr_t bpcs[CD__FPWALK_MAX];
+    size_t bn = 0;
+    uint64_t since = 0;
+    const char *reason = cd__thread_block_read(thr, bpcs, CD__FPWALK_MAX, &bn, &since);
+    cd__m *m = __atomic_load_n(&thr->sched, __ATOMIC_ACQUIRE);
+    cd__task *g = m != NULL ? atomic_load_explicit(&m->curg, memory_order_acquire) : NULL;
+    ent *e = ent_add(s);
+    if (e == NULL)
+        return;
+    e->tid = thr->tid;
+    e->m = thr->id;
+    e->tkind = thr->kind;
+    if (g != NULL && read_task(g, e)) {
+        e->m = thr->id;
+        if (e->state == S_BLOCKED && reason != NULL) {
+            e->reason = reason;
+            e->since = since;
+            e->off = pool_add(s, bpcs, bn);
+            e->n = bn;
+        } else if (e->state == S_RUNNING) {
+            e->want = true;
+        }
+        return;
+    }
+    /* A thread that runs no task (or whose task ended just now). */
+    memset(e, 0, sizeof *e);
+    e->kind = K_THREAD;
+    e->id = e->m = thr->id;
+    e->tid = thr->tid;
+    e->tkind = thr->kind;
+    e->coff = pool_add(s, thr->create_pcs, thr->ncreate);
+    e->cn = thr->ncreate;
+    if (reason != NULL) {
+        e->state = S_BLOCKED;
+        e->reason = reason;
+        e->since = since;
+        e->off = pool_add(s, bpcs, bn);
+        e->n = bn;
+    } else {
+        e->state = m == NULL                                                  ? S_RUNNING
+                   : atomic_load_explicit(&m->spinning, memory_order_relaxed) ? S_SPINNING
+                                                                              : S_IDLE;
+        e->want = true;
+    }
+}
+
+static void add_queued(snap *s, cd__task *t)
+{
+    ent tmp;
+    memset(&tmp, 0, sizeof tmp);
+    if (t == NULL || !read_task(t, &tmp) || tmp.state != S_RUNNABLE)
+        return;
+    ent *e = ent_add(s);
+    if (e != NULL)
+        *e = tmp;
+}
+
+static int by_kind_id(const void *a, const void *b)
+{
+    const ent *x = a, *y = b;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The frames below a task's function: cut from the end of its stack
+ * (task_base, plus the return address into run_task before them). Only
+ * when they are really there: a truncated walk keeps everything. */
+static void trim_base(ent *e, const uintptr_t *pool, const uintptr_t *base, size_t nbase)
+{
+    if (nbase == 0 || e->n < nbase + 1)
+        return;
+    const uintptr_t *tail = pool + e->off + e->n - nbase;
+    if (memcmp(tail, base, nbase * sizeof *base) != 0)
+        return;
+    e->n -= nbase + 1;
+}
+
+/* Step 2: current stacks of the threads that are running something. */
+static void ask_stacks(snap *s)
+{
+    bool all = s->opt != NULL && s->opt->signal_all;
+    pid_t me = (pid_t)syscall(SYS_gettid);
+    cd__ts_req *reqs = NULL;
+    size_t *who = NULL, nreq = 0, nwant = 0;
+    for (size_t i = 0; i < s->n; i++)
+        nwant += s->e[i].want;
+    if (nwant == 0)
+        return;
+    reqs = malloc(nwant * sizeof *reqs);
+    who = malloc(nwant * sizeof *who);
+    if (reqs == NULL || who == NULL) {
+        s->failed = true;
+        goto out;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        ent *e = &s->e[i];
+        if (!e->want)
+            continue;
+        if (e->tid == me) {
+            /* Ourselves (cd_taskprof_write on a registered thread): no
+             * signal needed, and none could be answered while we wait. */
+            uintptr_t pcs[CD__FPWALK_MAX];
+            size_t n = cd__fpwalk_here(pcs, CD__FPWALK_MAX, 0);
+            e->off = pool_add(s, pcs, n);
+            e->n = n;
+            continue;
+        }
+        bool insys = false;
+        bool safe = cd__ts_signal_safe(e->tid, &insys);
+        if (insys && e->state == S_RUNNING)
+            e->state = S_SYSCALL;
+        if (!safe && !all)
+            continue; /* its stack stays unknown (n == 0) */
+        reqs[nreq].tid = e->tid;
+        who[nreq++] = i;
+    }
+    if (nreq > 0 && cd__ts_collect(reqs, nreq) < 0)
+        for (size_t k = 0; k < nreq; k++)
+            reqs[k].ok = false;
+    for (size_t k = 0; k < nreq; k++) {
+        ent *e = &s->e[who[k]];
+        if (!reqs[k].ok || reqs[k].n == 0)
+            continue;     /* no answer: unknown */
+        reqs[k].pcs[0]++; /* the interrupted pc, in the return-address convention */
+        e->off = pool_add(s, reqs[k].pcs, reqs[k].n);
+        e->n = reqs[k].n;
+        e->leaf_exact = true;
+    }
+out:
+    free(reqs);
+    free(who);
+}
+
+static void snap_free(snap *s)
+{
+    free(s->e);
+    free(s->pool);
+}
+
+/* Takes the snapshot (steps 1 and 2). */
+static int snap_take(snap *s, const cd__taskprof_dumpopt *opt)
+{
+    memset(s, 0, sizeof *s);
+    s->opt = opt;
+    cd__thread_foreach(on_thread, s);
+    cd__sched *S = &cd__sched_g;
+    if (atomic_load_explicit(&S->started, memory_order_acquire)) {
+        for (int i = 0; i < S->nprocs; i++) {
+            cd__runq *q = &S->allp[i]->runq;
+            uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+            uint32_t n = cd__runq_len(S->allp[i]);
+            for (uint32_t k = 0; k < n; k++)
+                add_queued(s, atomic_load_explicit(&q->slots[(h + k) % CD__RUNQ_SIZE],
+                                                   memory_order_relaxed));
+        }
+        cds_wfcq_dequeue_lock(&S->gq_head, &S->gq_tail);
+        struct cds_wfcq_node *node;
+        __cds_wfcq_for_each_blocking(&S->gq_head, &S->gq_tail, node)
+        {
+            add_queued(s, caa_container_of(node, cd__task, qnode));
+        }
+        cds_wfcq_dequeue_unlock(&S->gq_head, &S->gq_tail);
+    }
+    if (s->failed)
+        return -ENOMEM;
+    /* A task stolen between two queues during the walk was seen twice. */
+    qsort(s->e, s->n, sizeof *s->e, by_kind_id);
+    size_t w = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (w > 0 && s->e[i].kind == K_TASK && s->e[w - 1].kind == K_TASK &&
+            s->e[w - 1].id == s->e[i].id)
+            continue;
+        s->e[w++] = s->e[i];
+    }
+    s->n = w;
+
+    ask_stacks(s);
+    if (s->failed)
+        return -ENOMEM;
+
+    uintptr_t base[CD__SCHED_BASE_MAX];
+    size_t nbase = cd__sched_task_base(base, CD__SCHED_BASE_MAX);
+    w = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        ent *e = &s->e[i];
+        if (e->kind == K_TASK && e->state != S_RUNNABLE) {
+            /* Ended while we asked for its stack: it is not there any more,
+             * and the stack we got may be the next task's. */
+            if (atomic_load_explicit(&e->t->id, memory_order_acquire) != e->id ||
+                !alive(atomic_load_explicit(&e->t->state, memory_order_acquire)))
+                continue;
+            trim_base(e, s->pool, base, nbase);
+        }
+        s->e[w++] = *e;
+    }
+    s->n = w;
+    return 0;
+}
+
+/* ---- the sample stack of an entry (debug 0 and 1) ------------------------ */
+
+/* Own stack (or what stands for it), then the creation frame of a task.
+ * Returns the number of frames in out (at most CD__FPWALK_MAX + 2). */
+static size_t sample_stack(const snap *s, const ent *e, uintptr_t *out)
+{
+    size_t n = 0;
+    if (e->n > 0) {
+        memcpy(out, s->pool + e->off, e->n * sizeof *out);
+        n = e->n;
+    } else if (e->kind == K_TASK && e->fn != 0) {
+        out[n++] = e->fn + 1; /* not started (or unknown): its function */
+    } else if (e->kind == K_THREAD && e->cn > 0) {
+        memcpy(out, s->pool + e->coff, e->cn * sizeof *out);
+        n = e->cn;
+    }
+    if (e->kind == K_TASK && e->gopc != 0)
+        out[n++] = e->gopc;
+    return n;
+}
+
+#define SAMPLE_MAX (CD__FPWALK_MAX + CD__THREAD_CREATE_DEPTH + 2)
+
+static int build(cd__pprof *p)
+{
+    snap s;
+    int rc = snap_take(&s, NULL);
+    if (rc < 0)
+        goto out;
+    if ((rc = cd__pprof_sample_type(p, "goroutine", "count")) < 0 ||
+        (rc = cd__pprof_period(p, "goroutine", "count", 1)) < 0)
+        goto out;
+    cd__pprof_time(p, (int64_t)cd__walltime(), 0);
+    for (size_t i = 0; i < s.n; i++) {
+        const ent *e = &s.e[i];
+        uintptr_t pcs[SAMPLE_MAX];
+        size_t n = sample_stack(&s, e, pcs);
+        int64_t one = 1;
+        cd__pprof_label l;
+        size_t nl = 0;
+        if (e->kind == K_TASK && e->name[0] != '\0') {
+            l = (cd__pprof_label){"task", e->name, 0, NULL};
+            nl = 1;
+        } else if (e->kind == K_THREAD) {
+            l = (cd__pprof_label){"thread", kind_names[e->tkind], 0, NULL};
+            nl = 1;
+        }
+        if ((rc = cd__pprof_sample(p, pcs, n, false, &one, &l, nl)) < 0)
+            goto out;
+    }
+out:
+    snap_free(&s);
+    return rc;
+}
+
+/* Go's labelMap.String() of the entry's labels, malloc'd, or NULL. */
+static char *labels_of(const ent *e)
+{
+    const char *k, *v;
+    if (e->kind == K_TASK && e->name[0] != '\0') {
+        k = "task";
+        v = e->name;
+    } else if (e->kind == K_THREAD) {
+        k = "thread";
+        v = kind_names[e->tkind];
+    } else {
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return NULL;
+    fputc('{', f);
+    cd__countprof_quote(f, k);
+    fputc(':', f);
+    cd__countprof_quote(f, v);
+    fputc('}', f);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static int text_count(FILE *f, const snap *s)
+{
+    int rc = -ENOMEM;
+    cd__countprof_stack *st = calloc(s->n + 1, sizeof *st);
+    uintptr_t *pcs = malloc((s->n + 1) * SAMPLE_MAX * sizeof *pcs);
+    if (st == NULL || pcs == NULL)
+        goto out;
+    for (size_t i = 0; i < s->n; i++) {
+        st[i].pcs = pcs + i * SAMPLE_MAX;
+        st[i].n = sample_stack(s, &s->e[i], pcs + i * SAMPLE_MAX);
+        st[i].labels = labels_of(&s->e[i]);
+        if (st[i].labels == NULL && (s->e[i].kind == K_THREAD || s->e[i].name[0] != '\0'))
+            goto out;
+    }
+    rc = cd__countprof_text(f, "goroutine", st, s->n);
+out:
+    if (st != NULL)
+        for (size_t i = 0; i < s->n; i++)
+            free((char *)st[i].labels);
+    free(st);
+    free(pcs);
+    return rc;
+}
+
+/* ---- debug=2: Go's traceback shape ---------------------------------------- */
+
+static const char *state_text(const ent *e)
+{
+    switch (e->state) {
+    case S_RUNNABLE:
+        return "runnable";
+    case S_RUNNING:
+        return "running";
+    case S_SYSCALL:
+        return "syscall";
+    case S_BLOCKED:
+        return e->reason;
+    case S_IDLE:
+        return "idle";
+    default:
+        return "spinning";
+    }
+}
+
+/* One frame: pc is Go's frame.pc (the interrupted pc of an exact leaf, else
+ * a return address); file and line are those of the call (pc - 1) unless
+ * exact. */
+static void print_frame(FILE *f, cd__symctx *sym, uintptr_t pc, bool exact)
+{
+    cd__sym y;
+    cd__sym_lookup(sym, exact ? pc : pc - 1, &y);
+    if (strcmp(y.func, "?") == 0) {
+        fprintf(f, "?(...)\n\t?:0 pc=0x%lx\n", (unsigned long)pc);
+        return;
+    }
+    fprintf(f, "%s(...)\n\t%s:%lld", y.func, y.file, (long long)y.line);
+    if (pc > y.start)
+        fprintf(f, " +0x%lx", (unsigned long)(pc - y.start));
+    fputc('\n', f);
+}
+
+/* Go's printcreatedby: the function that spawned, at its call. */
+static void print_created_by(FILE *f, cd__symctx *sym, uintptr_t pc)
+{
+    cd__sym y;
+    cd__sym_lookup(sym, pc - 1, &y);
+    fprintf(f, "created by %s\n\t%s:%lld", y.func, y.file, (long long)y.line);
+    if (y.start != 0 && pc > y.start)
+        fprintf(f, " +0x%lx", (unsigned long)(pc - y.start));
+    fputc('\n', f);
+}
+
+/* The block of one entry; pcs/n/exact: its stack (may be another than the
+ * snapshot's: the SIGQUIT thread's at the signal); cpc: a thread's
+ * creation pc (0: none). */
+static void print_block(FILE *f, cd__symctx *sym, const ent *e, const uintptr_t *pcs, size_t n,
+                        bool exact, uintptr_t cpc)
+{
+    uint64_t minutes = 0;
+    if (e->state == S_BLOCKED && e->since != 0) {
+        uint64_t now = cd__nanotime();
+        minutes = now > e->since ? (now - e->since) / 60000000000ull : 0;
+    }
+    if (e->kind == K_TASK)
+        fprintf(f, "goroutine %llu [%s", (unsigned long long)e->id, state_text(e));
+    else
+        fprintf(f, "thread M%llu [%s, %s", (unsigned long long)e->id, kind_names[e->tkind],
+                state_text(e));
+    if (minutes >= 1)
+        fprintf(f, ", %llu minutes", (unsigned long long)minutes);
+    if (e->kind == K_TASK && e->name[0] != '\0') {
+        fputs(", task ", f);
+        cd__countprof_quote(f, e->name);
+    }
+    fputs("]:\n", f);
+
+    if (n > 0) {
+        for (size_t i = 0; i < n; i++)
+            print_frame(f, sym, exact && i == 0 ? pcs[i] - 1 : pcs[i], exact && i == 0);
+        if (n == CD__FPWALK_MAX)
+            fputs("...additional frames elided...\n", f);
+    } else if (e->kind == K_TASK && e->state == S_RUNNABLE) {
+        if (e->fn != 0)
+            print_frame(f, sym, e->fn, true); /* not started: its entry */
+    } else {
+        fputs("...frames not available...\n", f);
+        if (e->kind == K_TASK && e->fn != 0)
+            print_frame(f, sym, e->fn, true);
+    }
+    if (e->kind == K_TASK && e->gopc != 0)
+        print_created_by(f, sym, e->gopc);
+    else if (cpc != 0)
+        print_created_by(f, sym, cpc);
+}
+
+/* A thread's "created by": only kit threads were created by a stack we
+ * know (main's and registered threads' record is where they registered). */
+static uintptr_t thread_creator(const snap *s, const ent *e)
+{
+    if (e->kind != K_THREAD || e->cn == 0 ||
+        (e->tkind != CD__THREAD_WORKER && e->tkind != CD__THREAD_SYSTEM))
+        return 0;
+    return s->pool[e->coff];
+}
+
+int cd__taskprof_dump(FILE *f, const cd__taskprof_dumpopt *opt)
+{
+    snap s;
+    cd__symctx *sym = NULL;
+    int rc = snap_take(&s, opt);
+    if (rc < 0)
+        goto out;
+    if ((rc = cd__sym_begin(&sym)) < 0)
+        goto out;
+    bool first = true;
+    /* The thread the signal hit goes first, with its stack at the signal
+     * (Go prints the signalled goroutine first). */
+    size_t hit = s.n;
+    if (opt != NULL && opt->first_m != 0)
+        for (size_t i = 0; i < s.n; i++)
+            if (s.e[i].m == opt->first_m && s.e[i].state != S_RUNNABLE) {
+                hit = i;
+                break;
+            }
+    if (hit < s.n) {
+        ent *e = &s.e[hit];
+        uintptr_t pcs[CD__FPWALK_MAX];
+        size_t n = opt->first_n < CD__FPWALK_MAX ? opt->first_n : CD__FPWALK_MAX;
+        memcpy(pcs, opt->first_pcs, n * sizeof *pcs);
+        if (n > 0)
+            pcs[0]++; /* return-address convention, as the snapshot's */
+        ent tmp = *e;
+        if (e->kind == K_TASK) {
+            uintptr_t base[CD__SCHED_BASE_MAX];
+            size_t nbase = cd__sched_task_base(base, CD__SCHED_BASE_MAX);
+            /* trim_base works on the pool: do the same on pcs */
+            if (nbase > 0 && n >= nbase + 1 &&
+                memcmp(pcs + n - nbase, base, nbase * sizeof *base) == 0)
+                n -= nbase + 1;
+        }
+        print_block(f, sym, &tmp, pcs, n, n > 0, thread_creator(&s, e));
+        first = false;
+    }
+    for (size_t i = 0; i < s.n; i++) {
+        if (i == hit)
+            continue;
+        const ent *e = &s.e[i];
+        if (!first)
+            fputc('\n', f);
+        first = false;
+        print_block(f, sym, e, e->n > 0 ? s.pool + e->off : NULL, e->n, e->leaf_exact,
+                    thread_creator(&s, e));
+    }
+    rc = ferror(f) ? -EIO : 0;
+out:
+    if (sym != NULL)
+        cd__sym_end(sym);
+    snap_free(&s);
+    return rc;
+}
+
+static int text(FILE *f, int debug)
+{
+    if (debug >= 2)
+        return cd__taskprof_dump(f, NULL);
+    snap s;
+    int rc = snap_take(&s, NULL);
+    if (rc == 0)
+        rc = text_count(f, &s);
+    snap_free(&s);
+    return rc;
+}
+
+/* The index page's count: live tasks plus threads running none, i.e.
+ * queued tasks plus threads (each running or blocked task holds one). */
+static int64_t count(void)
+{
+    cd_schedstats st;
+    cd_read_schedstats(&st);
+    return (int64_t)(st.tasks_queued + cd__thread_count());
+}
+
+const cd__profile cd__taskprof_profile = {
+    .name = "goroutine",
+    .desc = "Stack traces of all current tasks (goroutines) and of the threads running none",
+    .delta = true,
+    .count = count,
+    .build = build,
+    .text = text,
+};
+
+__attribute__((constructor)) static void register_profile(void)
+{
+    (void)cd__profile_register(&cd__taskprof_profile);
+}
+
+/* Renders p and writes it to fd (retrying short writes and EINTR). */
+int cd__tp_write_fd(const cd__profile *p, int fd, int debug)
+{
+    if (fd < 0 || debug < 0)
+        return -EINVAL;
+    uint8_t *buf;
+    size_t len;
+    int rc = cd__profile_render(p, debug, &buf, &len);
+    if (rc < 0)
+        return rc;
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, buf + off, len - off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            break;
+        }
+        off += (size_t)w;
+    }
+    free(buf);
+    return rc;
+}
+
+int cd_taskprof_write(int fd, int debug)
+{
+    return cd__tp_write_fd(&cd__taskprof_profile, fd, debug);
+}

@@ -1,0 +1,21 @@
+/* runtime/io.c - see io.h. */
+#include <errno.h>
+#include <unistd.h>
+
+#include "runtime/io.h"
+
+int cd__write_all(int fd, const void *p, size_t n)
+{
+    const char *s = p;
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}

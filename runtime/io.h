@@ -1,0 +1,13 @@
+/* runtime/io.h - small I/O helpers shared by the modules that write files
+ * and stderr (profiles, schedtrace, the SIGQUIT dump). */
+#ifndef CDEBUG_RUNTIME_IO_H
+#define CDEBUG_RUNTIME_IO_H
+
+#include <stddef.h>
+
+/* Writes all n bytes of p to fd, retrying short writes and EINTR.
+ * Returns 0 or the negative errno of the failed write(2). Thread-safe;
+ * async-signal-safe (only write(2)); O(n). */
+int cd__write_all(int fd, const void *p, size_t n);
+
+#endif /* CDEBUG_RUNTIME_IO_H */
