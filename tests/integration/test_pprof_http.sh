@@ -72,8 +72,53 @@ get post "$base/cmdline" -X POST --data x
 [[ $(status post) == 405 ]] || fail "POST cmdline: $(status post)"
 ok "errors"
 
+# ---- named profiles: Go's seconds/debug/gc rules (heap is registered by
+# prof/heapprof.c; the profiles themselves are tested by their own tests)
+perr() { # NAME QUERY STATUS TEXT
+  get "$1" "$base/$2"
+  [[ $(status "$1") == "$3" ]] || fail "$2: status $(status "$1"), want $3"
+  [[ $(cat "$tmp/$1") == "$4" ]] || { cat "$tmp/$1"; fail "$2: text"; }
+  [[ $(header "$1" X-Go-Pprof) == 1 ]] || fail "$2: X-Go-Pprof"
+}
+for q in 'seconds=abc' 'seconds=-1' 'seconds=0' 'seconds=1.5' 'seconds=1e3'; do
+  perr sec "heap?$q" 400 'invalid value for "seconds" - must be a positive integer'
+done
+perr secdbg 'heap?seconds=1&debug=1' 400 'seconds and debug params are incompatible'
+perr secmax 'heap?seconds=601' 400 "profile duration exceeds the server's maximum of 600 seconds"
+get heap "$base/heap"
+[[ $(status heap) == 200 && $(header heap Content-Disposition) == 'attachment; filename="heap"' ]] ||
+  fail "heap: status or disposition"
+[[ $(header heap Content-Type) == application/octet-stream ]] || fail "heap: type"
+[[ $(head -c2 "$tmp/heap" | od -An -tx1 | tr -d ' ') == 1f8b ]] || fail "heap: not gzip"
+get heapgc "$base/heap?gc=1&debug=1"
+[[ $(status heapgc) == 200 && $(header heapgc Content-Type) == 'text/plain; charset=utf-8' ]] ||
+  fail "heap?gc=1&debug=1"
+grep -q '^heap profile: ' "$tmp/heapgc" || fail "heap debug=1 text"
+get heapdbg "$base/heap?debug=abc"    # Atoi error: debug 0, as in Go
+[[ $(header heapdbg Content-Type) == application/octet-stream ]] || fail "debug=abc is not 0"
+get delta "$base/goroutine?seconds=1"
+[[ $(status delta) == 200 && $(header delta Content-Disposition) == 'attachment; filename="goroutine-delta"' ]] ||
+  fail "delta: status or disposition"
+# a delta in progress does not hold the server: another route answers meanwhile
+timeout -k 5 30 curl -s -o "$tmp/slow" "$base/allocs?seconds=3" &
+slowpid=$!
+sleep 0.5
+get idx2 "$base/"
+[[ $(status idx2) == 200 ]] || fail "index during a delta profile"
+wait "$slowpid" || fail "the 3 s delta failed"
+[[ $(head -c2 "$tmp/slow" | od -An -tx1 | tr -d ' ') == 1f8b ]] || fail "delta: not gzip"
+for p in heap allocs goroutine threadcreate; do
+  grep -q "<a href='$p?debug=1'>$p</a>" "$tmp/index" || fail "index lacks $p"
+done
+ok "named profiles: seconds, debug and gc rules"
+
+# ---- stopping the server while a delta profile is being rendered
+timeout -k 5 30 curl -s -o /dev/null "$base/heap?seconds=30" &
+sleep 0.5
+stop srv "$pid"
+ok "server stopped during a delta profile"
+
 # ---- cmdlineredact=1: argv[0] only
-kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
 CDEBUG=cmdlineredact=1 start srv2 'listening on' "$prog" --addr=127.0.0.1:0 secret-arg
 get red "http://127.0.0.1:$port/debug/pprof/cmdline"
 printf '%s' "$prog" >"$tmp/want"
