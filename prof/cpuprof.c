@@ -643,10 +643,33 @@ static int install_handler(void)
 }
 
 /* Starts a profile owned by (done, ctx). ctl_lock held. */
+/* fork() while another thread holds ctl_lock or data_lock (the aggregator
+ * draining, a thread registering) would leave them locked for ever in the
+ * child, whose exit path (forget_in_child) takes them. The forking thread
+ * takes both, in order, around the fork. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&ctl_lock);
+    pthread_mutex_lock(&data_lock);
+}
+
+static void fork_release(void)
+{
+    pthread_mutex_unlock(&data_lock);
+    pthread_mutex_unlock(&ctl_lock);
+}
+
+static void register_atfork(void)
+{
+    (void)pthread_atfork(fork_prepare, fork_release, fork_release);
+}
+
 static int start_locked(int hz, cd__cpuprof_done_fn done, void *ctx)
 {
+    static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
     if (state != IDLE)
         return -EBUSY;
+    pthread_once(&atfork_once, register_atfork);
     int rc = install_handler();
     if (rc != 0)
         return rc;
