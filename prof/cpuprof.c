@@ -558,7 +558,9 @@ static void retire(slot *s)
     while (atomic_load(&s->busy) != 0)
         nanosleep(&pause, NULL); /* a handler is finishing (or is stopped by the GC) */
     drain(s);
-    __atomic_store_n(&s->thr->prof, NULL, __ATOMIC_RELAXED);
+    __atomic_store_n(
+        &s->thr->prof, NULL,
+        __ATOMIC_RELEASE); /* pairs with detach's acquire: the record may be freed right after */
     s->thr = NULL;
     for (slot **pp = &live_slots; *pp != NULL; pp = &(*pp)->next)
         if (*pp == s) {
@@ -790,7 +792,9 @@ static void forget_in_child(void)
         live_slots = s->next;
         atomic_fetch_add(&s->gen, 1);
         atomic_store(&s->busy, 0);
-        __atomic_store_n(&s->thr->prof, NULL, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->thr->prof, NULL,
+                         __ATOMIC_RELEASE); /* pairs with detach's acquire: the record may be freed
+                                               right after */
         s->thr = NULL;
         s->next = free_slots;
         free_slots = s;
