@@ -558,9 +558,9 @@ static void retire(slot *s)
     while (atomic_load(&s->busy) != 0)
         nanosleep(&pause, NULL); /* a handler is finishing (or is stopped by the GC) */
     drain(s);
-    __atomic_store_n(
-        &s->thr->prof, NULL,
-        __ATOMIC_RELEASE); /* pairs with detach's acquire: the record may be freed right after */
+    /* Release: pairs with the detach path's acquire, after which the
+     * thread's record may be freed. */
+    __atomic_store_n(&s->thr->prof, NULL, __ATOMIC_RELEASE);
     s->thr = NULL;
     for (slot **pp = &live_slots; *pp != NULL; pp = &(*pp)->next)
         if (*pp == s) {
