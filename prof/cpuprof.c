@@ -792,9 +792,7 @@ static void forget_in_child(void)
         live_slots = s->next;
         atomic_fetch_add(&s->gen, 1);
         atomic_store(&s->busy, 0);
-        __atomic_store_n(&s->thr->prof, NULL,
-                         __ATOMIC_RELEASE); /* pairs with detach's acquire: the record may be freed
-                                               right after */
+        __atomic_store_n(&s->thr->prof, NULL, __ATOMIC_RELEASE); /* as in retire */
         s->thr = NULL;
         s->next = free_slots;
         free_slots = s;
