@@ -50,8 +50,12 @@ char *cdt_fmt_ms(char *buf, int64_t ns);
  * "1.23ms", "2.50s". buf needs 32 bytes. Returns buf. */
 char *cdt_fmt_dur(char *buf, int64_t ns);
 
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes left), 0 if
+ * invalid: no overlong forms, no surrogates, nothing above U+10FFFF. */
+size_t cdt_utf8_len(const unsigned char *s, size_t n);
+
 /* Writes s (n bytes) as a JSON string with its quotes: control characters
- * escaped, invalid UTF-8 bytes replaced by U+FFFD, so the output is valid
+ * and '<' escaped, invalid UTF-8 bytes replaced by U+FFFD, so the output is valid
  * JSON whatever the trace holds. NULL is written as "". */
 void cdt_put_json_string(FILE *f, const char *s, size_t n);
 

@@ -88,8 +88,7 @@ char *cdt_fmt_wall(char *buf, uint64_t wall_ns)
     return buf;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t cdt_utf8_len(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
     size_t len;
@@ -126,7 +125,7 @@ void cdt_put_quoted(FILE *f, const char *s, size_t n)
     for (size_t i = 0; i < n;) {
         unsigned char c = p[i];
         if (c >= 0x80) {
-            size_t k = utf8_len(p + i, n - i);
+            size_t k = cdt_utf8_len(p + i, n - i);
             if (k > 0) {
                 fwrite(p + i, 1, k, f);
                 i += k;
@@ -159,7 +158,7 @@ void cdt_put_json_string(FILE *f, const char *s, size_t n)
     for (size_t i = 0; p != NULL && i < n;) {
         unsigned char c = p[i];
         if (c >= 0x80) {
-            size_t k = utf8_len(p + i, n - i);
+            size_t k = cdt_utf8_len(p + i, n - i);
             if (k > 0) {
                 fwrite(p + i, 1, k, f);
                 i += k;
@@ -177,6 +176,8 @@ void cdt_put_json_string(FILE *f, const char *s, size_t n)
             fputs("\\t", f);
         } else if (c < 0x20 || c == 0x7f) {
             fprintf(f, "\\u%04x", c);
+        } else if (c == '<') {
+            fputs("\\u003c", f); /* never "</script>" when embedded in HTML */
         } else {
             putc(c, f);
         }

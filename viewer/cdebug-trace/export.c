@@ -266,38 +266,6 @@ static void w_us(exp_w *w, int64_t ns)
     w->n += 4;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
 /* The bytes s[0..n) as the body of a JSON string (no quotes): '"', '\\',
  * control characters, DEL, U+2028 and U+2029 escaped, other valid UTF-8
  * copied, each byte of invalid UTF-8 replaced by U+FFFD, so a hostile
@@ -314,7 +282,7 @@ static void w_esc(exp_w *w, const char *s, size_t n)
             continue;
         }
         if (c >= 0x80) {
-            size_t k = utf8_seq(p + i, n - i);
+            size_t k = cdt_utf8_len(p + i, n - i);
             /* U+2028 and U+2029 are valid in JSON but end a line in older
              * JavaScript parsers: escaped too */
             bool sep = k == 3 && c == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] & 0xfe) == 0xa8;

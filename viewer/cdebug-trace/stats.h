@@ -29,7 +29,7 @@
 #define CDT_LINT_PAUSE_NS       100000   /* the seeds' health rule: 100 µs */
 #define CDT_LINT_WAIT_NS        10000000 /* p99 scheduler wait of a task name */
 #define CDT_LINT_WAIT_MIN_TASKS 20       /* ... with at least this many tasks: one */
-                                          /* task's wait is a wake-up, not a queue */
+                                         /* task's wait is a wake-up, not a queue */
 #define CDT_LINT_LONG_TASK_NS   10000000 /* p99 run time of a never-blocking name */
 #define CDT_LINT_PARALLEL_SHARE 0.55     /* mean busy workers <= this x workers */
 #define CDT_LINT_BUSY_SHARE     0.5      /* ... over a trace busy at least this much */

@@ -1060,74 +1060,12 @@ int64_t cdt_vindex_duration(const cdt_vindex *ix)
 
 /* ---- JSON ------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-    size_t len;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
-void cdt_view_json_str(FILE *f, const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    putc('"', f);
-    for (size_t i = 0; i < n;) {
-        unsigned char c = p[i];
-        if (c >= 0x80) {
-            size_t k = utf8_len(p + i, n - i);
-            if (k > 0) {
-                fwrite(p + i, 1, k, f);
-                i += k;
-            } else {
-                fputs("\\ufffd", f);
-                i++;
-            }
-            continue;
-        }
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c == '\t')
-            fputs("\\t", f);
-        else if (c == '\r')
-            fputs("\\r", f);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else if (c == '<')
-            fputs("\\u003c", f); /* never "</script>" if embedded in HTML */
-        else
-            putc(c, f);
-        i++;
-    }
-    putc('"', f);
-}
-
 /* Writes the name of a string ref as a JSON string. */
 static void put_ref_str(const cdt_vindex *ix, FILE *f, uint64_t ref)
 {
     size_t n;
     const char *s = name_of(ix, ref, &n);
-    cdt_view_json_str(f, s, n);
+    cdt_put_json_string(f, s, n);
 }
 
 /* "worker", "thread", "gc", "heap" or "user". */
@@ -1166,13 +1104,13 @@ static void put_track_name(FILE *f, const vtrack *t)
         snprintf(buf, sizeof(buf), "User tasks");
         break;
     }
-    cdt_view_json_str(f, buf, strlen(buf));
+    cdt_put_json_string(f, buf, strlen(buf));
 }
 
 int cdt_vindex_meta_json(const cdt_vindex *ix, FILE *f)
 {
     fputs("{\"file\":", f);
-    cdt_view_json_str(f, ix->path, strlen(ix->path));
+    cdt_put_json_string(f, ix->path, strlen(ix->path));
     fprintf(f,
             ",\"duration_ns\":%" PRId64 ",\"events\":%" PRIu64 ",\"lost_events\":%" PRIu64
             ",\"truncated\":%s,\"spans\":%" PRIu64 ",\"dropped_spans\":%" PRIu64

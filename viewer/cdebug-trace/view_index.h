@@ -107,9 +107,4 @@ int cdt_vindex_slices_json(const cdt_vindex *ix, int64_t start, int64_t end, uns
 int cdt_vindex_slice_json(const cdt_vindex *ix, uint64_t ref, FILE *f);
 int cdt_vindex_heap_json(const cdt_vindex *ix, int64_t start, int64_t end, unsigned px, FILE *f);
 
-/* Writes s (n bytes) as a JSON string: quotes, backslash and control
- * characters escaped, invalid UTF-8 bytes replaced by U+FFFD, so the
- * answer is always valid JSON. Thread-safe; O(n). */
-void cdt_view_json_str(FILE *f, const char *s, size_t n);
-
 #endif /* CDEBUG_VIEWER_VIEW_INDEX_H */
