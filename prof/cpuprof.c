@@ -43,6 +43,7 @@
 #include "prof/cpuprof.h"
 #include "prof/fpwalk.h"
 #include "prof/pprof.h"
+#include "runtime/env.h"
 #include "runtime/init.h"
 #include "runtime/sched_priv.h"
 #include "runtime/io.h"
@@ -59,6 +60,9 @@ _Static_assert((CD__CPUPROF_RING_WORDS & (CD__CPUPROF_RING_WORDS - 1)) == 0,
                "ring size must be a power of two");
 _Static_assert(CD__FPWALK_MAX < 256 && NAME_WORDS < 256, "record header fields are 8 bits");
 _Static_assert(CD__CPUPROF_MAX_THREADS <= 65536, "slot index is 16 bits in the token");
+_Static_assert(CD__CPUPROFILERATE_MAX == CD__CPUPROF_MAX_HZ &&
+                   CD__CPUPROFILERATE == CD__CPUPROF_DEFAULT_HZ,
+               "CDEBUG cpuprofilerate's bounds are the profiler's");
 
 /* ---- slots ------------------------------------------------------------- */
 
@@ -927,7 +931,7 @@ int cd_cpuprof_stop(void)
 
 static int file_fd = -1;
 
-int cd__cpuprof_file_start(const char *path)
+int cd__cpuprof_file_start(const char *path, int hz)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -935,7 +939,7 @@ int cd__cpuprof_file_start(const char *path)
         fprintf(stderr, "cdebug: cpuprofile: cannot create %s: %s\n", path, strerror(e));
         return -e;
     }
-    int rc = cd_cpuprof_start(fd, 0);
+    int rc = cd_cpuprof_start(fd, hz);
     if (rc != 0) {
         fprintf(stderr, "cdebug: cpuprofile: cannot start the CPU profiler: %s\n", cd_strerror(rc));
         close(fd);

@@ -62,7 +62,7 @@
 #include "runtime/thread.h"
 
 #define CD__CPUPROF_DEFAULT_HZ  100   /* Go's runtime/pprof rate */
-#define CD__CPUPROF_MAX_HZ      1000  /* higher rates get -EINVAL */
+#define CD__CPUPROF_MAX_HZ      1000  /* higher rates get -EINVAL; = CD__CPUPROFILERATE_MAX */
 #define CD__CPUPROF_RING_WORDS  4096  /* per thread (32 KiB): >= 57 deepest samples */
 #define CD__CPUPROF_NAME_MAX    47    /* bytes of a task name kept in a sample */
 #define CD__CPUPROF_MAX_THREADS 16384 /* threads sampled at once */
@@ -99,10 +99,11 @@ bool cd__cpuprof_running(void);
 void cd__cpuprof_thread_attach(cd__thread *t);
 void cd__cpuprof_thread_detach(cd__thread *t);
 
-/* CDEBUG=cpuprofile=FILE: creates FILE and starts profiling into it
- * (cd_init); writes and closes it (cd_shutdown, exit). Errors are printed
- * on stderr. Not thread-safe against each other (init/shutdown only). */
-int cd__cpuprof_file_start(const char *path);
+/* CDEBUG=cpuprofile=FILE: creates FILE and starts profiling into it at hz
+ * (CDEBUG cpuprofilerate; cd_init); writes and closes it (cd_shutdown,
+ * exit). Errors are printed on stderr. Not thread-safe against each other
+ * (init/shutdown only). */
+int cd__cpuprof_file_start(const char *path, int hz);
 void cd__cpuprof_file_stop(void);
 
 /* Counters since the process started, for tests and docs. */

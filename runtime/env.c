@@ -252,6 +252,8 @@ static const setting settings[] = {
     {"flight", set_int, offsetof(cd__config, flight_s), 0, CD__FLIGHT_MAX_S,
      "seconds from 0 (off) to " STR(CD__FLIGHT_MAX_S)},
     {"cpuprofile", set_path, offsetof(cd__config, cpuprofile_path), 0, 0, "a file name"},
+    {"cpuprofilerate", set_int, offsetof(cd__config, cpuprofilerate), 1, CD__CPUPROFILERATE_MAX,
+     "samples per CPU-second from 1 to " STR(CD__CPUPROFILERATE_MAX)},
     {"memprofilerate", set_int, offsetof(cd__config, memprofilerate), 0, INT_MAX,
      "bytes from 0 (off) to 2147483647; 1 samples every allocation"},
     {"memprofile", set_path, offsetof(cd__config, memprofile_path), 0, 0, "a file name"},
@@ -423,6 +425,7 @@ void cd__config_defaults(cd__config *c)
     c->maxprocs = (int)n;
     c->gc_percent = 100;
     c->memprofilerate = CD__MEMPROFILERATE;
+    c->cpuprofilerate = CD__CPUPROFILERATE;
 }
 
 /* Writes one warning line to stderr in a single write(2), so lines from

@@ -16,12 +16,14 @@
 #include <stdint.h>
 
 /* Upper bounds, documented in docs/cdebug.md. */
-#define CD__MAXPROCS_MAX      1024    /* Go capped GOMAXPROCS at 1024 until 1.9 */
-#define CD__SCHEDTRACE_MAX_MS 3600000 /* one hour */
-#define CD__HTTP_ADDR_MAX     128     /* bytes of a CDEBUG http address, with NUL */
-#define CD__PATH_MAX          1024    /* bytes of a CDEBUG file name, with NUL */
-#define CD__FLIGHT_MAX_S      3600    /* longest flight-recorder window */
-#define CD__MEMPROFILERATE    524288  /* Go's default runtime.MemProfileRate, 512 KiB */
+#define CD__MAXPROCS_MAX       1024    /* Go capped GOMAXPROCS at 1024 until 1.9 */
+#define CD__SCHEDTRACE_MAX_MS  3600000 /* one hour */
+#define CD__HTTP_ADDR_MAX      128     /* bytes of a CDEBUG http address, with NUL */
+#define CD__PATH_MAX           1024    /* bytes of a CDEBUG file name, with NUL */
+#define CD__FLIGHT_MAX_S       3600    /* longest flight-recorder window */
+#define CD__MEMPROFILERATE     524288  /* Go's default runtime.MemProfileRate, 512 KiB */
+#define CD__CPUPROFILERATE     100     /* Go's runtime/pprof rate, samples per CPU-second */
+#define CD__CPUPROFILERATE_MAX 1000    /* = CD__CPUPROF_MAX_HZ (prof/cpuprof.h) */
 
 typedef struct cd__config {
     int gctrace;       /* CDEBUG gctrace: 0 off, 1 one line per collection; 2 (Go's
@@ -39,6 +41,7 @@ typedef struct cd__config {
     char trace_path[CD__PATH_MAX]; /* CDEBUG trace: trace the whole run into it */
     int flight_s;                  /* CDEBUG flight: flight-recorder window in seconds, 0 = off */
     char cpuprofile_path[CD__PATH_MAX]; /* CDEBUG cpuprofile: CPU profile written at exit */
+    int cpuprofilerate;                 /* CDEBUG cpuprofilerate: its samples per CPU-second */
     int memprofilerate;                 /* CDEBUG memprofilerate: bytes per heap sample, 0 = off */
     char memprofile_path[CD__PATH_MAX]; /* CDEBUG memprofile: allocs profile written at exit */
     int sigquit;                        /* CDEBUG sigquit: 0/1, SIGQUIT dumps tasks and exits 2 */

@@ -95,7 +95,7 @@ int cd_init(void)
     if (cd__cfg.flight_s > 0)
         cd__flight_env_start(cd__cfg.flight_s);
     if (cd__cfg.cpuprofile_path[0] != '\0')
-        (void)cd__cpuprof_file_start(cd__cfg.cpuprofile_path);
+        (void)cd__cpuprof_file_start(cd__cfg.cpuprofile_path, cd__cfg.cpuprofilerate);
     return 0;
 
 fail_sched:

@@ -126,6 +126,21 @@ CDEBUG="cpuprofile=$tmp/env.pb.gz" run env burn
 [[ -s $tmp/env.pb.gz ]] || fail "CDEBUG=cpuprofile wrote nothing"
 check_split "$tmp/env.pb.gz" "CDEBUG=cpuprofile"
 
+# cpuprofilerate: the period and the sample count follow the rate (the
+# same CPU-bound run at 1000 Hz gives about ten times the samples).
+CDEBUG="cpuprofile=$tmp/env1000.pb.gz,cpuprofilerate=1000" run env1000 burn
+pp -raw "$tmp/env1000.pb.gz" >"$tmp/raw1000"
+grep -q '^Period: 1000000$' "$tmp/raw1000" || { head "$tmp/raw1000"; fail "cpuprofilerate=1000: period"; }
+n100=$(samples "$tmp/env.pb.gz")
+n1000=$(samples "$tmp/env1000.pb.gz")
+if ((!tsan)); then
+    ((n1000 >= 5 * n100)) || fail "cpuprofilerate=1000: $n1000 samples against $n100 at 100 Hz"
+fi
+CDEBUG="cpuprofile=$tmp/envr.pb.gz,cpuprofilerate=5000" run envr burn
+grep -q 'cpuprofilerate' "$tmp/envr.err" || { cat "$tmp/envr.err"; fail "no warning for cpuprofilerate=5000"; }
+grep -q '^Period: 10000000$' <(pp -raw "$tmp/envr.pb.gz") || fail "cpuprofilerate=5000 did not keep 100 Hz"
+ok "CDEBUG=cpuprofilerate: 1000 Hz gives period 1 ms and $n1000 samples (100 Hz: $n100); 5000 refused"
+
 CDEBUG="cpuprofile=$tmp/no/such/dir/x.pb.gz" run envbad api
 grep -q "cdebug: cpuprofile: cannot create $tmp/no/such/dir/x.pb.gz" "$tmp/envbad.err" ||
     { cat "$tmp/envbad.err"; fail "no warning for an uncreatable cpuprofile file"; }

@@ -70,6 +70,20 @@ static void test_env(void **state)
                      1);
     assert_string_equal(c.cpuprofile_path, "/tmp/cpu.pb.gz");
     assert_int_equal(warns, 2);
+
+    /* cpuprofilerate: 1..1000, default 100; bad values keep the last. */
+    assert_int_equal(c.cpuprofilerate, 100);
+    assert_int_equal(cd__env_parse_cdebug(&c, "cpuprofilerate=1000", count, &warns), 0);
+    assert_int_equal(c.cpuprofilerate, 1000);
+    assert_int_equal(cd__env_parse_cdebug(&c, "cpuprofilerate=1", count, &warns), 0);
+    assert_int_equal(c.cpuprofilerate, 1);
+    static const char *const bad[] = {"cpuprofilerate=0",  "cpuprofilerate=1001",
+                                      "cpuprofilerate=-5", "cpuprofilerate=abc",
+                                      "cpuprofilerate=",   "cpuprofilerate=50hz"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(cd__env_parse_cdebug(&c, bad[i], count, &warns), 1);
+    assert_int_equal(c.cpuprofilerate, 1);
+    assert_int_equal(warns, 2 + 6);
 }
 
 /* ---- start, stop, ownership -------------------------------------------- */
