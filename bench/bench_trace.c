@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,9 +56,9 @@
 
 #define MAX_THREADS 64
 
-/* The names the timed loop uses; the reader counts events carrying them. */
+/* The name the timed loop uses (RUN_OPS's literal in loop()); the reader
+ * counts the events carrying it. */
 static const char bench_name[] = "bench";
-static const char warmup_name[] = "warmup";
 
 typedef enum op_kind { OP_REGION, OP_LOG } op_kind;
 
@@ -80,18 +81,30 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The measured loop. noinline so the two call sites run the same code. */
-static void __attribute__((noinline)) loop(const char *name, uint64_t n)
+/* One run of the measured operation, NAME a string literal as in a
+ * program (the annotation macros then intern it by address). */
+#define RUN_OPS(NAME, n)                                                                           \
+    do {                                                                                           \
+        if (op == OP_REGION) {                                                                     \
+            for (uint64_t i = 0; i < (n); i++) {                                                   \
+                cd_region_begin(NAME);                                                             \
+                cd_region_end();                                                                   \
+            }                                                                                      \
+        } else {                                                                                   \
+            for (uint64_t i = 0; i < (n); i++)                                                     \
+                cd_trace_log(NAME, "op");                                                          \
+        }                                                                                          \
+    } while (0)
+
+/* The measured loop (warm-up events under another name, so that only the
+ * timed ones are counted). noinline so on and off runs execute the same
+ * code. */
+static void __attribute__((noinline)) loop(bool warmup, uint64_t n)
 {
-    if (op == OP_REGION) {
-        for (uint64_t i = 0; i < n; i++) {
-            cd_region_begin(name);
-            cd_region_end();
-        }
-    } else {
-        for (uint64_t i = 0; i < n; i++)
-            cd_trace_log(name, "op");
-    }
+    if (warmup)
+        RUN_OPS("warmup", n);
+    else
+        RUN_OPS("bench", n);
 }
 
 static void *worker_main(void *arg)
@@ -100,11 +113,11 @@ static void *worker_main(void *arg)
     /* Unregistered threads' events are not recorded (trace.h). */
     w->err = cd_thread_register();
     if (w->err == 0)
-        loop(warmup_name, ops / 10 + 1);
+        loop(true, ops / 10 + 1);
     pthread_barrier_wait(&barrier);
     w->t0 = now_ns();
     if (w->err == 0)
-        loop(bench_name, ops);
+        loop(false, ops);
     w->t1 = now_ns();
     if (w->err == 0)
         cd_thread_unregister();

@@ -60,7 +60,8 @@ static TLS cd_task_id cur_user_task;
  * nesting is not remembered: ending such a task leaves no current task. */
 static TLS cd_task_id task_stack[TASK_NEST_MAX];
 static TLS int task_depth;
-static TLS const char *regions[REGION_MAX];
+/* The open regions' string ids (interned at begin, reused by the end). */
+static TLS uint32_t regions[REGION_MAX];
 static TLS int region_depth; /* may exceed REGION_MAX: not recorded */
 
 cd_task_id cd_task_begin(cd_task_id parent, const char *type)
@@ -91,7 +92,9 @@ void cd_task_end(cd_task_id id)
  * by this session's ends. */
 static TLS uint32_t region_session;
 
-void(cd_region_begin)(const char *name)
+/* cd_region_begin with the name's id from intern (by address and text, or
+ * by address alone for a literal). */
+static inline __attribute__((always_inline)) void region_begin(const char *name, bool literal)
 {
     uint32_t session = atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
     if (region_session != session) {
@@ -99,10 +102,23 @@ void(cd_region_begin)(const char *name)
         region_depth = 0;
     }
     int d = region_depth++;
-    if (d < REGION_MAX)
-        regions[d] = name;
-    if (d < REGION_MAX && CD__TRACING())
-        cd__trace_ev2(CD__EV_REGION_BEGIN, cur_user_task, cd__trace_string(name));
+    if (d < REGION_MAX && CD__TRACING()) {
+        uint32_t id = literal ? cd__trace_string_lit(name) : cd__trace_string(name);
+        regions[d] = id;
+        cd__trace_ev2(CD__EV_REGION_BEGIN, cur_user_task, id);
+    } else if (d < REGION_MAX) {
+        regions[d] = 0;
+    }
+}
+
+void(cd_region_begin)(const char *name)
+{
+    region_begin(name, false);
+}
+
+void cd__region_begin_lit(const char *name)
+{
+    region_begin(name, true);
 }
 
 void(cd_region_end)(void)
@@ -112,7 +128,7 @@ void(cd_region_end)(void)
         return; /* unbalanced, or begun in another session: ignored */
     int d = --region_depth;
     if (d < REGION_MAX && CD__TRACING())
-        cd__trace_ev2(CD__EV_REGION_END, cur_user_task, cd__trace_string(regions[d]));
+        cd__trace_ev2(CD__EV_REGION_END, cur_user_task, regions[d]);
 }
 
 void(cd_trace_log)(const char *category, const char *message)
@@ -123,6 +139,15 @@ void(cd_trace_log)(const char *category, const char *message)
      * formatted into reused buffers, so they are interned by content. */
     cd__trace_ev3(CD__EV_LOG, cur_user_task, cd__trace_string(category),
                   cd__trace_string_content(message));
+}
+
+void cd__trace_log_lit(const char *category, const char *message, int lits)
+{
+    if (!CD__TRACING())
+        return;
+    cd__trace_ev3(CD__EV_LOG, cur_user_task,
+                  lits & 1 ? cd__trace_string_lit(category) : cd__trace_string(category),
+                  lits & 2 ? cd__trace_string_lit(message) : cd__trace_string_content(message));
 }
 
 /* ---- CDEBUG=trace=FILE ------------------------------------------------- */

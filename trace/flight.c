@@ -8,7 +8,9 @@
  * 100 ms); a segment is dropped as soon as the next one alone reaches back
  * past the window, or when the ring exceeds CD__FLIGHT_MAX_BYTES. So the
  * ring holds the last window plus at most one segment (10%), bounded in
- * bytes either way.
+ * bytes either way. Records that do not fit because one segment alone
+ * outgrew the bound are counted (count_dropped) and come back as LOST
+ * records after the next segment's snapshot, so a reader knows.
  *
  * Tables (STRINGS, STACKS, SYMBOLS) are kept for the whole session, apart
  * from the segments: any kept event may use any entry. Their size is
@@ -36,6 +38,7 @@
 #include "runtime/init.h"
 #include "trace/events.h"
 #include "trace/flight.h"
+#include "trace/reader_int.h"
 #include "trace/recorder.h"
 #include "trace/writer.h"
 
@@ -46,6 +49,10 @@ typedef struct seg {
     size_t frontier_len; /* bytes up to and including its last FRONTIER */
     uint8_t *p;
 } seg;
+
+/* Threads whose dropped events are told apart; more share the last slot,
+ * reported as thread 0 ("some threads"). */
+#define LOST_THREADS 64
 
 typedef struct flight {
     cd__tsink sink;
@@ -59,7 +66,14 @@ typedef struct flight {
     size_t seg_bytes; /* sum of segments' cap */
     uint64_t window_ticks;
     uint64_t frontiers; /* FRONTIER records seen */
-    uint64_t dropped;   /* records dropped: one segment over the bound */
+    size_t max_bytes;   /* CD__FLIGHT_MAX_BYTES (a smaller one in tests) */
+    /* Events of records dropped because one segment alone went over
+     * max_bytes, per thread, not yet reported: they go into the ring as
+     * LOST records as soon as a record fits again (see file_record). */
+    struct lost_count {
+        uint64_t thread, events, batches;
+    } lost[LOST_THREADS];
+    int nlost;
     int alloc_failed;
 } flight;
 
@@ -99,8 +113,76 @@ static void evict(flight *f, uint64_t now)
 {
     while (f->head != f->tail && f->head->next->ts + f->window_ticks <= now)
         seg_drop_head(f);
-    while (f->head != f->tail && f->seg_bytes > CD__FLIGHT_MAX_BYTES)
+    while (f->head != f->tail && f->seg_bytes > f->max_bytes)
         seg_drop_head(f);
+}
+
+/* Adds a dropped record's loss to f->lost (lock held): an EVENTS record
+ * (thread, and its events counted by walking them), or a LOST record's
+ * own counts. Other kinds carry no events. */
+static void count_dropped(flight *f, const uint8_t *p, size_t n)
+{
+    size_t hl = 1;
+    while (hl < n && (p[hl] & 0x80))
+        hl++;
+    const uint8_t *q = p + hl + 1, *end = p + n - 4; /* payload; CRC off */
+    uint64_t v[5];
+    int nv = p[0] == CD__REC_LOST ? 3 : 5; /* LOST fields / EVENTS header */
+    if (p[0] != CD__REC_EVENTS && p[0] != CD__REC_LOST)
+        return;
+    for (int i = 0; i < nv; i++)
+        if (cd__tr_uv(&q, end, &v[i]) != 0)
+            return;
+    uint64_t thread = v[0], events = v[1], batches = v[2];
+    if (p[0] == CD__REC_EVENTS) {
+        events = 0;
+        batches = 1;
+        while (q < end) { /* type byte, dts, its arguments (one fewer with the same-id bit) */
+            unsigned type = *q & ~CD__EV_SAME_TASK;
+            int nargs = type <= CD__EV_MAX ? cd__trace_nargs[type] : 0xff;
+            if (nargs == 0xff)
+                break;
+            nargs -= (*q++ & CD__EV_SAME_TASK) ? 1 : 0;
+            uint64_t skip;
+            for (int i = 0; i <= nargs; i++)
+                if (cd__tr_uv(&q, end, &skip) != 0)
+                    goto counted;
+            events++;
+        }
+    }
+counted:;
+    int i = 0;
+    while (i < f->nlost && f->lost[i].thread != thread)
+        i++;
+    if (i == f->nlost) {
+        if (f->nlost == LOST_THREADS) {
+            i = LOST_THREADS - 1;
+            f->lost[i].thread = 0;
+        } else {
+            f->lost[f->nlost++] = (struct lost_count){.thread = thread};
+        }
+    }
+    f->lost[i].events += events;
+    f->lost[i].batches += batches;
+}
+
+/* Appends f->lost to segment s as LOST records and clears it (lock held). */
+static int flush_lost(flight *f, seg *s)
+{
+    for (int i = 0; i < f->nlost; i++) {
+        uint8_t payload[30], rec[CD__TRACE_MAX_FRAMED(30)];
+        uint8_t *e = cd__uv_put(payload, f->lost[i].thread);
+        e = cd__uv_put(e, f->lost[i].events);
+        e = cd__uv_put(e, f->lost[i].batches);
+        size_t rl = cd__writer_frame(rec, CD__REC_LOST, payload, (size_t)(e - payload));
+        size_t before = s->cap;
+        int rc = append(&s->p, &s->len, &s->cap, rec, rl);
+        f->seg_bytes += s->cap - before;
+        if (rc != 0)
+            return rc;
+    }
+    f->nlost = 0;
+    return 0;
 }
 
 /* Files one whole record (lock held). */
@@ -120,15 +202,18 @@ static int file_record(flight *f, const uint8_t *p, size_t n)
     if (s == NULL)
         return 0; /* before the first segment: nothing refers to it */
     size_t before = s->cap;
-    if (f->seg_bytes + n > CD__FLIGHT_MAX_BYTES && f->head == s) {
-        /* One segment alone is over the bound: drop, and cut soon. */
-        f->dropped++;
+    if (f->seg_bytes + n > f->max_bytes && f->head == s) {
+        /* One segment alone is over the bound: drop (counted, reported
+         * in the next segment), and cut soon. */
+        count_dropped(f, p, n);
         atomic_store(&f->sink.want_segment, true);
         return 0;
     }
     int rc = append(&s->p, &s->len, &s->cap, p, n);
     f->seg_bytes += s->cap - before;
-    if (f->seg_bytes > CD__FLIGHT_MAX_BYTES)
+    if (rc == 0 && f->nlost > 0)
+        rc = flush_lost(f, s); /* after the new segment's snapshot */
+    if (f->seg_bytes > f->max_bytes)
         evict(f, 0);
     return rc;
 }
@@ -252,6 +337,16 @@ int cd_flight_start(double seconds)
         return -ENOMEM;
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->frontier_cond, NULL);
+    /* CDEBUG_FLIGHT_MAX_BYTES: a smaller bound, for tests that must go
+     * over it (not a user setting: docs/trace-format.md). */
+    f->max_bytes = CD__FLIGHT_MAX_BYTES;
+    const char *mb = getenv("CDEBUG_FLIGHT_MAX_BYTES");
+    if (mb != NULL) {
+        char *endp;
+        unsigned long long v = strtoull(mb, &endp, 10);
+        if (*mb != '\0' && *endp == '\0' && v >= 65536 && v <= CD__FLIGHT_MAX_BYTES)
+            f->max_bytes = (size_t)v;
+    }
     double hz = (double)cd__trace_tick_hz();
     f->window_ticks = (uint64_t)(seconds * hz);
     double seg_s = seconds / 10 < 0.1 ? 0.1 : seconds / 10;

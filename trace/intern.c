@@ -171,7 +171,7 @@ static uint32_t cached(cd__tstate *st, const void *key, uint64_t hash, uint32_t 
 {
     unsigned slot = (unsigned)((hash ^ (hash >> 29)) & 63);
     if (st->cache[slot].session == session && st->cache[slot].key == key &&
-        st->cache[slot].hash == hash && !st->cache[slot].content)
+        st->cache[slot].hash == hash && st->cache[slot].mode == CD__ICACHE_POINTER)
         return st->cache[slot].id;
     return 0;
 }
@@ -183,7 +183,7 @@ static void remember(cd__tstate *st, const void *key, uint64_t hash, uint32_t se
     st->cache[slot].hash = hash;
     st->cache[slot].id = id;
     st->cache[slot].session = session;
-    st->cache[slot].content = false;
+    st->cache[slot].mode = CD__ICACHE_POINTER;
 }
 
 uint32_t cd__trace_string(const char *s)
@@ -208,6 +208,30 @@ uint32_t cd__trace_string(const char *s)
     return id;
 }
 
+uint32_t cd__trace_string_lit_slow(const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return 0;
+    size_t n = strlen(s);
+    uint32_t id = lookup(0, hash_bytes(s, n), s, (uint32_t)n, 1);
+    cd__tstate *st = cd__trace_self(true);
+    if (st != NULL && id != 0) {
+        /* The home slot, unless it holds another literal of this session
+         * and the neighbour does not: then the neighbour. */
+        uint32_t session = atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
+        unsigned slot = cd__icache_lit_slot(s);
+        if (cd__icache_lit_hit(st, slot, st->cache[slot].key) &&
+            !cd__icache_lit_hit(st, slot ^ 1, st->cache[slot ^ 1].key))
+            slot ^= 1;
+        st->cache[slot].key = s;
+        st->cache[slot].hash = 0;
+        st->cache[slot].id = id;
+        st->cache[slot].session = session;
+        st->cache[slot].mode = CD__ICACHE_LITERAL;
+    }
+    return id;
+}
+
 uint32_t cd__trace_string_content(const char *s)
 {
     if (s == NULL || *s == '\0')
@@ -221,14 +245,14 @@ uint32_t cd__trace_string_content(const char *s)
     if (st != NULL) {
         unsigned slot = (unsigned)((h ^ (h >> 29)) & 63);
         if (st->cache[slot].session == session && st->cache[slot].hash == h &&
-            st->cache[slot].content && strcmp(st->cache[slot].key, s) == 0)
+            st->cache[slot].mode == CD__ICACHE_CONTENT && strcmp(st->cache[slot].key, s) == 0)
             return st->cache[slot].id;
     }
     const void *stored = NULL;
     uint32_t id = lookup_entry(0, h, s, (uint32_t)n, 1, &stored);
     if (st != NULL && id != 0) {
         remember(st, stored, h, session, id);
-        st->cache[(unsigned)((h ^ (h >> 29)) & 63)].content = true;
+        st->cache[(unsigned)((h ^ (h >> 29)) & 63)].mode = CD__ICACHE_CONTENT;
     }
     return id;
 }

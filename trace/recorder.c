@@ -1,10 +1,8 @@
 /* trace/recorder.c - per-thread event buffers and the clock. See recorder.h.
  *
- * Hot path (cd__trace_emit): busy = 1; re-check that tracing is on; read
- * the clock; encode into the current buffer; publish pos (release); busy = 0.
- * No lock, no atomic read-modify-write, no system call. The writer pairs
- * "busy" with membarrier(2) (writer.c): that is what lets it stop the trace
- * and write exact FRONTIER records without a fence on this path.
+ * The hot path is inline in recorder.h (cd__trace_put); this file holds
+ * what it calls rarely: a thread's first event, a full buffer, the clock's
+ * calibration.
  *
  * A full buffer is queued for the writer and replaced by the spare the
  * writer keeps ready; with no spare the thread drops events (whole batches,
@@ -35,9 +33,7 @@ _Atomic uint32_t cd__trace_session;
  * (traceTickDiv): finer resolution than any event needs, and it keeps the
  * delta of back-to-back events in one varint byte. */
 
-#define CD__TICK_SHIFT 6
-
-static bool use_tsc;
+bool cd__trace_use_tsc;
 static uint64_t tick_hz = 1000000000u >> CD__TICK_SHIFT;
 static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
 
@@ -70,8 +66,8 @@ static void clock_init(void)
     if (m1 <= m0 || t1 <= t0)
         return;
     tick_hz = (uint64_t)((double)(t1 - t0) * 1e9 / (double)(m1 - m0)) >> CD__TICK_SHIFT;
-    use_tsc = tick_hz > 0;
-    if (!use_tsc)
+    cd__trace_use_tsc = tick_hz > 0;
+    if (!cd__trace_use_tsc)
         tick_hz = 1000000000u >> CD__TICK_SHIFT;
 }
 
@@ -79,11 +75,6 @@ uint64_t cd__trace_tick_hz(void)
 {
     pthread_once(&clock_once, clock_init);
     return tick_hz;
-}
-
-uint64_t cd__trace_now(void)
-{
-    return (use_tsc ? __rdtsc() : cd__nanotime()) >> CD__TICK_SHIFT;
 }
 
 /* ---- buffers ------------------------------------------------------------ */
@@ -122,7 +113,7 @@ void cd__tbuf_free(cd__tbuf *b)
 
 static pthread_mutex_t states_lock = PTHREAD_MUTEX_INITIALIZER;
 static cd__tstate *states;
-static __thread cd__tstate *self __attribute__((tls_model("initial-exec")));
+__thread cd__tstate *cd__trace_tls __attribute__((tls_model("initial-exec")));
 static pthread_key_t exit_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
@@ -152,8 +143,8 @@ cd__tstate *cd__trace_states_head(void)
 
 cd__tstate *cd__trace_self(bool may_alloc)
 {
-    if (self != NULL || !may_alloc)
-        return self;
+    if (cd__trace_tls != NULL || !may_alloc)
+        return cd__trace_tls;
     cd__tstate *st = calloc(1, sizeof *st);
     if (st == NULL)
         return NULL;
@@ -181,14 +172,12 @@ cd__tstate *cd__trace_self(bool may_alloc)
     st->next = states;
     states = st;
     pthread_mutex_unlock(&states_lock);
-    self = st;
+    cd__trace_tls = st;
     cd__trace_wake_writer();
     return st;
 }
 
-/* Queues the full buffer b and switches to the spare. Returns the new
- * buffer or NULL (no spare: the caller drops the event). */
-static cd__tbuf *switch_buffer(cd__tstate *st, cd__tbuf *b)
+cd__tbuf *cd__trace_refill(cd__tstate *st, cd__tbuf *b)
 {
     if (b != NULL)
         cds_wfcq_enqueue(&st->full_head, &st->full_tail, &b->qnode);
@@ -199,6 +188,10 @@ static cd__tbuf *switch_buffer(cd__tstate *st, cd__tbuf *b)
     atomic_store_explicit(&st->cur, n, memory_order_release);
     if (b != NULL || n == NULL)
         cd__trace_wake_writer(); /* a queue to drain or a spare to provide */
+    if (n == NULL)               /* the writer is behind: this event is lost, counted */
+        atomic_store_explicit(&st->lost_events,
+                              atomic_load_explicit(&st->lost_events, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
     return n;
 }
 
@@ -207,47 +200,8 @@ void cd__trace_emit(uint8_t type, int n, const uint64_t *args)
     /* In a signal handler or the collection callback a thread without a
      * state cannot create one (malloc); it drops the event silently: such
      * a thread has never traced, so no batch of its is damaged. */
-    cd__tstate *st = self;
+    cd__tstate *st = cd__trace_tls;
     if (st == NULL && (st = cd__trace_self(cd__self != NULL)) == NULL)
         return;
-
-    atomic_store_explicit(&st->busy, 1, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst); /* busy before the re-check and the clock */
-    if (!__atomic_load_n(&cd_trace_active, __ATOMIC_RELAXED))
-        goto out;
-
-    uint64_t ts = cd__trace_now();
-    cd__tbuf *b = atomic_load_explicit(&st->cur, memory_order_relaxed);
-    uint32_t pos = b != NULL ? atomic_load_explicit(&b->pos, memory_order_relaxed) : 0;
-    if (b == NULL || pos + CD__TRACE_MAX_EVENT > CD__TBUF_SIZE) {
-        if ((b = switch_buffer(st, b)) == NULL) {
-            atomic_store_explicit(&st->lost_events,
-                                  atomic_load_explicit(&st->lost_events, memory_order_relaxed) + 1,
-                                  memory_order_relaxed);
-            goto out;
-        }
-        pos = 0;
-    }
-    if (pos == 0) {
-        b->base_ts = ts;
-        st->last_ts = ts;
-        memset(st->last_ids, 0, sizeof st->last_ids); /* a buffer's ids start from 0 */
-    }
-    uint8_t *p = b->data + pos;
-    int i = 0;
-    int same = cd__same_kind(type);
-    if (n > 0 && same >= 0 && args[0] == st->last_ids[same]) {
-        *p++ = (uint8_t)(type | CD__EV_SAME_TASK);
-        i = 1;
-    } else {
-        *p++ = type;
-    }
-    p = cd__uv_put(p, ts > st->last_ts ? ts - st->last_ts : 0);
-    if (ts > st->last_ts)
-        st->last_ts = ts;
-    for (; i < n; i++)
-        p = cd__uv_put(p, cd__ids_enc(type, i, args[i], st->last_ids));
-    atomic_store_explicit(&b->pos, (uint32_t)(p - b->data), memory_order_release);
-out:
-    atomic_store_explicit(&st->busy, 0, memory_order_release);
+    cd__trace_put(st, type, n, args);
 }

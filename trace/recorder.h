@@ -23,8 +23,10 @@
 #include <stdint.h>
 
 #include <urcu/wfcqueue.h>
+#include <x86intrin.h>
 
 #include "cdebug/trace.h"
+#include "runtime/clock.h"
 #include "trace/events.h"
 
 #define CD__TBUF_SIZE (64 * 1024)
@@ -48,6 +50,13 @@ typedef struct cd__tbuf {
     uint8_t data[CD__TBUF_SIZE];
 } cd__tbuf;
 
+/* How an intern cache entry (cd__tstate.cache) is keyed. */
+enum {
+    CD__ICACHE_POINTER = 0, /* the caller's pointer and quick_key of the text */
+    CD__ICACHE_CONTENT = 1, /* the text: key is the table's copy, hash the text's */
+    CD__ICACHE_LITERAL = 2, /* a string literal's address alone (its text never changes) */
+};
+
 /* Per-thread recorder state. Lives as long as the process (threads that
  * exit leave it marked dead; the writer reclaims dead states' buffers). */
 typedef struct cd__tstate {
@@ -70,7 +79,7 @@ typedef struct cd__tstate {
         uint64_t hash;
         uint32_t id;
         uint32_t session;
-        bool content; /* keyed by content: key is the table's copy */
+        uint8_t mode; /* CD__ICACHE_*: how key and hash were made */
     } cache[64];
 } cd__tstate;
 
@@ -86,31 +95,113 @@ extern _Atomic uint32_t cd__trace_session; /* bumped at each cd_trace_start */
  * lock-free; no system call except when a full buffer wakes the writer;
  * async-signal-safe and safe in bdwgc's collection callback (allocates
  * nothing: a thread without a buffer drops the event and counts it).
- * Cost: ~10-20 ns. */
+ * Cost: the clock read plus a few ns. Out of line; the trace points use
+ * the inline cd__trace_evN below, which fall back to it only for a
+ * thread's first event. */
 void cd__trace_emit(uint8_t type, int n, const uint64_t *args);
 
-static inline void cd__trace_ev0(uint8_t type)
+/* The calling thread's recorder state, NULL before its first event.
+ * initial-exec TLS: one %fs-relative load. Owner thread only. */
+extern __thread cd__tstate *cd__trace_tls __attribute__((tls_model("initial-exec")));
+
+/* Queues st's full (or absent) buffer b for the writer and returns the
+ * spare that replaces it, or NULL with the event counted lost. Owner
+ * thread, with busy set; async-signal-safe. Out of line: once per 64 KiB. */
+cd__tbuf *cd__trace_refill(cd__tstate *st, cd__tbuf *b);
+
+static inline uint64_t cd__trace_now(void);
+
+/* The body of every event, for the state st of the calling thread: busy =
+ * 1; re-check that tracing is on; read the clock; encode into the current
+ * buffer; publish pos (release); busy = 0. No lock, no atomic
+ * read-modify-write, no system call. The writer pairs "busy" with
+ * membarrier(2) (writer.c): that is what lets it stop the trace and write
+ * exact FRONTIER records without a fence here. Inlined where type and n
+ * are constants, the argument encoding folds to straight-line code: the
+ * delta chain of each argument is known at compile time. */
+static inline __attribute__((always_inline)) void cd__trace_put(cd__tstate *st, uint8_t type, int n,
+                                                                const uint64_t *args)
 {
-    cd__trace_emit(type, 0, NULL);
+    atomic_store_explicit(&st->busy, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst); /* busy before the re-check and the clock */
+    if (__builtin_expect(!__atomic_load_n(&cd_trace_active, __ATOMIC_RELAXED), 0))
+        goto out;
+
+    uint64_t ts = cd__trace_now();
+    cd__tbuf *b = atomic_load_explicit(&st->cur, memory_order_relaxed);
+    uint32_t pos = b != NULL ? atomic_load_explicit(&b->pos, memory_order_relaxed) : 0;
+    if (__builtin_expect(b == NULL || pos + CD__TRACE_MAX_EVENT > CD__TBUF_SIZE, 0)) {
+        if ((b = cd__trace_refill(st, b)) == NULL)
+            goto out;
+        pos = 0;
+    }
+    if (__builtin_expect(pos == 0, 0)) {
+        b->base_ts = ts;
+        st->last_ts = ts;
+        st->last_ids[0] = st->last_ids[1] = st->last_ids[2] = 0; /* a buffer's ids start at 0 */
+    }
+    uint8_t *p = b->data + pos;
+    int i = 0;
+    int same = cd__same_kind(type);
+    if (n > 0 && same >= 0 && args[0] == st->last_ids[same]) {
+        *p++ = (uint8_t)(type | CD__EV_SAME_TASK);
+        i = 1;
+    } else {
+        *p++ = type;
+    }
+    uint64_t d = ts > st->last_ts ? ts - st->last_ts : 0;
+    if (__builtin_expect(d < 0x80, 1))
+        *p++ = (uint8_t)d; /* back-to-back events: one byte */
+    else
+        p = cd__uv_put(p, d);
+    if (ts > st->last_ts)
+        st->last_ts = ts;
+#pragma GCC unroll 6 /* n is a constant where inlined: straight-line code */
+    for (; i < n; i++)
+        p = cd__uv_put(p, cd__ids_enc(type, i, args[i], st->last_ids));
+    atomic_store_explicit(&b->pos, (uint32_t)(p - b->data), memory_order_release);
+out:
+    atomic_store_explicit(&st->busy, 0, memory_order_release);
 }
-static inline void cd__trace_ev1(uint8_t type, uint64_t a)
+
+/* One event of n (constant) arguments: cd__trace_put when the thread has
+ * a state, else the out-of-line path that creates it. Same contract as
+ * cd__trace_emit. */
+static inline __attribute__((always_inline)) void cd__trace_evn(uint8_t type, int n,
+                                                                const uint64_t *args)
 {
-    cd__trace_emit(type, 1, &a);
+    cd__tstate *st = cd__trace_tls;
+    if (__builtin_expect(st != NULL, 1))
+        cd__trace_put(st, type, n, args);
+    else
+        cd__trace_emit(type, n, args);
 }
-static inline void cd__trace_ev2(uint8_t type, uint64_t a, uint64_t b)
+
+static inline __attribute__((always_inline)) void cd__trace_ev0(uint8_t type)
+{
+    cd__trace_evn(type, 0, NULL);
+}
+static inline __attribute__((always_inline)) void cd__trace_ev1(uint8_t type, uint64_t a)
+{
+    cd__trace_evn(type, 1, &a);
+}
+static inline __attribute__((always_inline)) void cd__trace_ev2(uint8_t type, uint64_t a,
+                                                                uint64_t b)
 {
     uint64_t v[2] = {a, b};
-    cd__trace_emit(type, 2, v);
+    cd__trace_evn(type, 2, v);
 }
-static inline void cd__trace_ev3(uint8_t type, uint64_t a, uint64_t b, uint64_t c)
+static inline __attribute__((always_inline)) void cd__trace_ev3(uint8_t type, uint64_t a,
+                                                                uint64_t b, uint64_t c)
 {
     uint64_t v[3] = {a, b, c};
-    cd__trace_emit(type, 3, v);
+    cd__trace_evn(type, 3, v);
 }
-static inline void cd__trace_ev4(uint8_t type, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+static inline __attribute__((always_inline)) void cd__trace_ev4(uint8_t type, uint64_t a,
+                                                                uint64_t b, uint64_t c, uint64_t d)
 {
     uint64_t v[4] = {a, b, c, d};
-    cd__trace_emit(type, 4, v);
+    cd__trace_evn(type, 4, v);
 }
 
 /* The calling thread's state, created on first use (malloc: not from a
@@ -124,9 +215,18 @@ cd__tstate *cd__trace_self(bool may_alloc);
 uint32_t cd__trace_string(const char *s);
 uint32_t cd__trace_stack(int skip);
 
-/* Timestamp in trace ticks (see clock in recorder.c). Async-signal-safe. */
-uint64_t cd__trace_now(void);
+/* The trace clock (recorder.c): rdtsc when the TSC is invariant, else
+ * CLOCK_MONOTONIC, in ticks of 64 cycles or 64 ns. cd__trace_use_tsc is
+ * set once by cd__trace_tick_hz (before any trace starts). */
+#define CD__TICK_SHIFT 6
+extern bool cd__trace_use_tsc;
 uint64_t cd__trace_tick_hz(void);
+
+/* Timestamp in trace ticks. Thread-safe, async-signal-safe. */
+static inline uint64_t cd__trace_now(void)
+{
+    return (cd__trace_use_tsc ? __rdtsc() : cd__nanotime()) >> CD__TICK_SHIFT;
+}
 
 /* A fresh, empty buffer from malloc, counted against the recorder's memory
  * bound (NULL past it). Any thread; not async-signal-safe. Released with

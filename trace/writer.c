@@ -89,16 +89,33 @@ static void pb_bytes(pbuf *b, const void *p, size_t n)
     }
 }
 
+/* A record's frame around payload[0..n): head (kind, length; returns its
+ * size) and tail (the payload's CRC-32, little-endian). */
+static size_t frame(uint8_t head[11], uint8_t tail[4], uint8_t kind, const uint8_t *payload,
+                    size_t n)
+{
+    head[0] = kind;
+    uint32_t crc = (uint32_t)crc32(0L, payload, (uInt)n);
+    for (int i = 0; i < 4; i++)
+        tail[i] = (uint8_t)(crc >> (8 * i));
+    return (size_t)(cd__uv_put(head + 1, n) - head);
+}
+
 int cd__writer_record(cd__tsink *s, uint8_t kind, const uint8_t *payload, size_t n)
 {
-    uint8_t head[11];
-    head[0] = kind;
-    size_t hn = (size_t)(cd__uv_put(head + 1, n) - head);
-    uint32_t crc = (uint32_t)crc32(0L, payload, (uInt)n);
-    uint8_t tail[4] = {(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
-                       (uint8_t)(crc >> 24)};
+    uint8_t head[11], tail[4];
+    size_t hn = frame(head, tail, kind, payload, n);
     struct iovec iov[3] = {{head, hn}, {(void *)payload, n}, {tail, 4}};
     return s->write(s, iov, 3);
+}
+
+size_t cd__writer_frame(uint8_t *out, uint8_t kind, const uint8_t *payload, size_t n)
+{
+    uint8_t tail[4];
+    size_t hn = frame(out, tail, kind, payload, n);
+    memcpy(out + hn, payload, n);
+    memcpy(out + hn + n, tail, 4);
+    return hn + n + 4;
 }
 
 static void record(uint8_t kind, pbuf *b)
@@ -115,12 +132,8 @@ static void stage_record(pbuf *stage, uint8_t kind, pbuf *b)
 {
     if (b->failed)
         stage->failed = true;
-    uint8_t head[11];
-    head[0] = kind;
-    size_t hn = (size_t)(cd__uv_put(head + 1, b->len) - head);
-    uint32_t crc = (uint32_t)crc32(0L, b->p, (uInt)b->len);
-    uint8_t tail[4] = {(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
-                       (uint8_t)(crc >> 24)};
+    uint8_t head[11], tail[4];
+    size_t hn = frame(head, tail, kind, b->p, b->len);
     pb_bytes(stage, head, hn);
     if (b->len > 0)
         pb_bytes(stage, b->p, b->len);

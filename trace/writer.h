@@ -53,4 +53,9 @@ void cd__trace_request_frontier(void);
 /* Encodes one record (kind, payload) with its framing and CRC into sink. */
 int cd__writer_record(cd__tsink *sink, uint8_t kind, const uint8_t *payload, size_t n);
 
+/* The same framing into memory: out needs CD__TRACE_MAX_FRAMED(n) bytes;
+ * returns the record's length. Any thread; pure. */
+#define CD__TRACE_MAX_FRAMED(n) (11 + (n) + 4)
+size_t cd__writer_frame(uint8_t *out, uint8_t kind, const uint8_t *payload, size_t n);
+
 #endif /* CDEBUG_TRACE_WRITER_H */

@@ -77,9 +77,12 @@ CD_EXTERN void cd_task_end(cd_task_id id);
  * they nest (up to 64 deep per thread; deeper ones are not recorded).
  * cd_region_end closes the innermost region begun while the same trace
  * records; as with Go's no-op regions, a region begun with no trace
- * running is not recorded and its end is ignored. name should be a
- * literal. Thread-safe; with no trace running each costs one load and one
- * predictable branch (the macros below), else ~30 ns. */
+ * running is not recorded and its end is ignored. Thread-safe; with no
+ * trace running each costs one load and one predictable branch (the
+ * macros below), else about 20 ns, half of it the clock read
+ * (docs/bench.md). A literal name is interned by its address alone, the
+ * cheapest; any other pointer by address and text, so a reused buffer is
+ * fine. */
 CD_EXTERN void cd_region_begin(const char *name);
 CD_EXTERN void cd_region_end(void);
 
@@ -104,11 +107,27 @@ CD_EXTERN extern int cd_trace_active;
 /* The functions stay exported (for other languages and function
  * pointers); these macros put the "is a trace running" test inline. A
  * parenthesised name, (cd_region_begin)(name), calls the function. */
-#define CD__TRACE_ACTIVE()    __builtin_expect(__atomic_load_n(&cd_trace_active, __ATOMIC_RELAXED), 0)
-#define cd_region_begin(name) (CD__TRACE_ACTIVE() ? (cd_region_begin)(name) : (void)0)
-#define cd_region_end()       (CD__TRACE_ACTIVE() ? (cd_region_end)() : (void)0)
+#define CD__TRACE_ACTIVE() __builtin_expect(__atomic_load_n(&cd_trace_active, __ATOMIC_RELAXED), 0)
+
+/* Not for direct use: cd_region_begin and cd_trace_log when a name,
+ * category or message is a string literal (__builtin_constant_p), which is
+ * interned by its address alone instead of its address and text (name,
+ * category) or its text (message). lits: bit 0 category, bit 1 message. */
+CD_EXTERN void cd__region_begin_lit(const char *name);
+CD_EXTERN void cd__trace_log_lit(const char *category, const char *message, int lits);
+
+#define cd_region_begin(name)                                                                      \
+    (CD__TRACE_ACTIVE()                                                                            \
+         ? (__builtin_constant_p(name) ? cd__region_begin_lit(name) : (cd_region_begin)(name))     \
+         : (void)0)
+#define cd_region_end() (CD__TRACE_ACTIVE() ? (cd_region_end)() : (void)0)
 #define cd_trace_log(category, message)                                                            \
-    (CD__TRACE_ACTIVE() ? (cd_trace_log)(category, message) : (void)0)
+    (CD__TRACE_ACTIVE() ? (__builtin_constant_p(category) || __builtin_constant_p(message)         \
+                               ? cd__trace_log_lit(category, message,                              \
+                                                   __builtin_constant_p(category) |                \
+                                                       __builtin_constant_p(message) << 1)         \
+                               : (cd_trace_log)(category, message))                                \
+                        : (void)0)
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,14 @@
  * last tick before each write. It also checks the API's refusals (bad
  * windows, a second recorder, cd_trace_start while recording) and exits 1
  * with a message if one is wrong.
+ *
+ *   prog_flight OUT RUN_MS flood
+ *
+ * A window of 3600 s (segments of 360 s), flooded for RUN_MS with empty
+ * regions from one thread, then 300 ms of ticks; writes OUT.1 and prints
+ * "flood N" (regions begun). Run with a small CDEBUG_FLIGHT_MAX_BYTES, one
+ * segment goes over the bound: the records that do not fit must come back
+ * as LOST records.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,13 +83,37 @@ static int write_window(const char *out, int n)
     return expect("cd_flight_write", rc, 0);
 }
 
+static int flood(const char *out, long ms)
+{
+    int bad = expect("cd_flight_start(3600)", cd_flight_start(3600), 0);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long n = 0;
+    do {
+        for (int i = 0; i < 1000; i++, n++) {
+            cd_region_begin("flood");
+            cd_region_end();
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+    run_ms(300);
+    bad |= write_window(out, 1);
+    bad |= expect("cd_flight_stop", cd_flight_stop(), 0);
+    if (bad)
+        return 1;
+    printf("flood %ld\n", n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
-        fprintf(stderr, "usage: prog_flight OUT RUN_MS WINDOW_S|env\n");
+        fprintf(stderr, "usage: prog_flight OUT RUN_MS WINDOW_S|env|flood\n");
         return 2;
     }
     cd_init();
+    if (strcmp(argv[3], "flood") == 0)
+        return flood(argv[1], atol(argv[2]));
     int bad = 0;
     if (strcmp(argv[3], "env") != 0) {
         bad |= expect("cd_flight_write before start", cd_flight_write(1), -ENOENT);

@@ -59,6 +59,19 @@ out=$(CDEBUG=flight=1 "$prog" "$tmp/env" 2000 env) || fail "prog_flight (env) fa
 read -r _ t1 _ <<<"$out"
 check_window "$tmp/env.1" "$t1" 1 "CDEBUG=flight=1"
 
+echo "== one segment over the bound (CDEBUG_FLIGHT_MAX_BYTES=262144): drops come back as LOST"
+out=$(CDEBUG_FLIGHT_MAX_BYTES=262144 "$prog" "$tmp/flood" 1000 flood) || fail "prog_flight flood failed"
+python3 "$check" "$tmp/flood.1" >"$tmp/flood.json" || fail "flood: trace_check rejected the window"
+"$dump" dump "$tmp/flood.1" >"$tmp/flood.txt" || fail "flood: cdebug-trace dump failed"
+tail -n 1 "$tmp/flood.txt" | grep -q ', complete$' || fail "flood: dump does not say complete"
+# The recorder's own LOST records (buffer pressure) carry 0 batches; the
+# ring's carry the whole records it dropped.
+batches=$(awk '$3 == "LOST" { sub("batches=", "", $5); n += $5 } END { print n + 0 }' "$tmp/flood.txt")
+((batches > 0)) || { grep LOST "$tmp/flood.txt" >&2; fail "flood: no LOST record for the dropped batches"; }
+size=$(stat -c %s "$tmp/flood.1")
+((size <= 2 * 262144)) || fail "flood: the window is $size bytes, over twice the 256 KiB bound"
+echo "ok: $out: $batches dropped batches reported as LOST, window $size bytes"
+
 echo "== bad values"
 for v in abc -1 3601 1.5 ''; do
   CDEBUG="flight=$v" "$build/examples/spawn" --tasks=10 >/dev/null 2>"$tmp/err" || fail "spawn failed with flight=$v"

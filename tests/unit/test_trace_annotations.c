@@ -5,7 +5,9 @@
  *     closed by the next trace's end;
  *   - ending a nested user task makes the outer one current again;
  *   - with no trace running cd_trace_log does not evaluate its arguments;
- *     the parenthesised function still works.
+ *     the parenthesised function still works;
+ *   - names passed as literals (interned by address alone) and through
+ *     variables or reused buffers (address and text) read back right.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -135,9 +137,55 @@ static void test_log_arguments(void **state)
     assert_string_equal(got, "L:hello@0 L:direct@0 ");
 }
 
+/* Region and log names through each intern path: a literal (the macros
+ * see __builtin_constant_p and key by address), the same text through a
+ * pointer, a stack buffer whose text changes between calls (keyed by
+ * address and text: the second name must not come back as the first),
+ * and NULL / empty names (string 0: no name). */
+static void test_name_paths(void **state)
+{
+    (void)state;
+    char path[64], buf[32];
+    int fd;
+    const char *var = "lit";
+    trace_begin(path, sizeof path, &fd);
+    for (int i = 0; i < 2; i++) { /* twice: the second round hits the caches */
+        cd_region_begin("lit");
+        cd_region_end();
+        (cd_region_begin)(var);
+        cd_region_end();
+        snprintf(buf, sizeof buf, "buf-%d", i);
+        cd_region_begin(buf);
+        cd_region_end();
+        snprintf(buf, sizeof buf, "other-%d", i);
+        cd_region_begin(buf);
+        cd_region_end();
+    }
+    cd_region_begin(NULL);
+    cd_region_end();
+    cd_region_begin("");
+    cd_region_end();
+    cd_trace_log("cat", "m1");
+    cd_trace_log(NULL, "m2");
+    for (int i = 0; i < 2; i++) { /* literal category, message by content */
+        snprintf(buf, sizeof buf, "msg-%d", i);
+        cd_trace_log("cat", buf);
+        (cd_trace_log)(var, buf);
+    }
+    cd_trace_log(var, "m3"); /* the other way round */
+    trace_end_and_read(path, fd);
+    assert_string_equal(got, "B:lit@0 E:lit@0 B:lit@0 E:lit@0 B:buf-0@0 E:buf-0@0 "
+                             "B:other-0@0 E:other-0@0 "
+                             "B:lit@0 E:lit@0 B:lit@0 E:lit@0 B:buf-1@0 E:buf-1@0 "
+                             "B:other-1@0 E:other-1@0 "
+                             "B:@0 E:@0 B:@0 E:@0 L:m1@0 L:m2@0 L:msg-0@0 L:msg-0@0 "
+                             "L:msg-1@0 L:msg-1@0 L:m3@0 ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_name_paths),
         cmocka_unit_test(test_regions_across_sessions),
         cmocka_unit_test(test_nested_user_tasks),
         cmocka_unit_test(test_log_arguments),
