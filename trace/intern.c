@@ -259,7 +259,9 @@ uint32_t cd__trace_string_content(const char *s)
 
 uint32_t cd__trace_stack(int skip)
 {
-    cd__tstate *st = cd__trace_self(true);
+    cd__tstate *st = cd__trace_tls;
+    if (st == NULL)
+        st = cd__trace_self(true);
     if (st == NULL || st->stack_hi == 0)
         return 0;
     uintptr_t pcs[CD__TRACE_MAX_FRAMES];
@@ -284,14 +286,23 @@ uint32_t cd__trace_stack(int skip)
     }
     if (n == 0)
         return 0;
-    uint64_t h = hash_words(pcs, (size_t)n);
     uint32_t session = atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
+    if (n == st->last_stack_n && session == st->last_stack_session &&
+        memcmp(pcs, st->last_stack, (size_t)n * sizeof pcs[0]) == 0)
+        return st->last_stack_id; /* the same stack again: no hash */
+    uint64_t h = hash_words(pcs, (size_t)n);
     uint32_t id = cached(st, (const void *)(uintptr_t)1, h, session);
-    if (id != 0)
-        return id;
-    id = lookup(1, h, pcs, (uint32_t)n, sizeof pcs[0]);
-    if (id != 0)
-        remember(st, (const void *)(uintptr_t)1, h, session, id);
+    if (id == 0) {
+        id = lookup(1, h, pcs, (uint32_t)n, sizeof pcs[0]);
+        if (id != 0)
+            remember(st, (const void *)(uintptr_t)1, h, session, id);
+    }
+    if (id != 0) {
+        memcpy(st->last_stack, pcs, (size_t)n * sizeof pcs[0]);
+        st->last_stack_n = n;
+        st->last_stack_id = id;
+        st->last_stack_session = session;
+    }
     return id;
 }
 

@@ -28,6 +28,7 @@
 #include "cdebug/trace.h"
 #include "runtime/clock.h"
 #include "trace/events.h"
+#include "trace/intern.h"
 
 #define CD__TBUF_SIZE (64 * 1024)
 /* Buffers a thread may fill between two writer sweeps without loss: at 1M
@@ -81,6 +82,11 @@ typedef struct cd__tstate {
         uint32_t session;
         uint8_t mode; /* CD__ICACHE_*: how key and hash were made */
     } cache[64];
+    /* The last stack interned (owner only): a spawner's loop creates
+     * every task from one stack, which then needs no hash. */
+    uintptr_t last_stack[CD__TRACE_MAX_FRAMES];
+    int last_stack_n;
+    uint32_t last_stack_id, last_stack_session;
 } cd__tstate;
 
 /* cd_trace_active (include/cdebug/trace.h): nonzero while a trace
