@@ -20,8 +20,9 @@
  * batches are dropped and counted in LOST records: never a corrupt stream,
  * never unbounded memory.
  *
- * Lifetime: the stream is shared by the response (freed by libmicrohttpd)
- * and the timer thread; the last of the two frees it (refs).
+ * The suspend/resume protocol, the stream's lifetime and the server-stop
+ * path are http/stream.c's (shared with /debug/pprof/profile); the timer
+ * thread is this route's controller.
  *
  * Errors follow Go: an unparsable, zero or negative `seconds` means 1; a
  * second trace while one runs gets 500 "Could not enable tracing: tracing
@@ -42,56 +43,28 @@
 #include "http/pprof_common.h"
 #include "http/response.h"
 #include "http/router.h"
+#include "http/stream.h"
 #include "http/trace_route.h"
 #include "runtime/thread.h"
 #include "trace/flight.h"
 #include "trace/writer.h"
 
 typedef struct tstream {
-    cd__tsink sink; /* first: the writer hands it back to stream_write */
-    pthread_mutex_t lock;
-    pthread_cond_t cond; /* room in the queue, eof, cancel */
-    struct MHD_Connection *conn;
-    uint8_t *q; /* queued bytes [off, off+len) */
+    cd__hstream h;  /* first: the stream callbacks get &h */
+    cd__tsink sink; /* the writer hands it back to stream_write (ctx) */
+    uint8_t *q;     /* queued bytes [off, off+len); h.lock */
     size_t off, len, cap;
-    bool suspended; /* the connection is suspended (by the reader) */
-    bool closed;    /* the response was destroyed: nobody reads */
-    bool cancel;    /* end the trace now */
-    bool eof;       /* the trace ended: END is queued */
-    int refs;
-    struct timespec deadline; /* CLOCK_MONOTONIC */
+    bool eof; /* the trace ended: END is queued */
 } tstream;
 
 /* The running stream (one trace at a time), for cd__http_trace_shutdown. */
-static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t active_cond = PTHREAD_COND_INITIALIZER;
-static tstream *active;
+static cd__hstream_slot slot = CD__HSTREAM_SLOT_INIT;
 
-static void stream_unref(tstream *s)
+static void stream_destroy(cd__hstream *h)
 {
-    pthread_mutex_lock(&s->lock);
-    int left = --s->refs;
-    pthread_mutex_unlock(&s->lock);
-    if (left > 0)
-        return;
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->cond);
+    tstream *s = (tstream *)h;
     free(s->q);
     free(s);
-}
-
-/* Marks the connection resumed if the reader suspended it (lock held);
- * returns whether the caller must call MHD_resume_connection, which it
- * does after unlocking: libmicrohttpd takes its own locks there, and
- * holding ours across them could deadlock with its thread. The reader
- * suspends with our lock held, so the flag is never seen before the
- * suspension is done. */
-static bool take_suspended(tstream *s)
-{
-    if (!s->suspended || s->closed)
-        return false;
-    s->suspended = false;
-    return true;
 }
 
 /* The writer's sink: queue the bytes, wake the reader. Waits while the
@@ -102,18 +75,19 @@ static int stream_write(cd__tsink *sk, const struct iovec *iov, int n)
     size_t total = 0;
     for (int i = 0; i < n; i++)
         total += iov[i].iov_len;
-    pthread_mutex_lock(&s->lock);
-    while (!s->closed && !s->cancel && s->len > 0 && s->len + total > CD__HTTP_TRACE_QUEUE_MAX) {
-        if (take_suspended(s)) {
-            pthread_mutex_unlock(&s->lock);
-            MHD_resume_connection(s->conn);
-            pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->h.lock);
+    while (!s->h.closed && !s->h.cancel && s->len > 0 &&
+           s->len + total > CD__HTTP_TRACE_QUEUE_MAX) {
+        if (cd__hstream_take_suspended(&s->h)) {
+            pthread_mutex_unlock(&s->h.lock);
+            MHD_resume_connection(s->h.conn);
+            pthread_mutex_lock(&s->h.lock);
             continue;
         }
-        pthread_cond_wait(&s->cond, &s->lock);
+        pthread_cond_wait(&s->h.cond, &s->h.lock);
     }
-    if (s->closed) {
-        pthread_mutex_unlock(&s->lock);
+    if (s->h.closed) {
+        pthread_mutex_unlock(&s->h.lock);
         return -EPIPE;
     }
     if (s->off + s->len + total > s->cap) {
@@ -127,7 +101,7 @@ static int stream_write(cd__tsink *sk, const struct iovec *iov, int n)
                 cap *= 2;
             uint8_t *q = realloc(s->q, cap);
             if (q == NULL) {
-                pthread_mutex_unlock(&s->lock);
+                pthread_mutex_unlock(&s->h.lock);
                 return -ENOMEM;
             }
             s->q = q;
@@ -140,10 +114,8 @@ static int stream_write(cd__tsink *sk, const struct iovec *iov, int n)
         memcpy(s->q + s->off + s->len, iov[i].iov_base, iov[i].iov_len);
         s->len += iov[i].iov_len;
     }
-    bool resume = take_suspended(s);
-    pthread_mutex_unlock(&s->lock);
-    if (resume)
-        MHD_resume_connection(s->conn);
+    pthread_mutex_unlock(&s->h.lock);
+    cd__hstream_wake(&s->h);
     return 0;
 }
 
@@ -152,7 +124,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     tstream *s = cls;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->h.lock);
     if (s->len > 0) {
         size_t n = s->len < max ? s->len : max;
         memcpy(buf, s->q + s->off, n);
@@ -160,57 +132,43 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         s->len -= n;
         if (s->len == 0)
             s->off = 0;
-        pthread_cond_broadcast(&s->cond); /* room for the writer */
-        pthread_mutex_unlock(&s->lock);
+        pthread_cond_broadcast(&s->h.cond); /* room for the writer */
+        pthread_mutex_unlock(&s->h.lock);
         return (ssize_t)n;
     }
     if (s->eof) {
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&s->h.lock);
         return MHD_CONTENT_READER_END_OF_STREAM;
     }
     /* Nothing yet: sleep until stream_write or the timer resumes us. */
-    s->suspended = true;
-    MHD_suspend_connection(s->conn);
-    pthread_mutex_unlock(&s->lock);
+    cd__hstream_suspend_locked(&s->h);
+    pthread_mutex_unlock(&s->h.lock);
     return 0;
 }
 
-/* The response is destroyed: sent in full, or the client went away. */
-static void stream_free(void *cls)
-{
-    tstream *s = cls;
-    pthread_mutex_lock(&s->lock);
-    s->closed = true;
-    s->suspended = false;
-    pthread_cond_broadcast(&s->cond);
-    pthread_mutex_unlock(&s->lock);
-    stream_unref(s);
-}
-
-/* Ends the trace at the deadline, or when cancelled. */
+/* The controller: ends the trace at the deadline, or when the response
+ * is closed or the server stops. */
 static void *stream_timer(void *arg)
 {
     tstream *s = arg;
-    pthread_mutex_lock(&s->lock);
-    while (!s->cancel && !s->closed &&
-           pthread_cond_timedwait(&s->cond, &s->lock, &s->deadline) != ETIMEDOUT)
+    pthread_mutex_lock(&s->h.lock);
+    while (!s->h.cancel && !s->h.closed &&
+           pthread_cond_timedwait(&s->h.cond, &s->h.lock, &s->h.deadline) != ETIMEDOUT)
         ;
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->h.lock);
     (void)cd__writer_stop_sink(&s->sink); /* queues the rest and END */
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->h.lock);
     s->eof = true;
-    bool resume = take_suspended(s);
-    pthread_mutex_unlock(&s->lock);
-    if (resume)
-        MHD_resume_connection(s->conn);
-
-    pthread_mutex_lock(&active_lock);
-    if (active == s)
-        active = NULL;
-    pthread_cond_broadcast(&active_cond);
-    pthread_mutex_unlock(&active_lock);
-    stream_unref(s);
+    pthread_mutex_unlock(&s->h.lock);
+    cd__hstream_wake(&s->h);
+    cd__hstream_slot_leave(&slot, &s->h);
+    cd__hstream_unref(&s->h);
     return NULL;
+}
+
+static void stop_trace(cd__hstream *h)
+{
+    (void)cd__writer_stop_sink(&((tstream *)h)->sink);
 }
 
 static void trace_headers(struct MHD_Response *r)
@@ -283,61 +241,25 @@ static enum MHD_Result serve_trace(const cd__http_req *req, void *ctx)
     if (s == NULL)
         return cd__pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                "Could not enable tracing: %s\n", "out of memory");
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    s->conn = req->conn;
-    s->refs = 2; /* the response and the timer */
+    cd__hstream_init(&s->h, req->conn, sec, stream_destroy);
     s->sink = (cd__tsink){.write = stream_write, .fd = -1, .ctx = s};
-    clock_gettime(CLOCK_MONOTONIC, &s->deadline);
-    double whole = (double)(long)sec; /* sec is in (0, 600]: no libm floor() */
-    s->deadline.tv_sec += (time_t)whole;
-    s->deadline.tv_nsec += (long)((sec - whole) * 1e9);
-    if (s->deadline.tv_nsec >= 1000000000L) {
-        s->deadline.tv_sec++;
-        s->deadline.tv_nsec -= 1000000000L;
-    }
-
-    struct MHD_Response *r = NULL;
     int rc = cd__writer_start(&s->sink, 0);
     if (rc != 0) {
-        s->refs = 1;
-        stream_unref(s);
+        s->h.refs = 1;
+        cd__hstream_unref(&s->h);
         return cd__pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                "Could not enable tracing: %s\n",
                                rc == -EBUSY ? "tracing is already enabled" : cd_strerror(rc));
     }
-    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, s, stream_free);
-    if (r == NULL)
-        goto fail_started;
-    trace_headers(r);
-    pthread_mutex_lock(&active_lock);
-    active = s;
-    pthread_mutex_unlock(&active_lock);
-    pthread_t t;
-    if (cd__thread_spawn(&t, CD__THREAD_SYSTEM, false, stream_timer, s) != 0) {
-        pthread_mutex_lock(&active_lock);
-        active = NULL;
-        pthread_mutex_unlock(&active_lock);
-        MHD_destroy_response(r); /* calls stream_free: one ref left */
-        (void)cd__writer_stop_sink(&s->sink);
-        stream_unref(s);
-        return cd__pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                               "Could not enable tracing: %s\n", "cannot start a thread");
-    }
-    pthread_detach(t);
-    enum MHD_Result res = MHD_queue_response(req->conn, MHD_HTTP_OK, r);
-    MHD_destroy_response(r); /* libmicrohttpd holds its own reference */
-    return res;
-
-fail_started:
-    (void)cd__writer_stop_sink(&s->sink);
-    s->refs = 1;
-    stream_unref(s);
-    return MHD_NO;
+    static const cd__hstream_route route = {
+        .slot = &slot,
+        .read = stream_read,
+        .headers = trace_headers,
+        .control = stream_timer,
+        .stop = stop_trace,
+        .error_prefix = "Could not enable tracing",
+    };
+    return cd__hstream_serve(req, &s->h, &route);
 
 head : {
     /* HEAD: the headers a GET would get, and no trace. */
@@ -360,34 +282,5 @@ void cd__http_trace_route_register(void)
 
 void cd__http_trace_shutdown(void)
 {
-    pthread_mutex_lock(&active_lock);
-    tstream *s = active;
-    if (s != NULL) {
-        pthread_mutex_lock(&s->lock);
-        s->refs++; /* ours until the wait below is over */
-        s->cancel = true;
-        pthread_cond_broadcast(&s->cond);
-        pthread_mutex_unlock(&s->lock);
-    }
-    pthread_mutex_unlock(&active_lock);
-    if (s == NULL)
-        return;
-    /* The timer stops the trace and resumes the connection; the server
-     * thread then sends the rest, END included, and destroys the response.
-     * Wait for that (2 s at most: a client that stopped reading loses the
-     * tail when the daemon stops). */
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += 2;
-    pthread_mutex_lock(&s->lock);
-    while (!s->closed && pthread_cond_timedwait(&s->cond, &s->lock, &until) == 0)
-        ;
-    pthread_mutex_unlock(&s->lock);
-    pthread_mutex_lock(&active_lock);
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 2;
-    while (active == s && pthread_cond_timedwait(&active_cond, &active_lock, &until) == 0)
-        ;
-    pthread_mutex_unlock(&active_lock);
-    stream_unref(s);
+    cd__hstream_slot_shutdown(&slot);
 }

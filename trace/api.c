@@ -116,7 +116,7 @@ void(cd_region_begin)(const char *name)
     region_begin(name, false);
 }
 
-void cd__region_begin_lit(const char *name)
+void cd_region_begin_lit(const char *name)
 {
     region_begin(name, true);
 }
@@ -141,7 +141,7 @@ void(cd_trace_log)(const char *category, const char *message)
                   cd__trace_string_content(message));
 }
 
-void cd__trace_log_lit(const char *category, const char *message, int lits)
+void cd_trace_log_lit(const char *category, const char *message, int lits)
 {
     if (!CD__TRACING())
         return;

@@ -109,23 +109,26 @@ CD_EXTERN extern int cd_trace_active;
  * parenthesised name, (cd_region_begin)(name), calls the function. */
 #define CD__TRACE_ACTIVE() __builtin_expect(__atomic_load_n(&cd_trace_active, __ATOMIC_RELAXED), 0)
 
-/* Not for direct use: cd_region_begin and cd_trace_log when a name,
- * category or message is a string literal (__builtin_constant_p), which is
+/* What the cd_region_begin and cd_trace_log macros call when a name,
+ * category or message is a string literal (__builtin_constant_p): it is
  * interned by its address alone instead of its address and text (name,
- * category) or its text (message). lits: bit 0 category, bit 1 message. */
-CD_EXTERN void cd__region_begin_lit(const char *name);
-CD_EXTERN void cd__trace_log_lit(const char *category, const char *message, int lits);
+ * category) or its text (message). lits: bit 0 category, bit 1 message.
+ * Exported for the macros; call cd_region_begin and cd_trace_log instead
+ * (passing a pointer whose text changes here would record stale names).
+ * Thread-safe. */
+CD_EXTERN void cd_region_begin_lit(const char *name);
+CD_EXTERN void cd_trace_log_lit(const char *category, const char *message, int lits);
 
 #define cd_region_begin(name)                                                                      \
     (CD__TRACE_ACTIVE()                                                                            \
-         ? (__builtin_constant_p(name) ? cd__region_begin_lit(name) : (cd_region_begin)(name))     \
+         ? (__builtin_constant_p(name) ? cd_region_begin_lit(name) : (cd_region_begin)(name))      \
          : (void)0)
 #define cd_region_end() (CD__TRACE_ACTIVE() ? (cd_region_end)() : (void)0)
 #define cd_trace_log(category, message)                                                            \
     (CD__TRACE_ACTIVE() ? (__builtin_constant_p(category) || __builtin_constant_p(message)         \
-                               ? cd__trace_log_lit(category, message,                              \
-                                                   __builtin_constant_p(category) |                \
-                                                       __builtin_constant_p(message) << 1)         \
+                               ? cd_trace_log_lit(category, message,                               \
+                                                  __builtin_constant_p(category) |                 \
+                                                      __builtin_constant_p(message) << 1)          \
                                : (cd_trace_log)(category, message))                                \
                         : (void)0)
 

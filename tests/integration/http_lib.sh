@@ -97,9 +97,12 @@ check_sanitizer() {
 }
 
 # fetch ARGS...: curl with bounded time; writes headers to $tmp/h and the
-# body to $tmp/b, prints the status code.
+# body to $tmp/b, prints the status code (000 when no response came; curl
+# says why on stderr). Always succeeds: under set -e a failing
+# `code=$(fetch ...)` would end the script without a word, so the caller's
+# check of the code is what fails, with a message.
 fetch() {
-    curl -sS --max-time 10 -D "$tmp/h" -o "$tmp/b" -w '%{http_code}' "$@"
+    curl -sS --max-time 10 -D "$tmp/h" -o "$tmp/b" -w '%{http_code}' "$@" || true
 }
 
 # header NAME: the value of header NAME in $tmp/h (case-insensitive name,
