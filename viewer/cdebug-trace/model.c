@@ -248,26 +248,33 @@ static void recompute_worker(cdt_model *m, uint64_t w, int64_t ns)
     }
 }
 
+/* The span of task k running on thread t from ns, on a worker's or the
+ * thread's track. */
+static cdt_span task_span(const thread *t, const task *k, cdt_track_kind track_kind, uint64_t track,
+                          bool first, int64_t ns)
+{
+    return (cdt_span){.kind = CDT_SPAN_TASK,
+                      .track_kind = track_kind,
+                      .track = track,
+                      .start_ns = ns,
+                      .id = k->info.id,
+                      .name = k->info.name,
+                      .name_len = k->info.name_len,
+                      .thread = t->id,
+                      .worker = t->worker,
+                      .parent = k->info.parent,
+                      .task_name = k->info.name,
+                      .task_name_len = k->info.name_len,
+                      .first_run = first};
+}
+
 /* Opens/closes the task's stretch on the worker its thread holds. */
 static void seg_open(cdt_model *m, thread *t, task *k, bool first, int64_t ns)
 {
     worker *wk = t->worker == CDT_NO_WORKER ? NULL : get_worker(m, t->worker);
     if (wk == NULL || wk->seg_open)
         return;
-    cdt_span s = {.kind = CDT_SPAN_TASK,
-                  .track_kind = CDT_TRACK_WORKER,
-                  .track = t->worker,
-                  .start_ns = ns,
-                  .id = k->info.id,
-                  .name = k->info.name,
-                  .name_len = k->info.name_len,
-                  .thread = t->id,
-                  .worker = t->worker,
-                  .parent = k->info.parent,
-                  .task_name = k->info.name,
-                  .task_name_len = k->info.name_len,
-                  .first_run = first};
-    wk->seg = s;
+    wk->seg = task_span(t, k, CDT_TRACK_WORKER, t->worker, first, ns);
     wk->seg_open = true;
     emit_begin(m, &wk->seg);
 }
@@ -315,20 +322,8 @@ static int task_run(cdt_model *m, thread *t, task *k, bool snapshot, int64_t ns)
         t->spinning = false;
     }
     if (!k->on_thread) {
-        cdt_span s = {.kind = CDT_SPAN_TASK,
-                      .track_kind = CDT_TRACK_THREAD,
-                      .track = t->id,
-                      .start_ns = ns,
-                      .id = k->info.id,
-                      .name = k->info.name,
-                      .name_len = k->info.name_len,
-                      .thread = t->id,
-                      .worker = t->worker,
-                      .parent = k->info.parent,
-                      .task_name = k->info.name,
-                      .task_name_len = k->info.name_len,
-                      .first_run = first,
-                      .from_snapshot = snapshot};
+        cdt_span s = task_span(t, k, CDT_TRACK_THREAD, t->id, first, ns);
+        s.from_snapshot = snapshot;
         if (push(m, &t->spans, s) < 0)
             return -ENOMEM;
         k->on_thread = true;
