@@ -300,20 +300,34 @@ def run_checks(m, url, outdir, opt):
     # The screenshot shows the slices: each task slice wide enough has, just
     # inside its top-left corner (left of its label, above the text), the
     # colour of its name.
-    png = screenshot(m, os.path.join(outdir, "timeline.png"))
     box = canvas_box(m)
     tasks = m.js("return window.cdt.layout.filter((r) => !r.busy && r.kind === 'task' && r.w >= 8)"
                  ".map((r) => [r.x, r.y, r.w, r.h, r.name]);")
     check(len(tasks) >= 5, "%d task slices at least 8 px wide to look at" % len(tasks))
     rows = int(box["y"] + max(t[1] + t[3] for t in tasks)) + 2
-    w, h, pixel = png_decode(png, rows)
+    # Firefox composites a canvas after the script drew it, and a loaded
+    # machine's software compositor can hand the first screenshots over
+    # before that (seen: "RenderCompositorSWGL failed mapping default
+    # framebuffer", an all-background image). So: after two animation
+    # frames, up to 10 screenshots 0.3 s apart; the check is on the last.
+    for attempt in range(10):
+        m.cmd("WebDriver:ExecuteAsyncScript", {"script": (
+            "const done = arguments[arguments.length - 1];"
+            "requestAnimationFrame(() => requestAnimationFrame(() => done(true)));"), "args": []})
+        png = screenshot(m, os.path.join(outdir, "timeline.png"))
+        w, h, pixel = png_decode(png, rows)
+        bad = []
+        for x, y, _, _, name in tasks:
+            px, py = int(box["x"] + x) + 2, int(box["y"] + y) + 2
+            got, want = pixel(px, py), task_colour(name)
+            if max(abs(a - b) for a, b in zip(got, want)) > 4:
+                bad.append("%s at (%d,%d): rgb%r, want rgb%r" % (name, px, py, got, want))
+        if not bad:
+            break
+        time.sleep(0.3)
+    if attempt > 0:
+        print("  (screenshot taken %d times before the canvas showed)" % (attempt + 1), flush=True)
     check((w, h) == (WIDTH, HEIGHT), "timeline.png is %dx%d (want %dx%d)" % (w, h, WIDTH, HEIGHT))
-    bad = []
-    for x, y, _, _, name in tasks:
-        px, py = int(box["x"] + x) + 2, int(box["y"] + y) + 2
-        got, want = pixel(px, py), task_colour(name)
-        if max(abs(a - b) for a, b in zip(got, want)) > 4:
-            bad.append("%s at (%d,%d): rgb%r, want rgb%r" % (name, px, py, got, want))
     check(not bad, "the screenshot shows all %d task slices in their colours%s"
           % (len(tasks), ": " + "; ".join(bad[:5]) if bad else ""))
     names = sorted(set(t[4] for t in tasks))
