@@ -60,8 +60,11 @@ static void put_uv(sb *b, uint64_t v)
 static void thread_cb(cd__thread *t, void *ctx)
 {
     int worker = -1;
-    if (t->sched != NULL)
-        worker = atomic_load(&((cd__m *)t->sched)->pid);
+    /* The acquire pairs with m_main's release store (sched.c): the M is
+     * set up before its thread publishes it. */
+    cd__m *m = __atomic_load_n(&t->sched, __ATOMIC_ACQUIRE);
+    if (m != NULL)
+        worker = atomic_load(&m->pid);
     uint64_t a[3] = {t->id, (uint64_t)t->kind, (uint64_t)(worker + 1)};
     put_event(ctx, CD__EV_STATE_THREAD, 3, a);
 }
