@@ -187,8 +187,7 @@ static enum MHD_Result serve_profile(const cd__http_req *req, void *ctx)
 
     int rc = cd__cpuprof_start_cb(0, on_done, s);
     if (rc != 0) {
-        s->h.refs = 1;
-        cd__hstream_unref(&s->h);
+        cd__hstream_discard(&s->h);
         return cd__pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                "Could not enable CPU profiling: %s\n",
                                rc == -EBUSY ? "cpu profiling already in use" : cd_strerror(rc));

@@ -42,6 +42,12 @@ void cd__hstream_unref(cd__hstream *s)
     s->destroy(s);
 }
 
+void cd__hstream_discard(cd__hstream *s)
+{
+    s->refs = 1;
+    cd__hstream_unref(s);
+}
+
 void cd__hstream_suspend_locked(cd__hstream *s)
 {
     s->suspended = true;
@@ -90,8 +96,7 @@ enum MHD_Result cd__hstream_serve(const cd__http_req *req, cd__hstream *s,
         MHD_SIZE_UNKNOWN, 64 * 1024, route->read, s, cd__hstream_response_free);
     if (r == NULL) {
         route->stop(s);
-        s->refs = 1;
-        cd__hstream_unref(s);
+        cd__hstream_discard(s);
         return MHD_NO;
     }
     route->headers(r);

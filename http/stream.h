@@ -53,6 +53,10 @@ void cd__hstream_init(cd__hstream *s, struct MHD_Connection *conn, double second
 /* Drops a reference; the last one destroys the stream. Any thread. */
 void cd__hstream_unref(cd__hstream *s);
 
+/* Destroys a stream no response or controller has taken yet (its
+ * production failed to start). Handler thread. */
+void cd__hstream_discard(cd__hstream *s);
+
 /* The content reader has nothing to send: suspends the connection until
  * cd__hstream_wake. Lock held; server thread. */
 void cd__hstream_suspend_locked(cd__hstream *s);

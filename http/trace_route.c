@@ -31,9 +31,7 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,8 +243,7 @@ static enum MHD_Result serve_trace(const cd__http_req *req, void *ctx)
     s->sink = (cd__tsink){.write = stream_write, .fd = -1, .ctx = s};
     int rc = cd__writer_start(&s->sink, 0);
     if (rc != 0) {
-        s->h.refs = 1;
-        cd__hstream_unref(&s->h);
+        cd__hstream_discard(&s->h);
         return cd__pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                "Could not enable tracing: %s\n",
                                rc == -EBUSY ? "tracing is already enabled" : cd_strerror(rc));

@@ -212,7 +212,8 @@ static int file_record(flight *f, const uint8_t *p, size_t n)
     int rc = append(&s->p, &s->len, &s->cap, p, n);
     f->seg_bytes += s->cap - before;
     if (rc == 0 && f->nlost > 0)
-        rc = flush_lost(f, s); /* after the new segment's snapshot */
+        rc = flush_lost(f, s); /* the first record that fits again: usually
+                                  the next segment's snapshot */
     if (f->seg_bytes > f->max_bytes)
         evict(f, 0);
     return rc;
@@ -343,9 +344,16 @@ int cd_flight_start(double seconds)
     const char *mb = getenv("CDEBUG_FLIGHT_MAX_BYTES");
     if (mb != NULL) {
         char *endp;
+        errno = 0;
         unsigned long long v = strtoull(mb, &endp, 10);
-        if (*mb != '\0' && *endp == '\0' && v >= 65536 && v <= CD__FLIGHT_MAX_BYTES)
+        if (*mb >= '0' && *mb <= '9' && *endp == '\0' && errno == 0 && v >= 65536 &&
+            v <= CD__FLIGHT_MAX_BYTES)
             f->max_bytes = (size_t)v;
+        else
+            fprintf(stderr,
+                    "cdebug: CDEBUG_FLIGHT_MAX_BYTES=%.32s ignored: want bytes from 65536 to "
+                    "%u\n",
+                    mb, (unsigned)CD__FLIGHT_MAX_BYTES);
     }
     double hz = (double)cd__trace_tick_hz();
     f->window_ticks = (uint64_t)(seconds * hz);

@@ -208,6 +208,12 @@ uint32_t cd__trace_string(const char *s)
     return id;
 }
 
+/* Whether cache slot holds a literal of this session. */
+static bool lit_live(const cd__tstate *st, unsigned slot, uint32_t session)
+{
+    return st->cache[slot].mode == CD__ICACHE_LITERAL && st->cache[slot].session == session;
+}
+
 uint32_t cd__trace_string_lit_slow(const char *s)
 {
     if (s == NULL || *s == '\0')
@@ -220,8 +226,7 @@ uint32_t cd__trace_string_lit_slow(const char *s)
          * and the neighbour does not: then the neighbour. */
         uint32_t session = atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
         unsigned slot = cd__icache_lit_slot(s);
-        if (cd__icache_lit_hit(st, slot, st->cache[slot].key) &&
-            !cd__icache_lit_hit(st, slot ^ 1, st->cache[slot ^ 1].key))
+        if (lit_live(st, slot, session) && !lit_live(st, slot ^ 1, session))
             slot ^= 1;
         st->cache[slot].key = s;
         st->cache[slot].hash = 0;

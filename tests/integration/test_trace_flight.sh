@@ -71,6 +71,12 @@ batches=$(awk '$3 == "LOST" { sub("batches=", "", $5); n += $5 } END { print n +
 size=$(stat -c %s "$tmp/flood.1")
 ((size <= 2 * 262144)) || fail "flood: the window is $size bytes, over twice the 256 KiB bound"
 echo "ok: $out: $batches dropped batches reported as LOST, window $size bytes"
+for v in abc 100 1e9 ''; do
+  CDEBUG=flight=1 CDEBUG_FLIGHT_MAX_BYTES=$v "$build/examples/spawn" --tasks=10 >/dev/null 2>"$tmp/err" ||
+    fail "spawn failed with CDEBUG_FLIGHT_MAX_BYTES=$v"
+  grep -q "CDEBUG_FLIGHT_MAX_BYTES=$v ignored" "$tmp/err" || { cat "$tmp/err"; fail "no warning for CDEBUG_FLIGHT_MAX_BYTES=$v"; }
+done
+echo "ok: bad CDEBUG_FLIGHT_MAX_BYTES values warn and keep the 64 MiB bound"
 
 echo "== bad values"
 for v in abc -1 3601 1.5 ''; do
