@@ -18,7 +18,9 @@ Checks (each failure is one line on stderr, exit 1):
   - per track (pid, tid): B/E balanced and properly nested, E never before
     its B, ts never decreasing; b/e per (cat, id) balanced and in order;
   - slice counts equal the dump's event counts: a worker slice per
-    TASK_START and TASK_UNBLOCK, a thread slice per task started, a blocked
+    TASK_START and TASK_UNBLOCK, a thread slice per task started (and per
+    task a snapshot lists as running or blocked on a thread, with a worker
+    slice too when that thread holds a worker), a blocked
     slice per TASK_BLOCK, regions, spinning, GC collections and pauses,
     user tasks, heap counter samples, logs with their text, lost events;
   - flow arrows: one "s" per TASK_CREATE on the creating thread's track,
@@ -98,6 +100,7 @@ def decode_like_export(b):
 
 def parse_dump(path):
     d = {'count': collections.Counter(), 'create_thread': {}, 'started': set(),
+         'snap_on_thread': 0, 'snap_on_worker': 0, 'snap_worker': {}, 'snap_queued': set(),
          'logs': collections.Counter(), 'lost_events': 0, 'threads': set(),
          'heap': 0, 'events': None}
     with open(path, encoding='utf-8', errors='surrogateescape') as f:
@@ -119,6 +122,15 @@ def parse_dump(path):
                 d['create_thread'][int(args['task'])] = thread
             elif name == 'TASK_START':
                 d['started'].add(int(args['task']))
+            elif name == 'STATE_THREAD':
+                d['snap_worker'][int(args['thread'])] = int(args['worker'])
+            elif name == 'STATE_TASK' and (args['state'] not in ('2', '4') or args['thread'] == '0'):
+                d['snap_queued'].add(int(args['task']))
+            elif name == 'STATE_TASK':
+                # running or blocked on a thread: the viewer opens its slice
+                d['snap_on_thread'] += 1
+                if d['snap_worker'].get(int(args['thread']) - 1, 0):
+                    d['snap_on_worker'] += 1
             elif name == 'LOG':
                 cat = decode_like_export(unquote_dump(args['category']))
                 msg = decode_like_export(unquote_dump(args['message']))
@@ -279,9 +291,10 @@ def main():
     def same(what, got, want):
         check(lossy or got == want, f'{what}: {got} in the export, {want} expected')
 
-    same('worker task slices (TASK_START + TASK_UNBLOCK)', slices[(1, 'task')],
-         cnt['TASK_START'] + cnt['TASK_UNBLOCK'])
-    same('thread task slices (tasks started)', slices[(2, 'task')], len(dump['started']))
+    same('worker task slices (TASK_START + TASK_UNBLOCK + snapshot)', slices[(1, 'task')],
+         cnt['TASK_START'] + cnt['TASK_UNBLOCK'] + dump['snap_on_worker'])
+    same('thread task slices (tasks started + snapshot)', slices[(2, 'task')],
+         len(dump['started']) + dump['snap_on_thread'])
     same('blocked slices (TASK_BLOCK)', slices[(2, 'blocked')], cnt['TASK_BLOCK'])
     same('region slices (REGION_BEGIN)', slices[(2, 'region')], cnt['REGION_BEGIN'])
     same('spinning slices (SPIN_BEGIN)', slices[(2, 'spin')], cnt['SPIN_BEGIN'])
@@ -327,7 +340,7 @@ def main():
         # not); the export has a thread slice per task started, closed
         # "unfinished" at the trace end when it had not returned.
         same('stats: tasks ended', slices[(2, 'task')] - unfinished[(2, 'task')], ended)
-        never_started = len(set(dump['create_thread']) - dump['started'])
+        never_started = len((set(dump['create_thread']) | dump['snap_queued']) - dump['started'])
         same('stats: tasks ended + unended', slices[(2, 'task')] + never_started,
              ended + unended)
         same('stats: trace.tasks_created', len(flows_s), st['trace']['tasks_created'])

@@ -12,6 +12,12 @@
  *   prog_trace_gen hostile FILE       every string kind holding quotes,
  *                                     backslashes, control characters and
  *                                     invalid UTF-8 (the export's escaping)
+ *   prog_trace_gen racy FILE          a flight window whose snapshot lists
+ *                                     queued tasks 5 and 6 that are created
+ *                                     just after it (the snapshot reads the
+ *                                     queues after taking its timestamp),
+ *                                     and task 7 running, created again
+ *                                     without an end (lost events)
  *   prog_trace_gen sched FILE N [W]   about N events of a scheduler workload
  *                                     (W workers, default 8: tasks created,
  *                                     started, blocked, ended; regions, logs,
@@ -77,6 +83,36 @@ static void sample(tw *w)
     tw_ev(w, 21, 6000, 2, (uint64_t)1 << 20, (uint64_t)4 << 20); /* HEAP */
     tw_batch_end(w);
     tw_frontier(w, 6000);
+    tw_end(w);
+}
+
+/* Three tasks in the snapshot; see the usage at the top. The model must
+ * count 5 and 6 once each (created, started and ended), and 7 twice: the
+ * running one ended unfinished at the second TASK_CREATE, the new one
+ * queued at the end. */
+static void racy(tw *w)
+{
+    tw_header(w, 1000000000, 1000, 1700000000000000000ull, 1);
+    tw_string(w, 1, "job");
+    tw_batch_begin(w, 1, 1000);
+    tw_ev(w, 28, 1000, 3, (uint64_t)1, (uint64_t)0, (uint64_t)0); /* STATE_THREAD main */
+    tw_ev(w, 28, 1000, 3, (uint64_t)2, (uint64_t)1, (uint64_t)1); /* STATE_THREAD worker 0 */
+    tw_ev(w, 29, 1000, 2, (uint64_t)0, (uint64_t)1);              /* STATE_WORKER 0 running */
+    for (uint64_t k = 5; k <= 6; k++)                             /* STATE_TASK queued */
+        tw_ev(w, 30, 1000, 6, k, (uint64_t)1, (uint64_t)0, (uint64_t)1, (uint64_t)0, (uint64_t)0);
+    tw_ev(w, 30, 1000, 6, (uint64_t)7, (uint64_t)2, (uint64_t)0, (uint64_t)1, (uint64_t)0,
+          (uint64_t)3); /* STATE_TASK running on thread 2 */
+    tw_ev(w, 7, 1100, 4, (uint64_t)5, (uint64_t)0, (uint64_t)1, (uint64_t)0); /* TASK_CREATE */
+    tw_ev(w, 7, 1200, 4, (uint64_t)6, (uint64_t)0, (uint64_t)1, (uint64_t)0);
+    tw_ev(w, 7, 1300, 4, (uint64_t)7, (uint64_t)0, (uint64_t)1, (uint64_t)0); /* reused id */
+    tw_batch_end(w);
+    tw_batch_begin(w, 2, 1400);
+    for (uint64_t k = 5; k <= 6; k++) {
+        tw_ev(w, 8, 1400 + k * 100, 1, k);  /* TASK_START */
+        tw_ev(w, 11, 1450 + k * 100, 1, k); /* TASK_END */
+    }
+    tw_batch_end(w);
+    tw_frontier(w, 2000);
     tw_end(w);
 }
 
@@ -653,6 +689,9 @@ int main(int argc, char **argv)
                 break;
             }
         rc = save(&w, argv[2]);
+    } else if (argc == 3 && strcmp(argv[1], "racy") == 0) {
+        racy(&w);
+        rc = save(&w, argv[2]);
     } else if (argc == 3 && strcmp(argv[1], "hostile") == 0) {
         hostile(&w);
         rc = save(&w, argv[2]);
@@ -671,9 +710,8 @@ int main(int argc, char **argv)
             rc = sched(argv[2], strtoull(argv[3], NULL, 10), (unsigned)workers);
         }
     } else {
-        fprintf(
-            stderr,
-            "usage: prog_trace_gen sample|truncated|corrupt|corpus|big|bench|hostile|sched ...\n");
+        fprintf(stderr, "usage: prog_trace_gen "
+                        "sample|truncated|corrupt|corpus|big|bench|hostile|racy|sched ...\n");
     }
     tw_free(&w);
     return rc;

@@ -141,6 +141,16 @@ grep -q '\\ufffd' "$tmp/hostile.json" || fail "hostile: invalid UTF-8 not replac
 grep -q '\\u2028' "$tmp/hostile.json" || fail "hostile: U+2028 not escaped"
 LC_ALL=C grep -q $'[\x01-\x1f]' <(tr -d '\n' <"$tmp/hostile.json") && fail "hostile: raw control byte in the JSON"
 
+# a snapshot that lists queued tasks created just after it: each task once
+"$gen" racy "$tmp/racy.trace"
+verify racy "$tmp/racy.trace"
+python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["tasks"]
+got = [(x["name"], x["count"], x["unended"]) for x in t]
+sys.exit(0 if got == [("job", 2, 2)] else "racy: stats tasks %r, want [(job, 2 ended, 2 unended)]" % got)
+' "$tmp/racy.stats.json" || fail "racy: task counts"
+
 "$gen" sched "$tmp/sched.trace" 50000 6 >"$tmp/sched.txt"
 verify sched "$tmp/sched.trace"
 want=$(sed -n 's/.* task_starts=\([0-9]*\) .* task_unblocks=\([0-9]*\) .*/\1 \2/p' "$tmp/sched.txt")

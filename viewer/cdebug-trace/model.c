@@ -32,10 +32,11 @@ typedef enum { T_RUNNABLE = 1, T_RUNNING = 2, T_BLOCKED = 4 } task_state;
 typedef struct task {
     cdt_task_info info;
     task_state state;
-    uint64_t thread;     /* thread whose track holds its TASK span */
-    bool on_thread;      /* it has a TASK span open on that thread */
-    int64_t run_start;   /* current running stretch */
-    int64_t block_start; /* current blocking call */
+    uint64_t thread;         /* thread whose track holds its TASK span */
+    bool on_thread;          /* it has a TASK span open on that thread */
+    int64_t run_start;       /* current running stretch */
+    int64_t block_start;     /* current blocking call */
+    bool queued_in_snapshot; /* known from a STATE_TASK "runnable" only */
 } task;
 
 typedef struct thread {
@@ -307,6 +308,7 @@ static int task_run(cdt_model *m, thread *t, task *k, bool snapshot, int64_t ns)
             t->cur->on_thread = false;
         t->cur = NULL;
     }
+    k->queued_in_snapshot = false;
     bool first = !snapshot && k->info.first_start_ns < 0;
     if (first) {
         k->info.first_start_ns = ns;
@@ -709,8 +711,11 @@ static int snapshot(cdt_model *m, const cd_tr_event *ev, int64_t ns)
             k = new_task(m, ev->args[0], ev->args[2], ev->str[3], ev->str_len[3], -1);
         if (k == NULL)
             return -ENOMEM;
-        if (ev->args[5] == 0 || (ev->args[1] != T_RUNNING && ev->args[1] != T_BLOCKED))
-            return 0; /* runnable: queued, on no thread */
+        if (ev->args[5] == 0 || (ev->args[1] != T_RUNNING && ev->args[1] != T_BLOCKED)) {
+            /* runnable: queued, on no thread */
+            k->queued_in_snapshot = k->info.create_ns < 0 && k->info.first_start_ns < 0;
+            return 0;
+        }
         thread *t = get_thread(m, ev->args[5] - 1);
         if (t == NULL)
             return -ENOMEM;
@@ -759,7 +764,19 @@ int cdt_model_feed(cdt_model *m, const cd_tr_event *ev)
         }
         return 0;
     case CD_TR_TASK_CREATE: {
-        task *k = new_task(m, ev->args[0], ev->args[1], ev->str[2], ev->str_len[2], ns);
+        /* The snapshot's timestamp is taken before it reads the run queues,
+         * so it can list a task created meanwhile, whose TASK_CREATE then
+         * follows it: the same task, not an id reused. */
+        task *k = cdt_map_get(&m->tasks, ev->args[0]);
+        if (k != NULL && k->queued_in_snapshot) {
+            k->queued_in_snapshot = false;
+            k->info.parent = ev->args[1];
+            k->info.name = ev->str[2];
+            k->info.name_len = ev->str_len[2];
+            k->info.create_ns = ns;
+        } else {
+            k = new_task(m, ev->args[0], ev->args[1], ev->str[2], ev->str_len[2], ns);
+        }
         if (k == NULL)
             return -ENOMEM;
         k->info.create_stack = ev->args[3];
