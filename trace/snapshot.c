@@ -69,6 +69,10 @@ static void thread_cb(cd__thread *t, void *ctx)
     put_event(ctx, CD__EV_STATE_THREAD, 3, a);
 }
 
+/* Relaxed atomic loads throughout: a spawner may be refilling the record
+ * (a stale queue slot, a record freed and reused), so the fields may be
+ * another task's, but never torn; the trace reader accepts a snapshot that
+ * events then contradict (docs/trace-format.md). */
 static void task_event(sb *b, cd__task *t)
 {
     int state = atomic_load_explicit(&t->state, memory_order_relaxed);
@@ -78,8 +82,8 @@ static void task_event(sb *b, cd__task *t)
     const char *reason = atomic_load_explicit(&t->reason, memory_order_relaxed);
     uint64_t a[6] = {atomic_load_explicit(&t->id, memory_order_relaxed),
                      (uint64_t)state,
-                     t->parent,
-                     cd__trace_string(t->name),
+                     __atomic_load_n(&t->parent, __ATOMIC_RELAXED),
+                     cd__trace_string(__atomic_load_n(&t->name, __ATOMIC_RELAXED)),
                      state == CD__G_BLOCKED ? cd__trace_string(reason) : 0,
                      m >= 0 ? (uint64_t)m + 1 : 0};
     put_event(b, CD__EV_STATE_TASK, 6, a);
