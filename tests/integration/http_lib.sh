@@ -11,6 +11,12 @@ sanitize=${CDEBUG_SANITIZE:-}
 tmp=$(mktemp -d)
 pids=()
 
+# A command that fails outside a test (set -e ends the script) says where:
+# a run that ends without a FAIL line is otherwise a mystery. -E: functions
+# inherit the trap.
+set -E
+trap 'echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: exit $?: $BASH_COMMAND" >&2' ERR
+
 cleanup() {
     local p
     for p in "${pids[@]}"; do
@@ -20,8 +26,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# fail MESSAGE: the message, then the stderr of every program started here
+# (a sanitizer report or a crash there is usually the cause), and exit 1.
 fail() {
     echo "FAIL: $*" >&2
+    local f
+    for f in "$tmp"/*.err; do
+        [[ -s $f ]] && show "$f"
+    done
     exit 1
 }
 
@@ -53,10 +65,10 @@ start() {
     pids+=("$pid")
     local i
     for ((i = 0; i < 200; i++)); do
-        if grep -Eq "$re" "$tmp/$name.out"; then
-            port=$(grep -E "$re" "$tmp/$name.out" | head -n 1 | awk '{print $NF}')
-            return 0
-        fi
+        # awk alone: under pipefail, grep | head could die of SIGPIPE and
+        # end the script without a word.
+        port=$(awk -v re="$re" '$0 ~ re { print $NF; exit }' "$tmp/$name.out")
+        [[ -n $port ]] && return 0
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
     done
