@@ -338,6 +338,19 @@ static bool any_work(void)
     return false;
 }
 
+/* m, holding p, found a task. */
+static void took_work(cd__m *m, cd__p *p)
+{
+    if (m->spinning)
+        reset_spinning(m);
+    else if (cd__runq_len(p) > 0)
+        /* Tasks run to completion (no preemption, unlike Go): tasks left
+         * in our queue, e.g. the rest of a batch from the global queue,
+         * would wait behind the one we start while another P idles.
+         * wakep() is a no-op when no P is idle or someone spins. */
+        wakep();
+}
+
 /* Returns the next task for m (m then holds a P), or NULL when the pool
  * is exiting. May park m any number of times. */
 static cd__task *find_work(cd__m *m)
@@ -453,14 +466,24 @@ park:
     goto top;
 
 found:
-    if (m->spinning)
-        reset_spinning(m);
-    else if (cd__runq_len(p) > 0)
-        /* Tasks run to completion (no preemption, unlike Go): tasks left
-         * in our queue, e.g. the rest of a batch from the global queue,
-         * would wait behind the one we start while another P idles.
-         * wakep() is a no-op when no P is idle or someone spins. */
-        wakep();
+    took_work(m, p);
+    return t;
+}
+
+/* The first place find_work looks when nothing needs attention first (no
+ * exit, no P-waiter, not the 61st tick): m's own run queue. NULL when
+ * find_work must run. Used by execute while tracing, to read the clock
+ * once for a task's end and the next one's start. */
+static cd__task *local_work(cd__m *m)
+{
+    cd__p *p = m->p;
+    if (atomic_load_explicit(&S.exiting, memory_order_relaxed) ||
+        atomic_load_explicit(&S.npwait, memory_order_relaxed) > 0 ||
+        atomic_load_explicit(&p->schedtick, memory_order_relaxed) % 61 == 0)
+        return NULL;
+    cd__task *t = cd__runq_get(p);
+    if (t != NULL)
+        took_work(m, p);
     return t;
 }
 
@@ -494,20 +517,31 @@ static void __attribute__((noinline)) run_task(cd__task *t)
     __asm__ volatile("" ::: "memory");
 }
 
-static void execute(cd__m *m, cd__task *t)
+/* Runs t on m. started: its TASK_START is already recorded. Returns the
+ * next task, already taken, when tracing found one in m's own queue (its
+ * TASK_START recorded with t's TASK_END: one clock read for both, the pop
+ * between them is under a tick), else NULL: call find_work. */
+static cd__task *execute(cd__m *m, cd__task *t, bool started)
 {
     inc_owned(&m->p->schedtick);
     atomic_store_explicit(&t->m, (int64_t)atomic_load(&m->id), memory_order_relaxed);
     atomic_store_explicit(&t->state, CD__G_RUNNING, memory_order_relaxed);
     atomic_store_explicit(&m->curg, t, memory_order_release);
     uint64_t id = atomic_load_explicit(&t->id, memory_order_relaxed);
-    if (CD__TRACING())
+    if (CD__TRACING() && !started)
         cd__trace_ev1(CD__EV_TASK_START, id);
 
     run_task(t);
 
-    if (CD__TRACING())
-        cd__trace_ev1(CD__EV_TASK_END, id);
+    cd__task *next = NULL;
+    if (CD__TRACING()) {
+        next = local_work(m);
+        if (next != NULL)
+            cd__trace_ev1_pair(CD__EV_TASK_END, id, CD__EV_TASK_START,
+                               atomic_load_explicit(&next->id, memory_order_relaxed));
+        else
+            cd__trace_ev1(CD__EV_TASK_END, id);
+    }
 
     /* The task may have blocked and resumed on another P. */
     cd__p *p = m->p;
@@ -518,6 +552,7 @@ static void execute(cd__m *m, cd__task *t)
     /* Release: everything the task did happens before the drain sees it. */
     atomic_store_explicit(&p->done, atomic_load_explicit(&p->done, memory_order_relaxed) + 1,
                           memory_order_release);
+    return next;
 }
 
 static void *m_main(void *arg)
@@ -533,9 +568,13 @@ static void *m_main(void *arg)
     if (p != NULL) {
         m_acquire(m, p);
         set_spinning(m, atomic_load(&m->next_spinning));
-        cd__task *t;
-        while ((t = find_work(m)) != NULL)
-            execute(m, t);
+        bool started = false;
+        cd__task *t = find_work(m);
+        while (t != NULL) {
+            cd__task *next = execute(m, t, started);
+            started = next != NULL;
+            t = started ? next : find_work(m);
+        }
     }
     cd__cur_m = NULL;
     return NULL;

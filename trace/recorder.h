@@ -117,36 +117,12 @@ cd__tbuf *cd__trace_refill(cd__tstate *st, cd__tbuf *b);
 
 static inline uint64_t cd__trace_now(void);
 
-/* The body of every event, for the state st of the calling thread: busy =
- * 1; re-check that tracing is on; read the clock; encode into the current
- * buffer; publish pos (release); busy = 0. No lock, no atomic
- * read-modify-write, no system call. The writer pairs "busy" with
- * membarrier(2) (writer.c): that is what lets it stop the trace and write
- * exact FRONTIER records without a fence here. Inlined where type and n
- * are constants, the argument encoding folds to straight-line code: the
- * delta chain of each argument is known at compile time. */
-static inline __attribute__((always_inline)) void cd__trace_put(cd__tstate *st, uint8_t type, int n,
-                                                                const uint64_t *args)
+/* Encodes one event at p with timestamp ts and returns the end. Owner
+ * thread with busy set, room for the event checked. n is a constant where
+ * inlined: each argument's delta chain is known at compile time. */
+static inline __attribute__((always_inline)) uint8_t *
+cd__trace_enc(cd__tstate *st, uint8_t *p, uint8_t type, int n, const uint64_t *args, uint64_t ts)
 {
-    atomic_store_explicit(&st->busy, 1, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst); /* busy before the re-check and the clock */
-    if (__builtin_expect(!__atomic_load_n(&cd_trace_active, __ATOMIC_RELAXED), 0))
-        goto out;
-
-    uint64_t ts = cd__trace_now();
-    cd__tbuf *b = atomic_load_explicit(&st->cur, memory_order_relaxed);
-    uint32_t pos = b != NULL ? atomic_load_explicit(&b->pos, memory_order_relaxed) : 0;
-    if (__builtin_expect(b == NULL || pos + CD__TRACE_MAX_EVENT > CD__TBUF_SIZE, 0)) {
-        if ((b = cd__trace_refill(st, b)) == NULL)
-            goto out;
-        pos = 0;
-    }
-    if (__builtin_expect(pos == 0, 0)) {
-        b->base_ts = ts;
-        st->last_ts = ts;
-        st->last_ids[0] = st->last_ids[1] = st->last_ids[2] = 0; /* a buffer's ids start at 0 */
-    }
-    uint8_t *p = b->data + pos;
     int i = 0;
     int same = cd__same_kind(type);
     if (n > 0 && same >= 0 && args[0] == st->last_ids[same]) {
@@ -165,9 +141,56 @@ static inline __attribute__((always_inline)) void cd__trace_put(cd__tstate *st, 
 #pragma GCC unroll 6 /* n is a constant where inlined: straight-line code */
     for (; i < n; i++)
         p = cd__uv_put(p, cd__ids_enc(type, i, args[i], st->last_ids));
+    return p;
+}
+
+/* The body of every event, for the state st of the calling thread: busy =
+ * 1; re-check that tracing is on; read the clock; encode into the current
+ * buffer; publish pos (release); busy = 0. No lock, no atomic
+ * read-modify-write, no system call. The writer pairs "busy" with
+ * membarrier(2) (writer.c): that is what lets it stop the trace and write
+ * exact FRONTIER records without a fence here.
+ *
+ * type2 != 0 writes a second event (n2 arguments) with the same timestamp
+ * in the same busy section: one clock read for two events that happen
+ * together (a task's end and the next task's start, sched.c). Both are
+ * published at once, so the FRONTIER rule holds for the pair. */
+static inline __attribute__((always_inline)) void cd__trace_put2(cd__tstate *st, uint8_t type,
+                                                                 int n, const uint64_t *args,
+                                                                 uint8_t type2, int n2,
+                                                                 const uint64_t *args2)
+{
+    atomic_store_explicit(&st->busy, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst); /* busy before the re-check and the clock */
+    if (__builtin_expect(!__atomic_load_n(&cd_trace_active, __ATOMIC_RELAXED), 0))
+        goto out;
+
+    uint64_t ts = cd__trace_now();
+    cd__tbuf *b = atomic_load_explicit(&st->cur, memory_order_relaxed);
+    uint32_t pos = b != NULL ? atomic_load_explicit(&b->pos, memory_order_relaxed) : 0;
+    uint32_t room = type2 != 0 ? 2 * CD__TRACE_MAX_EVENT : CD__TRACE_MAX_EVENT;
+    if (__builtin_expect(b == NULL || pos + room > CD__TBUF_SIZE, 0)) {
+        if ((b = cd__trace_refill(st, b)) == NULL)
+            goto out;
+        pos = 0;
+    }
+    if (__builtin_expect(pos == 0, 0)) {
+        b->base_ts = ts;
+        st->last_ts = ts;
+        st->last_ids[0] = st->last_ids[1] = st->last_ids[2] = 0; /* a buffer's ids start at 0 */
+    }
+    uint8_t *p = cd__trace_enc(st, b->data + pos, type, n, args, ts);
+    if (type2 != 0)
+        p = cd__trace_enc(st, p, type2, n2, args2, ts);
     atomic_store_explicit(&b->pos, (uint32_t)(p - b->data), memory_order_release);
 out:
     atomic_store_explicit(&st->busy, 0, memory_order_release);
+}
+
+static inline __attribute__((always_inline)) void cd__trace_put(cd__tstate *st, uint8_t type, int n,
+                                                                const uint64_t *args)
+{
+    cd__trace_put2(st, type, n, args, 0, 0, NULL);
 }
 
 /* One event of n (constant) arguments: cd__trace_put when the thread has
@@ -208,6 +231,21 @@ static inline __attribute__((always_inline)) void cd__trace_ev4(uint8_t type, ui
 {
     uint64_t v[4] = {a, b, c, d};
     cd__trace_evn(type, 4, v);
+}
+
+/* Two one-argument events with one clock read (cd__trace_put2): the
+ * events must happen within a tick of each other. Same contract as
+ * cd__trace_emit. */
+static inline __attribute__((always_inline)) void cd__trace_ev1_pair(uint8_t type, uint64_t a,
+                                                                     uint8_t type2, uint64_t b)
+{
+    cd__tstate *st = cd__trace_tls;
+    if (__builtin_expect(st != NULL, 1)) {
+        cd__trace_put2(st, type, 1, &a, type2, 1, &b);
+    } else {
+        cd__trace_emit(type, 1, &a);
+        cd__trace_emit(type2, 1, &b);
+    }
 }
 
 /* The calling thread's state, created on first use (malloc: not from a

@@ -31,6 +31,9 @@ check_known() { # trace-file label
   expect "$j" 's["end"] and not s["truncated"] and s["lost"] == 0' "$2: clean end, nothing lost"
   expect "$j" 'e.get("TASK_CREATE") == 1000 and e.get("TASK_START") == 1000 and e.get("TASK_END") == 1000' "$2: 1000 tasks"
   expect "$j" 'all(s["task_names"].get("group%d" % g) == 100 for g in range(10))' "$2: 10 groups of 100"
+  # A worker taking its next task from its own queue records that start
+  # with the previous task's end, one clock read (sched.c execute).
+  expect "$j" 's["end_start_pairs"] > 0' "$2: task end + next start pairs"
   expect "$j" 'e.get("TASK_BLOCK") == 20' "$2: 20 blocking calls (main's wait is not a task)"
   expect "$j" 'e.get("TASK_UNBLOCK") == e.get("TASK_BLOCK")' "$2: every block ends"
   # Under TSan the suite runs with GC_DONT_GC=1 (see GNUmakefile): no

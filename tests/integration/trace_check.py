@@ -7,7 +7,9 @@
 Checks: magic, version, header size; every record's framing and CRC; string
 and stack ids defined before use; timestamps never decrease within a thread;
 no event older than the last FRONTIER; an END record. Counts events by type,
-task names, region names, log categories and lost events.
+task names, region names, log categories and lost events, and the
+TASK_STARTs that share the timestamp of the TASK_END just before them on
+their thread (end_start_pairs: the scheduler's one clock read for both).
 """
 import collections
 import json
@@ -67,6 +69,8 @@ def main(path):
     last = {}
     gc_open = {}  # thread -> number of the collection it runs
     first_ts = None
+    prev = {}  # thread -> (type, ts) of its previous event
+    end_start = 0
     frontier = 0
     lost = 0
     end = False
@@ -141,6 +145,9 @@ def main(path):
                         fail("%s uses stack %d before it is defined" % (NAMES[t], args[k]))
                 if th in last and ts < last[th]:
                     fail("time goes backwards on thread %d" % th)
+                if t == 8 and prev.get(th) == (11, ts):
+                    end_start += 1  # a task's end and the next start, one clock read
+                prev[th] = (t, ts)
                 last[th] = ts
                 if ts < frontier and t < 28:
                     fail("%s at %d is older than the frontier %d" % (NAMES[t], ts, frontier))
@@ -175,7 +182,7 @@ def main(path):
         elif kind == 7:
             end = True
     print(json.dumps({"events": dict(ev), "task_names": dict(names), "regions": dict(regions),
-                      "logs": dict(logs), "lost": lost, "end": end, "truncated": truncated,
+                      "logs": dict(logs), "lost": lost, "end_start_pairs": end_start, "end": end, "truncated": truncated,
                       "tick_hz": hz, "threads": len(last), "flags": flags,
                       "log_messages": messages,
                       "span_ns": 0 if first_ts is None else
