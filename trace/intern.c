@@ -271,6 +271,11 @@ uint32_t cd__trace_stack(int skip)
         return 0;
     uintptr_t pcs[CD__TRACE_MAX_FRAMES];
     int n = 0;
+    /* A spawner in a loop creates from the same stack again and again:
+     * compared with the last one during the walk, it needs no hash and no
+     * second pass. */
+    uint32_t session = atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
+    bool same = session == st->last_stack_session;
     /* Frame-pointer walk, bounded by the thread's stack: a frame without a
      * frame pointer ends the walk (a truncated stack, never a crash). */
     uintptr_t *fp = __builtin_frame_address(0);
@@ -281,20 +286,20 @@ uint32_t cd__trace_stack(int skip)
         uintptr_t *next = (uintptr_t *)fp[0];
         if (pc == 0)
             break;
-        if (skip > 0)
+        if (skip > 0) {
             skip--;
-        else
+        } else {
+            same = same && n < st->last_stack_n && st->last_stack[n] == pc;
             pcs[n++] = pc;
+        }
         if (next <= fp)
             break;
         fp = next;
     }
     if (n == 0)
         return 0;
-    uint32_t session = atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
-    if (n == st->last_stack_n && session == st->last_stack_session &&
-        memcmp(pcs, st->last_stack, (size_t)n * sizeof pcs[0]) == 0)
-        return st->last_stack_id; /* the same stack again: no hash */
+    if (same && n == st->last_stack_n)
+        return st->last_stack_id;
     uint64_t h = hash_words(pcs, (size_t)n);
     uint32_t id = cached(st, (const void *)(uintptr_t)1, h, session);
     if (id == 0) {

@@ -30,6 +30,7 @@
 #include <zlib.h>
 
 #include "cdebug/runtime.h"
+#include "prof/symbolize.h"
 #include "runtime/clock.h"
 #include "runtime/futex.h"
 #include "runtime/thread.h"
@@ -176,29 +177,61 @@ static void on_stack(uint32_t id, const uintptr_t *pcs, int n, void *p)
     }
 }
 
+/* The symbolizer of the trace session (prof/symbolize.c, libdwfl): the
+ * writer's, then cd__writer_stop_sink's after the join, never both. Made
+ * at the first new stack; ended when the trace stops. */
+static cd__symctx *symctx;
+
+static bool in_mappings(cd__symctx *ctx, uintptr_t pc)
+{
+    const cd__mapping *maps;
+    size_t n = cd__sym_mappings(ctx, &maps);
+    for (size_t i = 0; i < n; i++)
+        if (pc >= maps[i].start && pc < maps[i].limit)
+            return true;
+    return false;
+}
+
+/* Function, file and line of the call at return address pc. libdwfl reads
+ * the symbol tables (static functions too) and DWARF lines; a pc outside
+ * the mappings the context knows (a library loaded since) remakes the
+ * context once per call of write_tables (*refreshed). Without DWARF the
+ * file is the object's path, line 0; unknown is "?". */
+static void symbolize(uintptr_t pc, bool *refreshed, cd__sym *out)
+{
+    *out = (cd__sym){.func = "?", .file = ""};
+    if (symctx != NULL && !in_mappings(symctx, pc - 1) && !*refreshed) {
+        *refreshed = true;
+        cd__sym_end(symctx);
+        symctx = NULL;
+    }
+    if (symctx == NULL && cd__sym_begin(&symctx) < 0)
+        symctx = NULL;
+    if (symctx != NULL)
+        cd__sym_lookup(symctx, pc - 1, out);
+    if (out->file[0] == '\0') {
+        Dl_info info;
+        out->file =
+            dladdr((void *)(pc - 1), &info) != 0 && info.dli_fname != NULL ? info.dli_fname : "?";
+    }
+}
+
 /* Writes the strings and stacks interned since the last call, and the
- * symbols of the new stacks' pcs. Symbols come from dladdr: the nearest
- * exported or dynamic symbol and the object file (line 0); static
- * functions show as the nearest dynamic symbol before them. Symbol names
- * are interned here, so strings are drained once more before writing. A pc
+ * symbols of the new stacks' pcs (symbolize above). Symbol names are
+ * interned here, so strings are drained once more before writing. A pc
  * shared by several stacks may get several (identical) SYMBOLS entries. */
 static void write_tables(void)
 {
     tables_ctx c = {0};
     cd__intern_drain(on_string, on_stack, &c);
+    bool refreshed = false;
     for (size_t i = 0; i < c.npcs; i++) {
-        Dl_info info;
-        const char *fn = "?", *file = "?";
-        if (dladdr((void *)(c.pcs[i] - 1), &info) != 0) {
-            if (info.dli_sname != NULL)
-                fn = info.dli_sname;
-            if (info.dli_fname != NULL)
-                file = info.dli_fname;
-        }
+        cd__sym y;
+        symbolize(c.pcs[i], &refreshed, &y);
         pb_uv(&c.symbols, c.pcs[i]);
-        pb_uv(&c.symbols, cd__trace_string(fn));
-        pb_uv(&c.symbols, cd__trace_string(file));
-        pb_uv(&c.symbols, 0);
+        pb_uv(&c.symbols, cd__trace_string(y.func));
+        pb_uv(&c.symbols, cd__trace_string(y.file));
+        pb_uv(&c.symbols, y.line > 0 ? (uint64_t)y.line : 0);
     }
     c.npcs = 0;
     /* The symbol names just interned (and anything interned meanwhile; any
@@ -609,6 +642,10 @@ int cd__writer_stop_sink(cd__tsink *only)
         cd__tbuf_free(b);
     }
     cd__intern_reset();
+    if (symctx != NULL) {
+        cd__sym_end(symctx);
+        symctx = NULL;
+    }
     running = false;
     pthread_mutex_unlock(&ctl);
     return rc;

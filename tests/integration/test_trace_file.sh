@@ -54,6 +54,13 @@ check_known() { # trace-file label
 "$prog" "$tmp/a.trace" >"$tmp/out" 2>"$tmp/err" || fail "prog_trace failed: $(cat "$tmp/err")"
 grep -qx ok "$tmp/out" || fail "prog_trace did not finish"
 check_known "$tmp/a.trace" "cd_trace_start"
+# Creation stacks carry function, file and line (libdwfl), also for a
+# function the executable does not export (main here: no -rdynamic).
+line=$(grep -n 'cd_go_named(groups' "$src/tests/integration/prog_trace.c" | cut -d: -f1)
+"$build/viewer/cdebug-trace" dump --stacks "$tmp/a.trace" >"$tmp/stacks" || fail "dump --stacks failed"
+want="main $src/tests/integration/prog_trace.c:$line"
+grep -A1 -m1 ' TASK_CREATE ' "$tmp/stacks" | grep -qF " $want" ||
+  fail "creation stack: want frame '$want', got: $(grep -A2 -m1 ' TASK_CREATE ' "$tmp/stacks")"
 
 # 2. CDEBUG=trace=FILE for the whole run (written at exit).
 CDEBUG=trace="$tmp/b.trace" "$prog" - >"$tmp/out" 2>"$tmp/err" || fail "CDEBUG=trace run failed"
