@@ -193,20 +193,22 @@ static bool in_mappings(cd__symctx *ctx, uintptr_t pc)
 }
 
 /* Function, file and line of the call at return address pc. libdwfl reads
- * the symbol tables (static functions too) and DWARF lines; a pc outside
- * the mappings the context knows (a library loaded since) remakes the
- * context once per call of write_tables (*refreshed). Without DWARF the
- * file is the object's path, line 0; unknown is "?". */
-static void symbolize(uintptr_t pc, bool *refreshed, cd__sym *out)
+ * the symbol tables (static functions too) and DWARF lines. The context is
+ * (re)made when there is none or pc lies outside the mappings it knows (a
+ * library loaded since), at most once per write_tables (*made): a context
+ * that cannot be made, or a pc in no mapping, costs one attempt per batch
+ * of new stacks, not one per pc. Without DWARF the file is the object's
+ * path, line 0; unknown is "?". */
+static void symbolize(uintptr_t pc, bool *made, cd__sym *out)
 {
     *out = (cd__sym){.func = "?", .file = ""};
-    if (symctx != NULL && !in_mappings(symctx, pc - 1) && !*refreshed) {
-        *refreshed = true;
-        cd__sym_end(symctx);
-        symctx = NULL;
+    if (!*made && (symctx == NULL || !in_mappings(symctx, pc - 1))) {
+        *made = true;
+        if (symctx != NULL)
+            cd__sym_end(symctx);
+        if (cd__sym_begin(&symctx) < 0)
+            symctx = NULL;
     }
-    if (symctx == NULL && cd__sym_begin(&symctx) < 0)
-        symctx = NULL;
     if (symctx != NULL)
         cd__sym_lookup(symctx, pc - 1, out);
     if (out->file[0] == '\0') {
@@ -224,10 +226,10 @@ static void write_tables(void)
 {
     tables_ctx c = {0};
     cd__intern_drain(on_string, on_stack, &c);
-    bool refreshed = false;
+    bool made = false;
     for (size_t i = 0; i < c.npcs; i++) {
         cd__sym y;
-        symbolize(c.pcs[i], &refreshed, &y);
+        symbolize(c.pcs[i], &made, &y);
         pb_uv(&c.symbols, c.pcs[i]);
         pb_uv(&c.symbols, cd__trace_string(y.func));
         pb_uv(&c.symbols, cd__trace_string(y.file));

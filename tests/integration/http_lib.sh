@@ -73,7 +73,6 @@ start() {
         sleep 0.05
     done
     show "$tmp/$name.out"
-    show "$tmp/$name.err"
     fail "$name did not print /$re/"
 }
 
@@ -88,13 +87,11 @@ stop() {
     done
     if kill -0 "$p" 2>/dev/null; then
         kill -KILL "$p"
-        show "$tmp/$name.err"
         fail "$name still running 10 s after SIGTERM"
     fi
     wait "$p" || rc=$?
     if ((rc != want)); then
         show "$tmp/$name.out"
-        show "$tmp/$name.err"
         fail "$name exited with status $rc, want $want"
     fi
     check_sanitizer "$name"
@@ -103,7 +100,6 @@ stop() {
 # check_sanitizer NAME: no ASan/UBSan/LSan report in $tmp/NAME.err.
 check_sanitizer() {
     if grep -Eq 'Sanitizer|runtime error:' "$tmp/$1.err"; then
-        show "$tmp/$1.err"
         fail "$1: sanitizer report on stderr"
     fi
 }
