@@ -63,6 +63,9 @@ static TLS int task_depth;
 /* The open regions' string ids (interned at begin, reused by the end). */
 static TLS uint32_t regions[REGION_MAX];
 static TLS int region_depth; /* may exceed REGION_MAX: not recorded */
+/* The string literal whose id regions[d] holds (cd_region_begin_lit), or
+ * NULL: a region begun in a loop then costs no intern lookup. */
+static TLS const char *region_lit[REGION_MAX];
 
 cd_task_id cd_task_begin(cd_task_id parent, const char *type)
 {
@@ -97,18 +100,28 @@ static TLS uint32_t region_session;
 static inline __attribute__((always_inline)) void region_begin(const char *name, bool literal)
 {
     uint32_t session = atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
-    if (region_session != session) {
+    if (__builtin_expect(region_session != session, 0)) {
         region_session = session;
         region_depth = 0;
+        memset(region_lit, 0, sizeof region_lit); /* ids of the last session */
     }
     int d = region_depth++;
-    if (d < REGION_MAX && CD__TRACING()) {
-        uint32_t id = literal ? cd__trace_string_lit(name) : cd__trace_string(name);
-        regions[d] = id;
-        cd__trace_ev2(CD__EV_REGION_BEGIN, cur_user_task, id);
-    } else if (d < REGION_MAX) {
+    if (d >= REGION_MAX)
+        return;
+    if (!CD__TRACING()) {
         regions[d] = 0;
+        region_lit[d] = NULL;
+        return;
     }
+    uint32_t id;
+    if (literal && name != NULL && region_lit[d] == name) {
+        id = regions[d]; /* a loop's region: the literal interned here last time */
+    } else {
+        id = literal ? cd__trace_string_lit(name) : cd__trace_string(name);
+        regions[d] = id;
+        region_lit[d] = literal && id != 0 ? name : NULL;
+    }
+    cd__trace_ev2(CD__EV_REGION_BEGIN, cur_user_task, id);
 }
 
 void(cd_region_begin)(const char *name)
@@ -141,13 +154,34 @@ void(cd_trace_log)(const char *category, const char *message)
                   cd__trace_string_content(message));
 }
 
+/* The literal a log site passed last, per argument: a log in a loop
+ * passes the same two literals every time, and then costs no intern
+ * lookup (the ids stay valid for the session they were made in). */
+typedef struct lit_memo {
+    const char *s;
+    uint32_t id;
+    uint32_t session;
+} lit_memo;
+static TLS lit_memo log_category, log_message;
+
+static inline uint32_t lit_id(lit_memo *m, const char *s)
+{
+    uint32_t session = atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
+    if (m->s == s && m->session == session)
+        return m->id;
+    uint32_t id = cd__trace_string_lit(s);
+    if (id != 0) /* 0: not interned (out of memory), tried again next time */
+        *m = (lit_memo){s, id, session};
+    return id;
+}
+
 void cd_trace_log_lit(const char *category, const char *message, int lits)
 {
     if (!CD__TRACING())
         return;
     cd__trace_ev3(CD__EV_LOG, cur_user_task,
-                  lits & 1 ? cd__trace_string_lit(category) : cd__trace_string(category),
-                  lits & 2 ? cd__trace_string_lit(message) : cd__trace_string_content(message));
+                  lits & 1 ? lit_id(&log_category, category) : cd__trace_string(category),
+                  lits & 2 ? lit_id(&log_message, message) : cd__trace_string_content(message));
 }
 
 /* ---- CDEBUG=trace=FILE ------------------------------------------------- */

@@ -123,23 +123,27 @@ static inline uint64_t cd__trace_now(void);
 static inline __attribute__((always_inline)) uint8_t *
 cd__trace_enc(cd__tstate *st, uint8_t *p, uint8_t type, int n, const uint64_t *args, uint64_t ts)
 {
-    int i = 0;
+    /* Argument 0 left out when it repeats its chain's last id (the
+     * same-task bit). The remaining arguments are a loop with constant
+     * bounds, unrolled where inlined. */
     int same = cd__same_kind(type);
-    if (n > 0 && same >= 0 && args[0] == st->last_ids[same]) {
-        *p++ = (uint8_t)(type | CD__EV_SAME_TASK);
-        i = 1;
-    } else {
-        *p++ = type;
-    }
-    uint64_t d = ts > st->last_ts ? ts - st->last_ts : 0;
+    bool skip0 = n > 0 && same >= 0 && args[0] == st->last_ids[same];
+    *p++ = (uint8_t)(skip0 ? type | CD__EV_SAME_TASK : type);
+    /* Timestamps never go back within a batch: a tick read before the
+     * last one (another core's TSC a hair behind, after a migration) is
+     * written as a zero delta. Branch-free. */
+    uint64_t last = st->last_ts;
+    uint64_t now = ts > last ? ts : last;
+    st->last_ts = now;
+    uint64_t d = now - last;
     if (__builtin_expect(d < 0x80, 1))
         *p++ = (uint8_t)d; /* back-to-back events: one byte */
     else
         p = cd__uv_put(p, d);
-    if (ts > st->last_ts)
-        st->last_ts = ts;
+    if (n > 0 && !skip0)
+        p = cd__uv_put(p, cd__ids_enc(type, 0, args[0], st->last_ids));
 #pragma GCC unroll 6 /* n is a constant where inlined: straight-line code */
-    for (; i < n; i++)
+    for (int i = 1; i < n; i++)
         p = cd__uv_put(p, cd__ids_enc(type, i, args[i], st->last_ids));
     return p;
 }

@@ -182,6 +182,40 @@ static void test_name_paths(void **state)
                              "L:msg-1@0 L:msg-1@0 L:m3@0 ");
 }
 
+/* One call site, as in a loop: its literals are memoized by address
+ * (region name per depth, log category and message). */
+static void site(void)
+{
+    cd_region_begin("site");
+    cd_trace_log("site-cat", "site-msg");
+    cd_region_end();
+}
+
+/* String ids belong to one trace: a literal memoized in one trace must be
+ * interned again in the next, where its old id names another string (a
+ * user task's type is interned first there, without touching the memos).
+ * And a different literal at the same depth is not taken for the
+ * memoized one. */
+static void test_literal_memos_across_sessions(void **state)
+{
+    (void)state;
+    char path[64];
+    int fd;
+    trace_begin(path, sizeof path, &fd);
+    site();
+    site();
+    trace_end_and_read(path, fd);
+    assert_string_equal(got, "B:site@0 L:site-msg@0 E:site@0 B:site@0 L:site-msg@0 E:site@0 ");
+
+    trace_begin(path, sizeof path, &fd);
+    cd_task_end(cd_task_begin(0, "shift"));
+    site();
+    cd_region_begin("last");
+    cd_region_end();
+    trace_end_and_read(path, fd);
+    assert_string_equal(got, "B:site@0 L:site-msg@0 E:site@0 B:last@0 E:last@0 ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_regions_across_sessions),
         cmocka_unit_test(test_nested_user_tasks),
         cmocka_unit_test(test_log_arguments),
+        cmocka_unit_test(test_literal_memos_across_sessions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
