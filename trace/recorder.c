@@ -162,12 +162,13 @@ cd__tstate *cd__trace_self(bool may_alloc)
     }
     pthread_once(&key_once, key_init);
     pthread_setspecific(exit_key, st);
-    /* A first buffer now: a thread's first event (THREAD_START) must not
+    /* First buffers now: a thread's first events (THREAD_START) must not
      * be lost waiting for the writer's next sweep. Installed before st is
      * on the list: once there, the writer owns the empty spare slots (it
      * fills them in its sweep), and two stores would lose a buffer. */
     if (__atomic_load_n(&cd_trace_active, __ATOMIC_SEQ_CST))
-        atomic_store_explicit(&st->spare[0], cd__tbuf_new(), memory_order_release);
+        for (int i = 0; i < CD__TRACE_SPARES_MIN; i++)
+            atomic_store_explicit(&st->spare[i], cd__tbuf_new(), memory_order_release);
     pthread_mutex_lock(&states_lock);
     st->next = states;
     states = st;
@@ -186,12 +187,16 @@ cd__tbuf *cd__trace_refill(cd__tstate *st, cd__tbuf *b)
         if (atomic_load_explicit(&st->spare[i], memory_order_relaxed) != NULL)
             n = atomic_exchange_explicit(&st->spare[i], NULL, memory_order_acquire);
     atomic_store_explicit(&st->cur, n, memory_order_release);
-    if (b != NULL || n == NULL)
-        cd__trace_wake_writer(); /* a queue to drain or a spare to provide */
-    if (n == NULL)               /* the writer is behind: this event is lost, counted */
+    if (n != NULL) /* tells the writer a spare went (and how fast they go) */
+        atomic_store_explicit(&st->refills,
+                              atomic_load_explicit(&st->refills, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    if (n == NULL) /* the writer is behind: this event is lost, counted */
         atomic_store_explicit(&st->lost_events,
                               atomic_load_explicit(&st->lost_events, memory_order_relaxed) + 1,
                               memory_order_relaxed);
+    if (b != NULL || n == NULL)
+        cd__trace_wake_writer(); /* a queue to drain or a spare to provide */
     return n;
 }
 

@@ -31,9 +31,14 @@
 #include "trace/intern.h"
 
 #define CD__TBUF_SIZE (64 * 1024)
-/* Buffers a thread may fill between two writer sweeps without loss: at 1M
- * events/s per thread (~6 MB/s) the writer has ~40 ms to come back. */
-#define CD__TRACE_SPARES 4
+/* Spare buffers a thread may fill before the writer comes back: it keeps
+ * CD__TRACE_SPARES_MIN ready for every thread, doubles that (up to
+ * CD__TRACE_SPARES) for a thread that used them all between two of its
+ * sweeps, and halves it again for one that used fewer in 100 ms. At full
+ * speed (~20 ns/event, 3 bytes) a buffer lasts ~0.4 ms: 16 spares ride out
+ * a writer ~6 ms late (a descheduled thread on a busy machine). */
+#define CD__TRACE_SPARES_MIN 4
+#define CD__TRACE_SPARES     16
 
 /* One batch under construction. Owned by one thread until handed off; the
  * writer reads only bytes before the published pos. */
@@ -71,7 +76,11 @@ typedef struct cd__tstate {
     struct cds_wfcq_tail full_tail;
     _Atomic uint64_t lost_events, lost_batches;           /* owner adds, writer reads */
     uint64_t lost_reported_events, lost_reported_batches; /* writer only */
-    uintptr_t stack_lo, stack_hi;                         /* for the frame-pointer walk */
+    _Atomic uint32_t refills;     /* owner adds one per spare taken, writer reads */
+    uint32_t refills_seen;        /* writer only: refills at its last sweep */
+    int spares_want;              /* writer only: spare slots kept filled (0: not set yet) */
+    uint32_t spares_taken;        /* writer only: spares used since the last full sweep */
+    uintptr_t stack_lo, stack_hi; /* for the frame-pointer walk */
     _Atomic bool dead;
     struct cd__tstate *next; /* list of all states (states_lock) */
     /* Intern caches, owner only, keyed by pointer / stack hash. */

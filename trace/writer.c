@@ -1,7 +1,7 @@
 /* trace/writer.c - the writer thread: turns per-thread buffers into records.
  *
- * Every sweep (100 ms, or sooner when a thread fills a buffer or needs a
- * spare):
+ * Every full sweep (100 ms; drain-only sweeps come in between when threads
+ * fill buffers, see writer_main):
  *   1. t0 = now; membarrier(PRIVATE_EXPEDITED): every thread's earlier
  *      stores (its "busy" flag, its published positions) are now visible.
  *   2. New strings and stacks go out (STRINGS, STACKS, SYMBOLS) before any
@@ -12,7 +12,8 @@
  *      in progress (busy) and waited for; an event begun after step 1 reads
  *      the clock after t0. So every event older than t0 is now in the file.
  *      If a thread stayed busy too long, the frontier waits for next sweep.
- *   5. Spare buffers for threads that used theirs; LOST records.
+ *   5. Spare buffers for threads that used theirs (as many as each thread
+ *      needs, refill_spares); LOST records.
  *
  * Buffers are recycled by this thread only. At most CD__TRACE_MAX_BUFS
  * exist (64 KiB each): the memory bound of the recorder. Past it, threads
@@ -142,13 +143,37 @@ static void stage_record(pbuf *stage, uint8_t kind, pbuf *b)
     b->len = 0;
 }
 
+/* Frames an EVENTS record whose payload is head[0..hn) then data[0..n)
+ * straight into the staging area: the events are copied once, from the
+ * thread's buffer to the stage (the writer's main cost per byte). */
+static void stage_events(pbuf *stage, const uint8_t *head, size_t hn, const uint8_t *data, size_t n)
+{
+    pb_reserve(stage, 1 + 10 + hn + n + 4);
+    if (stage->failed)
+        return;
+    uint8_t *p = stage->p + stage->len;
+    *p++ = CD__REC_EVENTS;
+    p = cd__uv_put(p, hn + n);
+    memcpy(p, head, hn);
+    memcpy(p + hn, data, n);
+    uint32_t crc = (uint32_t)crc32(0L, p, (uInt)(hn + n));
+    p += hn + n;
+    for (int i = 0; i < 4; i++)
+        *p++ = (uint8_t)(crc >> (8 * i));
+    stage->len = (size_t)(p - stage->p);
+}
+
 /* ---- tables ------------------------------------------------------------ */
 
 typedef struct tables_ctx {
     pbuf strings, stacks, symbols;
-    uintptr_t *pcs; /* pcs of new stacks, to symbolize after the drain */
-    size_t npcs, cappcs;
 } tables_ctx;
+
+/* The pcs of stacks already written whose symbols are not: symbolized on
+ * the next full sweep (write_tables), not on every drain, so that reading
+ * DWARF never holds up the buffers of a busy trace. Writer thread. */
+static uintptr_t *pend_pcs;
+static size_t pend_n, pend_cap;
 
 static void on_string(uint32_t id, const char *s, size_t n, void *p)
 {
@@ -165,22 +190,24 @@ static void on_stack(uint32_t id, const uintptr_t *pcs, int n, void *p)
     pb_uv(&c->stacks, (uint64_t)n);
     for (int i = 0; i < n; i++) {
         pb_uv(&c->stacks, pcs[i]);
-        if (c->npcs == c->cappcs) {
-            size_t cap = c->cappcs ? c->cappcs * 2 : 64;
-            uintptr_t *np = realloc(c->pcs, cap * sizeof *np);
+        if (pend_n == pend_cap) {
+            size_t cap = pend_cap ? pend_cap * 2 : 64;
+            uintptr_t *np = realloc(pend_pcs, cap * sizeof *np);
             if (np == NULL)
                 continue; /* this pc stays unsymbolized ("?" for readers) */
-            c->pcs = np;
-            c->cappcs = cap;
+            pend_pcs = np;
+            pend_cap = cap;
         }
-        c->pcs[c->npcs++] = pcs[i];
+        pend_pcs[pend_n++] = pcs[i];
     }
 }
 
 /* The symbolizer of the trace session (prof/symbolize.c, libdwfl): the
  * writer's, then cd__writer_stop_sink's after the join, never both. Made
- * at the first new stack; ended when the trace stops. */
+ * at the first symbolization; ended when the trace stops. */
 static cd__symctx *symctx;
+static uint64_t symctx_made_ns; /* when it was last (re)made; 0: never */
+#define CD__SYM_REMAKE_NS 1000000000u
 
 static bool in_mappings(cd__symctx *ctx, uintptr_t pc)
 {
@@ -194,16 +221,20 @@ static bool in_mappings(cd__symctx *ctx, uintptr_t pc)
 
 /* Function, file and line of the call at return address pc. libdwfl reads
  * the symbol tables (static functions too) and DWARF lines. The context is
- * (re)made when there is none or pc lies outside the mappings it knows (a
- * library loaded since), at most once per write_tables (*made): a context
- * that cannot be made, or a pc in no mapping, costs one attempt per batch
- * of new stacks, not one per pc. Without DWARF the file is the object's
+ * remade when pc lies outside the mappings it knows (a library loaded
+ * since), at most once per write_tables (*made) and once a second: a
+ * garbage pc from a truncated frame walk, in no mapping, would otherwise
+ * remake it (reading every mapped object again) on every table write.
+ * So a library loaded less than a second before its first stack may
+ * show "?" with the object's path. Without DWARF the file is the object's
  * path, line 0; unknown is "?". */
 static void symbolize(uintptr_t pc, bool *made, cd__sym *out)
 {
     *out = (cd__sym){.func = "?", .file = ""};
-    if (!*made && (symctx == NULL || !in_mappings(symctx, pc - 1))) {
+    if (!*made && (symctx == NULL || !in_mappings(symctx, pc - 1)) &&
+        (symctx_made_ns == 0 || cd__nanotime() - symctx_made_ns >= CD__SYM_REMAKE_NS)) {
         *made = true;
+        symctx_made_ns = cd__nanotime();
         if (symctx != NULL)
             cd__sym_end(symctx);
         if (cd__sym_begin(&symctx) < 0)
@@ -218,27 +249,32 @@ static void symbolize(uintptr_t pc, bool *made, cd__sym *out)
     }
 }
 
-/* Writes the strings and stacks interned since the last call, and the
- * symbols of the new stacks' pcs (symbolize above). Symbol names are
- * interned here, so strings are drained once more before writing. A pc
- * shared by several stacks may get several (identical) SYMBOLS entries. */
-static void write_tables(void)
+/* Writes the strings and stacks interned since the last call and, when
+ * symbols is set (full sweeps, the last one), the symbols of every pc
+ * written so far without (symbolize above). Symbol names are interned
+ * here, so strings are drained once more before writing: the STRINGS
+ * record precedes the SYMBOLS that use them. A pc shared by several stacks
+ * may get several (identical) SYMBOLS entries. */
+static void write_tables(bool symbols)
 {
     tables_ctx c = {0};
     cd__intern_drain(on_string, on_stack, &c);
-    bool made = false;
-    for (size_t i = 0; i < c.npcs; i++) {
-        cd__sym y;
-        symbolize(c.pcs[i], &made, &y);
-        pb_uv(&c.symbols, c.pcs[i]);
-        pb_uv(&c.symbols, cd__trace_string(y.func));
-        pb_uv(&c.symbols, cd__trace_string(y.file));
-        pb_uv(&c.symbols, y.line > 0 ? (uint64_t)y.line : 0);
+    if (symbols && pend_n > 0) {
+        size_t n = pend_n;
+        bool made = false;
+        for (size_t i = 0; i < n; i++) {
+            cd__sym y;
+            symbolize(pend_pcs[i], &made, &y);
+            pb_uv(&c.symbols, pend_pcs[i]);
+            pb_uv(&c.symbols, cd__trace_string(y.func));
+            pb_uv(&c.symbols, cd__trace_string(y.file));
+            pb_uv(&c.symbols, y.line > 0 ? (uint64_t)y.line : 0);
+        }
+        pend_n = 0;
+        /* The symbol names just interned (and anything interned
+         * meanwhile: a new stack's pcs wait for the next full sweep). */
+        cd__intern_drain(on_string, on_stack, &c);
     }
-    c.npcs = 0;
-    /* The symbol names just interned (and anything interned meanwhile; any
-     * new stack is written here too, its pcs symbolized next sweep). */
-    cd__intern_drain(on_string, on_stack, &c);
     if (c.strings.len)
         record(CD__REC_STRINGS, &c.strings);
     if (c.stacks.len)
@@ -248,7 +284,6 @@ static void write_tables(void)
     free(c.strings.p);
     free(c.stacks.p);
     free(c.symbols.p);
-    free(c.pcs);
 }
 
 /* ---- buffers ----------------------------------------------------------- */
@@ -296,7 +331,7 @@ static uint64_t uv_read(const uint8_t **pp)
  * last: the buffer is full and goes back to the pool after this, so
  * nothing will be copied after `to` and the range need not be decoded
  * (most of the bytes under load: the writer's main cost per byte). */
-static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, bool last, pbuf *pb, pbuf *stage)
+static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, bool last, pbuf *stage)
 {
     uint32_t from = b->taken;
     if (to <= from)
@@ -305,10 +340,11 @@ static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, bool last, pbu
     uint64_t ids[CD__TRACE_CHAINS] = {0, 0, 0};
     if (from != 0)
         memcpy(ids, b->taken_ids, sizeof ids);
-    pb_uv(pb, st->thread);
-    pb_uv(pb, base);
+    uint8_t head[10 * (2 + CD__TRACE_CHAINS)], *h = head;
+    h = cd__uv_put(h, st->thread);
+    h = cd__uv_put(h, base);
     for (int k = 0; k < CD__TRACE_CHAINS; k++)
-        pb_uv(pb, ids[k]);
+        h = cd__uv_put(h, ids[k]);
     /* Decode the deltas to know the last timestamp and ids (the next
      * copy's bases). */
     uint64_t ts = base;
@@ -322,8 +358,7 @@ static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, bool last, pbu
         for (; i < nargs; i++)
             (void)cd__ids_dec(type, i, uv_read(&p), ids);
     }
-    pb_bytes(pb, b->data + from, to - from);
-    stage_record(stage, CD__REC_EVENTS, pb);
+    stage_events(stage, head, (size_t)(h - head), b->data + from, to - from);
     b->taken = to;
     b->taken_ts = ts;
     memcpy(b->taken_ids, ids, sizeof ids);
@@ -356,7 +391,7 @@ static void start_segment(uint64_t ts)
     pbuf pb = {0};
     cd__trace_snapshot(ts, &pb.p, &pb.len);
     pb.cap = pb.len;
-    write_tables();
+    write_tables(true);
     atomic_store(&sink->want_segment, false);
     segment_ts = ts;
     if (sink->segment != NULL)
@@ -366,20 +401,71 @@ static void start_segment(uint64_t ts)
     free(pb.p);
 }
 
+/* Keeps st's spare slots [0, want) filled and adapts want (recorder.h,
+ * CD__TRACE_SPARES_MIN): doubled when the thread used half its spares
+ * or more since the last sweep (taken) or ran dry (dry), halved on a full sweep
+ * (full, every 100 ms) when it used fewer than want since the previous
+ * one; spares above want go back to the pool. Writer thread. */
+static void refill_spares(cd__tstate *st, uint32_t taken, bool dry, bool full)
+{
+    int want = st->spares_want != 0 ? st->spares_want : CD__TRACE_SPARES_MIN;
+    st->spares_taken += taken;
+    if ((2 * taken >= (uint32_t)want || dry) && want < CD__TRACE_SPARES)
+        want *= 2;
+    else if (full && st->spares_taken < (uint32_t)want && want > CD__TRACE_SPARES_MIN)
+        want /= 2;
+    if (full)
+        st->spares_taken = 0;
+    st->spares_want = want;
+    for (int i = want; i < CD__TRACE_SPARES; i++) {
+        /* The owner may take it meanwhile: whoever swaps it out owns it. */
+        cd__tbuf *s = atomic_load_explicit(&st->spare[i], memory_order_relaxed);
+        if (s != NULL && (s = atomic_exchange(&st->spare[i], NULL)) != NULL)
+            buf_put(s);
+    }
+    for (int i = 0; i < want; i++) {
+        if (atomic_load_explicit(&st->spare[i], memory_order_relaxed) != NULL)
+            continue;
+        cd__tbuf *s = buf_get();
+        if (s == NULL)
+            break; /* the recorder's memory bound: no more buffers for now */
+        atomic_store_explicit(&st->spare[i], s, memory_order_release);
+    }
+}
+
+/* The sweeps' staging area (events framed as records, written with one
+ * call), kept from sweep to sweep for the session: grown and freed every
+ * millisecond, its fresh pages cost more page faults than the copy itself,
+ * and a late writer is a thread that drops events. Made and pre-faulted at
+ * cd__writer_start for a sweep of CD__STAGE_INITIAL bytes (it grows past
+ * that as needed, up to one sweep's batches), freed at stop. Used by the
+ * writer thread, or under ctl when it is not running. */
+#define CD__STAGE_INITIAL (1u << 20)
+static pbuf sweep_stage;
+
 /* One sweep; see the comment at the top. final: the trace is stopping.
  * Events are staged in memory and written after the tables: a string or
  * stack used by a staged event was interned before that event was
  * published, hence before write_tables() drains the table queue. */
-static void sweep(bool final, bool drain)
+static int sweep(bool final, bool drain)
 {
+    int moved = 0;
     uint64_t t0 = cd__trace_now();
     if (!drain)
         membarrier_all();
 
-    pbuf pb = {0}, stage = {0};
+    pbuf pb = {0};
+    sweep_stage.len = 0;
+    sweep_stage.failed = false;
     bool complete = true;
     cd__trace_states_lock();
     for (cd__tstate *st = cd__trace_states_head(); st != NULL; st = st->next) {
+        /* Read before the queue: a spare taken after this is seen next
+         * sweep (work_waiting), whatever this one finds. */
+        uint32_t refills = atomic_load_explicit(&st->refills, memory_order_relaxed);
+        uint32_t taken = refills - st->refills_seen;
+        st->refills_seen = refills;
+        uint64_t lost = atomic_load_explicit(&st->lost_events, memory_order_relaxed);
         bool idle = drain || wait_idle(st);
         complete = complete && idle;
         cd__tbuf *cur = atomic_load_explicit(&st->cur, memory_order_acquire);
@@ -387,15 +473,16 @@ static void sweep(bool final, bool drain)
         struct cds_wfcq_node *node;
         while ((node = cds_wfcq_dequeue_blocking(&st->full_head, &st->full_tail)) != NULL) {
             cd__tbuf *b = caa_container_of(node, cd__tbuf, qnode);
-            write_range(st, b, atomic_load_explicit(&b->pos, memory_order_acquire), true, &pb,
-                        &stage);
+            write_range(st, b, atomic_load_explicit(&b->pos, memory_order_acquire), true,
+                        &sweep_stage);
             if (b == cur)
                 cur_gone = true;
             buf_put(b);
+            moved++;
         }
         if (!drain && idle && cur != NULL && !cur_gone)
-            write_range(st, cur, atomic_load_explicit(&cur->pos, memory_order_acquire), false, &pb,
-                        &stage);
+            write_range(st, cur, atomic_load_explicit(&cur->pos, memory_order_acquire), false,
+                        &sweep_stage);
         if (final) {
             /* Tracing is off and st is idle: take its buffers back. A
              * thread still busy after the wait (preempted mid-event for
@@ -411,31 +498,23 @@ static void sweep(bool final, bool drain)
                     buf_put(s);
             }
         } else if (!atomic_load_explicit(&st->dead, memory_order_relaxed)) {
-            for (int i = 0; i < CD__TRACE_SPARES; i++) {
-                if (atomic_load_explicit(&st->spare[i], memory_order_relaxed) != NULL)
-                    continue;
-                cd__tbuf *s = buf_get();
-                if (s == NULL)
-                    break;
-                atomic_store_explicit(&st->spare[i], s, memory_order_release);
-            }
+            refill_spares(st, taken, lost != st->lost_reported_events, !drain);
         }
-        uint64_t lost = atomic_load_explicit(&st->lost_events, memory_order_relaxed);
         if (lost != st->lost_reported_events) {
             pb_uv(&pb, st->thread);
             pb_uv(&pb, lost - st->lost_reported_events);
             pb_uv(&pb, 0);
-            stage_record(&stage, CD__REC_LOST, &pb);
+            stage_record(&sweep_stage, CD__REC_LOST, &pb);
             st->lost_reported_events = lost;
         }
     }
     cd__trace_states_unlock();
 
-    write_tables();
-    if (stage.failed && sink_err == 0)
+    write_tables(!drain || final);
+    if (sweep_stage.failed && sink_err == 0)
         sink_err = -ENOMEM;
-    if (sink_err == 0 && stage.len > 0) {
-        struct iovec iov = {stage.p, stage.len};
+    if (sink_err == 0 && sweep_stage.len > 0) {
+        struct iovec iov = {sweep_stage.p, sweep_stage.len};
         sink_err = sink->write(sink, &iov, 1);
     }
     if (complete && !drain) {
@@ -448,7 +527,7 @@ static void sweep(bool final, bool drain)
             start_segment(t0);
     }
     free(pb.p);
-    free(stage.p);
+    return moved;
 }
 
 static _Atomic bool frontier_requested;
@@ -459,10 +538,34 @@ void cd__trace_request_frontier(void)
     cd__trace_wake_writer();
 }
 
+/* wake_word is 0 while the writer sleeps until woken (or its next full
+ * sweep), 1 while it is awake or polling. A thread that queued a buffer,
+ * took a spare or ran dry calls this after those stores: while the writer
+ * polls (a busy trace) that costs a fence and a load, no system call and
+ * no write to a shared line. The writer stores 0, then fences and looks
+ * for such work (work_waiting) before it sleeps: of the two, one sees the
+ * other's store (both sides fence between their store and their load). */
 void cd__trace_wake_writer(void)
 {
-    if (atomic_exchange_explicit(&wake_word, 1, memory_order_acq_rel) == 0)
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&wake_word, memory_order_relaxed) == 0 &&
+        atomic_exchange_explicit(&wake_word, 1, memory_order_acq_rel) == 0)
         cd__futex_wake(&wake_word, 1);
+}
+
+/* Whether a thread left the writer work since its last sweep: a full
+ * buffer queued, a spare taken, an event lost. Writer thread. */
+static bool work_waiting(void)
+{
+    bool any = false;
+    cd__trace_states_lock();
+    for (cd__tstate *st = cd__trace_states_head(); st != NULL && !any; st = st->next)
+        any = !cds_wfcq_empty(&st->full_head, &st->full_tail) ||
+              atomic_load_explicit(&st->refills, memory_order_relaxed) != st->refills_seen ||
+              atomic_load_explicit(&st->lost_events, memory_order_relaxed) !=
+                  st->lost_reported_events;
+    cd__trace_states_unlock();
+    return any;
 }
 
 /* A HEAP event (in use, goal) from the writer thread, beside the one at
@@ -477,23 +580,40 @@ static void heap_sample(void)
 }
 
 /* The writer: a full sweep (frontier included) every CD__TRACE_SWEEP_NS;
- * woken earlier by a thread that filled a buffer or needs a spare, it
- * only drains: full buffers out, spares in, no membarrier, no copy of
- * current buffers, no frontier. Under a heavy event rate that keeps the
- * writer's cost per byte low, which is what keeps producers from running
- * out of spares. */
+ * between them, drain-only sweeps: full buffers out, spares in, no
+ * membarrier, no copy of current buffers, no frontier. Under a heavy event
+ * rate that keeps the writer's cost per byte low, which is what keeps
+ * producers from running out of spares.
+ *
+ * When a sweep wrote full buffers, the writer polls: it sleeps
+ * CD__TRACE_POLL_NS and sweeps again, and threads that fill buffers
+ * meanwhile do not wake it (no futex call per buffer: on a VM that system
+ * call costs more than the events in the buffer). When a sweep finds none,
+ * it sleeps until woken or the next full sweep. */
+#define CD__TRACE_POLL_NS 1000000
+
 static void *writer_main(void *arg)
 {
     (void)arg;
     uint64_t last_full = cd__nanotime();
+    bool polling = false;
     while (!atomic_load(&stop_requested)) {
         uint64_t now = cd__nanotime();
         uint64_t left =
             last_full + CD__TRACE_SWEEP_NS > now ? last_full + CD__TRACE_SWEEP_NS - now : 0;
-        struct timespec ts = {0, (long)left};
-        if (left > 0 && atomic_load(&wake_word) == 0)
-            cd__futex_wait(&wake_word, 0, &ts);
-        atomic_store(&wake_word, 0);
+        if (left > 0 && polling) {
+            struct timespec ts = {0, (long)(left < CD__TRACE_POLL_NS ? left : CD__TRACE_POLL_NS)};
+            nanosleep(&ts, NULL);
+        } else if (left > 0) {
+            atomic_store(&wake_word, 0);
+            atomic_thread_fence(memory_order_seq_cst);
+            if (!work_waiting() && !atomic_load(&stop_requested) &&
+                !atomic_load(&frontier_requested)) {
+                struct timespec ts = {0, (long)left};
+                cd__futex_wait(&wake_word, 0, &ts);
+            }
+            atomic_store(&wake_word, 1);
+        }
         if (atomic_load(&stop_requested))
             break;
         now = cd__nanotime();
@@ -503,7 +623,7 @@ static void *writer_main(void *arg)
             last_full = now;
             heap_sample();
         }
-        sweep(false, drain);
+        polling = sweep(false, drain) > 0;
         if (sink_err != 0) {
             /* The reader went away (closed pipe, full disk): stop tracing
              * so producers stop paying; cd_trace_stop reports the error. */
@@ -559,6 +679,24 @@ int cd__tsink_fd_write(cd__tsink *s, const struct iovec *iov, int n)
     return 0;
 }
 
+/* Frees what a trace session holds besides buffers: the intern tables,
+ * the staging area, the symbolizer and the pcs waiting for it. Under ctl,
+ * the writer thread not running. */
+static void session_free(void)
+{
+    cd__intern_reset();
+    free(sweep_stage.p);
+    sweep_stage = (pbuf){0};
+    if (symctx != NULL) {
+        cd__sym_end(symctx);
+        symctx = NULL;
+    }
+    symctx_made_ns = 0;
+    free(pend_pcs);
+    pend_pcs = NULL;
+    pend_n = pend_cap = 0;
+}
+
 int cd__writer_start(cd__tsink *s, uint32_t flags)
 {
     pthread_mutex_lock(&ctl);
@@ -575,6 +713,14 @@ int cd__writer_start(cd__tsink *s, uint32_t flags)
         registered = 1;
     }
     (void)cd__trace_tick_hz(); /* calibrate before the first timestamp */
+    pb_reserve(&sweep_stage, CD__STAGE_INITIAL);
+    if (sweep_stage.failed) {
+        free(sweep_stage.p);
+        sweep_stage = (pbuf){0};
+        pthread_mutex_unlock(&ctl);
+        return -ENOMEM;
+    }
+    memset(sweep_stage.p, 0, sweep_stage.cap); /* page faults now, not in the first sweeps */
     sink = s;
     sink_err = 0;
     atomic_store(&stop_requested, 0);
@@ -586,12 +732,12 @@ int cd__writer_start(cd__tsink *s, uint32_t flags)
     if (rc != 0)
         goto fail;
 
-    /* Every known thread gets a buffer before tracing switches on, so
-     * the first events are not lost for want of one. */
+    /* Every known thread gets its spares before tracing switches on, so
+     * the first events are not lost waiting for the writer's first sweep. */
     cd__trace_states_lock();
     for (cd__tstate *st = cd__trace_states_head(); st != NULL; st = st->next)
-        if (!atomic_load(&st->dead) && atomic_load(&st->spare[0]) == NULL)
-            atomic_store(&st->spare[0], buf_get());
+        if (!atomic_load(&st->dead))
+            refill_spares(st, 0, false, false);
     cd__trace_states_unlock();
 
     CD__TRACE_SET(1);
@@ -611,7 +757,7 @@ fail_on:
     membarrier_all();
     sweep(true, false);
 fail:
-    cd__intern_reset();
+    session_free();
     pthread_mutex_unlock(&ctl);
     return rc;
 }
@@ -643,11 +789,7 @@ int cd__writer_stop_sink(cd__tsink *only)
         free_bufs = b->next_free;
         cd__tbuf_free(b);
     }
-    cd__intern_reset();
-    if (symctx != NULL) {
-        cd__sym_end(symctx);
-        symctx = NULL;
-    }
+    session_free();
     running = false;
     pthread_mutex_unlock(&ctl);
     return rc;

@@ -29,6 +29,7 @@ check_known() { # trace-file label
   python3 "$check" "$1" >"$tmp/sum.json" || fail "$2: trace_check rejected the file"
   local j=$tmp/sum.json
   expect "$j" 's["end"] and not s["truncated"] and s["lost"] == 0' "$2: clean end, nothing lost"
+  expect "$j" 's["unsymbolized_pcs"] == 0' "$2: a symbol for every stack pc"
   expect "$j" 'e.get("TASK_CREATE") == 1000 and e.get("TASK_START") == 1000 and e.get("TASK_END") == 1000' "$2: 1000 tasks"
   expect "$j" 'all(s["task_names"].get("group%d" % g) == 100 for g in range(10))' "$2: 10 groups of 100"
   # A worker taking its next task from its own queue records that start

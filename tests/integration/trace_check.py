@@ -5,11 +5,14 @@
                          -> exit 1 with a message when the file breaks a rule
 
 Checks: magic, version, header size; every record's framing and CRC; string
-and stack ids defined before use; timestamps never decrease within a thread;
+and stack ids defined before use (strings also before the SYMBOLS that use
+them; the symbols of a used stack before the next FRONTIER); timestamps never
+decrease within a thread;
 no event older than the last FRONTIER; an END record. Counts events by type,
 task names, region names, log categories and lost events, and the
 TASK_STARTs that share the timestamp of the TASK_END just before them on
-their thread (end_start_pairs: the scheduler's one clock read for both).
+their thread (end_start_pairs: the scheduler's one clock read for both),
+and the stack pcs that no SYMBOLS record names (unsymbolized_pcs).
 """
 import collections
 import json
@@ -61,6 +64,8 @@ def main(path):
     if version != 2 or hsize < 40:
         fail("version %d, header size %d" % (version, hsize))
     strings, stacks = {0: ""}, {0: []}
+    symbols = set()
+    unchecked_stacks = set()  # used by events since the last FRONTIER
     ev = collections.Counter()
     names = collections.Counter()
     regions = collections.Counter()
@@ -104,6 +109,15 @@ def main(path):
                     pc, q = uv(p, q)
                     pcs.append(pc)
                 stacks[sid] = pcs
+        elif kind == 4:
+            while q < len(p):
+                pc, q = uv(p, q)
+                fs, q = uv(p, q)
+                fl, q = uv(p, q)
+                _, q = uv(p, q)
+                if fs not in strings or fl not in strings:
+                    fail("SYMBOLS of pc %#x uses a string before it is defined" % pc)
+                symbols.add(pc)
         elif kind == 1:
             th, q = uv(p, q)
             ts, q = uv(p, q)
@@ -143,6 +157,7 @@ def main(path):
                 for k in STACK_ARGS.get(t, []):
                     if args[k] not in stacks:
                         fail("%s uses stack %d before it is defined" % (NAMES[t], args[k]))
+                    unchecked_stacks.add(args[k])
                 if th in last and ts < last[th]:
                     fail("time goes backwards on thread %d" % th)
                 if t == 8 and prev.get(th) == (11, ts):
@@ -175,13 +190,20 @@ def main(path):
                         messages.append(strings[args[2]])
         elif kind == 5:
             frontier, _ = uv(p, 0)
+            for sid in unchecked_stacks:
+                if not set(stacks[sid]) <= symbols:
+                    fail("stack %d reaches a FRONTIER with pcs that have no SYMBOLS" % sid)
+            unchecked_stacks.clear()
         elif kind == 6:
             _, q = uv(p, 0)
             c, q = uv(p, q)
             lost += c
         elif kind == 7:
             end = True
-    print(json.dumps({"events": dict(ev), "task_names": dict(names), "regions": dict(regions),
+    # Every pc of every stack gets a symbol before the END (the writer may
+    # write it after the events that use the stack, never after END).
+    unsymbolized = len({pc for pcs in stacks.values() for pc in pcs} - symbols)
+    print(json.dumps({"events": dict(ev), "unsymbolized_pcs": unsymbolized, "task_names": dict(names), "regions": dict(regions),
                       "logs": dict(logs), "lost": lost, "end_start_pairs": end_start, "end": end, "truncated": truncated,
                       "tick_hz": hz, "threads": len(last), "flags": flags,
                       "log_messages": messages,
