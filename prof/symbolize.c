@@ -10,10 +10,19 @@
 
 #include "prof/symbolize.h"
 
+/* Whether a module's own ELF file carries its line table (.debug_line):
+ * remembered per module for cd__sym_lookup_local. */
+typedef struct local_lines {
+    Dwfl_Module *mod;
+    bool has;
+} local_lines;
+
 struct cd__symctx {
     Dwfl *dwfl;
     cd__mapping *maps;
     size_t nmaps;
+    local_lines *local; /* modules asked about so far (a few dozen) */
+    size_t nlocal;
 };
 
 static const Dwfl_Callbacks callbacks = {
@@ -117,7 +126,41 @@ fail:
     return rc;
 }
 
+/* Whether mod's mapped ELF file has a .debug_line section (its DWARF is
+ * its own, not in a separate debug file). Reads the section headers once
+ * per module. */
+static bool has_local_lines(cd__symctx *c, Dwfl_Module *mod)
+{
+    for (size_t i = 0; i < c->nlocal; i++)
+        if (c->local[i].mod == mod)
+            return c->local[i].has;
+    bool has = false;
+    GElf_Addr bias;
+    Elf *elf = dwfl_module_getelf(mod, &bias);
+    size_t shstrndx;
+    if (elf != NULL && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+        for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn != NULL && !has;
+             scn = elf_nextscn(elf, scn)) {
+            GElf_Shdr sh;
+            const char *name =
+                gelf_getshdr(scn, &sh) != NULL ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+            has = name != NULL && strcmp(name, ".debug_line") == 0;
+        }
+    }
+    local_lines *v = realloc(c->local, (c->nlocal + 1) * sizeof *v);
+    if (v != NULL) { /* else asked again next time */
+        c->local = v;
+        c->local[c->nlocal++] = (local_lines){mod, has};
+    }
+    return has;
+}
+
 void cd__sym_lookup(cd__symctx *c, uintptr_t pc, cd__sym *out)
+{
+    cd__sym_lookup_local(c, pc, out, false);
+}
+
+bool cd__sym_lookup_local(cd__symctx *c, uintptr_t pc, cd__sym *out, bool local)
 {
     out->func = "?";
     out->file = "";
@@ -125,7 +168,7 @@ void cd__sym_lookup(cd__symctx *c, uintptr_t pc, cd__sym *out)
     out->start = 0;
     Dwfl_Module *mod = dwfl_addrmodule(c->dwfl, pc);
     if (mod == NULL)
-        return;
+        return true;
     GElf_Off off = 0;
     GElf_Sym sym;
     const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
@@ -133,6 +176,8 @@ void cd__sym_lookup(cd__symctx *c, uintptr_t pc, cd__sym *out)
         out->func = name;
         out->start = pc - off;
     }
+    if (local && !has_local_lines(c, mod))
+        return false;
     Dwfl_Line *ln = dwfl_module_getsrc(mod, pc);
     int lineno = 0;
     const char *src = ln != NULL ? dwfl_lineinfo(ln, NULL, &lineno, NULL, NULL, NULL) : NULL;
@@ -140,6 +185,7 @@ void cd__sym_lookup(cd__symctx *c, uintptr_t pc, cd__sym *out)
         out->file = src;
         out->line = lineno;
     }
+    return true;
 }
 
 size_t cd__sym_mappings(cd__symctx *c, const cd__mapping **maps)
@@ -157,6 +203,7 @@ void cd__sym_end(cd__symctx *c)
         free((char *)c->maps[i].build_id);
     }
     free(c->maps);
+    free(c->local);
     if (c->dwfl != NULL)
         dwfl_end(c->dwfl);
     free(c);

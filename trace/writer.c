@@ -174,6 +174,20 @@ typedef struct tables_ctx {
  * DWARF never holds up the buffers of a busy trace. Writer thread. */
 static uintptr_t *pend_pcs;
 static size_t pend_n, pend_cap;
+/* Appends pc to a pc list; false when out of memory. */
+static bool pcs_push(uintptr_t **v, size_t *n, size_t *cap, uintptr_t pc)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        uintptr_t *nv = realloc(*v, c * sizeof *nv);
+        if (nv == NULL)
+            return false;
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = pc;
+    return true;
+}
 
 static void on_string(uint32_t id, const char *s, size_t n, void *p)
 {
@@ -190,15 +204,8 @@ static void on_stack(uint32_t id, const uintptr_t *pcs, int n, void *p)
     pb_uv(&c->stacks, (uint64_t)n);
     for (int i = 0; i < n; i++) {
         pb_uv(&c->stacks, pcs[i]);
-        if (pend_n == pend_cap) {
-            size_t cap = pend_cap ? pend_cap * 2 : 64;
-            uintptr_t *np = realloc(pend_pcs, cap * sizeof *np);
-            if (np == NULL)
-                continue; /* this pc stays unsymbolized ("?" for readers) */
-            pend_pcs = np;
-            pend_cap = cap;
-        }
-        pend_pcs[pend_n++] = pcs[i];
+        /* Out of memory: this pc stays unsymbolized ("?" for readers). */
+        (void)pcs_push(&pend_pcs, &pend_n, &pend_cap, pcs[i]);
     }
 }
 
@@ -220,7 +227,11 @@ static bool in_mappings(cd__symctx *ctx, uintptr_t pc)
 }
 
 /* Function, file and line of the call at return address pc. libdwfl reads
- * the symbol tables (static functions too) and DWARF lines. The context is
+ * the symbol tables (static functions too) and DWARF lines, the latter
+ * only from a module's own file (cd__sym_lookup_local): the first line of
+ * a separate debug file (libc6-dbg) costs ~100 ms of CPU to decompress,
+ * taken from the traced program on a busy machine, so such frames show
+ * their function and object path, line 0. The context is
  * remade when pc lies outside the mappings it knows (a library loaded
  * since), at most once per write_tables (*made) and once a second: a
  * garbage pc from a truncated frame walk, in no mapping, would otherwise
@@ -241,7 +252,7 @@ static void symbolize(uintptr_t pc, bool *made, cd__sym *out)
             symctx = NULL;
     }
     if (symctx != NULL)
-        cd__sym_lookup(symctx, pc - 1, out);
+        (void)cd__sym_lookup_local(symctx, pc - 1, out, true);
     if (out->file[0] == '\0') {
         Dl_info info;
         out->file =
@@ -260,9 +271,8 @@ static void write_tables(bool symbols)
     tables_ctx c = {0};
     cd__intern_drain(on_string, on_stack, &c);
     if (symbols && pend_n > 0) {
-        size_t n = pend_n;
         bool made = false;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < pend_n; i++) {
             cd__sym y;
             symbolize(pend_pcs[i], &made, &y);
             pb_uv(&c.symbols, pend_pcs[i]);
