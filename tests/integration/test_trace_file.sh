@@ -4,7 +4,9 @@
 # independent reader of docs/trace-format.md (trace_check.py) and its counts
 # must be exact. Also: a SIGKILLed traced process leaves a readable, truncated
 # file; a trace file that cannot be created is reported, the program runs.
-set -euo pipefail
+set -Eeuo pipefail
+# A silent set -e exit names its line (a CI failure once showed nothing).
+trap 'echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: exit $?: $BASH_COMMAND" >&2' ERR
 build="${CDEBUG_BUILD:?}"
 src="${CDEBUG_SRC:?}"
 prog="$build/tests/prog_trace"

@@ -6,7 +6,9 @@
 # one segment (a tenth), a span of at least the window. Recording goes on
 # after a write. Started by the API and by CDEBUG=flight=1; bad CDEBUG
 # values warn and leave it off.
-set -euo pipefail
+set -Eeuo pipefail
+# A silent set -e exit names its line (a CI failure once showed nothing).
+trap 'echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: exit $?: $BASH_COMMAND" >&2' ERR
 build="${CDEBUG_BUILD:?}"
 src="${CDEBUG_SRC:?}"
 prog="$build/tests/prog_flight"
