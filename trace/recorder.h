@@ -107,7 +107,8 @@ extern _Atomic uint32_t cd__trace_session; /* bumped at each cd_trace_start */
 #define CD__TRACE_SET(v) __atomic_store_n(&cd_trace_active, (v), __ATOMIC_SEQ_CST)
 
 /* Writes one event with n arguments for the calling thread. Thread-safe;
- * lock-free; no system call except when a full buffer wakes the writer;
+ * lock-free; no system call except when a full buffer wakes a sleeping
+ * writer (not while it polls, i.e. while buffers keep filling);
  * async-signal-safe and safe in bdwgc's collection callback (allocates
  * nothing: a thread without a buffer drops the event and counts it).
  * Cost: the clock read plus a few ns. Out of line; the trace points use
