@@ -64,6 +64,10 @@ line=$(grep -n 'cd_go_named(groups' "$src/tests/integration/prog_trace.c" | cut 
 want="main $src/tests/integration/prog_trace.c:$line"
 grep -A1 -m1 ' TASK_CREATE ' "$tmp/stacks" | grep -qF " $want" ||
   fail "creation stack: want frame '$want', got: $(grep -A2 -m1 ' TASK_CREATE ' "$tmp/stacks")"
+# A libc frame (below main) shows the library's path and line 0: the writer
+# reads no separate debug file (libc6-dbg's would cost ~100 ms of CPU).
+grep -Eq '/libc\.so\.6:0$' "$tmp/stacks" ||
+  fail "no libc frame as 'libc.so.6:0': $(grep -A4 -m1 ' TASK_CREATE ' "$tmp/stacks")"
 
 # 2. CDEBUG=trace=FILE for the whole run (written at exit).
 CDEBUG=trace="$tmp/b.trace" "$prog" - >"$tmp/out" 2>"$tmp/err" || fail "CDEBUG=trace run failed"
