@@ -86,8 +86,13 @@ grep -qx ok "$tmp/out" || fail "program did not run without its trace"
 #    complete record and is reported as truncated (no END).
 CDEBUG=trace="$tmp/k.trace" CDMAXPROCS=2 "$build/examples/spawn" --tasks=200000 >/dev/null 2>&1 &
 pid=$!
-sleep 1
-kill -KILL "$pid"
+# Killed once events are in the file (100 KB), not after a fixed time: a
+# sanitizer build on a loaded machine may take a second to start tracing.
+for ((i = 0; i < 300; i++)); do
+  (($(stat -c %s "$tmp/k.trace" 2>/dev/null || echo 0) > 100000)) && break
+  sleep 0.1
+done
+kill -KILL "$pid" || fail "spawn ended before it was killed"
 wait "$pid" 2>/dev/null || true
 python3 "$check" "$tmp/k.trace" >"$tmp/k.json" || fail "killed trace unreadable"
 expect "$tmp/k.json" 'not s["end"] and e.get("TASK_START", 0) > 0' "killed: partial, readable, no END"
