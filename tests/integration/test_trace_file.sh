@@ -86,11 +86,14 @@ grep -qx ok "$tmp/out" || fail "program did not run without its trace"
 #    complete record and is reported as truncated (no END).
 CDEBUG=trace="$tmp/k.trace" CDMAXPROCS=2 "$build/examples/spawn" --tasks=200000 >/dev/null 2>&1 &
 pid=$!
-# Killed once events are in the file (100 KB), not after a fixed time: a
-# sanitizer build on a loaded machine may take a second to start tracing.
-for ((i = 0; i < 300; i++)); do
-  (($(stat -c %s "$tmp/k.trace" 2>/dev/null || echo 0) > 100000)) && break
-  sleep 0.1
+# Killed once a worker's events are in the file (a TASK_START), not after a
+# fixed time: a sanitizer build on a loaded machine may take a second to
+# get there. The file read while written may end mid-record: trace_check
+# reads up to the last complete one.
+started='import json, sys; sys.exit(json.load(sys.stdin)["events"].get("TASK_START", 0) == 0)'
+for ((i = 0; i < 150; i++)); do
+  sleep 0.2
+  python3 "$check" "$tmp/k.trace" 2>/dev/null | python3 -c "$started" 2>/dev/null && break
 done
 kill -KILL "$pid" || fail "spawn ended before it was killed"
 wait "$pid" 2>/dev/null || true
