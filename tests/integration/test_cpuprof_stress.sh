@@ -20,7 +20,16 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# The program's stderr goes with any failure: a sanitizer report there is
+# the cause (a CI run once showed only "Aborted").
+fail() {
+    echo "FAIL: $*" >&2
+    if [[ -s ${tmp:-}/err ]]; then
+        echo "--- prog_cpuprof stderr (last 60 lines):" >&2
+        tail -n 60 "$tmp/err" >&2
+    fi
+    exit 1
+}
 [[ $secs =~ ^[1-9][0-9]*$ ]] || fail "CDEBUG_CPUPROF_STRESS_S must be a positive integer"
 command -v go >/dev/null || fail "go (Debian golang-go) is required: run scripts/bootstrap"
 export HOME="$tmp" GOFLAGS=-mod=mod PPROF_TMPDIR="$tmp"
