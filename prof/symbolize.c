@@ -160,7 +160,7 @@ void cd__sym_lookup(cd__symctx *c, uintptr_t pc, cd__sym *out)
     cd__sym_lookup_local(c, pc, out, false);
 }
 
-bool cd__sym_lookup_local(cd__symctx *c, uintptr_t pc, cd__sym *out, bool local)
+void cd__sym_lookup_local(cd__symctx *c, uintptr_t pc, cd__sym *out, bool local)
 {
     out->func = "?";
     out->file = "";
@@ -168,7 +168,7 @@ bool cd__sym_lookup_local(cd__symctx *c, uintptr_t pc, cd__sym *out, bool local)
     out->start = 0;
     Dwfl_Module *mod = dwfl_addrmodule(c->dwfl, pc);
     if (mod == NULL)
-        return true;
+        return;
     GElf_Off off = 0;
     GElf_Sym sym;
     const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
@@ -177,7 +177,7 @@ bool cd__sym_lookup_local(cd__symctx *c, uintptr_t pc, cd__sym *out, bool local)
         out->start = pc - off;
     }
     if (local && !has_local_lines(c, mod))
-        return false;
+        return;
     Dwfl_Line *ln = dwfl_module_getsrc(mod, pc);
     int lineno = 0;
     const char *src = ln != NULL ? dwfl_lineinfo(ln, NULL, &lineno, NULL, NULL, NULL) : NULL;
@@ -185,7 +185,6 @@ bool cd__sym_lookup_local(cd__symctx *c, uintptr_t pc, cd__sym *out, bool local)
         out->file = src;
         out->line = lineno;
     }
-    return true;
 }
 
 size_t cd__sym_mappings(cd__symctx *c, const cd__mapping **maps)

@@ -45,11 +45,10 @@ void cd__sym_lookup(cd__symctx *ctx, uintptr_t pc, cd__sym *out);
 
 /* cd__sym_lookup, but with local set, file and line only from a module
  * whose own file has a line table: a module whose DWARF is in a separate
- * debug file (Debian's -dbg packages) gets its function name only, and
- * false is returned. Why: the first line lookup in such a file
- * decompresses its DWARF, about 100 ms of CPU for libc, too much for the
- * trace writer, which runs beside the program it traces. */
-bool cd__sym_lookup_local(cd__symctx *ctx, uintptr_t pc, cd__sym *out, bool local);
+ * debug file (Debian's -dbg packages) gets its function name only. Why: the first line lookup in
+ * such a file decompresses its DWARF, about 100 ms of CPU for libc, too much for the trace writer,
+ * which runs beside the program it traces. */
+void cd__sym_lookup_local(cd__symctx *ctx, uintptr_t pc, cd__sym *out, bool local);
 
 /* The executable mappings, in address order. */
 size_t cd__sym_mappings(cd__symctx *ctx, const cd__mapping **maps);

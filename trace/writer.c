@@ -231,20 +231,17 @@ static bool in_mappings(cd__symctx *ctx, uintptr_t pc)
  * only from a module's own file (cd__sym_lookup_local): the first line of
  * a separate debug file (libc6-dbg) costs ~100 ms of CPU to decompress,
  * taken from the traced program on a busy machine, so such frames show
- * their function and object path, line 0. The context is
- * remade when pc lies outside the mappings it knows (a library loaded
- * since), at most once per write_tables (*made) and once a second: a
- * garbage pc from a truncated frame walk, in no mapping, would otherwise
- * remake it (reading every mapped object again) on every table write.
- * So a library loaded less than a second before its first stack may
- * show "?" with the object's path. Without DWARF the file is the object's
- * path, line 0; unknown is "?". */
-static void symbolize(uintptr_t pc, bool *made, cd__sym *out)
+ * their function and object path, line 0. The context is remade when pc
+ * lies outside the mappings it knows (a library loaded since), at most
+ * once a second: a garbage pc from a truncated frame walk, in no mapping,
+ * would otherwise remake it (reading every mapped object again) for every
+ * such pc. So a library loaded less than a second before its first stack
+ * may show "?" with the object's path. Unknown is "?". */
+static void symbolize(uintptr_t pc, cd__sym *out)
 {
     *out = (cd__sym){.func = "?", .file = ""};
-    if (!*made && (symctx == NULL || !in_mappings(symctx, pc - 1)) &&
+    if ((symctx == NULL || !in_mappings(symctx, pc - 1)) &&
         (symctx_made_ns == 0 || cd__nanotime() - symctx_made_ns >= CD__SYM_REMAKE_NS)) {
-        *made = true;
         symctx_made_ns = cd__nanotime();
         if (symctx != NULL)
             cd__sym_end(symctx);
@@ -252,7 +249,7 @@ static void symbolize(uintptr_t pc, bool *made, cd__sym *out)
             symctx = NULL;
     }
     if (symctx != NULL)
-        (void)cd__sym_lookup_local(symctx, pc - 1, out, true);
+        cd__sym_lookup_local(symctx, pc - 1, out, true);
     if (out->file[0] == '\0') {
         Dl_info info;
         out->file =
@@ -271,10 +268,9 @@ static void write_tables(bool symbols)
     tables_ctx c = {0};
     cd__intern_drain(on_string, on_stack, &c);
     if (symbols && pend_n > 0) {
-        bool made = false;
         for (size_t i = 0; i < pend_n; i++) {
             cd__sym y;
-            symbolize(pend_pcs[i], &made, &y);
+            symbolize(pend_pcs[i], &y);
             pb_uv(&c.symbols, pend_pcs[i]);
             pb_uv(&c.symbols, cd__trace_string(y.func));
             pb_uv(&c.symbols, cd__trace_string(y.file));
