@@ -582,13 +582,15 @@ static void *m_main(void *arg)
 
 /* ---- public: spawning -------------------------------------------------- */
 
-/* TASK_CREATE with the creation stack (the frames of cd_go's caller:
- * trace_create and cd_go/cd_go_named, into which spawn is inlined, are
- * skipped). */
-static void __attribute__((noinline)) trace_create(cd__task *t)
+/* TASK_CREATE with the creation stack: from the return address of
+ * cd_go/cd_go_named, whose frame (spawn is inlined into them) is `frame`.
+ * A task's stack ends in run_task and the worker's frames, task_base: the
+ * walk stops there and copies them (cd__trace_stack). */
+static void __attribute__((noinline)) trace_create(cd__task *t, const void *frame)
 {
+    size_t nbase = atomic_load_explicit(&task_base_n, memory_order_acquire);
     cd__trace_ev4(CD__EV_TASK_CREATE, atomic_load_explicit(&t->id, memory_order_relaxed), t->parent,
-                  cd__trace_string(t->name), cd__trace_stack(2));
+                  cd__trace_string(t->name), cd__trace_stack(frame, task_base, nbase));
 }
 
 /* Fills a new record's fields. Relaxed atomic stores: the task profile
@@ -605,7 +607,8 @@ static inline void task_fill(cd__task *t, const char *name, void (*fn)(void *), 
 }
 
 /* cd_go_named's body; gopc: the return address of the cd_go(_named) call.
- * Always inlined: trace_create's stack skips a fixed number of frames. */
+ * Always inlined: __builtin_frame_address(0) is then cd_go's frame, where
+ * trace_create's stack starts. */
 static inline __attribute__((always_inline)) int spawn(const char *name, void (*fn)(void *),
                                                        void *arg, uintptr_t gopc)
 {
@@ -630,7 +633,7 @@ static inline __attribute__((always_inline)) int spawn(const char *name, void (*
         atomic_store_explicit(&t->id, cd__task_next_id(p), memory_order_relaxed);
         atomic_store_explicit(&t->m, -1, memory_order_relaxed);
         if (CD__TRACING())
-            trace_create(t);
+            trace_create(t, __builtin_frame_address(0));
         /* Release: also published through the global queue on overflow. */
         atomic_store_explicit(&t->state, CD__G_RUNNABLE, memory_order_release);
         inc_owned(&p->created);
@@ -663,7 +666,7 @@ static inline __attribute__((always_inline)) int spawn(const char *name, void (*
     atomic_store_explicit(&t->id, cd__task_next_id(NULL), memory_order_relaxed);
     atomic_store_explicit(&t->m, -1, memory_order_relaxed);
     if (CD__TRACING())
-        trace_create(t);
+        trace_create(t, __builtin_frame_address(0));
     /* Release, paired with the acquire in globq_get: publishes the fields
      * above by the C11 model itself, not only through liburcu's barriers. */
     atomic_store_explicit(&t->state, CD__G_RUNNABLE, memory_order_release);

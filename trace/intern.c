@@ -262,7 +262,7 @@ uint32_t cd__trace_string_content(const char *s)
     return id;
 }
 
-uint32_t cd__trace_stack(int skip)
+uint32_t cd__trace_stack(const void *frame, const uintptr_t *tail, size_t ntail)
 {
     cd__tstate *st = cd__trace_tls;
     if (st == NULL)
@@ -272,33 +272,41 @@ uint32_t cd__trace_stack(int skip)
     uintptr_t pcs[CD__TRACE_MAX_FRAMES];
     int n = 0;
     /* A spawner in a loop creates from the same stack again and again:
-     * compared with the last one during the walk, it needs no hash and no
-     * second pass. */
-    uint32_t session = atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
-    bool same = session == st->last_stack_session;
-    /* Frame-pointer walk, bounded by the thread's stack: a frame without a
-     * frame pointer ends the walk (a truncated stack, never a crash). */
-    uintptr_t *fp = __builtin_frame_address(0);
-    while (n < CD__TRACE_MAX_FRAMES && (uintptr_t)fp >= st->stack_lo &&
-           (uintptr_t)fp + 2 * sizeof(uintptr_t) <= st->stack_hi &&
-           ((uintptr_t)fp & (sizeof(uintptr_t) - 1)) == 0) {
-        uintptr_t pc = fp[1];
-        uintptr_t *next = (uintptr_t *)fp[0];
+     * compared with the last one during the walk (diff stays 0), it needs
+     * no hash. last_stack past last_stack_n is stale, which the final
+     * n == last_stack_n check makes harmless. */
+    uintptr_t diff = 0;
+    /* Frame-pointer walk, bounded by the thread's stack: a frame pointer
+     * outside it, misaligned or not above the previous one ends the walk
+     * (a truncated stack, never a crash). Frames only go up the stack, so
+     * the lower bound is checked once. */
+    uintptr_t top = st->stack_hi - 2 * sizeof(uintptr_t);
+    uintptr_t fp = (uintptr_t)frame;
+    if (fp < st->stack_lo || fp > top || (fp & (sizeof(uintptr_t) - 1)) != 0)
+        return 0;
+    for (;;) {
+        uintptr_t pc = ((const uintptr_t *)fp)[1];
+        uintptr_t next = ((const uintptr_t *)fp)[0];
         if (pc == 0)
             break;
-        if (skip > 0) {
-            skip--;
-        } else {
-            same = same && n < st->last_stack_n && st->last_stack[n] == pc;
-            pcs[n++] = pc;
+        if (ntail > 0 && pc == tail[0]) {
+            for (size_t i = 0; i < ntail && n < CD__TRACE_MAX_FRAMES; i++) {
+                diff |= tail[i] ^ st->last_stack[n];
+                pcs[n++] = tail[i];
+            }
+            break;
         }
-        if (next <= fp)
+        diff |= pc ^ st->last_stack[n];
+        pcs[n++] = pc;
+        if (n == CD__TRACE_MAX_FRAMES || next <= fp || next > top ||
+            (next & (sizeof(uintptr_t) - 1)) != 0)
             break;
         fp = next;
     }
     if (n == 0)
         return 0;
-    if (same && n == st->last_stack_n)
+    uint32_t session = atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
+    if (diff == 0 && n == st->last_stack_n && session == st->last_stack_session)
         return st->last_stack_id;
     uint64_t h = hash_words(pcs, (size_t)n);
     uint32_t id = cached(st, (const void *)(uintptr_t)1, h, session);

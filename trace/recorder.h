@@ -267,11 +267,27 @@ static inline __attribute__((always_inline)) void cd__trace_ev1_pair(uint8_t typ
  * none exists yet). */
 cd__tstate *cd__trace_self(bool may_alloc);
 
-/* Interns a string / the calling thread's current stack for the running
- * trace session; returns its id (0 for NULL/empty or when out of memory).
- * Thread-safe; takes a mutex on a cache miss only; not async-signal-safe. */
+/* Interns a string for the running trace session; returns its id (0 for
+ * NULL/empty or when out of memory). Thread-safe; takes a mutex on a cache
+ * miss only; not async-signal-safe. */
 uint32_t cd__trace_string(const char *s);
-uint32_t cd__trace_stack(int skip);
+
+/* Interns the calling thread's stack from `frame` up: frame is a frame
+ * pointer of one of the caller's own frames (__builtin_frame_address(0)
+ * of a function still running), and frame[1], that function's return
+ * address, is the stack's first pc. Returns its id as cd__trace_string
+ * does (0 also for a frame outside the thread's stack).
+ *
+ * tail, when ntail > 0: frames the caller knows every stack through
+ * tail[0] ends with (the scheduler's frames below a task: run_task's
+ * return address, then the worker thread's). A walk that meets tail[0]
+ * copies tail instead of walking on. The result is the same as the full
+ * walk's; the walk is a chain of dependent loads (~0.5 ns a frame), and a
+ * spawner's stack is half scheduler frames.
+ *
+ * Same thread-safety as cd__trace_string. Cost: the walk, no hash when the
+ * stack equals the thread's last one (a spawner's loop). */
+uint32_t cd__trace_stack(const void *frame, const uintptr_t *tail, size_t ntail);
 
 /* The trace clock (recorder.c): rdtsc when the TSC is invariant, else
  * CLOCK_MONOTONIC, in ticks of 64 cycles or 64 ns. cd__trace_use_tsc is
