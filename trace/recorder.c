@@ -4,9 +4,10 @@
  * what it calls rarely: a thread's first event, a full buffer, the clock's
  * calibration.
  *
- * A full buffer is queued for the writer and replaced by the spare the
- * writer keeps ready; with no spare the thread drops events (whole batches,
- * counted) until the writer catches up. The thread never allocates here, so
+ * A full buffer is queued for the writer and replaced by a spare the
+ * writer keeps ready (the thread's own, else one of the shared reserve);
+ * with no spare the thread drops events (whole batches, counted) until the
+ * writer catches up. The thread never allocates here, so
  * the path is safe in signal handlers and in bdwgc's collection callback.
  */
 #include <pthread.h>
@@ -22,6 +23,7 @@
 
 int cd_trace_active; /* read and written with __atomic builtins only */
 _Atomic uint32_t cd__trace_session;
+cd__tbuf *_Atomic cd__trace_reserve[CD__TRACE_RESERVE];
 
 /* ---- clock --------------------------------------------------------------
  * rdtsc (~10 ns here) when the TSC is invariant (constant_tsc and
@@ -186,6 +188,9 @@ cd__tbuf *cd__trace_refill(cd__tstate *st, cd__tbuf *b)
     for (int i = 0; i < CD__TRACE_SPARES && n == NULL; i++)
         if (atomic_load_explicit(&st->spare[i], memory_order_relaxed) != NULL)
             n = atomic_exchange_explicit(&st->spare[i], NULL, memory_order_acquire);
+    for (int i = 0; i < CD__TRACE_RESERVE && n == NULL; i++)
+        if (atomic_load_explicit(&cd__trace_reserve[i], memory_order_relaxed) != NULL)
+            n = atomic_exchange_explicit(&cd__trace_reserve[i], NULL, memory_order_acquire);
     atomic_store_explicit(&st->cur, n, memory_order_release);
     if (n != NULL) /* tells the writer a spare went (and how fast they go) */
         atomic_store_explicit(&st->refills,

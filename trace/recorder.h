@@ -33,12 +33,19 @@
 #define CD__TBUF_SIZE (64 * 1024)
 /* Spare buffers a thread may fill before the writer comes back: it keeps
  * CD__TRACE_SPARES_MIN ready for every thread, doubles that (up to
- * CD__TRACE_SPARES) for a thread that used them all between two of its
+ * CD__TRACE_SPARES) for a thread that used half of them between two of its
  * sweeps, and halves it again for one that used fewer in 100 ms. At full
- * speed (~20 ns/event, 3 bytes) a buffer lasts ~0.4 ms: 16 spares ride out
- * a writer ~6 ms late (a descheduled thread on a busy machine). */
+ * speed (~11 ns/event, 3-4 bytes) a buffer lasts ~0.2 ms: 32 spares (2 MiB)
+ * ride out a writer ~6 ms late (on a machine with fewer cores than busy
+ * threads, the scheduler's slice is 3-4 ms). */
 #define CD__TRACE_SPARES_MIN 4
-#define CD__TRACE_SPARES     16
+#define CD__TRACE_SPARES     32
+/* Spares any thread may take once its own are gone: a thread that starts
+ * a burst has 4 spares (under 1 ms at full speed) until the writer's next
+ * visit gives it more, and the writer polls every millisecond. 16 shared
+ * buffers (1 MiB) ride out that first millisecond for a few threads at
+ * once, without holding more spares for every thread. */
+#define CD__TRACE_RESERVE 16
 
 /* One batch under construction. Owned by one thread until handed off; the
  * writer reads only bytes before the published pos. */
@@ -98,6 +105,10 @@ typedef struct cd__tstate {
     uint32_t last_stack_id, last_stack_session;
 } cd__tstate;
 
+/* The shared spares (CD__TRACE_RESERVE): filled by the writer, taken by
+ * any thread with an atomic exchange, as a thread's own spares are. */
+extern cd__tbuf *_Atomic cd__trace_reserve[CD__TRACE_RESERVE];
+
 /* cd_trace_active (include/cdebug/trace.h): nonzero while a trace
  * records. A plain int, exported for the inline annotation wrappers, so
  * every access here uses __atomic builtins. */
@@ -121,8 +132,9 @@ void cd__trace_emit(uint8_t type, int n, const uint64_t *args);
 extern __thread cd__tstate *cd__trace_tls __attribute__((tls_model("initial-exec")));
 
 /* Queues st's full (or absent) buffer b for the writer and returns the
- * spare that replaces it, or NULL with the event counted lost. Owner
- * thread, with busy set; async-signal-safe. Out of line: once per 64 KiB. */
+ * spare that replaces it (st's own, else one of the reserve), or NULL with
+ * the event counted lost. Owner thread, with busy set; async-signal-safe.
+ * Out of line: once per 64 KiB. */
 cd__tbuf *cd__trace_refill(cd__tstate *st, cd__tbuf *b);
 
 static inline uint64_t cd__trace_now(void);

@@ -13,7 +13,8 @@
  *      the clock after t0. So every event older than t0 is now in the file.
  *      If a thread stayed busy too long, the frontier waits for next sweep.
  *   5. Spare buffers for threads that used theirs (as many as each thread
- *      needs, refill_spares); LOST records.
+ *      needs, refill_spares), and for the reserve any thread may take
+ *      from (reserve_sweep); LOST records.
  *
  * Buffers are recycled by this thread only. At most CD__TRACE_MAX_BUFS
  * exist (64 KiB each): the memory bound of the recorder. Past it, threads
@@ -459,6 +460,27 @@ static void refill_spares(cd__tstate *st, uint32_t taken, bool dry, bool full)
     }
 }
 
+/* Keeps the shared spares (cd__trace_reserve) filled, or with final (the
+ * trace stops, every thread idle) takes them back. Writer thread, or under
+ * ctl when it is not running. */
+static void reserve_sweep(bool final)
+{
+    for (int i = 0; i < CD__TRACE_RESERVE; i++) {
+        if (final) {
+            cd__tbuf *s = atomic_exchange(&cd__trace_reserve[i], NULL);
+            if (s != NULL)
+                buf_put(s);
+            continue;
+        }
+        if (atomic_load_explicit(&cd__trace_reserve[i], memory_order_relaxed) != NULL)
+            continue;
+        cd__tbuf *s = buf_get();
+        if (s == NULL)
+            return; /* the recorder's memory bound */
+        atomic_store_explicit(&cd__trace_reserve[i], s, memory_order_release);
+    }
+}
+
 /* The sweeps' staging area (events framed as records, written with one
  * call), kept from sweep to sweep for the session: grown and freed every
  * millisecond, its fresh pages cost more page faults than the copy itself,
@@ -535,6 +557,7 @@ static int sweep(bool final, bool drain)
         }
     }
     cd__trace_states_unlock();
+    reserve_sweep(final);
 
     write_tables(!drain || final);
     if (sweep_stage.failed && sink_err == 0)
@@ -794,6 +817,7 @@ int cd__writer_start(cd__tsink *s, uint32_t flags)
         if (!atomic_load(&st->dead))
             refill_spares(st, 0, false, false);
     cd__trace_states_unlock();
+    reserve_sweep(false);
 
     CD__TRACE_SET(1);
     /* The snapshot carries the start timestamp: it precedes every event. */
