@@ -60,6 +60,10 @@ export NO_PROXY='*'
 start() {
     local name=$1 re=$2
     shift 2
+    # Created here: the background job opens them only once it runs, and
+    # awk on a missing file would end the script (set -e).
+    : >"$tmp/$name.out"
+    : >"$tmp/$name.err"
     "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     pid=$!
     pids+=("$pid")
