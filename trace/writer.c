@@ -655,11 +655,14 @@ struct cd__sched_attr {
  * later: sched_runtime of a SCHED_OTHER thread). A thread with a slice
  * shorter than the running one's preempts it when it wakes, so the writer,
  * woken every millisecond while buffers fill, runs then, not after a busy
- * producer's 3 ms slice. Same policy and nice value: no privilege needed,
- * no more CPU share. Older kernels ignore the field or refuse the call;
- * either way the writer runs as before. Writer thread. */
+ * producer's 3 ms slice. Only for a SCHED_OTHER thread, with its nice
+ * value kept: no privilege needed, no more CPU share. Older kernels ignore
+ * the field or refuse the call; either way the writer runs as before.
+ * Writer thread. */
 static void writer_short_slice(void)
 {
+    if (sched_getscheduler(0) != SCHED_OTHER)
+        return; /* SCHED_BATCH, SCHED_IDLE or real-time: the user's choice stays */
     errno = 0;
     int nice = getpriority(PRIO_PROCESS, 0); /* 0: the calling thread, on Linux */
     if (nice == -1 && errno != 0)
