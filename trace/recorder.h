@@ -294,8 +294,11 @@ uint32_t cd__trace_string(const char *s);
  * tail[0] ends with (the scheduler's frames below a task: run_task's
  * return address, then the worker thread's). A walk that meets tail[0]
  * copies tail instead of walking on. The result is the same as the full
- * walk's; the walk is a chain of dependent loads (~0.5 ns a frame), and a
- * spawner's stack is half scheduler frames.
+ * walk's where the frames below tail[0] are the same on every walk (true
+ * of worker threads; under TSan the walk's last "frame" is stack data that
+ * changes, and the copied tail keeps the value first seen). The walk is a
+ * chain of dependent loads (~0.5 ns a frame), and a spawner's stack is
+ * half scheduler frames.
  *
  * Same thread-safety as cd__trace_string. Cost: the walk, no hash when the
  * stack equals the thread's last one (a spawner's loop). */
