@@ -35,6 +35,10 @@ command -v node >/dev/null || fail "node is not installed: run scripts/bootstrap
 # $tmp/NAME.err) and waits up to 120 s for its URL; sets $url and $pid.
 start_view() {
   local name=$1; shift
+  # Created first: the background job opens them only once it runs, and
+  # sed on a missing file would end the script (set -e).
+  : >"$tmp/$name.out"
+  : >"$tmp/$name.err"
   "$tool" view "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
   pid=$!
   pids+=("$pid")

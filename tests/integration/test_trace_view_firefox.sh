@@ -47,6 +47,10 @@ echo "test_trace_view_firefox: $("$firefox" --version 2>/dev/null || echo "$fire
 "$gen" sample "$tmp/sample.trace" 2>/dev/null
 
 # ---- the viewer: its URL within 120 s
+# The files first: the background job opens them only once it runs, and
+# sed on a missing file would end the script (set -e).
+: >"$tmp/view.out"
+: >"$tmp/view.err"
 "$tool" view --no-browser-hint "$tmp/sample.trace" >"$tmp/view.out" 2>"$tmp/view.err" &
 view_pid=$!
 url=
