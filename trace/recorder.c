@@ -180,17 +180,27 @@ cd__tstate *cd__trace_self(bool may_alloc)
     return st;
 }
 
+/* The first buffer found in slots[0, n), taken (the writer fills the
+ * slots; a load first, so empty slots cost no locked instruction). NULL
+ * if all are empty. Async-signal-safe. */
+static cd__tbuf *spare_take(cd__tbuf *_Atomic *slots, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (atomic_load_explicit(&slots[i], memory_order_relaxed) != NULL) {
+            cd__tbuf *b = atomic_exchange_explicit(&slots[i], NULL, memory_order_acquire);
+            if (b != NULL)
+                return b;
+        }
+    return NULL;
+}
+
 cd__tbuf *cd__trace_refill(cd__tstate *st, cd__tbuf *b)
 {
     if (b != NULL)
         cds_wfcq_enqueue(&st->full_head, &st->full_tail, &b->qnode);
-    cd__tbuf *n = NULL;
-    for (int i = 0; i < CD__TRACE_SPARES && n == NULL; i++)
-        if (atomic_load_explicit(&st->spare[i], memory_order_relaxed) != NULL)
-            n = atomic_exchange_explicit(&st->spare[i], NULL, memory_order_acquire);
-    for (int i = 0; i < CD__TRACE_RESERVE && n == NULL; i++)
-        if (atomic_load_explicit(&cd__trace_reserve[i], memory_order_relaxed) != NULL)
-            n = atomic_exchange_explicit(&cd__trace_reserve[i], NULL, memory_order_acquire);
+    cd__tbuf *n = spare_take(st->spare, CD__TRACE_SPARES);
+    if (n == NULL)
+        n = spare_take(cd__trace_reserve, CD__TRACE_RESERVE);
     atomic_store_explicit(&st->cur, n, memory_order_release);
     if (n != NULL) /* tells the writer a spare went (and how fast they go) */
         atomic_store_explicit(&st->refills,

@@ -14,7 +14,7 @@
  *      If a thread stayed busy too long, the frontier waits for next sweep.
  *   5. Spare buffers for threads that used theirs (as many as each thread
  *      needs, refill_spares), and for the reserve any thread may take
- *      from (reserve_sweep); LOST records.
+ *      from (slots_fill); LOST records.
  *
  * Buffers are recycled by this thread only. At most CD__TRACE_MAX_BUFS
  * exist (64 KiB each): the memory bound of the recorder. Past it, threads
@@ -428,6 +428,32 @@ static void start_segment(uint64_t ts)
     free(pb.p);
 }
 
+/* Spare slots (a thread's own, or the reserve every thread may take
+ * from): slots_fill puts a pool buffer in each empty one of slots[0, n),
+ * up to the recorder's memory bound; slots_take_back returns their
+ * buffers to the pool. A thread may take a spare meanwhile: whoever swaps
+ * it out owns it. Writer thread, or under ctl when it is not running. */
+static void slots_fill(cd__tbuf *_Atomic *slots, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (atomic_load_explicit(&slots[i], memory_order_relaxed) != NULL)
+            continue;
+        cd__tbuf *s = buf_get();
+        if (s == NULL)
+            return; /* the recorder's memory bound: no more buffers for now */
+        atomic_store_explicit(&slots[i], s, memory_order_release);
+    }
+}
+
+static void slots_take_back(cd__tbuf *_Atomic *slots, int n)
+{
+    for (int i = 0; i < n; i++) {
+        cd__tbuf *s = atomic_load_explicit(&slots[i], memory_order_relaxed);
+        if (s != NULL && (s = atomic_exchange(&slots[i], NULL)) != NULL)
+            buf_put(s);
+    }
+}
+
 /* Keeps st's spare slots [0, want) filled and adapts want (recorder.h,
  * CD__TRACE_SPARES_MIN): doubled when the thread used half its spares
  * or more since the last sweep (taken) or ran dry (dry), halved on a full sweep
@@ -444,41 +470,8 @@ static void refill_spares(cd__tstate *st, uint32_t taken, bool dry, bool full)
     if (full)
         st->spares_taken = 0;
     st->spares_want = want;
-    for (int i = want; i < CD__TRACE_SPARES; i++) {
-        /* The owner may take it meanwhile: whoever swaps it out owns it. */
-        cd__tbuf *s = atomic_load_explicit(&st->spare[i], memory_order_relaxed);
-        if (s != NULL && (s = atomic_exchange(&st->spare[i], NULL)) != NULL)
-            buf_put(s);
-    }
-    for (int i = 0; i < want; i++) {
-        if (atomic_load_explicit(&st->spare[i], memory_order_relaxed) != NULL)
-            continue;
-        cd__tbuf *s = buf_get();
-        if (s == NULL)
-            break; /* the recorder's memory bound: no more buffers for now */
-        atomic_store_explicit(&st->spare[i], s, memory_order_release);
-    }
-}
-
-/* Keeps the shared spares (cd__trace_reserve) filled, or with final (the
- * trace stops, every thread idle) takes them back. Writer thread, or under
- * ctl when it is not running. */
-static void reserve_sweep(bool final)
-{
-    for (int i = 0; i < CD__TRACE_RESERVE; i++) {
-        if (final) {
-            cd__tbuf *s = atomic_exchange(&cd__trace_reserve[i], NULL);
-            if (s != NULL)
-                buf_put(s);
-            continue;
-        }
-        if (atomic_load_explicit(&cd__trace_reserve[i], memory_order_relaxed) != NULL)
-            continue;
-        cd__tbuf *s = buf_get();
-        if (s == NULL)
-            return; /* the recorder's memory bound */
-        atomic_store_explicit(&cd__trace_reserve[i], s, memory_order_release);
-    }
+    slots_take_back(st->spare + want, CD__TRACE_SPARES - want);
+    slots_fill(st->spare, want);
 }
 
 /* The sweeps' staging area (events framed as records, written with one
@@ -540,11 +533,7 @@ static int sweep(bool final, bool drain)
             cd__tbuf *c = atomic_exchange(&st->cur, NULL);
             if (c != NULL && !cur_gone && idle)
                 buf_put(c);
-            for (int i = 0; i < CD__TRACE_SPARES; i++) {
-                cd__tbuf *s = atomic_exchange(&st->spare[i], NULL);
-                if (s != NULL)
-                    buf_put(s);
-            }
+            slots_take_back(st->spare, CD__TRACE_SPARES);
         } else if (!atomic_load_explicit(&st->dead, memory_order_relaxed)) {
             refill_spares(st, taken, lost != st->lost_reported_events, !drain);
         }
@@ -557,7 +546,10 @@ static int sweep(bool final, bool drain)
         }
     }
     cd__trace_states_unlock();
-    reserve_sweep(final);
+    if (final)
+        slots_take_back(cd__trace_reserve, CD__TRACE_RESERVE);
+    else
+        slots_fill(cd__trace_reserve, CD__TRACE_RESERVE);
 
     write_tables(!drain || final);
     if (sweep_stage.failed && sink_err == 0)
@@ -820,7 +812,7 @@ int cd__writer_start(cd__tsink *s, uint32_t flags)
         if (!atomic_load(&st->dead))
             refill_spares(st, 0, false, false);
     cd__trace_states_unlock();
-    reserve_sweep(false);
+    slots_fill(cd__trace_reserve, CD__TRACE_RESERVE);
 
     CD__TRACE_SET(1);
     /* The snapshot carries the start timestamp: it precedes every event. */

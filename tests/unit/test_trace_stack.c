@@ -38,7 +38,7 @@ typedef struct probe {
 static void __attribute__((noinline)) walk_all(probe *pr)
 {
     const void *frame = __builtin_frame_address(0);
-    uintptr_t base[CD__SCHED_BASE_MAX + 1];
+    uintptr_t base[CD__SCHED_BASE_MAX];
     pr->nbase = cd__sched_task_base(base, CD__SCHED_BASE_MAX);
     pr->full = cd__trace_stack(frame, NULL, 0);
     pr->tail = cd__trace_stack(frame, base, pr->nbase);
