@@ -13,6 +13,7 @@
 
 #include "http/auth.h"
 #include "http/response.h"
+#include "runtime/env.h"
 
 bool cd__http_token_valid(const char *token)
 {
@@ -32,11 +33,11 @@ static const char *env_token;
 /* Copies CDEBUG_HTTP_TOKEN once, into static storage so that no
  * allocation failure can turn a configured token into "no token". One byte
  * more than the limit is kept, so an over-long value stays invalid.
- * secure_getenv: a set-user-ID program does not take its token from
- * whoever started it. */
+ * cd__getenv (secure_getenv): a set-user-ID program does not take its
+ * token from whoever started it. */
 static void read_env_token(void)
 {
-    const char *v = secure_getenv("CDEBUG_HTTP_TOKEN");
+    const char *v = cd__getenv("CDEBUG_HTTP_TOKEN");
     if (v != NULL && v[0] != '\0') {
         strncpy(env_buf, v, sizeof env_buf - 1);
         env_token = env_buf;

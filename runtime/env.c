@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "runtime/env.h"
@@ -454,14 +455,57 @@ static void warn_stderr(const char *msg, void *ctx)
     }
 }
 
+/* Every variable cdebug reads, for the secure-execution warning. */
+static const char *const env_names[] = {
+    "CDEBUG", "CDMAXPROCS", "CDGC", "CDEBUG_HTTP_TOKEN", "CDEBUG_FLIGHT_MAX_BYTES",
+    "CDEBUG_TRACE_NO_TSC",
+};
+
+const char *cd__getenv(const char *name)
+{
+    return secure_getenv(name);
+}
+
+/* In a secure-execution process (set-user-ID, set-group-ID, file
+ * capabilities: the kernel's AT_SECURE) cd__getenv reads nothing, so
+ * nothing cdebug does there comes from the environment of whoever started
+ * it: no trace= overwriting a file the caller could not, no cpuprofile=
+ * creating files owned by the program's user, no http= exposing the
+ * privileged process. The settings that only print or tune go too: one
+ * rule, as glibc's for its own tunables, rather than a list to keep right.
+ * The caller is told once, naming what was set; getenv only tests
+ * presence here, no value is read. */
+static void warn_secure(void)
+{
+    if (getauxval(AT_SECURE) == 0)
+        return;
+    line l;
+    line_init(&l);
+    line_puts(&l, "cdebug: secure-execution process (set-user-ID, set-group-ID or file "
+                  "capabilities): ");
+    size_t named = 0;
+    for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++) {
+        if (getenv(env_names[i]) == NULL)
+            continue;
+        if (named++ > 0)
+            line_puts(&l, ", ");
+        line_puts(&l, env_names[i]);
+    }
+    if (named == 0)
+        return;
+    line_puts(&l, " ignored");
+    warn_stderr(l.buf, NULL);
+}
+
 void cd__env_load(cd__config *c)
 {
     int saved = errno;
 
     cd__config_defaults(c);
-    (void)cd__env_parse_cdebug(c, getenv("CDEBUG"), warn_stderr, NULL);
-    (void)cd__env_parse_maxprocs(c, getenv("CDMAXPROCS"), warn_stderr, NULL);
-    (void)cd__env_parse_gc(c, getenv("CDGC"), warn_stderr, NULL);
+    warn_secure();
+    (void)cd__env_parse_cdebug(c, cd__getenv("CDEBUG"), warn_stderr, NULL);
+    (void)cd__env_parse_maxprocs(c, cd__getenv("CDMAXPROCS"), warn_stderr, NULL);
+    (void)cd__env_parse_gc(c, cd__getenv("CDGC"), warn_stderr, NULL);
     /* Runs from a constructor: do not leave a stray errno for main(). */
     errno = saved;
 }

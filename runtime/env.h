@@ -74,8 +74,17 @@ int cd__parse_uint(const char *s, uint64_t max, uint64_t *out);
  * percent < 0 (off) returns 0 (caller disables collection). Pure. */
 unsigned long cd__gc_divisor(int gc_percent);
 
+/* Reads one of cdebug's environment variables: secure_getenv(name), so a
+ * secure-execution process (set-user-ID, set-group-ID, file capabilities)
+ * reads nothing and takes no setting from whoever started it. Every
+ * variable of the kit is read through it. Thread-safe (as getenv: the
+ * environment must not change meanwhile); not async-signal-safe; O(environ). */
+const char *cd__getenv(const char *name);
+
 /* Reads CDEBUG, CDMAXPROCS and CDGC from the environment into c, writing
- * warnings to stderr. Called once by cd_init. */
+ * warnings to stderr; in a secure-execution process it reads none of them
+ * and writes one line naming the cdebug variables that were set. Called
+ * once by cd_init. */
 void cd__env_load(cd__config *c);
 
 /* The configuration in force, written once by cd_init before any thread of

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "cdebug/trace.h"
+#include "runtime/env.h"
 #include "runtime/init.h"
 #include "trace/events.h"
 #include "trace/flight.h"
@@ -341,7 +342,7 @@ int cd_flight_start(double seconds)
     /* CDEBUG_FLIGHT_MAX_BYTES: a smaller bound, for tests that must go
      * over it (not a user setting: docs/trace-format.md). */
     f->max_bytes = CD__FLIGHT_MAX_BYTES;
-    const char *mb = getenv("CDEBUG_FLIGHT_MAX_BYTES");
+    const char *mb = cd__getenv("CDEBUG_FLIGHT_MAX_BYTES");
     if (mb != NULL) {
         char *endp;
         errno = 0;

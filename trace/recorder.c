@@ -18,6 +18,7 @@
 #include <x86intrin.h>
 
 #include "runtime/clock.h"
+#include "runtime/env.h"
 #include "runtime/thread.h"
 #include "trace/recorder.h"
 
@@ -59,7 +60,7 @@ static bool tsc_invariant(void)
 
 static void clock_init(void)
 {
-    if (!tsc_invariant() || getenv("CDEBUG_TRACE_NO_TSC") != NULL)
+    if (!tsc_invariant() || cd__getenv("CDEBUG_TRACE_NO_TSC") != NULL)
         return;
     uint64_t m0 = cd__nanotime(), t0 = __rdtsc();
     struct timespec ts = {0, 20000000};
