@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/addr.h"
 
@@ -129,6 +130,53 @@ bool cd__http_addr_is_loopback(const struct sockaddr *sa)
         return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
     }
     return false;
+}
+
+bool cd__http_host_is_loopback(const char *h)
+{
+    if (h == NULL)
+        return false;
+    size_t n = strnlen(h, 256);
+    const char *host = h, *port = NULL;
+    size_t hlen;
+    if (h[0] == '[') {
+        const char *close = memchr(h, ']', n);
+        if (close == NULL)
+            return false;
+        host = h + 1;
+        hlen = (size_t)(close - host);
+        if (close[1] == ':')
+            port = close + 2;
+        else if (close[1] != '\0')
+            return false;
+    } else {
+        const char *colon = memchr(h, ':', n);
+        hlen = colon != NULL ? (size_t)(colon - h) : n;
+        if (colon != NULL)
+            port = colon + 1;
+    }
+    if (port != NULL) { /* digits, possibly none ("host:" is valid URI syntax) */
+        size_t k = 0;
+        for (; port[k] >= '0' && port[k] <= '9'; k++)
+            ;
+        if (port[k] != '\0' || k > 5)
+            return false;
+    }
+    char text[INET6_ADDRSTRLEN];
+    if (hlen == 0 || hlen >= sizeof text)
+        return false;
+    memcpy(text, host, hlen);
+    text[hlen] = '\0';
+    if (h[0] == '[') {
+        struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+        return inet_pton(AF_INET6, text, &in6.sin6_addr) == 1 &&
+               cd__http_addr_is_loopback((const struct sockaddr *)&in6);
+    }
+    if (strcasecmp(text, "localhost") == 0)
+        return true;
+    struct sockaddr_in in = {.sin_family = AF_INET};
+    return inet_pton(AF_INET, text, &in.sin_addr) == 1 &&
+           cd__http_addr_is_loopback((const struct sockaddr *)&in);
 }
 
 /* Fills out from a sockaddr of a known family and the port. */

@@ -68,6 +68,15 @@ int cd__http_addr_resolve(const char *s, cd__http_sockaddr *out, char *why, size
  * async-signal-safe; O(1). */
 bool cd__http_addr_is_loopback(const struct sockaddr *sa);
 
+/* True when h, the value of an HTTP Host header ("host" or "host:port"),
+ * names a loopback host: "localhost" (any case), an IPv4 literal in
+ * 127.0.0.0/8 (dotted quad), or a bracketed IPv6 literal that
+ * cd__http_addr_is_loopback accepts ("[::1]", "[::ffff:127.0.0.1]"). Any
+ * other name is false, "*.localhost" included: a name is what DNS
+ * rebinding controls. NULL is false (the caller decides what an absent
+ * header means). Pure; thread-safe; O(strlen(h)). */
+bool cd__http_host_is_loopback(const char *h);
+
 /* Formats sa as "127.0.0.1:6060" or "[::1]:6060" into buf (snprintf
  * contract). Thread-safe; not async-signal-safe (inet_ntop); O(1). */
 int cd__http_addr_format(const struct sockaddr *sa, char *buf, size_t n);

@@ -1,4 +1,4 @@
-/* http/auth.c - bearer-token check for the debug routes.
+/* http/auth.c - who the debug routes answer: see auth.h.
  *
  * The comparison must not tell an attacker how many leading bytes were
  * right, so it touches every byte of the presented token and folds the
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/addr.h"
 #include "http/auth.h"
 #include "http/response.h"
 #include "runtime/env.h"
@@ -62,12 +63,12 @@ static bool token_equal(const char *given, size_t gn, const char *want)
     return diff == 0;
 }
 
-bool cd__http_auth_ok(struct MHD_Connection *c, const char *token)
+/* True when the Authorization header of c carries token. A token that is
+ * not cd__http_token_valid never matches (fail closed). */
+static bool auth_ok(struct MHD_Connection *c, const char *token)
 {
-    if (token == NULL)
-        return true;
     if (!cd__http_token_valid(token))
-        return false; /* fail closed: a token no client can send matches nothing */
+        return false;
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (h == NULL || strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
         return false;
@@ -80,8 +81,36 @@ bool cd__http_auth_ok(struct MHD_Connection *c, const char *token)
     return n > 0 && token_equal(h, n, token);
 }
 
-enum MHD_Result cd__http_auth_reject(struct MHD_Connection *c)
+/* The 401 with WWW-Authenticate, as Go's http.Error would write it. */
+static enum MHD_Result auth_reject(struct MHD_Connection *c)
 {
     return cd__http_reply_text_hdr(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized\n",
                                    MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"cdebug\"");
+}
+
+bool cd__http_guard(struct MHD_Connection *c, const char *token, enum MHD_Result *res)
+{
+    if (token != NULL) {
+        if (auth_ok(c, token))
+            return true;
+        *res = auth_reject(c);
+        return false;
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || !cd__http_addr_is_loopback(ci->client_addr)) {
+        *res = cd__http_reply_text(c, MHD_HTTP_FORBIDDEN,
+                                   "Forbidden: the debug routes answer loopback clients only "
+                                   "unless CDEBUG_HTTP_TOKEN is set\n");
+        return false;
+    }
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (host != NULL && !cd__http_host_is_loopback(host)) {
+        *res = cd__http_reply_text(c, MHD_HTTP_FORBIDDEN,
+                                   "Forbidden: the Host header is not a loopback name; the debug "
+                                   "routes answer loopback host names only unless "
+                                   "CDEBUG_HTTP_TOKEN is set\n");
+        return false;
+    }
+    return true;
 }

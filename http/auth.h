@@ -1,4 +1,17 @@
-/* http/auth.h - the optional bearer token that guards every debug route.
+/* http/auth.h - who the debug routes answer.
+ *
+ * With a token, whoever presents it; without one, loopback clients that
+ * name a loopback host (cd__http_guard):
+ *
+ * - A non-loopback client needs the token. The built-in server listens on
+ *   other hosts only with a token (http/server.c), but an application that
+ *   mounts the routes in its own daemon (cd_http_handle) may listen
+ *   anywhere, or sit behind a proxy: its non-loopback peers get 403.
+ * - A Host header that is not a loopback name gets 403: a web page the
+ *   operator visits can make its own name resolve to 127.0.0.1 (DNS
+ *   rebinding) and then read the debug routes as same-origin; its requests
+ *   still carry its own name in Host. An absent Host (HTTP/1.0) is
+ *   served: browsers always send one.
  *
  * When a token is configured (cd_http_opts.token, else the environment
  * variable CDEBUG_HTTP_TOKEN), a request must carry
@@ -30,15 +43,12 @@ bool cd__http_token_valid(const char *token);
  * Thread-safe; not async-signal-safe; O(1) after the first call. */
 const char *cd__http_env_token(void);
 
-/* Checks the Authorization header of c against token. Returns true when
- * token is NULL (no token configured) or the header carries it.
- * Thread-safe (MHD thread of c); not async-signal-safe;
- * O(length of the header). A token that is not cd__http_token_valid
- * never matches (fail closed). */
-bool cd__http_auth_ok(struct MHD_Connection *c, const char *token);
-
-/* Queues the 401 response (text body, WWW-Authenticate header). Returns
- * MHD_queue_response's result. Same thread rules as MHD_queue_response. */
-enum MHD_Result cd__http_auth_reject(struct MHD_Connection *c);
+/* Decides whether the request on c may reach a route, before anything of
+ * it but its headers is read: returns true, or queues the refusal (401 as
+ * cd__http_auth_reject, or 403 for a non-loopback client or Host without
+ * a token; text bodies that say why) and stores MHD_queue_response's
+ * result in *res. token NULL: none configured. Thread-safe (MHD thread of
+ * c); not async-signal-safe; O(length of the headers checked). */
+bool cd__http_guard(struct MHD_Connection *c, const char *token, enum MHD_Result *res);
 
 #endif /* CDEBUG_HTTP_AUTH_H */

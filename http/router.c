@@ -165,8 +165,9 @@ enum MHD_Result cd__http_dispatch_body(struct MHD_Connection *c, const char *url
                                        size_t body_len)
 {
     cd__http_routes_init();
-    if (!cd__http_auth_ok(c, token))
-        return cd__http_auth_reject(c);
+    enum MHD_Result refused;
+    if (!cd__http_guard(c, token, &refused))
+        return refused;
     const route *r = url != NULL ? lookup(url) : NULL;
     if (r == NULL)
         return cd__http_reply_text(c, MHD_HTTP_NOT_FOUND, "404 page not found\n");

@@ -8,7 +8,9 @@
  * one of them.
  *
  * Dispatch order, for every request:
- *   1. token (when configured): 401 without the right bearer token;
+ *   1. who asks (http/auth.h): with a token configured, 401 without the
+ *      right bearer token; without one, 403 for a non-loopback client or a
+ *      Host header that is not a loopback name;
  *   2. path: exact routes first, then the longest matching prefix route;
  *      no match: 404 "404 page not found\n" (Go's text);
  *   3. method: not allowed by the route: 405 with an Allow header;

@@ -97,25 +97,49 @@ typedef struct reqbody {
     bool too_big; /* longer than CD__HTTP_BODY_MAX: answered with 413 */
 } reqbody;
 
-static char seen; /* *req_cls of a request whose body is not kept */
+static char seen;        /* *req_cls of a request whose body is not kept */
+static char nul_target;  /* *req_cls of a request whose target holds %00 */
+
+/* MHD_OPTION_URI_LOG_CALLBACK: sees the request target before
+ * libmicrohttpd decodes it, and returns the request's first *req_cls. A
+ * decoded NUL would end the path early ("/debug/vars%00.png" would be
+ * served as /debug/vars), so such a request is marked here and refused
+ * in on_request. Go decodes %00 into the path and its mux matches nothing
+ * (404); a 400 says what is wrong instead. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls, (void)c;
+    return strstr(uri, "%00") != NULL ? &nul_target : NULL;
+}
 
 /* MHD_AccessHandlerCallback. libmicrohttpd calls it once when the headers
- * are in (*req_cls NULL), then once per chunk of body, then once more with
- * *upload_data_size 0. GET and HEAD, and any request a route accepts, are
- * answered on that last call, which keeps the connection alive (an answer
- * queued on the first call makes libmicrohttpd close the connection after
- * it). A POST a route accepts keeps its body (up to CD__HTTP_BODY_MAX) for
- * the route; any other body is dropped chunk by chunk, never stored. Other
- * methods no route accepts (405, or 404 for a POST elsewhere) are answered
- * on the first call: the body is never read, and libmicrohttpd closes the
- * connection after the answer. */
+ * are in (*req_cls NULL, or &nul_target), then once per chunk of body,
+ * then once more with *upload_data_size 0.
+ *
+ * On the first call, before any body is read, a request is refused when
+ * its target holds %00 (400) or when it may not reach a route (token,
+ * client and Host: cd__http_guard), so an unauthenticated client never
+ * gets a body buffered. GET and HEAD, and any request a route accepts,
+ * are answered on the last call, which keeps the connection alive (an
+ * answer queued on the first call makes libmicrohttpd close the
+ * connection after it). A POST a route accepts keeps its body (up to
+ * CD__HTTP_BODY_MAX) for the route; any other body is dropped chunk by
+ * chunk, never stored. Other methods no route accepts (405, or 404 for a
+ * POST elsewhere) are answered on the first call: the body is never read,
+ * and libmicrohttpd closes the connection after the answer. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
 {
     server *s = cls;
     (void)version;
+    if (*req_cls == &nul_target)
+        return cd__http_reply_text(c, MHD_HTTP_BAD_REQUEST,
+                                   "Bad Request: NUL byte (%00) in the request target\n");
     if (*req_cls == NULL) {
+        enum MHD_Result refused;
+        if (!cd__http_guard(c, s->token, &refused))
+            return refused;
         if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0) {
             *req_cls = &seen;
             return MHD_YES;
@@ -156,7 +180,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls, (void)c, (void)toe;
-    if (*req_cls != NULL && *req_cls != &seen) {
+    if (*req_cls != NULL && *req_cls != &seen && *req_cls != &nul_target) {
         reqbody *b = *req_cls;
         free(b->p);
         free(b);
@@ -274,7 +298,8 @@ static int start_daemon(server *s, int lfd, int family, unsigned conns, unsigned
                          /* first, so that no start message escapes */
                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, mfd,
                          MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_mutex_lock(&s->log_lock);
     s->log_capture = false;
@@ -291,6 +316,29 @@ static int start_daemon(server *s, int lfd, int family, unsigned conns, unsigned
     set_why(why, whylen, "libmicrohttpd: %s",
             s->log[0] != '\0' ? s->log : "the daemon did not start");
     return -EIO;
+}
+
+/* One line on stderr, in one write(2), when the server listens beyond
+ * loopback: whoever reads the program's output learns that it is
+ * reachable from other hosts. */
+static void say_exposed(const cd__http_sockaddr *a, int port)
+{
+    cd__http_sockaddr b = *a;
+    if (b.family == AF_INET)
+        ((struct sockaddr_in *)(void *)&b.ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)(void *)&b.ss)->sin6_port = htons((uint16_t)port);
+    char shown[INET6_ADDRSTRLEN + 16];
+    cd__http_addr_format((const struct sockaddr *)&b.ss, shown, sizeof shown);
+    char line[160];
+    int n = snprintf(line, sizeof line,
+                     "cdebug: http: serving %s to other hosts; every request needs the bearer "
+                     "token\n",
+                     shown);
+    if (n > 0 && (size_t)n < sizeof line) {
+        ssize_t w = write(2, line, (size_t)n);
+        (void)w;
+    }
 }
 
 int cd__http_start(const cd_http_opts *opts, char *why, size_t whylen)
@@ -316,14 +364,27 @@ int cd__http_start(const cd_http_opts *opts, char *why, size_t whylen)
     int rc = cd__http_addr_resolve(opts->addr, &a, why, whylen);
     if (rc != 0)
         return rc;
-    if (!a.loopback && !opts->allow_nonloopback) {
+    /* Other hosts are served only when asked for twice: the address and
+     * httpunsafe say where, the token says who. Without a token, anyone
+     * who can reach the port would read the program's memory profile,
+     * arguments and stacks. */
+    if (!a.loopback) {
         char shown[INET6_ADDRSTRLEN + 16];
         cd__http_addr_format((const struct sockaddr *)&a.ss, shown, sizeof shown);
-        set_why(why, whylen,
-                "%s is not a loopback address; the debug server exposes the program's "
-                "internals, set CDEBUG=httpunsafe=1 (cd_http_opts.allow_nonloopback) to allow it",
-                shown);
-        return -EPERM;
+        if (!opts->allow_nonloopback) {
+            set_why(why, whylen,
+                    "%s is not a loopback address; the debug server exposes the program's "
+                    "internals, set CDEBUG=httpunsafe=1 (cd_http_opts.allow_nonloopback) to allow it",
+                    shown);
+            return -EPERM;
+        }
+        if (token == NULL) {
+            set_why(why, whylen,
+                    "%s is not a loopback address and no bearer token is set; set "
+                    "CDEBUG_HTTP_TOKEN to serve other hosts",
+                    shown);
+            return -EPERM;
+        }
     }
 
     unsigned conns = opts->max_connections ? opts->max_connections : CD__HTTP_DEFAULT_CONNECTIONS;
@@ -372,6 +433,8 @@ int cd__http_start(const cd_http_opts *opts, char *why, size_t whylen)
     srv = s;
     atomic_store(&srv_port, port);
     pthread_mutex_unlock(&srv_lock);
+    if (!a.loopback)
+        say_exposed(&a, port);
     return 0;
 
 fail_close:

@@ -153,7 +153,7 @@ import socket, sys
 port, path = int(sys.argv[1]), sys.argv[2]
 extra = sys.argv[3] + "\r\n" if len(sys.argv) > 3 else ""
 s = socket.create_connection(("127.0.0.1", port), timeout=10)
-s.sendall(f"HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n".encode())
+s.sendall(f"HEAD {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra}\r\n".encode())
 data = b""
 while True:
     chunk = s.recv(65536)

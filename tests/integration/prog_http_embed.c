@@ -5,8 +5,9 @@
  *     mux.Handle("/debug/vars", expvar.Handler())
  *     mux.HandleFunc("/", appHandler)
  *
- * Its daemon listens on 127.0.0.1:0 (own thread, select/poll chosen by
- * libmicrohttpd), prints "listening on PORT" and serves until SIGTERM.
+ * Its daemon listens on 127.0.0.1:0 (with --any: 0.0.0.0:0, every
+ * interface; own thread, select/poll chosen by libmicrohttpd), prints
+ * "listening on PORT" and serves until SIGTERM.
  * Its own routes: "/" answers "app root\n"; any other path that is not a
  * debug route gets the application's 404 ("app: not found\n"), so the test
  * can tell who answered.
@@ -14,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,9 +64,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 int main(int argc, char **argv)
 {
-    (void)argv;
-    if (argc != 1) {
-        fprintf(stderr, "usage: prog_http_embed\n");
+    bool any = argc == 2 && strcmp(argv[1], "--any") == 0;
+    if (argc != 1 && !any) {
+        fprintf(stderr, "usage: prog_http_embed [--any]\n");
         return 2;
     }
     sigset_t set;
@@ -74,7 +76,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* the daemon's thread inherits it */
 
     struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_addr.s_addr = htonl(any ? INADDR_ANY : INADDR_LOOPBACK);
     struct MHD_Daemon *d =
         MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, on_request, NULL,
                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a, MHD_OPTION_END);

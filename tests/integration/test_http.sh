@@ -6,8 +6,8 @@
 #   errors     404 (Go's text and headers), 405 (Allow), POST with a body
 #   token      CDEBUG_HTTP_TOKEN / opts.token: 401 + WWW-Authenticate, 200
 #              with the right bearer token, invalid token refused at start
-#   loopback   ":0" and "0.0.0.0:0" refused (-EPERM) unless allowed; allowed
-#              ones are bound only briefly and reached via 127.0.0.1;
+#   loopback   ":0" and "0.0.0.0:0" refused (-EPERM) unless allowed (and a
+#              token set: test_http_guard.sh); allowed ones are bound only briefly and reached via 127.0.0.1;
 #              localhost and [::1] (skipped without IPv6)
 #   CDEBUG     http=ADDR starts the server; a bad value warns and runs on
 #              without one; a port in use prints the error line and runs on
@@ -178,13 +178,14 @@ for addr in :0 0.0.0.0:0; do
         show "$tmp/lo.out"
         fail "--addr=$addr: want -EPERM (status 3), got status $rc"
     }
-    # Allowed: bound briefly on a free port, reached only through 127.0.0.1.
-    start unsafe 'listening on' "$prog" --addr="$addr" --unsafe
-    code=$(fetch "http://127.0.0.1:$port/debug/vars")
+    # Allowed (and with a token, which other hosts need: test_http_guard.sh):
+    # bound briefly on a free port, reached only through 127.0.0.1.
+    start unsafe 'listening on' "$prog" --addr="$addr" --unsafe --token=lo0k
+    code=$(fetch --oauth2-bearer lo0k "http://127.0.0.1:$port/debug/vars")
     stop unsafe "$pid"
-    [[ $code == 200 ]] || fail "--addr=$addr --unsafe: status $code via 127.0.0.1"
+    [[ $code == 200 ]] || fail "--addr=$addr --unsafe --token: status $code via 127.0.0.1"
 done
-ok ":0 and 0.0.0.0:0 refused with -EPERM, served with allow_nonloopback"
+ok ":0 and 0.0.0.0:0 refused with -EPERM, served with allow_nonloopback and a token"
 
 rc=0
 CDEBUG='http=0.0.0.0:0' "$prog" --env >"$tmp/envlo.out" 2>"$tmp/envlo.err" &
@@ -199,11 +200,11 @@ grep -q '^cdebug: http: cannot listen on 0.0.0.0:0: 0.0.0.0:0 is not a loopback 
 [[ $(grep -c . "$tmp/envlo.err") == 1 ]] || fail "CDEBUG=http=0.0.0.0:0: more than one line on stderr"
 grep -qx 'port -2' "$tmp/envlo.out" || fail "CDEBUG=http=0.0.0.0:0: a server was started"
 stop envlo "$bpid"
-CDEBUG='http=0.0.0.0:0,httpunsafe=1' start envun 'port [0-9]+' "$prog" --env
-code=$(fetch "http://127.0.0.1:$port/metrics")
+CDEBUG='http=0.0.0.0:0,httpunsafe=1' CDEBUG_HTTP_TOKEN=lo0k start envun 'port [0-9]+' "$prog" --env
+code=$(fetch --oauth2-bearer lo0k "http://127.0.0.1:$port/metrics")
 stop envun "$pid"
 [[ $code == 200 ]] || fail "CDEBUG=http=0.0.0.0:0,httpunsafe=1: status $code"
-ok "CDEBUG http non-loopback: one error line and no server; httpunsafe=1 serves"
+ok "CDEBUG http non-loopback: one error line and no server; httpunsafe=1 with a token serves"
 
 start lh 'listening on' "$prog" --addr=localhost:0
 code=$(fetch "http://127.0.0.1:$port/debug/vars")

@@ -42,7 +42,7 @@ echo "== $disconnects clients that disconnect mid-request or mid-response"
 python3 - "$srv_port" "$disconnects" <<'EOF' || fail "disconnect storm failed"
 import socket, struct, sys
 port, n = int(sys.argv[1]), int(sys.argv[2])
-GET = b"GET /debug/vars HTTP/1.1\r\nHost: x\r\n\r\n"
+GET = b"GET /debug/vars HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 def conn():
     return socket.create_connection(("127.0.0.1", port), timeout=10)
 def rst(s):  # close with a reset instead of a FIN
@@ -58,7 +58,7 @@ for i in range(n):
     elif kind == 2:  # half a request line
         s.sendall(b"GET /debug/va"); rst(s)
     elif kind == 3:  # a POST that promises 1 MB and sends 10 bytes
-        s.sendall(b"POST /debug/vars HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n0123456789")
+        s.sendall(b"POST /debug/vars HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n0123456789")
         s.close()
     else:            # nothing at all
         s.close()
@@ -81,7 +81,7 @@ echo "== 256 concurrent connections, then 320 waiting clients"
 python3 - "$srv_port" "$srv_pid" <<'EOF' || fail "concurrent connections failed"
 import socket, sys, threading, os
 port, pid = int(sys.argv[1]), int(sys.argv[2])
-REQ = b"GET /debug/vars HTTP/1.1\r\nHost: x\r\n\r\n"
+REQ = b"GET /debug/vars HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 def read_response(s, buf):
     """One response off a keep-alive socket; returns (status, rest)."""

@@ -219,12 +219,45 @@ static void test_is_loopback(void **state)
     assert_false(cd__http_addr_is_loopback(NULL));
 }
 
+/* Host header values: what names a loopback host (DNS rebinding guard). */
+static void test_host_is_loopback(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {
+        "localhost",       "LOCALHOST",    "localhost:6060",    "localhost:",
+        "127.0.0.1",       "127.0.0.1:80", "127.255.255.254",   "[::1]",
+        "[::1]:6060",      "[::ffff:127.0.0.1]:1",
+    };
+    static const char *const no[] = {
+        "",                    "x",                   "attacker.example",   "attacker.example:6060",
+        "localhost.",          "foo.localhost",       "localhost.attacker", "127.0.0.1.attacker.example",
+        "10.0.0.1",            "0.0.0.0",             "128.0.0.1",          "127.0.0.256",
+        "127.1",               "0x7f.0.0.1",          "0177.0.0.1",         "+127.0.0.1",
+        " 127.0.0.1",          "127.0.0.1 ",          "127.0.0.1:x",        "127.0.0.1:123456",
+        "127.0.0.1:80:80",     "[::1",                "[::1]x",             "[::]:80",
+        "[::2]",               "::1",                 "[127.0.0.1]",        "localhost:-1",
+        "[::ffff:10.0.0.1]",   "local\x00host",
+    };
+    for (size_t i = 0; i < NELEM(yes); i++)
+        if (!cd__http_host_is_loopback(yes[i]))
+            fail_msg("Host \"%s\" should be loopback", yes[i]);
+    for (size_t i = 0; i < NELEM(no); i++)
+        if (cd__http_host_is_loopback(no[i]))
+            fail_msg("Host \"%s\" should not be loopback", no[i]);
+    assert_false(cd__http_host_is_loopback(NULL));
+    char big[300];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_false(cd__http_host_is_loopback(big));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_good),      cmocka_unit_test(test_parse_bad),
         cmocka_unit_test(test_parse_limits),    cmocka_unit_test(test_resolve_literals),
         cmocka_unit_test(test_resolve_errors),  cmocka_unit_test(test_is_loopback),
+        cmocka_unit_test(test_host_is_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

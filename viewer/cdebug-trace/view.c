@@ -264,28 +264,12 @@ static int fill_slice(const view *v, struct MHD_Connection *c, FILE *f, char *wh
 /* ---- routing ---------------------------------------------------------- */
 
 /* True when the Host header names a loopback host (or is absent, as in
- * HTTP/1.0): what a browser sends for the URL we print. */
+ * HTTP/1.0): what a browser sends for the URL we print. The debug server
+ * applies the same rule (http/auth.h). */
 static bool host_ok(struct MHD_Connection *c)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    if (h == NULL)
-        return true;
-    size_t n = strlen(h);
-    const char *colon = h[0] == '[' ? strstr(h, "]:") : strrchr(h, ':');
-    if (colon != NULL)
-        n = (size_t)(colon - h) + (h[0] == '[');
-    if ((n == 9 && strncasecmp(h, "localhost", 9) == 0) || (n == 5 && strncmp(h, "[::1]", 5) == 0))
-        return true;
-    /* 127.x.y.z */
-    unsigned a, b, cc, d;
-    char end;
-    char host[64];
-    if (n >= sizeof(host))
-        return false;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    return sscanf(host, "%u.%u.%u.%u%c", &a, &b, &cc, &d, &end) == 4 && a == 127 && b < 256 &&
-           cc < 256 && d < 256;
+    return h == NULL || cd__http_host_is_loopback(h);
 }
 
 /* Dispatches one GET or HEAD (url without the query string). Runs on the
