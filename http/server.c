@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "http/addr.h"
+#include "http/conns.h"
 #include "http/deferred.h"
 #include "http/pprof_profile_route.h"
 #include "http/trace_route.h"
@@ -49,6 +50,7 @@
 
 typedef struct server {
     struct MHD_Daemon *daemon;
+    cd__http_conns conns; /* who holds the connection slots (conns.h) */
     const char *token; /* NULL: no token; else token_copy or the env token */
     char *token_copy;  /* malloc'd copy of cd_http_opts.token */
     pid_t pid;         /* process that started it (see cd_http_stop) */
@@ -112,6 +114,14 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     return strstr(uri, "%00") != NULL ? &nul_target : NULL;
 }
 
+/* r, for a request answered now: from here until the request completes
+ * its connection is busy, never closed to admit another (conns.h). */
+static enum MHD_Result answered(struct MHD_Connection *c, enum MHD_Result r)
+{
+    cd__http_conns_busy(c, true);
+    return r;
+}
+
 /* MHD_AccessHandlerCallback. libmicrohttpd calls it once when the headers
  * are in (*req_cls NULL, or &nul_target), then once per chunk of body,
  * then once more with *upload_data_size 0.
@@ -134,18 +144,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     server *s = cls;
     (void)version;
     if (*req_cls == &nul_target)
-        return cd__http_reply_text(c, MHD_HTTP_BAD_REQUEST,
-                                   "Bad Request: NUL byte (%00) in the request target\n");
+        return answered(c, cd__http_reply_text(c, MHD_HTTP_BAD_REQUEST,
+                                               "Bad Request: NUL byte (%00) in the request "
+                                               "target\n"));
     if (*req_cls == NULL) {
         enum MHD_Result refused;
         if (!cd__http_guard(c, s->token, &refused))
-            return refused;
+            return answered(c, refused);
         if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0) {
             *req_cls = &seen;
             return MHD_YES;
         }
         if (!cd__http_route_accepts(url, method))
-            return cd__http_dispatch(c, url, method, s->token);
+            return answered(c, cd__http_dispatch(c, url, method, s->token));
         reqbody *b = calloc(1, sizeof *b);
         if (b == NULL)
             return MHD_NO;
@@ -171,15 +182,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (b != NULL && b->too_big)
-        return cd__http_reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
-    return cd__http_dispatch_body(c, url, method, s->token, b ? b->p : NULL, b ? b->len : 0);
+        return answered(c, cd__http_reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
+                                               "request body too large\n"));
+    return answered(c, cd__http_dispatch_body(c, url, method, s->token, b ? b->p : NULL,
+                                              b ? b->len : 0));
 }
 
-/* MHD_RequestCompletedCallback: frees a kept body. */
+/* MHD_RequestCompletedCallback: frees a kept body; the connection waits
+ * for its next request. */
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)c, (void)toe;
+    (void)cls, (void)toe;
+    cd__http_conns_busy(c, false);
     if (*req_cls != NULL && *req_cls != &seen && *req_cls != &nul_target) {
         reqbody *b = *req_cls;
         free(b->p);
@@ -293,11 +308,14 @@ static int start_daemon(server *s, int lfd, int family, unsigned conns, unsigned
     s->log_capture = true;
     sigset_t old;
     block_async_signals(&old);
+    cd__http_conns_init(&s->conns, conns);
     s->daemon =
-        MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+        MHD_start_daemon(flags, 0, cd__http_conns_admit, &s->conns, on_request, s,
                          /* first, so that no start message escapes */
                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, mfd,
-                         MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                         MHD_OPTION_CONNECTION_LIMIT, cd__http_conns_mhd_limit(&s->conns),
+                         MHD_OPTION_NOTIFY_CONNECTION, cd__http_conns_notify, &s->conns,
+                         MHD_OPTION_CONNECTION_TIMEOUT, timeout,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                          MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -1,0 +1,87 @@
+/* http/conns.h - who holds the debug server's connection slots.
+ *
+ * libmicrohttpd counts connections and, at its limit, stops accepting:
+ * every newcomer waits in the listen backlog until a connection closes.
+ * A connection closes after the idle timeout (30 s) without traffic, but
+ * a client that sends one header byte now and then is never idle, so 256
+ * such "tricklers" (slowloris) locked every other client out for as long
+ * as they trickled.
+ *
+ * The table here tracks every connection of the built-in server and
+ * admits newcomers itself (libmicrohttpd's accept policy):
+ *
+ * - A connection is *waiting* from its start, and again from the end of
+ *   each request, until its next request is complete (headers and body);
+ *   it is *busy* while a request is answered (a handler, a deferred
+ *   profile, a streamed trace).
+ * - Below `soft` (the configured limit, 256 by default) every newcomer is
+ *   admitted.
+ * - At `soft` or above, each newcomer first closes the connection that has
+ *   waited longest, if that is at least CD__HTTP_EVICT_AFTER_MS and no
+ *   unread bytes are queued on it (a request about to be read is not
+ *   cut). Tricklers and idle keep-alive connections make room; a client
+ *   whose request is in hand never does.
+ * - At `hard` (twice `soft`) with nobody to close, the newcomer is refused
+ *   (its connection closed at once) rather than left in the backlog behind
+ *   a wall of tricklers; this lasts at most CD__HTTP_EVICT_AFTER_MS, after
+ *   which the oldest tricklers can be closed.
+ *
+ * Closing is shutdown(2) on the connection's socket: libmicrohttpd sees the
+ * end of the stream at its next poll and closes the connection itself, so
+ * its bookkeeping stays its own.
+ *
+ * Threads: every function runs on the daemon's one thread (callbacks of
+ * libmicrohttpd), or after that thread has been joined (connections closed
+ * by MHD_stop_daemon); the table takes no lock.
+ */
+#ifndef CDEBUG_HTTP_CONNS_H
+#define CDEBUG_HTTP_CONNS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+/* How long a connection must have waited for its request before a
+ * newcomer may close it. Longer than any real client takes to send a
+ * request it has ready; short enough that a newcomer refused at the hard
+ * limit can retry within a second. */
+#define CD__HTTP_EVICT_AFTER_MS 1000
+
+typedef struct cd__http_conn cd__http_conn;
+
+typedef struct cd__http_conns {
+    cd__http_conn *head; /* every connection libmicrohttpd has started */
+    unsigned live;       /* of those, the ones not being closed */
+    unsigned soft, hard;
+    uint64_t evicted; /* connections closed to admit others, in all */
+    uint64_t refused; /* newcomers refused at the hard limit, in all */
+} cd__http_conns;
+
+/* Prepares an empty table for a server whose connection limit is soft
+ * (>= 1). Pure; O(1). */
+void cd__http_conns_init(cd__http_conns *t, unsigned soft);
+
+/* The limit to give libmicrohttpd (MHD_OPTION_CONNECTION_LIMIT): above the
+ * table's own, so that libmicrohttpd never stops accepting and the table
+ * decides. Pure; O(1). */
+unsigned cd__http_conns_mhd_limit(const cd__http_conns *t);
+
+/* MHD_AcceptPolicyCallback (cls: the table): admits a newcomer as above,
+ * closing the longest waiter when needed. Daemon thread; O(connections)
+ * at the limit, O(1) below it. */
+enum MHD_Result cd__http_conns_admit(void *cls, const struct sockaddr *addr, socklen_t len);
+
+/* MHD_NotifyConnectionCallback (cls: the table): adds a started
+ * connection (malloc'd record in *socket_context; without memory the
+ * connection is closed at once) and removes a closed one. Daemon thread,
+ * or the thread stopping the daemon after the daemon's thread ended. */
+void cd__http_conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                           enum MHD_ConnectionNotificationCode toe);
+
+/* Marks c's connection busy (a request is answered) or waiting again (the
+ * request completed). Daemon thread; O(1). */
+void cd__http_conns_busy(struct MHD_Connection *c, bool busy);
+
+#endif /* CDEBUG_HTTP_CONNS_H */
