@@ -2,22 +2,27 @@
  * libmicrohttpd reader share one `dstate`; the last of the response (freed
  * by libmicrohttpd) and the job thread to let go frees it. The suspend and
  * resume protocol is the trace route's (http/trace_route.c): the reader
- * suspends with the lock held, the job resumes after unlocking. */
+ * suspends with the lock held, the job resumes after unlocking. A job's
+ * handle (cd__http_jobctl) is its dstate. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/deferred.h"
+#include "http/pprof_common.h"
 #include "http/response.h"
+#include "http/stream.h"
 #include "runtime/thread.h"
 
-typedef struct dstate {
-    struct dstate *prev, *next; /* the list of answers still waiting (all_lock) */
+typedef struct cd__http_jobctl {
+    struct cd__http_jobctl *prev, *next; /* the list of answers still waiting (all_lock) */
     bool listed;
     pthread_mutex_t lock;
     struct MHD_Connection *conn;
+    int sock; /* the connection's socket, watched for a hang-up while waiting */
     cd__http_job job;
     void *ctx;
     void (*ctx_free)(void *);
@@ -26,6 +31,10 @@ typedef struct dstate {
     bool done, failed, suspended, closed;
     int refs;
 } dstate;
+
+/* Jobs running (threads started and not yet ended): at most
+ * CD__HTTP_JOBS_MAX. */
+static atomic_int running;
 
 /* Answers whose job has not ended: cd__http_deferred_shutdown ends them. */
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -63,7 +72,7 @@ static void *run(void *arg)
     dstate *d = arg;
     uint8_t *body = NULL;
     size_t len = 0;
-    int rc = d->job(d->ctx, &body, &len);
+    int rc = d->job(d->ctx, d, &body, &len);
     if (d->ctx_free != NULL)
         d->ctx_free(d->ctx);
     unlist(d);
@@ -84,7 +93,30 @@ static void *run(void *arg)
     if (resume)
         MHD_resume_connection(d->conn);
     unref(d);
+    atomic_fetch_sub(&running, 1);
     return NULL;
+}
+
+#define JOB_POLL_MS 100 /* hang-up and shutdown checks while a job waits */
+
+int cd__http_job_sleep(void *ctl, int64_t seconds)
+{
+    dstate *d = ctl;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)seconds;
+    for (;;) {
+        pthread_mutex_lock(&d->lock);
+        bool gone = d->done || d->closed; /* server stopping, response closed */
+        pthread_mutex_unlock(&d->lock);
+        if (gone)
+            return -ECANCELED;
+        int64_t left = cd__hstream_ms_until(&until);
+        if (left <= 0)
+            return 0;
+        if (cd__hstream_peer_gone(d->sock, left < JOB_POLL_MS ? (int)left : JOB_POLL_MS))
+            return -ECANCELED;
+    }
 }
 
 /* libmicrohttpd's content reader, on the server thread: never waits. */
@@ -124,6 +156,16 @@ static void response_free(void *cls)
     unref(d);
 }
 
+/* The 503 beyond CD__HTTP_JOBS_MAX: Go's error form (X-Go-Pprof, so go
+ * tool pprof prints the text) and a hint to retry. */
+static enum MHD_Result busy_reply(const cd__http_req *req)
+{
+    return cd__pprof_error_hdr(req, MHD_HTTP_SERVICE_UNAVAILABLE, "Retry-After", "1",
+                               "%d profiles are being rendered, the most at once; try again "
+                               "later\n",
+                               CD__HTTP_JOBS_MAX);
+}
+
 enum MHD_Result cd__http_deferred(const cd__http_req *req, const char *filename, cd__http_job job,
                                   void *ctx, void (*ctx_free)(void *))
 {
@@ -133,8 +175,16 @@ enum MHD_Result cd__http_deferred(const cd__http_req *req, const char *filename,
             ctx_free(ctx);
         return MHD_NO;
     }
+    if (atomic_fetch_add(&running, 1) >= CD__HTTP_JOBS_MAX) {
+        atomic_fetch_sub(&running, 1);
+        free(d);
+        if (ctx_free != NULL)
+            ctx_free(ctx);
+        return busy_reply(req);
+    }
     pthread_mutex_init(&d->lock, NULL);
     d->conn = req->conn;
+    d->sock = cd__hstream_socket(req->conn);
     d->job = job;
     d->ctx = ctx;
     d->ctx_free = ctx_free;
@@ -146,6 +196,7 @@ enum MHD_Result cd__http_deferred(const cd__http_req *req, const char *filename,
             ctx_free(ctx);
         pthread_mutex_destroy(&d->lock);
         free(d);
+        atomic_fetch_sub(&running, 1);
         return MHD_NO;
     }
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -172,6 +223,7 @@ enum MHD_Result cd__http_deferred(const cd__http_req *req, const char *filename,
         d->refs = 1;
         if (ctx_free != NULL)
             ctx_free(ctx);
+        atomic_fetch_sub(&running, 1);
     } else {
         pthread_detach(t);
     }

@@ -9,13 +9,12 @@
 #include "http/pprof_common.h"
 #include "http/response.h"
 
-enum MHD_Result cd__pprof_error(const cd__http_req *req, unsigned status, const char *fmt, ...)
+/* cd__pprof_error with one more header (hdr NULL: none). */
+static enum MHD_Result verror(const cd__http_req *req, unsigned status, const char *hdr,
+                              const char *value, const char *fmt, va_list ap)
 {
     char text[256];
-    va_list ap;
-    va_start(ap, fmt);
     int n = vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
     if (n < 0)
         n = 0;
     if ((size_t)n >= sizeof text)
@@ -33,8 +32,29 @@ enum MHD_Result cd__pprof_error(const cd__http_req *req, unsigned status, const 
     MHD_add_response_header(r, "Content-Type", CD__HTTP_TEXT_PLAIN);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Go-Pprof", "1");
+    if (hdr != NULL)
+        MHD_add_response_header(r, hdr, value);
     enum MHD_Result rc = MHD_queue_response(req->conn, status, r);
     MHD_destroy_response(r);
+    return rc;
+}
+
+enum MHD_Result cd__pprof_error(const cd__http_req *req, unsigned status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    enum MHD_Result rc = verror(req, status, NULL, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+enum MHD_Result cd__pprof_error_hdr(const cd__http_req *req, unsigned status, const char *hdr,
+                                    const char *value, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    enum MHD_Result rc = verror(req, status, hdr, value, fmt, ap);
+    va_end(ap);
     return rc;
 }
 

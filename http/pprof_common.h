@@ -15,6 +15,11 @@
 enum MHD_Result cd__pprof_error(const cd__http_req *req, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* cd__pprof_error with one more header (Retry-After on a 503...). */
+enum MHD_Result cd__pprof_error_hdr(const cd__http_req *req, unsigned status, const char *hdr,
+                                    const char *value, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 /* A 200 response with body (malloc'ed; ownership passes to the response,
  * freed also on failure): a profile.proto (text false: Content-Type
  * application/octet-stream and Content-Disposition: attachment;

@@ -30,7 +30,6 @@
  * WriteTimeout); HEAD gets the headers and no profile.
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,14 +125,7 @@ static void *watch(void *arg)
         if (stop || left <= 0)
             break;
         int ms = left < CD__PROFILE_POLL_MS ? (int)left : CD__PROFILE_POLL_MS;
-        if (s->sock < 0) {
-            struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        /* POLLIN is not asked for: a pipelined request is not a hang-up. */
-        struct pollfd p = {.fd = s->sock, .events = POLLRDHUP};
-        if (poll(&p, 1, ms) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
+        if (cd__hstream_peer_gone(s->sock, ms))
             break; /* the client went away: Go's handler returns too */
     }
     (void)cd__cpuprof_stop_owner(s); /* -ENOENT: someone else stopped it */
@@ -181,9 +173,7 @@ static enum MHD_Result serve_profile(const cd__http_req *req, void *ctx)
         return cd__pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                "Could not enable CPU profiling: %s\n", "out of memory");
     cd__hstream_init(&s->h, req->conn, (double)sec, stream_destroy);
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    s->sock = ci != NULL ? (int)ci->connect_fd : -1;
+    s->sock = cd__hstream_socket(req->conn);
 
     int rc = cd__cpuprof_start_cb(0, on_done, s);
     if (rc != 0) {

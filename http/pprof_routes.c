@@ -146,11 +146,13 @@ typedef struct job {
     int64_t seconds;
 } job;
 
-static int run_job(void *ctx, uint8_t **out, size_t *len)
+static int run_job(void *ctx, cd__http_jobctl *ctl, uint8_t **out, size_t *len)
 {
     job *j = ctx;
+    /* The wait ends early when the client leaves (Go: the request's
+     * context is done); no profile is sent then. */
     if (j->seconds > 0)
-        return cd__profile_render_delta(j->p, j->seconds, out, len);
+        return cd__profile_render_delta(j->p, j->seconds, cd__http_job_sleep, ctl, out, len);
     if (j->gc)
         cd_gc(); /* this job thread is registered with bdwgc */
     return cd__profile_render(j->p, j->debug, out, len);
@@ -271,8 +273,9 @@ typedef struct symjob {
     size_t len;
 } symjob;
 
-static int run_symbol(void *ctx, uint8_t **out, size_t *len)
+static int run_symbol(void *ctx, cd__http_jobctl *ctl, uint8_t **out, size_t *len)
 {
+    (void)ctl;
     symjob *j = ctx;
     char *buf = NULL;
     size_t n = 0;

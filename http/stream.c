@@ -1,6 +1,7 @@
 /* http/stream.c - streamed responses produced off the server thread. See
  * stream.h for the protocol; this file holds its mechanics. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 
 #include "http/pprof_common.h"
@@ -163,4 +164,22 @@ int64_t cd__hstream_ms_until(const struct timespec *t)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (int64_t)(t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+int cd__hstream_socket(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci != NULL ? (int)ci->connect_fd : -1;
+}
+
+bool cd__hstream_peer_gone(int sock, int ms)
+{
+    if (sock < 0) {
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        return false;
+    }
+    struct pollfd p = {.fd = sock, .events = POLLRDHUP};
+    return poll(&p, 1, ms) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
 }

@@ -115,4 +115,16 @@ void cd__hstream_slot_shutdown(cd__hstream_slot *slot);
 /* ms from now until t (CLOCK_MONOTONIC), negative once past. */
 int64_t cd__hstream_ms_until(const struct timespec *t);
 
+/* The socket of c's connection, or -1. Any thread while c is open. */
+int cd__hstream_socket(struct MHD_Connection *c);
+
+/* Waits up to ms for sock's client to hang up: true as soon as it has
+ * (end of its stream, reset, or a socket no longer open), false after ms.
+ * A suspended connection is not watched by libmicrohttpd, so a thread that
+ * works for one calls this to notice, as Go's request context does, that
+ * nobody waits for the answer. A pipelined request is not a hang-up
+ * (POLLIN is not asked for). sock < 0: sleeps ms, false. Any thread;
+ * blocks up to ms. */
+bool cd__hstream_peer_gone(int sock, int ms);
+
 #endif /* CDEBUG_HTTP_STREAM_H */

@@ -96,7 +96,8 @@ int cd__profile_render(const cd__profile *p, int debug, uint8_t **out, size_t *l
     return rc;
 }
 
-int cd__profile_render_delta(const cd__profile *p, int64_t seconds, uint8_t **out, size_t *len)
+int cd__profile_render_delta(const cd__profile *p, int64_t seconds, cd__profile_wait_fn wait,
+                             void *arg, uint8_t **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
@@ -109,8 +110,13 @@ int cd__profile_render_delta(const cd__profile *p, int64_t seconds, uint8_t **ou
     uint64_t t0 = cd__walltime();
     if ((rc = p->build(b0)) < 0)
         goto out;
-    struct timespec ts = {(time_t)seconds, 0};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    if (wait != NULL) {
+        if ((rc = wait(arg, seconds)) < 0)
+            goto out;
+    } else {
+        struct timespec ts = {(time_t)seconds, 0};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
     }
     uint64_t t1 = cd__walltime();
     if ((rc = p->build(b1)) < 0 || (rc = cd__pprof_subtract(b1, b0)) < 0)

@@ -49,10 +49,17 @@ size_t cd__profile_list(const cd__profile **out, size_t max);
  * is malloc'ed in *out, *len. Returns 0 or a negative errno. */
 int cd__profile_render(const cd__profile *p, int debug, uint8_t **out, size_t *len);
 
+/* Waits `seconds` for a delta profile: returns 0 when the time is up, or a
+ * negative errno (-ECANCELED) when whoever asked is gone. */
+typedef int (*cd__profile_wait_fn)(void *arg, int64_t seconds);
+
 /* The delta profile over `seconds` (Go's serveDeltaProfile): builds p,
- * sleeps, builds again, and keeps the difference (second minus first,
- * samples whose values all cancel dropped), with time and duration of the
- * interval. Only for p->delta profiles. gzipped profile.proto in *out. */
-int cd__profile_render_delta(const cd__profile *p, int64_t seconds, uint8_t **out, size_t *len);
+ * waits (wait(arg, seconds), or sleeps when wait is NULL), builds again,
+ * and keeps the difference (second minus first, samples whose values all
+ * cancel dropped), with time and duration of the interval. Only for
+ * p->delta profiles. gzipped profile.proto in *out. Returns 0, or a
+ * negative errno (wait's own when it gave up: then no profile). */
+int cd__profile_render_delta(const cd__profile *p, int64_t seconds, cd__profile_wait_fn wait,
+                             void *arg, uint8_t **out, size_t *len);
 
 #endif /* CDEBUG_PROF_PROFILES_H */
