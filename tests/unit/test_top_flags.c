@@ -181,6 +181,19 @@ static void test_flags_errors(void **state)
     assert_int_equal(parse(&o, &msg, "6060", NULL), -EINVAL);
     assert_non_null(strstr(msg, "unexpected argument \"6060\""));
 
+    /* what the command line holds is quoted escaped, never raw (esc.h) */
+    assert_int_equal(parse(&o, &msg, "-i", "\x1b[2J\r\n", NULL), -EINVAL);
+    assert_non_null(strstr(msg, "invalid value \"\\x1b[2J\\r\\n\" for flag -i: parse error\n"));
+    assert_int_equal(parse(&o, &msg, "-dummy=\x07", NULL), -EINVAL);
+    assert_non_null(strstr(msg, "invalid boolean value \"\\a\" for -dummy"));
+    assert_int_equal(parse(&o, &msg, "-bo\ngus", NULL), -EINVAL);
+    assert_non_null(strstr(msg, "flag provided but not defined: -bo\\ngus\n"));
+    assert_int_equal(parse(&o, &msg, "---\x1b]52", NULL), -EINVAL);
+    assert_non_null(strstr(msg, "bad flag syntax: ---\\x1b]52\n"));
+    assert_int_equal(parse(&o, &msg, "60\xc2\x9b" "60", NULL), -EINVAL);
+    assert_non_null(strstr(msg, "unexpected argument \"60\\u009b60\""));
+    assert_null(strchr(msg, '\x1b'));
+
     /* every error is followed by the usage, which names every flag */
     static const char *const names[] = {"-csv", "-dummy", "-endpoint", "-i duration",
                                         "-ports string", "-self", "-vars string"};

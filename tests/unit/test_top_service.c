@@ -209,15 +209,22 @@ static void test_csv(void **state)
     top_csv_row(&c, &t0, "h:1", "line", "1\n2");
     top_csv_row(&c, &t0, "h:1", TOP_CSV_STATUS_VAR, "failed: connection refused");
     top_csv_row(&c, &t0, "h:1", "missing", "");
+    /* what a hostile service sends: escaped, formulas defused, numbers kept */
+    top_csv_row(&c, &t0, "h:1", "neg", "-3");
+    top_csv_row(&c, &t0, "h:1", "=cmd", "=HYPERLINK(\"http://x/\")");
+    top_csv_row(&c, &t0, "h:1", "osc", "\x1b]52;c;eA==\x07\r");
     assert_int_equal(top_csv_flush(&c), 0);
-    assert_int_equal(c.rows, 6);
+    assert_int_equal(c.rows, 9);
     assert_string_equal(buf, "timestamp,service,var,value\n"
                              "2023-11-14T22:13:20.123Z,127.0.0.1:6060,requests,17\n"
                              "2023-11-14T22:13:20.123Z,h:1,\"a,b\",\"say \"\"hi\"\"\"\n"
                              "2023-11-14T22:13:20.123Z,h:1,x,\" padded\"\n"
-                             "2023-11-14T22:13:20.123Z,h:1,line,\"1\n2\"\n"
+                             "2023-11-14T22:13:20.123Z,h:1,line,1\\n2\n"
                              "2023-11-14T22:13:20.123Z,h:1,(status),failed: connection refused\n"
-                             "2023-11-14T22:13:20.123Z,h:1,missing,\n");
+                             "2023-11-14T22:13:20.123Z,h:1,missing,\n"
+                             "2023-11-14T22:13:20.123Z,h:1,neg,-3\n"
+                             "2023-11-14T22:13:20.123Z,h:1,'=cmd,\"'=HYPERLINK(\"\"http://x/\"\")\"\n"
+                             "2023-11-14T22:13:20.123Z,h:1,osc,\\x1b]52;c;eA==\\a\\r\n");
     assert_int_equal(top_csv_close(&c), 0);
     free(buf);
 
