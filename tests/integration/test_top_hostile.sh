@@ -240,6 +240,8 @@ fi
 python3 - "$tmp/raw" <<'PY'
 import re, sys
 data = open(sys.argv[1], "rb").read()
+if b"press q to quit" not in data:
+    sys.exit("FAIL: pipe-pane recorded no screen output (%d bytes)" % len(data))
 for what, rx in (("OSC", rb"\x1b\]"), ("BEL", rb"\x07"), ("C1", rb"\xc2[\x80-\x9f]"),
                  ("screen clear from the document", rb"\x1b\[2J\x1b\[Hgone")):
     m = re.search(rx, data)

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "esc.h"
+
 static void note_error(top_csv *c)
 {
     if (c->err == 0)
@@ -35,21 +37,56 @@ int top_csv_open(top_csv *c, const char *path)
     return rc;
 }
 
+bool top_csv_is_number(const char *s)
+{
+    const char *p = s + (*s == '+' || *s == '-');
+    size_t digits = 0;
+
+    for (; *p >= '0' && *p <= '9'; p++)
+        digits++;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            digits++;
+    if (digits == 0)
+        return false;
+    if (*p == 'e' || *p == 'E') {
+        p += p[1] == '+' || p[1] == '-' ? 2 : 1;
+        if (*p < '0' || *p > '9')
+            return false;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return *p == '\0';
+}
+
+bool top_csv_is_formula(const char *s)
+{
+    const char *p = s + strspn(s, " ");
+    return *p != '\0' && strchr("=+-@", *p) != NULL && !top_csv_is_number(s);
+}
+
 void top_csv_field(FILE *f, const char *s)
 {
     size_t n = strlen(s);
-    bool quote = strpbrk(s, ",\"\r\n") != NULL || (n > 0 && (s[0] == ' ' || s[n - 1] == ' '));
-    if (!quote) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s != '\0'; s++) {
-        if (*s == '"')
+    /* Escaping leaves commas, quotes and spaces where they are and turns CR
+     * and LF into text, so the raw string decides the quoting. */
+    bool quote = strpbrk(s, ",\"") != NULL || (n > 0 && (s[0] == ' ' || s[n - 1] == ' '));
+
+    if (quote)
+        fputc('"', f);
+    if (top_csv_is_formula(s))
+        fputc('\'', f);
+    while (n > 0) {
+        char e[TOP_ESC_MAX];
+        size_t elen, k = top_esc_char(s, n, e, &elen);
+        if (e[0] == '"')
             fputc('"', f);
-        fputc(*s, f);
+        fwrite(e, 1, elen, f);
+        s += k;
+        n -= k;
     }
-    fputc('"', f);
+    if (quote)
+        fputc('"', f);
 }
 
 char *top_csv_timestamp(const struct timespec *ts, char *buf, size_t len)

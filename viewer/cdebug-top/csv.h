@@ -9,13 +9,16 @@
  * when the var is missing. A poll that fails writes one row with var
  * "(status)" and value "failed: <reason>"; a detected restart writes
  * "(status)","restarted: <reason>". The file is flushed after every poll so
- * a killed cdebug-top leaves only whole rows.
+ * a killed cdebug-top leaves only whole rows. Every cell goes through
+ * top_csv_field, so what a service sends can neither break a row nor
+ * become a spreadsheet formula.
  *
  * Not thread-safe: one writer.
  */
 #ifndef CDEBUG_TOP_CSV_H
 #define CDEBUG_TOP_CSV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -46,9 +49,24 @@ int top_csv_flush(top_csv *c);
 /* Flushes and closes; returns c->err or the close error. */
 int top_csv_close(top_csv *c);
 
-/* Writes s as one CSV field: quoted (with "" doubling) when it contains a
- * comma, quote, CR or LF or starts or ends with a space. */
+/* Writes s as one CSV cell: escaped as every text output is (esc.h: no
+ * control character, CR and LF included, reaches the file raw); quoted,
+ * with "" doubling, when it holds a comma or a quote or starts or ends
+ * with a space (RFC 4180); and led by a single quote when a spreadsheet
+ * would read it as a formula (top_csv_is_formula), as OWASP's CSV
+ * injection advice has it. */
 void top_csv_field(FILE *f, const char *s);
+
+/* Whether s is a plain decimal number: an optional sign, digits with an
+ * optional fraction (or a fraction alone), an optional exponent: "17",
+ * "-3", "-1.5e+03", ".5". What top_fmt_raw writes for a number always is
+ * one; "inf", "nan", "0x10" and anything with blanks are not. O(n). */
+bool top_csv_is_number(const char *s);
+
+/* Whether a spreadsheet could run s: its first character after leading
+ * spaces is = + - or @ and s is not a plain number (a negative number
+ * stays a number). O(n). */
+bool top_csv_is_formula(const char *s);
 
 /* Formats ts as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) into buf (>= 25 bytes). */
 char *top_csv_timestamp(const struct timespec *ts, char *buf, size_t len);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "esc.h"
 
 typedef enum { FLAG_STRING, FLAG_DURATION, FLAG_BOOL } flag_type;
 
@@ -36,8 +37,10 @@ static const struct flag_def *find_flag(const char *name, size_t len)
     return NULL;
 }
 
-void top_flags_usage(FILE *f, const char *prog)
+void top_flags_usage(FILE *f, const char *prog_raw)
 {
+    char prog[TOP_ESC_LINE_MAX];
+    top_esc(prog_raw, prog, sizeof(prog)); /* argv[0] is text like any other */
     fprintf(f, "Usage of %s:\n", prog);
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
         const struct flag_def *d = &flags[i];
@@ -83,7 +86,7 @@ static int set_flag(top_opts *o, const struct flag_def *d, const char *val, FILE
     if (d->type == FLAG_BOOL) {
         bool b;
         if (parse_bool(val, &b) < 0) {
-            fprintf(errf, "invalid boolean value \"%s\" for -%s: parse error\n", val, d->name);
+            top_esc_line(errf, "invalid boolean value \"%s\" for -%s: parse error", val, d->name);
             return -EINVAL;
         }
         if (strcmp(d->name, "dummy") == 0)
@@ -96,8 +99,8 @@ static int set_flag(top_opts *o, const struct flag_def *d, const char *val, FILE
         int64_t ns;
         int rc = top_duration_parse(val, &ns);
         if (rc < 0) {
-            fprintf(errf, "invalid value \"%s\" for flag -%s: %s\n", val, d->name,
-                    rc == -ERANGE ? "value out of range" : "parse error");
+            top_esc_line(errf, "invalid value \"%s\" for flag -%s: %s", val, d->name,
+                         rc == -ERANGE ? "value out of range" : "parse error");
             return -EINVAL;
         }
         o->interval_ns = ns;
@@ -139,7 +142,7 @@ int top_flags_parse(int argc, char **argv, top_opts *o, FILE *errf)
                 break; /* "--" terminates the flags */
         }
         if (name[0] == '-' || name[0] == '=') {
-            fprintf(errf, "bad flag syntax: %s\n", arg);
+            top_esc_line(errf, "bad flag syntax: %s", arg);
             goto usage;
         }
 
@@ -151,7 +154,7 @@ int top_flags_parse(int argc, char **argv, top_opts *o, FILE *errf)
         }
         const struct flag_def *d = find_flag(name, len);
         if (d == NULL) {
-            fprintf(errf, "flag provided but not defined: -%.*s\n", (int)len, name);
+            top_esc_line(errf, "flag provided but not defined: -%.*s", (int)len, name);
             goto usage;
         }
 
@@ -173,8 +176,9 @@ int top_flags_parse(int argc, char **argv, top_opts *o, FILE *errf)
     if (i < argc) {
         /* Go would silently ignore these; a dashboard given "6060 6061"
          * without -ports would then monitor nothing useful. */
-        fprintf(errf, "unexpected argument \"%s\" (flags go before arguments; cdebug-top takes none)\n",
-                argv[i]);
+        top_esc_line(errf,
+                     "unexpected argument \"%s\" (flags go before arguments; cdebug-top takes none)",
+                     argv[i]);
         goto usage;
     }
     if (o->interval_ns <= 0) {

@@ -38,11 +38,14 @@ typedef struct top_opts {
  * or value writes Go's message ("flag provided but not defined: -x",
  * "invalid value \"abc\" for flag -i: parse error") and the usage to errf and
  * returns -EINVAL (callers exit 2, like flag.ExitOnError). Also rejects
- * leftover positional arguments and a non-positive interval. Not
- * thread-safe only in that it writes errf. */
+ * leftover positional arguments and a non-positive interval. Arguments
+ * quoted in a message are escaped (esc.h): a control character in argv
+ * shows as \x1b, it does not act on the terminal. Not thread-safe only in
+ * that it writes errf. */
 int top_flags_parse(int argc, char **argv, top_opts *o, FILE *errf);
 
-/* Writes the usage text (flags with defaults, examples) to f. */
+/* Writes the usage text (flags with defaults, examples) to f, with prog
+ * escaped (esc.h). */
 void top_flags_usage(FILE *f, const char *prog);
 
 #endif

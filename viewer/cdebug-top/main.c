@@ -10,6 +10,9 @@
  * the front end. SIGINT/SIGTERM/SIGHUP and q end it cleanly (exit 0), which
  * flushes the CSV file and restores the terminal.
  *
+ * Every message goes through esc.h's escaping, like every other text
+ * cdebug-top writes.
+ *
  * Exit status: 0 normal end or -h, 1 runtime failure (no terminal, cannot
  * create the CSV file), 2 bad command line (Go's flag convention).
  */
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "esc.h"
 #include "format.h"
 #include "poll.h"
 #include "ports.h"
@@ -144,8 +148,8 @@ static int run(top_app *app, top_poll *poll, bool tty)
                 if (ferror(stdout))
                     return 0; /* reader went away (`| head`): nothing left to do */
                 if (app->csv.err != 0 && app->csv.rows > 0) {
-                    fprintf(stderr, "cdebug-top: csv %s: %s; recording stopped\n", app->opts.csv,
-                            strerror(-app->csv.err));
+                    top_esc_line(stderr, "cdebug-top: csv %s: %s; recording stopped", app->opts.csv,
+                                 strerror(-app->csv.err));
                     app->csv.rows = 0; /* report once */
                 }
             }
@@ -183,7 +187,7 @@ int main(int argc, char **argv)
     if (top_vars_parse_list(app.opts.vars, &app.vars, &app.nvars, err, sizeof(err)) < 0 ||
         top_ports_parse(app.opts.ports, app.opts.endpoint, &targets, &ntargets, err, sizeof(err)) <
             0) {
-        fprintf(stderr, "cdebug-top: %s\n", err);
+        top_esc_line(stderr, "cdebug-top: %s", err);
         top_flags_usage(stderr, argv[0]);
         goto out;
     }
@@ -192,8 +196,8 @@ int main(int argc, char **argv)
     if (app.opts.csv != NULL) {
         int crc = top_csv_open(&app.csv, app.opts.csv);
         if (crc < 0) {
-            fprintf(stderr, "cdebug-top: cannot create CSV file %s: %s\n", app.opts.csv,
-                    strerror(-crc));
+            top_esc_line(stderr, "cdebug-top: cannot create CSV file %s: %s", app.opts.csv,
+                         strerror(-crc));
             goto out;
         }
     }
@@ -214,7 +218,7 @@ int main(int argc, char **argv)
     curl_up = true;
     if (top_poll_new(&poll, app.svcs, app.nsvcs, app.vars, app.nvars,
                      request_timeout(app.opts.interval_ns), err, sizeof(err)) < 0) {
-        fprintf(stderr, "cdebug-top: %s\n", err);
+        top_esc_line(stderr, "cdebug-top: %s", err);
         goto out;
     }
 
@@ -229,7 +233,7 @@ int main(int argc, char **argv)
 
     if (!app.opts.dummy) {
         if (top_tty_init(err, sizeof(err)) < 0) {
-            fprintf(stderr, "cdebug-top: %s\n", err);
+            top_esc_line(stderr, "cdebug-top: %s", err);
             goto out;
         }
         tty = true;
@@ -249,7 +253,7 @@ out:
     if (app.csv.f != NULL) {
         int crc = top_csv_close(&app.csv);
         if (crc < 0 && rc == 0) {
-            fprintf(stderr, "cdebug-top: csv %s: %s\n", app.opts.csv, strerror(-crc));
+            top_esc_line(stderr, "cdebug-top: csv %s: %s", app.opts.csv, strerror(-crc));
             rc = 1;
         }
     }

@@ -25,6 +25,7 @@
 #include <wchar.h>
 
 #include "duration.h"
+#include "esc.h"
 #include "format.h"
 #include "ui.h"
 
@@ -109,22 +110,27 @@ static attr_t color(int pair, attr_t extra)
     return (colors ? COLOR_PAIR(pair) : 0) | extra;
 }
 
-/* Writes s at (y, x), at most w columns. Non-ASCII text needs a UTF-8
- * locale; otherwise "µ" becomes "u" and other bytes "?", so nothing
- * misaligns. */
-static void put(int y, int x, int w, const char *s, attr_t a)
+/* Writes s at (y, x), at most w columns, and returns how many characters it
+ * wrote. s is escaped first (esc.h), as every text output is: ncurses would
+ * otherwise act on a CR or LF from a service (a fake line drawn anywhere on
+ * the screen) and drop a whole string that is not valid UTF-8. Non-ASCII
+ * text needs a UTF-8 locale; otherwise "µ" becomes "u" and other bytes "?",
+ * so nothing misaligns. */
+static int put(int y, int x, int w, const char *s, attr_t a)
 {
     wchar_t ws[256];
+    char esc[6 * 256];
     size_t n = 0;
 
     if (w <= 0)
-        return;
+        return 0;
+    s = top_esc(s, esc, sizeof(esc));
     if (utf8) {
         mbstate_t st = {0};
         const char *src = s;
         n = mbsrtowcs(ws, &src, sizeof(ws) / sizeof(ws[0]) - 1, &st);
         if (n == (size_t)-1)
-            n = 0;
+            n = 0; /* not reached: escaped text is valid UTF-8 */
     } else {
         for (const unsigned char *p = (const unsigned char *)s;
              *p != '\0' && n < sizeof(ws) / sizeof(ws[0]) - 1; p++) {
@@ -140,6 +146,7 @@ static void put(int y, int x, int w, const char *s, attr_t a)
     attron(a);
     mvaddnwstr(y, x, ws, w);
     attroff(a);
+    return (int)n < w ? (int)n : w;
 }
 
 static void box_at(int y, int x, int h, int w, attr_t a)
@@ -255,15 +262,14 @@ static void panel(const top_var *v, const top_series *ser, int y, int x, int h, 
     else
         snprintf(line, sizeof(line), "%s  max %s", cur,
                  top_fmt_value(&ser->max, v->kind, max, sizeof(max)));
-    put(y + 1, x + 1, w - 2, line, ka);
+    int used = put(y + 1, x + 1, w - 2, line, ka) + 2;
     if (v->kind == TOP_KIND_STR)
         return; /* text has no sparkline */
 
     if (h > 3) {
         sparkline(&ser->hist, y + 2, x + 1, h - 3, w - 2, color(kind_pair(v->kind), 0));
     } else {
-        int used = (int)mbstowcs(NULL, line, 0) + 2;
-        if (used > 0 && used < w - 4)
+        if (used < w - 4)
             sparkline(&ser->hist, y + 1, x + 1 + used, 1, w - 2 - used,
                       color(kind_pair(v->kind), 0));
     }
