@@ -41,10 +41,11 @@ char *cd__buf_finish(cd__buf *b);
 /* Frees the buffer without returning its text. */
 void cd__buf_free(cd__buf *b);
 
-/* Appends n bytes. O(n). */
+/* Appends n bytes (none: a no-op, even on a buffer not allocated yet,
+ * where memcpy to NULL would be undefined). O(n). */
 static inline void cd__buf_put(cd__buf *b, const char *s, size_t n)
 {
-    if (b->cap - b->len < n && !cd__buf_grow(b, n))
+    if (n == 0 || (b->cap - b->len < n && !cd__buf_grow(b, n)))
         return;
     memcpy(b->p + b->len, s, n);
     b->len += n;
