@@ -33,7 +33,7 @@
 #include "http/trace_route.h"
 #include "prof/profiles.h"
 #include "prof/symbolize.h"
-#include "vars/builtin.h"
+#include "vars/cmdline.h"
 #include "vars/registry.h"
 
 #define PREFIX "/debug/pprof/"
@@ -217,12 +217,13 @@ static enum MHD_Result serve_cmdline(const cd__http_req *req, void *ctx)
 {
     (void)ctx;
     size_t n;
+    bool hide;
     (void)cd__vars_init(); /* reads the arguments once */
-    const char *args = cd__cmdline_raw(&n);
+    const char *args = cd__cmdline_shown(&n, &hide);
     /* Go joins os.Args with NULs: no NUL after the last one. With
-     * cmdlineredact, argv[0] only, as the cmdline var shows it. */
+     * cmdlineredact=1, argv[0] only. */
     size_t keep = n > 0 ? n - 1 : 0;
-    if (cd__cmdline_redacted())
+    if (hide)
         keep = strnlen(args, n);
     char *body = malloc(keep + 1);
     if (body == NULL)

@@ -248,7 +248,7 @@ static const setting settings[] = {
     {"scheddetail", set_int, offsetof(cd__config, scheddetail), 0, 1, "0 or 1"},
     {"http", set_addr, 0, 0, 0, "host:port, e.g. 127.0.0.1:6060"},
     {"httpunsafe", set_int, offsetof(cd__config, httpunsafe), 0, 1, "0 or 1"},
-    {"cmdlineredact", set_int, offsetof(cd__config, cmdlineredact), 0, 1, "0 or 1"},
+    {"cmdlineredact", set_int, offsetof(cd__config, cmdlineredact), 0, 2, "0, 1 or 2"},
     {"trace", set_path, offsetof(cd__config, trace_path), 0, 0, "a file name"},
     {"flight", set_int, offsetof(cd__config, flight_s), 0, CD__FLIGHT_MAX_S,
      "seconds from 0 (off) to " STR(CD__FLIGHT_MAX_S)},
@@ -427,6 +427,7 @@ void cd__config_defaults(cd__config *c)
     c->gc_percent = 100;
     c->memprofilerate = CD__MEMPROFILERATE;
     c->cpuprofilerate = CD__CPUPROFILERATE;
+    c->cmdlineredact = 2; /* CD_CMDLINE_SECRETS: secure by default */
 }
 
 /* Writes one warning line to stderr in a single write(2), so lines from

@@ -37,7 +37,7 @@ typedef struct cd__config {
      * non-loopback address unless httpunsafe is 1. */
     char http_addr[CD__HTTP_ADDR_MAX];
     int httpunsafe;                /* CDEBUG httpunsafe: 0/1 */
-    int cmdlineredact;             /* CDEBUG cmdlineredact: 0/1, hide argv[1..] in cmdline */
+    int cmdlineredact;             /* CDEBUG cmdlineredact: a CD_CMDLINE_* mode, default 2 */
     char trace_path[CD__PATH_MAX]; /* CDEBUG trace: trace the whole run into it */
     int flight_s;                  /* CDEBUG flight: flight-recorder window in seconds, 0 = off */
     char cpuprofile_path[CD__PATH_MAX]; /* CDEBUG cpuprofile: CPU profile written at exit */

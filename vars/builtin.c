@@ -1,115 +1,18 @@
-/* vars/builtin.c - cmdline, memstats and sched. See builtin.h.
+/* vars/builtin.c - memstats and sched, and the registration of the
+ * built-in vars (cmdline lives in vars/cmdline.c). See builtin.h.
  *
  * All three are read at render time without stopping the world:
  * cd_read_memstats takes bdwgc's allocation lock for a copy (about a
  * microsecond), cd_read_schedstats reads the pool's atomics, and cmdline
  * was copied from /proc/self/cmdline when the registry was created.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "runtime/env.h"
-#include "runtime/init.h"
 #include "vars/builtin.h"
+#include "vars/cmdline.h"
 #include "vars/gofloat.h"
 #include "vars/registry.h"
-
-/* ---- cmdline ------------------------------------------------------------ */
-
-/* /proc/self/cmdline: the arguments, each NUL-terminated, written once by
- * cd__builtins_register before cmdline is published (the publication's
- * release orders it before any render). */
-static char *argbuf;
-static size_t arglen;
-/* cd_vars_redact_cmdline: -1 never called (CDEBUG decides), else 0/1. */
-static _Atomic int redact_api = -1;
-
-void cd_vars_redact_cmdline(int on)
-{
-    atomic_store_explicit(&redact_api, on ? 1 : 0, memory_order_relaxed);
-}
-
-bool cd__cmdline_redacted(void)
-{
-    int api = atomic_load_explicit(&redact_api, memory_order_relaxed);
-    if (api >= 0)
-        return api != 0;
-    /* cd__cfg is filled by cd_init; a render before it (another library's
-     * constructor) must not leak what CDEBUG asked to hide. */
-    cd__ensure_init();
-    return cd__cfg.cmdlineredact != 0;
-}
-
-/* Reads all of /proc/self/cmdline (its size is not known in advance).
- * On any failure cmdline renders as an empty array. */
-static void read_cmdline(void)
-{
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    while (buf != NULL) {
-        if (len == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fd);
-    /* The last argument must end in NUL for the renderer; the kernel
-     * leaves it off when a program rewrote its argv area. */
-    if (buf != NULL && len > 0 && buf[len - 1] != '\0') {
-        char *nb = realloc(buf, len + 1);
-        if (nb == NULL) {
-            free(buf);
-            return;
-        }
-        buf = nb;
-        buf[len++] = '\0';
-    }
-    argbuf = buf;
-    arglen = buf ? len : 0;
-}
-
-const char *cd__cmdline_raw(size_t *len)
-{
-    *len = argbuf != NULL ? arglen : 0;
-    return argbuf != NULL ? argbuf : "";
-}
-
-/* json.Marshal(os.Args): ["prog","arg1",...]. */
-static void cmdline_json(cd__buf *b)
-{
-    bool redact = cd__cmdline_redacted();
-    cd__buf_putc(b, '[');
-    size_t i = 0;
-    for (int argi = 0; i < arglen; argi++) {
-        size_t n = strlen(argbuf + i);
-        if (argi > 0)
-            cd__buf_putc(b, ',');
-        if (argi > 0 && redact)
-            cd__buf_json_str(b, "<redacted>", 10);
-        else
-            cd__buf_json_str(b, argbuf + i, n);
-        i += n + 1;
-    }
-    cd__buf_putc(b, ']');
-}
 
 /* ---- memstats ----------------------------------------------------------- */
 
@@ -291,8 +194,8 @@ static void add_builtin(const char *name, cd__builtin_json_fn fn)
 
 void cd__builtins_register(void)
 {
-    read_cmdline();
-    add_builtin("cmdline", cmdline_json);
+    cd__cmdline_read();
+    add_builtin("cmdline", cd__cmdline_json);
     add_builtin("memstats", memstats_json);
     add_builtin("sched", sched_json);
 }

@@ -5,11 +5,10 @@
  * the render buffer, in exactly the shape Go's expvar produces for cmdline
  * and memstats (json.Marshal of os.Args and of runtime.MemStats: compact,
  * struct field order, Go's JSON types). docs/vars.md lists every field.
+ * cmdline's reading and redaction are in vars/cmdline.h.
  */
 #ifndef CDEBUG_VARS_BUILTIN_H
 #define CDEBUG_VARS_BUILTIN_H
-
-#include <stdbool.h>
 
 #include "cdebug/runtime.h"
 #include "cdebug/sched.h"
@@ -18,16 +17,6 @@
 /* Reads /proc/self/cmdline and publishes cmdline, memstats and sched.
  * Called once, from cd__vars_init. Not thread-safe against itself. */
 void cd__builtins_register(void);
-
-/* The program's arguments as read by cd__builtins_register: each ends in
- * NUL; *len is the total (0 and "" before the read or when it failed).
- * Valid for the life of the process. Thread-safe once cd__vars_init ran
- * (the vars registry's publication orders the read before it). O(1). */
-const char *cd__cmdline_raw(size_t *len);
-
-/* Whether cmdline hides argv[1..]: cd_vars_redact_cmdline()'s last value
- * when it was called, else CDEBUG=cmdlineredact. Thread-safe, O(1). */
-bool cd__cmdline_redacted(void);
 
 /* Appends m as Go's json.Marshal(runtime.MemStats) does: compact, fields
  * in the struct's order, integers, PauseNs/PauseEnd as arrays of 256,

@@ -88,8 +88,17 @@ CD_EXTERN char *cd_vars_json(void);
  * format 0.0.4. Same rules as cd_vars_json. */
 CD_EXTERN char *cd_vars_prometheus(void);
 
-/* Hides argv[1..] in the cmdline var (same as CDEBUG=cmdlineredact=1). */
-CD_EXTERN void cd_vars_redact_cmdline(int on);
+/* What the cmdline var and /debug/pprof/cmdline show of the arguments
+ * (CDEBUG=cmdlineredact=N). */
+#define CD_CMDLINE_SHOW    0 /* every argument as given, as in Go */
+#define CD_CMDLINE_HIDE    1 /* argv[0] only; the var shows "<redacted>" for the rest */
+#define CD_CMDLINE_SECRETS 2 /* the default: secret values as "xxxxx" (docs/vars.md) */
+
+/* Selects the mode above, overriding CDEBUG=cmdlineredact from the next
+ * render on. Returns 0, or -EINVAL for another value, which then hides
+ * argv[1..] (CD_CMDLINE_HIDE: what any non-zero value did before the modes
+ * existed). Thread-safe, async-signal-safe (one relaxed atomic), O(1). */
+CD_EXTERN int cd_vars_redact_cmdline(int mode);
 
 #ifdef __cplusplus
 }

@@ -337,6 +337,7 @@ static void test_cdebug_malformed_table(void **state)
         {"http=127.0.0.1:+80", 1},
         {"httpunsafe=2", 1},
         {"cmdlineredact=yes", 1},
+        {"cmdlineredact=3", 1},
         {"trace=,cpuprofile=", 2},
         {"trace=a\x01b", 1},
         {"memprofilerate=-1", 1},
@@ -789,7 +790,11 @@ static void test_http_settings(void **state)
     cd__config_defaults(&c);
     assert_string_equal(c.http_addr, "");
     assert_int_equal(c.httpunsafe, 0);
+    assert_int_equal(c.cmdlineredact, 2); /* secrets redacted by default */
+    assert_int_equal(cd__env_parse_cdebug(&c, "cmdlineredact=0", NULL, NULL), 0);
     assert_int_equal(c.cmdlineredact, 0);
+    assert_int_equal(cd__env_parse_cdebug(&c, "cmdlineredact=2,cmdlineredact=3", NULL, NULL), 1);
+    assert_int_equal(c.cmdlineredact, 2);
     assert_int_equal(cd__env_parse_cdebug(&c, "httpunsafe=1,cmdlineredact=1", NULL, NULL), 0);
     assert_int_equal(c.httpunsafe, 1);
     assert_int_equal(c.cmdlineredact, 1);

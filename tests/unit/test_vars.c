@@ -578,14 +578,14 @@ static void test_cmdline_redact(void **state)
 
     /* argv[0] stays, argv[1..] are hidden (test_vars_schema.sh runs a
      * program with arguments, and CDEBUG=cmdlineredact=1). */
-    cd_vars_redact_cmdline(1);
+    assert_int_equal(cd_vars_redact_cmdline(CD_CMDLINE_HIDE), 0);
     j = render();
     c = json_object_get(j, "cmdline");
     assert_non_null(strstr(json_string_value(json_array_get(c, 0)), "test_vars"));
     for (size_t i = 1; i < json_array_size(c); i++)
         assert_string_equal(json_string_value(json_array_get(c, i)), "<redacted>");
     json_decref(j);
-    cd_vars_redact_cmdline(0);
+    assert_int_equal(cd_vars_redact_cmdline(CD_CMDLINE_SECRETS), 0);
 }
 
 int main(void)
