@@ -24,10 +24,22 @@
  *       writes N task and thread profiles of each debug level to
  *       /dev/null; prints "churn ok N" and exits 0. For the sanitizers:
  *       the snapshot races every state change.
+ *   prog_taskprof busy
+ *       the debug server of CDEBUG=http=... ("listening on PORT") in front
+ *       of a program that walks stacks all the time, until SIGTERM (then
+ *       prints "done", exits 0): the churn's tasks (spawn, allocate,
+ *       block, end), a task sorting with qsort whose comparator allocates
+ *       (sampled allocations walked up through libc frames that have no
+ *       frame pointer), and a thread that creates short-lived registered
+ *       threads (each registration walks its creation stack up through
+ *       glibc's start_thread). For test_pprof_stackwalk.sh, whose requests
+ *       walk every thread by signal meanwhile.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -173,6 +185,7 @@ static void write_one(const char *dir, const char *file, int (*fn)(int, int), in
 
 static _Atomic int churn_stop;
 static bool churn_garbage;
+static long churn_pace_ms = 1; /* a spawner's pause between batches */
 static cd_waitgroup churn_wg;
 
 static void churn_leaf(void *arg)
@@ -204,7 +217,7 @@ static void churn_spawner(void *arg)
                 cd_wg_done(&churn_wg);
         }
         cd_block_begin("churn.pace");
-        pause_ms(1);
+        pause_ms(churn_pace_ms);
         cd_block_end();
     }
     cd_wg_done(&churn_wg);
@@ -238,13 +251,111 @@ static int churn(int rounds)
     return 0;
 }
 
+/* ---- busy ---------------------------------------------------------------- */
+
+static int cmp_alloc(const void *a, const void *b)
+{
+    /* An allocation from a callback of libc's qsort: when sampled, its walk
+     * goes up through qsort's frames, which keep no frame pointer. */
+    void *p = cd_alloc(64);
+    if (!churn_garbage)
+        cd_free(p);
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static void sorter_task(void *arg)
+{
+    (void)arg;
+    unsigned seed = 7;
+    while (atomic_load(&churn_stop) == 0) {
+        int v[64];
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            v[i] = rand_r(&seed);
+        qsort(v, sizeof v / sizeof v[0], sizeof v[0], cmp_alloc);
+        cd_block_begin("busy.pace");
+        pause_ms(churn_pace_ms);
+        cd_block_end();
+    }
+    cd_wg_done(&churn_wg);
+}
+
+static void *short_thread(void *arg)
+{
+    (void)arg;
+    if (cd_thread_register() == 0) {
+        char *p = cd_alloc(1024);
+        p[0] = 1;
+        if (!churn_garbage)
+            cd_free(p);
+        cd_thread_unregister();
+    }
+    return NULL;
+}
+
+/* Not registered: creates threads like a program's own code. */
+static void *thread_maker(void *arg)
+{
+    (void)arg;
+    while (atomic_load(&churn_stop) == 0) {
+        pthread_t th[4];
+        int n = 0;
+        for (int i = 0; i < 4; i++)
+            if (pthread_create(&th[n], NULL, short_thread, NULL) == 0)
+                n++;
+        for (int i = 0; i < n; i++)
+            pthread_join(th[i], NULL);
+        pause_ms(20);
+    }
+    return NULL;
+}
+
+static int busy(void)
+{
+    /* Before any thread of ours exists, so every thread inherits the mask
+     * and sigwait receives the signals. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (cd_http_port() <= 0)
+        die("no debug server (CDEBUG=http=...)", cd_http_port());
+    churn_garbage = getenv("GC_DONT_GC") == NULL;
+    churn_pace_ms = 5; /* busy, not flat out: the requests need the CPU too */
+    cd_wg_init(&churn_wg);
+    for (int i = 0; i < 3; i++) {
+        cd_wg_add(&churn_wg, 1);
+        int rc =
+            cd_go_named(i < 2 ? "spawner" : "sorter", i < 2 ? churn_spawner : sorter_task, NULL);
+        if (rc < 0)
+            die("cd_go", rc);
+    }
+    pthread_t maker;
+    int rc = pthread_create(&maker, NULL, thread_maker, NULL);
+    if (rc != 0)
+        die("pthread_create", -rc);
+    printf("listening on %d\n", cd_http_port());
+    fflush(stdout);
+    int sig;
+    sigwait(&set, &sig);
+    atomic_store(&churn_stop, 1);
+    pthread_join(maker, NULL);
+    cd_wg_wait(&churn_wg);
+    cd_shutdown();
+    printf("done\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "churn") == 0)
         return churn(atoi(argv[2]));
+    if (argc == 2 && strcmp(argv[1], "busy") == 0)
+        return busy();
     if (argc < 2 || (strcmp(argv[1], "files") == 0 && argc != 3) ||
         (strcmp(argv[1], "files") != 0 && strcmp(argv[1], "serve") != 0)) {
-        fprintf(stderr, "usage: %s files DIR | serve | churn N\n", argv[0]);
+        fprintf(stderr, "usage: %s files DIR | serve | churn N | busy\n", argv[0]);
         return 2;
     }
     set_up();

@@ -1,0 +1,322 @@
+/* tests/unit/test_fpwalk.c - the frame-pointer walker (prof/fpwalk.c) on
+ * frame chains built to look like what code without frame pointers leaves
+ * behind, and on the signal alternate stack:
+ *   - a plain walk gives the callers' return addresses in order;
+ *   - a frame pointer that points into a redzone of a live frame (code
+ *     that keeps a pointer to a stack object in the frame-pointer
+ *     register) is read without a sanitizer report, from a handler's
+ *     context (cd__fpwalk_ucontext) and from a caller's saved frame
+ *     pointer (cd__fpwalk_here);
+ *   - a walk that starts on the alternate stack is bounded by it: a frame
+ *     pointer just above it (here an unmapped page between it and the
+ *     thread's stack) ends the walk instead of faulting, and a chain that
+ *     goes on into the thread's stack (the frames the handler interrupted)
+ *     is followed there;
+ *   - a walk that starts on the thread's stack never goes into the
+ *     alternate stack (its frames are never callers of the thread's);
+ *   - the tracer's creation-stack walk (cd__trace_stack), which loads the
+ *     same way, through the same redzone.
+ * The redzone cases abort the ASan build (make test-asan) when a load of
+ * the walk is instrumented; the others fail or fault in every build.
+ * Everything runs on the main thread, whose stack (pthread_getattr_np)
+ * lies above every mapping this test makes.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cdebug/cdebug.h"
+#include "cdebug/trace.h"
+#include "prof/fpwalk.h"
+#include "trace/recorder.h"
+
+#define KEEP __attribute__((noinline, noipa))
+
+/* Walks from a frame whose saved frame pointer (the caller's, as the walk
+ * sees it) is replaced by `fake` for the duration of the walk: what code
+ * without frame pointers leaves when it calls back into code with them.
+ * *ret gets this function's return address, which the walk must give
+ * first (out[0]). */
+static KEEP size_t walk_with_caller_fp(uintptr_t fake, uintptr_t *out, size_t max, uintptr_t *ret)
+{
+    volatile uintptr_t *rec = __builtin_frame_address(0);
+    uintptr_t saved = rec[0];
+    *ret = (uintptr_t)__builtin_return_address(0);
+    rec[0] = fake;
+    size_t n = cd__fpwalk_here(out, max, 0);
+    rec[0] = saved; /* the epilogue restores the caller's frame pointer from it */
+    return n;
+}
+
+/* A ucontext of the caller at this call, with the frame pointer replaced
+ * and, unless sp is 0, the stack pointer. */
+static KEEP void context_with(ucontext_t *uc, uintptr_t sp, uintptr_t fp)
+{
+    memset(uc, 0, sizeof *uc);
+    assert_int_equal(getcontext(uc), 0);
+#if defined(__x86_64__)
+    if (sp != 0)
+        uc->uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
+    uc->uc_mcontext.gregs[REG_RBP] = (greg_t)fp;
+#elif defined(__aarch64__)
+    if (sp != 0)
+        uc->uc_mcontext.sp = sp;
+    uc->uc_mcontext.regs[29] = fp;
+#endif
+}
+
+static uintptr_t context_pc(const ucontext_t *uc)
+{
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.pc;
+#else
+    (void)uc;
+    return 0;
+#endif
+}
+
+/* ---- plain walk ---------------------------------------------------- */
+
+static KEEP size_t inner(uintptr_t *out, uintptr_t *ret_inner)
+{
+    *ret_inner = (uintptr_t)__builtin_return_address(0);
+    size_t n = cd__fpwalk_here(out, 8, 0);
+    __asm__ volatile("" ::: "memory"); /* no tail call */
+    return n;
+}
+
+static KEEP size_t outer(uintptr_t *out, uintptr_t *ret_inner, uintptr_t *ret_outer)
+{
+    *ret_outer = (uintptr_t)__builtin_return_address(0);
+    size_t n = inner(out, ret_inner);
+    __asm__ volatile("" ::: "memory");
+    return n;
+}
+
+static void test_callers_in_order(void **state)
+{
+    (void)state;
+    uintptr_t out[8], ri, ro;
+    size_t n = outer(out, &ri, &ro);
+    assert_true(n >= 2);
+    assert_true(out[0] == ri);
+    assert_true(out[1] == ro);
+    /* skip drops frames from the top, max cuts at the bottom. */
+    uintptr_t one[1];
+    assert_int_equal(cd__fpwalk_here(one, 1, 0), 1);
+    assert_int_equal(cd__fpwalk_here(one, 0, 0), 0);
+}
+
+/* ---- frame pointers into a redzone --------------------------------- */
+
+/* arr has 5 words: &arr[5] is the first word past it, a redzone of this
+ * frame in the ASan build. */
+static KEEP void redzone_here(void)
+{
+    uintptr_t arr[5] = {1, 2, 3, 4, 5};
+    uintptr_t out[8], ret;
+    size_t n = walk_with_caller_fp((uintptr_t)&arr[5], out, 8, &ret);
+    assert_true(n >= 1);
+    assert_true(out[0] == ret);
+    __asm__ volatile("" ::"r"(arr) : "memory");
+}
+
+static void test_redzone_from_here(void **state)
+{
+    (void)state;
+    redzone_here();
+}
+
+static void test_redzone_from_context(void **state)
+{
+    (void)state;
+    uintptr_t arr[5] = {1, 2, 3, 4, 5};
+    ucontext_t uc;
+    /* The stack pointer of context_with's frame: below arr. */
+    context_with(&uc, 0, (uintptr_t)&arr[5]);
+    uintptr_t out[8];
+    size_t n = cd__fpwalk_ucontext(&uc, out, 8);
+    assert_true(n >= 1);
+    assert_true(out[0] == context_pc(&uc));
+    __asm__ volatile("" ::"r"(arr) : "memory");
+}
+
+/* The tracer's walk from a frame whose caller's frame pointer is fake. */
+static KEEP uint32_t trace_with_caller_fp(uintptr_t fake)
+{
+    volatile uintptr_t *rec = __builtin_frame_address(0);
+    uintptr_t saved = rec[0];
+    rec[0] = fake;
+    uint32_t id = cd__trace_stack((const void *)rec, NULL, 0);
+    rec[0] = saved;
+    return id;
+}
+
+static KEEP uint32_t redzone_trace(void)
+{
+    uintptr_t arr[5] = {1, 2, 3, 4, 5};
+    uint32_t id = trace_with_caller_fp((uintptr_t)&arr[5]);
+    __asm__ volatile("" ::"r"(arr) : "memory");
+    return id;
+}
+
+static void test_redzone_from_trace(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/cdebug-fpwalk-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(cd_trace_start(fd), 0);
+    uint32_t id = redzone_trace();
+    assert_int_equal(cd_trace_stop(), 0);
+    close(fd);
+    unlink(path);
+    assert_int_not_equal(id, 0); /* at least the frame below the fake one */
+}
+
+/* ---- the alternate stack ------------------------------------------- */
+
+#define ALT_SIZE (64 * 1024)
+
+static char *alt;            /* ALT_SIZE bytes of alternate stack, then a PROT_NONE page */
+static uintptr_t test_frame; /* the frame of the code the handler interrupts */
+static uintptr_t test_ret;   /* that frame's return address */
+static volatile sig_atomic_t handled;
+static size_t gap_n, into_n;
+static uintptr_t gap_out[8], gap_ret, into_out[8], into_ret;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (here < (uintptr_t)alt || here >= (uintptr_t)alt + ALT_SIZE)
+        return; /* not on the alternate stack: handled stays 0 */
+    /* A garbage frame pointer to the unmapped page right above. */
+    gap_n = walk_with_caller_fp((uintptr_t)alt + ALT_SIZE, gap_out, 8, &gap_ret);
+    /* A frame pointer to the interrupted code's frame, on the thread's
+     * stack, as a handler's first frame has. */
+    into_n = walk_with_caller_fp(test_frame, into_out, 8, &into_ret);
+    handled = 1;
+}
+
+static int setup_alt(void **state)
+{
+    (void)state;
+    alt = mmap(NULL, ALT_SIZE + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (alt == MAP_FAILED)
+        return -1;
+    if (mprotect(alt + ALT_SIZE, 4096, PROT_NONE) != 0)
+        return -1;
+    stack_t ss = {.ss_sp = alt, .ss_size = ALT_SIZE, .ss_flags = 0};
+    return sigaltstack(&ss, NULL);
+}
+
+static int teardown_alt(void **state)
+{
+    (void)state;
+    stack_t ss = {.ss_flags = SS_DISABLE};
+    sigaltstack(&ss, NULL);
+    munmap(alt, ALT_SIZE + 4096);
+    return 0;
+}
+
+static KEEP void raise_on_alt(void)
+{
+    test_frame = (uintptr_t)__builtin_frame_address(0);
+    test_ret = (uintptr_t)__builtin_return_address(0);
+    /* The main thread's stack is known to be mapped down to the deepest
+     * walk started on it: one from here. */
+    uintptr_t out[1];
+    (void)cd__fpwalk_here(out, 1, 0);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+    handled = 0;
+    raise(SIGUSR1);
+    sigaction(SIGUSR1, &old, NULL);
+    __asm__ volatile("" ::: "memory");
+}
+
+static void test_altstack_from_here(void **state)
+{
+    (void)state;
+    /* The setting of the test: the alternate stack and its guard page
+     * lie below the thread's stack, so the guard page is inside the range
+     * [alternate stack, thread stack top) that a walk bounded by the
+     * thread's stack alone would read. */
+    assert_true((uintptr_t)alt + ALT_SIZE + 4096 < (uintptr_t)__builtin_frame_address(0));
+    raise_on_alt();
+    assert_int_equal(handled, 1);
+    /* The unmapped page ends the walk: only the frame below it. */
+    assert_int_equal(gap_n, 1);
+    assert_true(gap_out[0] == gap_ret);
+    /* The chain goes on into the thread's stack. */
+    assert_true(into_n >= 2);
+    assert_true(into_out[0] == into_ret);
+    assert_true(into_out[1] == test_ret);
+}
+
+static void test_altstack_from_context(void **state)
+{
+    (void)state;
+    uintptr_t out[8];
+    /* Interrupted code on the alternate stack: a frame record there whose
+     * caller is this function's frame on the thread's stack. */
+    uintptr_t *rec = (uintptr_t *)(alt + ALT_SIZE / 2);
+    rec[0] = (uintptr_t)__builtin_frame_address(0);
+    rec[1] = 0x1234;
+    (void)cd__fpwalk_here(out, 1, 0); /* this depth is known mapped */
+    ucontext_t uc;
+    context_with(&uc, (uintptr_t)rec - 64, (uintptr_t)rec);
+    size_t n = cd__fpwalk_ucontext(&uc, out, 8);
+    assert_true(n >= 3);
+    assert_true(out[0] == context_pc(&uc));
+    assert_true(out[1] == 0x1234);
+    assert_true(out[2] == (uintptr_t)__builtin_return_address(0));
+
+    /* Its caller's frame pointer points to the unmapped page above. */
+    rec[0] = (uintptr_t)alt + ALT_SIZE;
+    n = cd__fpwalk_ucontext(&uc, out, 8);
+    assert_int_equal(n, 2);
+    assert_true(out[1] == 0x1234);
+
+    /* Code on the thread's stack whose frame pointer points into the
+     * alternate stack: not followed (no pc but the interrupted one). */
+    context_with(&uc, 0, (uintptr_t)rec);
+    n = cd__fpwalk_ucontext(&uc, out, 8);
+    assert_int_equal(n, 1);
+    __asm__ volatile("" ::: "memory");
+}
+
+int main(void)
+{
+    /* The main thread registers, with its stack bounds. */
+    if (cd_init() != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_callers_in_order),
+        cmocka_unit_test(test_redzone_from_here),
+        cmocka_unit_test(test_redzone_from_context),
+        cmocka_unit_test(test_redzone_from_trace),
+        cmocka_unit_test_setup_teardown(test_altstack_from_here, setup_alt, teardown_alt),
+        cmocka_unit_test_setup_teardown(test_altstack_from_context, setup_alt, teardown_alt),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    cd_shutdown();
+    return rc;
+}
