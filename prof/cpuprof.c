@@ -240,10 +240,9 @@ __attribute__((no_sanitize_address)) static bool after_call(uintptr_t ra)
            (c[-3] == 0xff && (c[-2] & 0xf8) == 0x50) || (c[-6] == 0xff && (c[-5] & 0xf8) == 0x90);
 }
 
-/* Not instrumented by ASan: [sp] is the interrupted function's own stack
- * slot, which ASan may poison as a redzone of that function's frame. */
-__attribute__((no_sanitize_address)) static size_t fix_leaf(const void *ucv, uintptr_t *pcs,
-                                                            size_t n)
+/* [sp] is the interrupted function's own stack slot, which ASan may poison
+ * as a redzone of that function's frame: read with cd__fpwalk_load. */
+static size_t fix_leaf(const void *ucv, uintptr_t *pcs, size_t n)
 {
 #if defined(__x86_64__)
     const ucontext_t *uc = ucv;
@@ -251,7 +250,7 @@ __attribute__((no_sanitize_address)) static size_t fix_leaf(const void *ucv, uin
     /* The kernel wrote our signal frame below sp: [sp] is mapped. */
     if (n == 0 || (sp & 7) != 0)
         return n;
-    uintptr_t ra = *(const uintptr_t *)sp;
+    uintptr_t ra = cd__fpwalk_load(sp);
     if ((n >= 2 && pcs[1] == ra) || !after_call(ra))
         return n;
     size_t m = n < CD__FPWALK_MAX ? n + 1 : n;

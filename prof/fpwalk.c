@@ -2,14 +2,22 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "prof/fpwalk.h"
 
-/* The calling thread's stack, [lo, hi). initial-exec: a TLS read in a
- * signal handler must not call __tls_get_addr (which may allocate). */
+/* The calling thread's stack, [stack_lo, stack_hi), and the lowest address
+ * of it known to be mapped (stack_lo but on the main thread, whose stack
+ * grows on demand). initial-exec: a TLS read in a signal handler must not
+ * call __tls_get_addr (which may allocate). mapped_lo is lowered by walks,
+ * handlers included: atomic, relaxed (a plain load or store). */
 static __thread uintptr_t stack_lo __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t stack_hi __attribute__((tls_model("initial-exec")));
+static __thread _Atomic uintptr_t mapped_lo __attribute__((tls_model("initial-exec")));
 
 int cd__fpwalk_thread_init(void)
 {
@@ -23,27 +31,81 @@ int cd__fpwalk_thread_init(void)
     pthread_attr_destroy(&a);
     if (rc != 0)
         return -rc;
-    stack_lo = (uintptr_t)addr;
-    stack_hi = (uintptr_t)addr + size;
+    uintptr_t lo = (uintptr_t)addr, hi = lo + size;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    /* Another thread's stack is mapped whole when it starts. The main
+     * thread's range is the most it may grow to: mapped only from where it
+     * runs now up. */
+    bool main_thread = (pid_t)syscall(SYS_gettid) == getpid();
+    atomic_store_explicit(&mapped_lo, main_thread && here >= lo && here < hi ? here : lo,
+                          memory_order_relaxed);
+    stack_lo = lo;
+    stack_hi = hi;
     return 0;
 }
 
-/* Follows the frame records from fp, appending return addresses to out
- * from out[n]. Every load is checked to lie in [lo, stack_hi). */
-static size_t walk(uintptr_t fp, uintptr_t lo, uintptr_t *out, size_t n, size_t max)
+/* A part of a stack the walk may read: [lo, hi). */
+typedef struct span {
+    uintptr_t lo, hi;
+} span;
+
+/* A frame record (two words) at fp lies in s, aligned. */
+static bool frame_in(uintptr_t fp, span s)
 {
-    uintptr_t hi = stack_hi;
+    return s.hi - s.lo >= 2 * sizeof(uintptr_t) && fp >= s.lo &&
+           fp <= s.hi - 2 * sizeof(uintptr_t) && (fp & (sizeof(uintptr_t) - 1)) == 0;
+}
+
+/* The stack that code running with stack pointer sp (mapped: code runs
+ * there) is on, as the span a walk starting there may read, [sp, top),
+ * and in *then the span a chain leaving it may go on in. False when sp is
+ * on no stack known. sigaltstack(2) is asked only for a walk that does
+ * not start on the thread's stack. */
+static bool spans_at(uintptr_t sp, span *cur, span *then)
+{
+    *then = (span){0, 0};
+    if (sp >= stack_lo && sp < stack_hi) {
+        /* Lowered, never raised: a store that a handler's overtakes leaves
+         * one of two addresses that were both mapped. */
+        if (sp < atomic_load_explicit(&mapped_lo, memory_order_relaxed))
+            atomic_store_explicit(&mapped_lo, sp, memory_order_relaxed);
+        *cur = (span){sp, stack_hi};
+        return true;
+    }
+    stack_t ss;
+    if (sigaltstack(NULL, &ss) != 0 || (ss.ss_flags & SS_DISABLE) != 0)
+        return false;
+    uintptr_t alo = (uintptr_t)ss.ss_sp, ahi = alo + ss.ss_size;
+    if (sp < alo || sp >= ahi)
+        return false;
+    *cur = (span){sp, ahi};
+    /* A handler on the alternate stack was called from the thread's
+     * stack: its first frame links there. */
+    *then = (span){atomic_load_explicit(&mapped_lo, memory_order_relaxed), stack_hi};
+    return true;
+}
+
+/* Follows the frame records from fp, appending return addresses to out
+ * from out[n]: frames in cur, going up, then (once) in then. Every load is
+ * of a frame record checked to lie in the span being walked. */
+static size_t walk(uintptr_t fp, span cur, span then, uintptr_t *out, size_t n, size_t max)
+{
     if (max > CD__FPWALK_MAX)
         max = CD__FPWALK_MAX;
     while (n < max) {
-        if (fp < lo || fp > hi - 2 * sizeof(uintptr_t) || (fp & (sizeof(uintptr_t) - 1)) != 0)
-            break;
-        const uintptr_t *frame = (const uintptr_t *)fp;
-        uintptr_t next = frame[0], ret = frame[1];
+        if (!frame_in(fp, cur)) {
+            if (!frame_in(fp, then))
+                break;
+            cur = then; /* from the alternate stack to the thread's */
+            then = (span){0, 0};
+        }
+        uintptr_t next = cd__fpwalk_load(fp), ret = cd__fpwalk_load(fp + sizeof(uintptr_t));
         if (ret == 0)
             break;
         out[n++] = ret;
-        if (next <= fp) /* frames go up the stack; anything else is garbage */
+        /* Frames go up the stack; anything else in the same span is
+         * garbage. Outside it, the check at the top decides. */
+        if (next <= fp && next >= cur.lo)
             break;
         fp = next;
     }
@@ -70,7 +132,10 @@ size_t cd__fpwalk_ucontext(const void *ucv, uintptr_t *out, size_t max)
 #endif
     out[0] = pc;
     /* The interrupted code's frames are above its stack pointer. */
-    return walk(fp, sp > stack_lo ? sp : stack_lo, out, 1, max);
+    span cur, then;
+    if (!spans_at(sp, &cur, &then))
+        return 1;
+    return walk(fp, cur, then, out, 1, max);
 }
 
 size_t cd__fpwalk_here(uintptr_t *out, size_t max, unsigned skip)
@@ -78,10 +143,16 @@ size_t cd__fpwalk_here(uintptr_t *out, size_t max, unsigned skip)
     uintptr_t tmp[CD__FPWALK_MAX];
     if (stack_hi == 0)
         return 0;
+    /* Our frame, not &tmp: under ASan's detect_stack_use_after_return
+     * tmp lives on a fake stack, away from the thread's. */
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    span cur, then;
+    if (!spans_at(fp, &cur, &then))
+        return 0;
     size_t want = max + skip + 1 > CD__FPWALK_MAX ? CD__FPWALK_MAX : max + skip + 1;
     /* tmp[0] is our caller's return address: the frame of whoever called
      * the function calling us starts at tmp[1]. */
-    size_t n = walk((uintptr_t)__builtin_frame_address(0), (uintptr_t)&tmp[0], tmp, 0, want);
+    size_t n = walk(fp, cur, then, tmp, 0, want);
     size_t k = 0;
     for (size_t i = skip + 1; i < n && k < max; i++)
         out[k++] = tmp[i];

@@ -4,15 +4,48 @@
  * cdebug and the programs it profiles are built with -fno-omit-frame-pointer
  * (x86-64: each frame starts with the caller's rbp, then the return
  * address; aarch64: the same frame record of x29 and x30). The walk follows
- * that chain and stops at the first frame pointer that is not inside the
- * thread's stack, not 8-byte aligned, or not above the previous one, so code
- * without frame pointers
- * gives a truncated stack, never a fault: every load is from the thread's
- * own stack, whose bounds were read when the thread registered
- * (cd__fpwalk_thread_init). Depth is capped by the caller's buffer
- * (CD__FPWALK_MAX frames at most).
+ * that chain. Code without frame pointers (most of libc, libdw,
+ * libmicrohttpd) uses the register for data, often a pointer into its own
+ * stack, so the chain it leaves is garbage: the walk must stop on it, never
+ * fault, and gives a truncated stack.
  *
- * Async-signal-safe: no allocation, no lock, no library call.
+ * Bounds. A thread's stack is walked only by that thread: from its own
+ * frame (cd__fpwalk_here) or from a signal handler's context
+ * (cd__fpwalk_ucontext; prof/threadstack.h asks another thread's stack by
+ * signalling it). The walk reads only inside the stack it starts on, from
+ * the starting frame or stack pointer up to that stack's top:
+ *   - the thread's stack, whose bounds were read when the thread
+ *     registered (cd__fpwalk_thread_init);
+ *   - or the signal alternate stack (sigaltstack), when the walk starts on
+ *     it (a handler installed with SA_ONSTACK, or code it interrupted). A
+ *     handler's first frame links to the code it interrupted, on the
+ *     thread's stack, so such a walk may go on there, once, within the
+ *     part of the thread's stack known to be mapped (below).
+ * A frame pointer outside the current stack, not 8-byte aligned, or not
+ * above the previous one ends the walk. A walk that starts on neither
+ * stack (a coroutine's stack of the program's own) gives no frames.
+ *
+ * The main thread. pthread_getattr_np reports the most its stack may grow
+ * to (the stack rlimit below the top), not what is mapped; a load below
+ * the mapping faults or grows it. Every load of a walk that starts there is
+ * above the stack pointer, so mapped; a walk coming from the alternate
+ * stack may enter the main thread's stack only above the deepest point a
+ * walk or the registration has seen it mapped. A program that puts its
+ * alternate stack inside its thread stack (a local array) has it treated as
+ * the thread's stack: the handler's frames are walked, not the interrupted
+ * ones below them.
+ *
+ * Sanitizers. The words a walk loads are raw stack memory: through a
+ * garbage frame pointer, a redzone ASan poisons between the locals of a
+ * live frame, or a local another thread writes (its address was shared).
+ * cd__fpwalk_load reads them without instrumentation; ASan's fake stacks
+ * (detect_stack_use_after_return) hold locals only, never the frame
+ * records, so they change nothing.
+ *
+ * Depth is capped by the caller's buffer (CD__FPWALK_MAX frames at most).
+ * Async-signal-safe: no allocation, no lock, no library call but
+ * sigaltstack(2) (in glibc a bare system call) when a walk starts outside
+ * the thread's stack.
  */
 #ifndef CDEBUG_PROF_FPWALK_H
 #define CDEBUG_PROF_FPWALK_H
@@ -29,14 +62,33 @@
 int cd__fpwalk_thread_init(void);
 
 /* The stack of the interrupted code, from a signal handler's ucontext
- * (void *: ucontext_t *): out[0] is the interrupted pc, then return
- * addresses. Returns the number of frames stored (<= max). 0 when the
- * thread's bounds are unknown. Async-signal-safe. */
+ * (void *: ucontext_t *) on the interrupted thread: out[0] is the
+ * interrupted pc, then return addresses. Returns the number of frames
+ * stored (<= max): 0 when the thread's bounds are unknown, 1 (the pc)
+ * when the interrupted stack pointer is on neither the thread's stack nor
+ * the alternate stack. Async-signal-safe. */
 size_t cd__fpwalk_ucontext(const void *uc, uintptr_t *out, size_t max);
 
 /* The calling code's stack: out[0] is the return address of the caller of
- * the function that calls cd__fpwalk_here, after `skip` more frames.
- * Async-signal-safe. */
+ * the function that calls cd__fpwalk_here, after `skip` more frames. 0
+ * frames when the thread's bounds are unknown or it runs on neither its
+ * stack nor the alternate stack. Async-signal-safe. */
 size_t cd__fpwalk_here(uintptr_t *out, size_t max, unsigned skip);
+
+/* One word of a stack frame, at addr: the caller has checked that addr is
+ * 8-byte aligned and lies in a stack the calling thread runs on (its own
+ * stack above its stack pointer, or its alternate stack), so mapped, and
+ * the load cannot fault. Not instrumented by ASan or TSan, on purpose: the
+ * word may be one ASan poisons (a redzone of a live frame, reached through
+ * a frame pointer that code without frame pointers used for data) or one
+ * another thread is writing (a local whose address was shared). The value
+ * is only stored as a pc or checked as the next frame pointer, never
+ * dereferenced unchecked. A thread never reads another thread's stack
+ * here. Async-signal-safe; a load. */
+__attribute__((no_sanitize("address", "thread"))) static inline uintptr_t
+cd__fpwalk_load(uintptr_t addr)
+{
+    return *(const uintptr_t *)addr;
+}
 
 #endif /* CDEBUG_PROF_FPWALK_H */

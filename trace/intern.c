@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prof/fpwalk.h"
 #include "trace/intern.h"
 #include "trace/recorder.h"
 #include "trace/trace_int.h"
@@ -279,14 +280,17 @@ uint32_t cd__trace_stack(const void *frame, const uintptr_t *tail, size_t ntail)
     /* Frame-pointer walk, bounded by the thread's stack: a frame pointer
      * outside it, misaligned or not above the previous one ends the walk
      * (a truncated stack, never a crash). Frames only go up the stack, so
-     * the lower bound is checked once. */
+     * the lower bound is checked once. The loads are prof/fpwalk.h's: a
+     * garbage frame pointer may lead to a word ASan poisons. A walk that
+     * starts off the thread's stack (on the signal alternate stack) gives
+     * no stack. */
     uintptr_t top = st->stack_hi - 2 * sizeof(uintptr_t);
     uintptr_t fp = (uintptr_t)frame;
     if (fp < st->stack_lo || fp > top || (fp & (sizeof(uintptr_t) - 1)) != 0)
         return 0;
     for (;;) {
-        uintptr_t pc = ((const uintptr_t *)fp)[1];
-        uintptr_t next = ((const uintptr_t *)fp)[0];
+        uintptr_t pc = cd__fpwalk_load(fp + sizeof(uintptr_t));
+        uintptr_t next = cd__fpwalk_load(fp);
         if (pc == 0)
             break;
         if (ntail > 0 && pc == tail[0]) {
