@@ -34,8 +34,17 @@
  * Shutdown. Foreign spawns are refused, then cd__sched_stop waits until the
  * count of created tasks equals the count of finished ones (tasks may keep
  * spawning tasks while draining), then wakes and joins every M.
+ *
+ * Fork. Only the forking thread lives on in a child of fork(). An atfork
+ * child handler (fork_child) makes the pool there as new with plain stores:
+ * every P idle and empty, no M but the forking thread's own, fresh locks.
+ * Tasks queued or running in the parent are dropped and counted, never run
+ * twice; threads start again on demand as after cd_init. Go has no answer
+ * here (its runtime does not support fork without exec): see
+ * docs/scheduler.md for the choices.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -517,6 +526,16 @@ static void __attribute__((noinline)) run_task(cd__task *t)
     __asm__ volatile("" ::: "memory");
 }
 
+/* In a child of fork(), the task that called fork() has returned. It was
+ * the child's only flow of control (the child has no main to go back to):
+ * the child ends as a Go program ends when main returns, with status 0,
+ * whatever other tasks still run. Sleeping here instead would leave the
+ * child idle for ever. */
+static void __attribute__((noreturn, cold, noinline)) fork_main_returned(void)
+{
+    exit(0);
+}
+
 /* Runs t on m. started: its TASK_START is already recorded. Returns the
  * next task, already taken, when tracing found one in m's own queue (its
  * TASK_START recorded with t's TASK_END: one clock read for both, the pop
@@ -532,6 +551,8 @@ static cd__task *execute(cd__m *m, cd__task *t, bool started)
         cd__trace_ev1(CD__EV_TASK_START, id);
 
     run_task(t);
+    if (__builtin_expect(m->fork_main, 0))
+        fork_main_returned();
 
     cd__task *next = NULL;
     if (CD__TRACING()) {
@@ -834,20 +855,178 @@ void cd_read_schedstats(cd_schedstats *s)
         s->runq[i] = cd__runq_len(p);
         queued += s->runq[i];
     }
+    uint64_t dropped = atomic_load(&S.dropped);
+    if (dropped > created - done) /* a fork's copy caught counters mid-update */
+        dropped = created > done ? created - done : 0;
     s->tasks_created = created;
     s->tasks_done = done;
+    s->tasks_dropped = dropped;
     s->tasks_queued = queued;
     s->tasks_blocked = atomic_load(&S.blocked_tasks);
-    uint64_t live = created > done ? created - done : 0;
+    uint64_t live = created > done + dropped ? created - done - dropped : 0;
     s->tasks_running = live > queued ? live - queued : 0;
     s->parks = atomic_load(&S.parks);
     s->handoffs = atomic_load(&S.handoffs);
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+static uint64_t created_total(void);
+static uint64_t outstanding(void);
+
+/* The Ms a fork left behind, reachable, never read (see fork_child). */
+static cd__m *volatile fork_ghosts[2];
+
+/* pthread_atfork child handler: runs in the child of fork(), on its only
+ * thread (the one that called fork), before fork returns there. The
+ * pool's other threads are gone wherever they stood: inside S.lock, the
+ * global queue's lock or the free list's, half-way through a queue or a
+ * counter update (the child's copy of memory is not even one instant of
+ * the parent: pages are copied while those threads run). So nothing of the
+ * parent's queues is trusted; the pool is made as new instead:
+ *  - the locks are re-initialised, every queue emptied, every P put idle
+ *    but the one the forking thread holds (if it is an M running a task);
+ *  - no M is left but the forking thread's: the others' records are
+ *    kept, not freed (readers may still hold them; a few hundred bytes
+ *    each, shared with the parent until written), and reachable from
+ *    fork_ghosts so that LeakSanitizer does not report them;
+ *  - tasks created and not done are dropped, the forking task excepted:
+ *    they belong to the parent, which runs them; running them here too
+ *    would run them twice. S.dropped counts them, computed as created -
+ *    done - (forking task) from this very copy, modulo 2^64, so that
+ *    outstanding() is exact afterwards even if the copy caught a counter
+ *    mid-update (tasks_dropped may then be off by a few);
+ *  - task records are taken back on the first allocation (task.c), not
+ *    here: touching them all would copy their pages in a child that is
+ *    about to exec.
+ * Only plain stores (pthread_mutex_init and cds_wfcq_init store too): no
+ * allocation, no lock taken, no system call, which is what a child of a
+ * multi-threaded fork may safely do before exec, and what costs a child
+ * that only execs nothing. Threads start again on demand, as after
+ * cd_init. bdwgc's own child handler (registered at GC_INIT, so run
+ * before this one) forgets the parent's threads the same way. */
+static void fork_child(void)
+{
+    cd__thread_fork_child();
+    if (!atomic_load_explicit(&S.started, memory_order_relaxed))
+        return;
+    cd__m *self = cd__cur_m;
+    cd__task *cur = self != NULL ? atomic_load_explicit(&self->curg, memory_order_relaxed) : NULL;
+
+    S.lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    cds_wfcq_init(&S.gq_head, &S.gq_tail);
+    atomic_store(&S.gq_len, 0);
+
+    uint64_t done = 0;
+    for (int i = 0; i < S.nprocs; i++)
+        done += atomic_load_explicit(&S.allp[i]->done, memory_order_relaxed);
+    /* created - done already holds what earlier forks dropped. */
+    atomic_store(&S.dropped, created_total() - done - (cur != NULL ? 1u : 0u));
+
+    S.pidle = NULL;
+    atomic_store(&S.npidle, 0);
+    for (int i = S.nprocs - 1; i >= 0; i--) {
+        cd__p *p = S.allp[i];
+        atomic_store(&p->runq.head, 0);
+        atomic_store(&p->runq.tail, 0);
+        p->free = NULL;
+        atomic_store(&p->nfree, 0);
+        p->id_next = p->id_end = 0;
+        if (self != NULL && self->p == p)
+            continue; /* stays running: its holder goes on with its task */
+        pidle_put(p);
+    }
+    S.midle = NULL;
+    atomic_store(&S.nmidle, 0);
+    S.pwait_head = S.pwait_tail = NULL;
+    atomic_store(&S.npwait, 0);
+    atomic_store(&S.nmspinning, 0);
+    atomic_store(&S.foreign_inflight, 0);
+    fork_ghosts[0] = S.allm;
+    S.allm = NULL;
+    atomic_store(&S.nm, 0);
+    atomic_store(&S.blocked_tasks, 0);
+    if (self != NULL) {
+        fork_ghosts[1] = self->all_next;
+        self->link = NULL;
+        self->all_next = NULL;
+        atomic_store(&self->spinning, false);
+        self->fork_main = cur != NULL;
+        S.allm = self;
+        atomic_store(&S.nm, 1);
+        if (atomic_load(&self->blocked))
+            atomic_store(&S.blocked_tasks, 1);
+    }
+    cd__task_fork_child(cur);
+}
+
+static void register_atfork(void)
+{
+    /* After GC_INIT's (cd_init orders it): child handlers run in
+     * registration order, so the collector is whole again before ours. */
+    if (pthread_atfork(NULL, NULL, fork_child) != 0)
+        fprintf(stderr, "cdebug: sched: pthread_atfork failed: the pool will not work "
+                        "in a child of fork()\n");
+}
+
+/* The number of threads of this process, from /proc/self/stat (field 20),
+ * or -1. open/read/close: no allocation, no stdio. */
+static long proc_threads(void)
+{
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char buf[1024];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold anything */
+    if (p == NULL)
+        return -1;
+    for (int field = 2; field < 20; field++) { /* p is at the space before field 3 */
+        p = strchr(p + 1, ' ');
+        if (p == NULL)
+            return -1;
+    }
+    char *end;
+    long v = strtol(p + 1, &end, 10);
+    return end != p + 1 && v > 0 ? v : -1;
+}
+
+bool cd__sched_deadlocked(void)
+{
+    if (!atomic_load_explicit(&S.started, memory_order_acquire) || atomic_load(&S.exiting))
+        return false;
+    cd__m *m = cd__cur_m;
+    uint64_t self = m != NULL && atomic_load_explicit(&m->curg, memory_order_relaxed) != NULL;
+    uint64_t created = created_total();
+    if (outstanding() > self)
+        return false;
+    /* No task but ours. If every other thread is a pool thread, nothing is
+     * left that runs code able to wake us: pool threads run only tasks. A
+     * thread in the middle of being created or of exiting only makes the
+     * counts differ, which answers "not proven". */
+    long n = proc_threads();
+    if (n < 0 || n - 1 != (long)atomic_load(&S.nm) - (m != NULL ? 1 : 0))
+        return false;
+    /* Nothing was spawned while we looked (a thread counted above may have
+     * spawned and left): then no task and no other thread exists now. */
+    return created_total() == created && outstanding() <= self;
+}
+
+uint64_t cd__sched_dropped(void)
+{
+    return atomic_load(&S.dropped);
 }
 
 /* ---- start and stop ---------------------------------------------------- */
 
 int cd__sched_start(const cd__config *cfg)
 {
+    static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+    pthread_once(&atfork_once, register_atfork);
     int n = cfg->maxprocs > 0 ? cfg->maxprocs : 1;
     pthread_mutex_init(&S.lock, NULL);
     cds_wfcq_init(&S.gq_head, &S.gq_tail);
@@ -874,18 +1053,25 @@ int cd__sched_start(const cd__config *cfg)
     return 0;
 }
 
-/* Tasks accepted and not yet finished. Reads the done counters first:
- * every task is created before it is done, so the result never
- * undercounts what was outstanding between the two reads. */
-static uint64_t outstanding(void)
+static uint64_t created_total(void)
 {
-    uint64_t done = 0, created;
-    for (int i = 0; i < S.nprocs; i++)
-        done += atomic_load_explicit(&S.allp[i]->done, memory_order_acquire);
-    created = atomic_load(&S.created_global);
+    uint64_t created = atomic_load(&S.created_global);
     for (int i = 0; i < S.nprocs; i++)
         created += atomic_load_explicit(&S.allp[i]->created, memory_order_acquire);
-    return created > done ? created - done : 0;
+    return created;
+}
+
+/* Tasks accepted and not yet finished (nor dropped by a fork). Reads the
+ * done counters first: every task is created before it is done, so the
+ * result never undercounts what was outstanding between the two reads.
+ * The subtraction is modular (see fork_child), the result never negative. */
+static uint64_t outstanding(void)
+{
+    uint64_t done = 0;
+    for (int i = 0; i < S.nprocs; i++)
+        done += atomic_load_explicit(&S.allp[i]->done, memory_order_acquire);
+    uint64_t live = created_total() - done - atomic_load(&S.dropped);
+    return (int64_t)live > 0 ? live : 0;
 }
 
 void cd__sched_stop(void)

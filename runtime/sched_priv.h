@@ -101,8 +101,11 @@ typedef struct cd__m {
     _Atomic uint32_t park;
     cd__p *_Atomic nextp;
     _Atomic bool next_spinning;
-    uint32_t rand;          /* xorshift state for victim choice */
-    int block_depth;        /* nesting of cd_block_begin, owner only */
+    uint32_t rand;   /* xorshift state for victim choice */
+    int block_depth; /* nesting of cd_block_begin, owner only */
+    /* In a child of fork(): this M's thread called fork() from its task,
+     * so that task is the child's only flow of control (sched.c). */
+    bool fork_main;
     struct cd__m *link;     /* idle-M or P-waiter list (sched.lock) */
     struct cd__m *all_next; /* every M (sched.lock) */
 } cd__m;
@@ -134,6 +137,10 @@ typedef struct cd__sched {
     _Atomic int foreign_inflight; /* foreign cd_go calls between check and enqueue */
     _Atomic int exiting;          /* pool threads must exit */
     _Atomic int started;
+    /* Tasks queued or running in an ancestor when this process was forked
+     * from it (over all generations): they never run here, and
+     * outstanding() subtracts them. Modular arithmetic, see fork_child. */
+    _Atomic uint64_t dropped;
 } cd__sched;
 
 extern cd__sched cd__sched_g;
@@ -159,6 +166,11 @@ static inline uint32_t cd__runq_len(cd__p *p)
 cd__task *cd__task_alloc(cd__p *p); /* p NULL: from the global cache */
 void cd__task_free(cd__p *p, cd__task *t);
 uint64_t cd__task_next_id(cd__p *p);
+/* In a child of fork(), from sched.c's atfork child handler, after the Ps'
+ * caches were emptied: forgets the global cache and schedules every record
+ * except keep (the forking task's, or NULL) to be cleared and recycled on
+ * the next refill. Plain stores only. */
+void cd__task_fork_child(cd__task *keep);
 
 /* sched.c, for prof/taskprof.c: the frames every task's stack ends with
  * below its function (the pool thread's own: run_task's caller up to the
@@ -170,5 +182,15 @@ size_t cd__sched_task_base(uintptr_t *pcs, size_t max);
 /* sched.c, for waitgroup.c and schedtrace.c */
 void cd__sched_block_begin(const char *reason);
 void cd__sched_block_end(void);
+
+/* sched.c, for waitgroup.c: true when nothing can ever run again that
+ * could wake the calling thread from a wait: no task but the caller's own
+ * is queued, running or blocked, and every other thread of the process is
+ * a pool thread (which runs nothing but tasks). Reads /proc/self/stat only
+ * when no task is outstanding; false when it cannot tell. Thread-safe, not
+ * async-signal-safe (open/read). */
+bool cd__sched_deadlocked(void);
+/* Tasks dropped at fork (S.dropped), for the fatal error's message. */
+uint64_t cd__sched_dropped(void);
 
 #endif /* CDEBUG_RUNTIME_SCHED_PRIV_H */

@@ -9,6 +9,11 @@
  * target alive while queued) and never reclaimed. Memory held is therefore
  * the peak number of tasks alive at once × sizeof(cd__task) (~80 bytes);
  * it is reused, never returned. Documented in docs/scheduler.md.
+ *
+ * Every block of records is also on a list (chunks) that only grows, so a
+ * child of fork() can take every record back: the parent's queues and
+ * caches are not trusted there (other threads were changing them at the
+ * fork), but the records themselves are, since they are never freed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +32,18 @@ static uint64_t nfree_global;
 
 /* Records per fresh block: blocks stay under 2 KiB, inside bdwgc's
  * small-object size classes (larger ones take its slow large-block path). */
-#define CD__TASK_CHUNK ((int)(2000 / sizeof(cd__task)))
+#define CD__TASK_CHUNK ((int)((2000 - sizeof(void *)) / sizeof(cd__task)))
+
+typedef struct chunk {
+    struct chunk *next; /* written before the block is published */
+    cd__task rec[CD__TASK_CHUNK];
+} chunk;
+
+static chunk *_Atomic chunks; /* every block, newest first; only grows */
+
+/* Set in a child of fork(): take every record back on the next refill. */
+static bool reclaim_pending;
+static cd__task *reclaim_keep;
 
 /* Allocates about n fresh records, linked through next_free, in blocks of
  * CD__TASK_CHUNK uncollectable records: one trip through bdwgc's allocation
@@ -38,17 +54,70 @@ static cd__task *fresh(int n, uint32_t *got)
     cd__task *list = NULL;
     *got = 0;
     for (int done = 0; done < n; done += CD__TASK_CHUNK) {
-        cd__task *block = GC_MALLOC_UNCOLLECTABLE((size_t)CD__TASK_CHUNK * sizeof *block);
+        chunk *block = GC_MALLOC_UNCOLLECTABLE(sizeof *block);
         if (block == NULL)
             break;
-        memset(block, 0, (size_t)CD__TASK_CHUNK * sizeof *block);
+        memset(block, 0, sizeof *block);
         for (int i = 0; i < CD__TASK_CHUNK; i++) {
-            block[i].next_free = list;
-            list = &block[i];
+            block->rec[i].next_free = list;
+            list = &block->rec[i];
         }
+        block->next = atomic_load_explicit(&chunks, memory_order_relaxed);
+        while (!atomic_compare_exchange_weak_explicit(&chunks, &block->next, block,
+                                                      memory_order_release, memory_order_relaxed))
+            ;
         *got += (uint32_t)CD__TASK_CHUNK;
     }
     return list;
+}
+
+/* In a child of fork(), free_lock held: every record but reclaim_keep
+ * goes on the global list, cleared. The parent's tasks they held (queued,
+ * running, or cached free) do not exist here; clearing arg lets the
+ * collector reclaim what only those tasks referenced. A record the parent
+ * was filling at the fork may be torn in our copy: every field that
+ * matters is overwritten. Touches every record once (copy-on-write pages),
+ * hence done on first use, not in the atfork handler. */
+static void reclaim_all(void)
+{
+    reclaim_pending = false;
+    for (chunk *c = atomic_load_explicit(&chunks, memory_order_acquire); c != NULL; c = c->next) {
+        for (int i = 0; i < CD__TASK_CHUNK; i++) {
+            cd__task *t = &c->rec[i];
+            if (t == reclaim_keep)
+                continue;
+            atomic_store_explicit(&t->state, CD__G_DONE, memory_order_relaxed);
+            atomic_store_explicit(&t->m, -1, memory_order_relaxed);
+            atomic_store_explicit(&t->reason, NULL, memory_order_relaxed);
+            atomic_thread_fence(memory_order_release); /* as in cd__task_free */
+            __atomic_store_n(&t->fn, NULL, __ATOMIC_RELAXED);
+            t->arg = NULL;
+            __atomic_store_n(&t->name, NULL, __ATOMIC_RELAXED);
+            t->next_free = free_global;
+            free_global = t;
+            nfree_global++;
+        }
+    }
+    reclaim_keep = NULL;
+}
+
+/* Takes free_lock; in a child of fork() first takes the records back, so
+ * no record is ever pushed while it may still sit in the parent's lists. */
+static void free_list_lock(void)
+{
+    pthread_mutex_lock(&free_lock);
+    if (__builtin_expect(reclaim_pending, 0))
+        reclaim_all();
+}
+
+void cd__task_fork_child(cd__task *keep)
+{
+    /* Another thread may have held it at the fork: that thread is gone. */
+    free_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    free_global = NULL;
+    nfree_global = 0;
+    reclaim_keep = keep;
+    reclaim_pending = true;
 }
 
 /* Takes up to n records from the global list (or fresh ones). */
@@ -56,7 +125,7 @@ static cd__task *take_global(int n, uint32_t *got)
 {
     cd__task *list = NULL;
     uint32_t k = 0;
-    pthread_mutex_lock(&free_lock);
+    free_list_lock();
     while (free_global != NULL && k < (uint32_t)n) {
         cd__task *t = free_global;
         free_global = t->next_free;
@@ -77,7 +146,7 @@ static cd__task *take_global(int n, uint32_t *got)
             while (tail->next_free != NULL)
                 tail = tail->next_free;
             last->next_free = NULL;
-            pthread_mutex_lock(&free_lock);
+            free_list_lock();
             tail->next_free = free_global;
             free_global = surplus;
             nfree_global += k - (uint32_t)n;
@@ -127,7 +196,7 @@ void cd__task_free(cd__p *p, cd__task *t)
     t->arg = NULL;
     __atomic_store_n(&t->name, NULL, __ATOMIC_RELAXED);
     if (p == NULL) {
-        pthread_mutex_lock(&free_lock);
+        free_list_lock();
         t->next_free = free_global;
         free_global = t;
         nfree_global++;
@@ -144,7 +213,7 @@ void cd__task_free(cd__p *p, cd__task *t)
             last = last->next_free;
         p->free = last->next_free;
         n -= CD__TASK_BATCH;
-        pthread_mutex_lock(&free_lock);
+        free_list_lock();
         last->next_free = free_global;
         free_global = head;
         nfree_global += CD__TASK_BATCH;

@@ -113,6 +113,30 @@ void cd__thread_detach(void)
     free(t);
 }
 
+/* The records of the threads a fork left behind (cd__thread_fork_child):
+ * kept reachable, never read. volatile: the stores must stay. */
+static cd__thread *volatile fork_ghosts[2];
+
+void cd__thread_fork_child(void)
+{
+    /* The other threads are gone, one of them maybe inside the lock. Their
+     * records are kept, not freed: a profiler slot may still point at one
+     * (prof/cpuprof.c forgets those in the child), and the list may be
+     * half-changed in this copy, so it is not walked either. fork_ghosts keeps
+     * the old list reachable (the part before us through the old head, the
+     * rest through our old next), so LeakSanitizer does not report it in a
+     * child that exits. Their allocation counters go with them. */
+    registry_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    cd__thread *self = cd__self;
+    fork_ghosts[0] = registry_head;
+    if (self != NULL) {
+        fork_ghosts[1] = self->next;
+        self->next = NULL;
+    }
+    registry_head = self;
+    atomic_store_explicit(&registry_count, self != NULL ? 1 : 0, memory_order_relaxed);
+}
+
 uint32_t cd__thread_count(void)
 {
     return atomic_load_explicit(&registry_count, memory_order_relaxed);

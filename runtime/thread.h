@@ -77,6 +77,11 @@ int cd__thread_attach(cd__thread_kind kind, bool gc);
  * unregisters it from bdwgc if we registered it, frees the record. */
 void cd__thread_detach(void);
 
+/* In a child of fork(), from the scheduler's atfork child handler (the
+ * only caller): keeps only the calling thread's record (if any), the only
+ * thread left. Plain stores: no allocation, no lock, no system call. */
+void cd__thread_fork_child(void);
+
 /* Number of registered threads (O(1), relaxed atomic read). */
 uint32_t cd__thread_count(void);
 

@@ -20,8 +20,17 @@
  * Inside a task, cd_wg_wait is a blocking call with hand-off: the task's
  * worker goes on running other tasks, including the ones being waited for,
  * so waiting never deadlocks the pool (docs/scheduler.md explains the
- * choice). */
+ * choice).
+ *
+ * A wait that nothing can ever end is fatal, as in Go ("all goroutines are
+ * asleep"): when no other task exists and every other thread of the process
+ * is an idle pool thread (cd__sched_deadlocked). The typical case is a child
+ * of fork() waiting for tasks of its parent, which do not exist there. The
+ * sleep is cut in periods of CD__WG_CHECK_S seconds to look again, since
+ * the last task that could have called cd_wg_done may end during the wait
+ * without doing so. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -29,7 +38,9 @@
 #include "runtime/futex.h"
 #include "runtime/sched_priv.h"
 
-#define COUNT(st) ((int32_t)(uint32_t)((st) >> 32))
+#define CD__WG_CHECK_S 1 /* seconds between deadlock checks of a sleeping wait */
+
+#define COUNT(st)   ((int32_t)(uint32_t)((st) >> 32))
 #define WAITERS(st) ((uint32_t)(st))
 
 void cd_wg_init(cd_waitgroup *wg)
@@ -73,6 +84,26 @@ void cd_wg_done(cd_waitgroup *wg)
     cd_wg_add(wg, -1);
 }
 
+/* Go's fatal error for a wait nothing can end: message, exit status 2. */
+static void __attribute__((noreturn, cold)) deadlock(cd_waitgroup *wg)
+{
+    char msg[512];
+    uint64_t dropped = cd__sched_dropped();
+    int n = snprintf(msg, sizeof msg,
+                     "fatal error: all goroutines are asleep - deadlock!\n\n"
+                     "cdebug: sync.WaitGroup.Wait: count %d, and no task or other thread is "
+                     "left that could call cd_wg_done\n",
+                     (int)COUNT(__atomic_load_n(&wg->state_, __ATOMIC_SEQ_CST)));
+    if (dropped > 0 && n > 0 && (size_t)n < sizeof msg)
+        n += snprintf(msg + n, sizeof msg - (size_t)n,
+                      "cdebug: this process is a child of fork(): the %llu task(s) its parent "
+                      "had queued or running at the fork do not exist here\n",
+                      (unsigned long long)dropped);
+    if (n > 0)
+        (void)!write(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+    _exit(2);
+}
+
 void cd_wg_wait(cd_waitgroup *wg)
 {
     uint32_t seq = __atomic_load_n(&wg->seq_, __ATOMIC_SEQ_CST);
@@ -87,7 +118,11 @@ void cd_wg_wait(cd_waitgroup *wg)
          * the count reaching zero, which the loop checks. */
     }
     cd__sched_block_begin("sync.WaitGroup.Wait");
-    while (__atomic_load_n(&wg->seq_, __ATOMIC_SEQ_CST) == seq)
-        cd__futex_wait((_Atomic uint32_t *)&wg->seq_, seq, NULL);
+    const struct timespec period = {CD__WG_CHECK_S, 0};
+    while (__atomic_load_n(&wg->seq_, __ATOMIC_SEQ_CST) == seq) {
+        if (cd__sched_deadlocked() && __atomic_load_n(&wg->seq_, __ATOMIC_SEQ_CST) == seq)
+            deadlock(wg);
+        cd__futex_wait((_Atomic uint32_t *)&wg->seq_, seq, &period);
+    }
     cd__sched_block_end();
 }

@@ -17,7 +17,12 @@ extern "C" {
 
 /* Spawns a task running fn(arg) on the pool. arg may point to GC memory: the
  * pool keeps it reachable until fn returns. Returns 0, -EINVAL for a NULL fn,
- * -ESHUTDOWN after cd_shutdown(), -ENOMEM. A task accepted (0) always runs.
+ * -ESHUTDOWN after cd_shutdown(), -ENOMEM. A task accepted (0) always runs,
+ * in the process that accepted it: in a child of fork() the pool works as
+ * new (threads start on demand), and the tasks the parent had queued or
+ * running at the fork are dropped there, counted in tasks_dropped; a task
+ * that calls fork() goes on in the child, and its return ends the child
+ * with exit(0) (docs/scheduler.md, "fork()").
  * Thread-safe from any thread (workers queue locally, others globally); not
  * async-signal-safe. Cost: O(1), no lock and no system call unless an idle
  * worker must be woken. */
@@ -47,7 +52,12 @@ CD_EXTERN void cd_wg_add(cd_waitgroup *wg, int delta);
 CD_EXTERN void cd_wg_done(cd_waitgroup *wg);
 /* Waits until the count is zero. Inside a task the wait is a blocking call
  * with hand-off (cd_block_begin("sync.WaitGroup.Wait")), so the worker keeps
- * running other tasks and waiting never deadlocks the pool. Thread-safe. */
+ * running other tasks and waiting never deadlocks the pool. A wait nothing
+ * can end (no other task exists, and every other thread is an idle pool
+ * thread: e.g. a child of fork() waiting for its parent's tasks) is fatal
+ * as in Go: "fatal error: all goroutines are asleep - deadlock!" on stderr,
+ * exit status 2. A sleeping wait checks that once a second. Thread-safe;
+ * not async-signal-safe. */
 CD_EXTERN void cd_wg_wait(cd_waitgroup *wg);
 
 /* Declares that the calling task is about to block in reason (a literal such
@@ -78,6 +88,7 @@ typedef struct cd_schedstats {
     uint32_t runqueue;        /* tasks in the global queue */
     uint64_t tasks_created;   /* cumulative cd_go successes */
     uint64_t tasks_done;      /* cumulative completed tasks */
+    uint64_t tasks_dropped;   /* tasks of the parent dropped by fork() (see cd_go) */
     uint64_t tasks_running;   /* tasks running now (incl. blocked ones) */
     uint64_t tasks_blocked;   /* tasks inside cd_block_begin/end now */
     uint64_t tasks_queued;    /* runnable tasks in all queues now */
