@@ -239,6 +239,7 @@ static _Atomic int gate_open;
 static _Atomic long parent_ran;
 static cd_waitgroup parent_wg;
 static bool parent_busy;
+static _Atomic int alloc_stop;
 
 /* Holds its worker until the gate opens (no hand-off: the P stays busy). */
 static void gate(void *arg)
@@ -258,9 +259,19 @@ static void parent_task(void *arg)
 
 #define QUEUED 5000
 
-/* Every worker held by a gate, QUEUED tasks behind them. */
+/* Every worker held by a gate, QUEUED tasks behind them. First the
+ * earlier tests' tasks finish counting as done (a moment after their
+ * cd_wg_done), so that a child's tasks_dropped is this test's alone. */
 static void make_parent_busy(void)
 {
+    cd_schedstats s;
+    for (int i = 0; i < 5000; i++) {
+        cd_read_schedstats(&s);
+        if (s.tasks_created == s.tasks_done)
+            break;
+        sleep_ms(1);
+    }
+    assert_int_equal(s.tasks_created, s.tasks_done);
     atomic_store(&gate_open, 0);
     atomic_store(&parent_ran, 0);
     parent_busy = true;
@@ -274,7 +285,6 @@ static void make_parent_busy(void)
         cd_wg_add(&parent_wg, 1);
         assert_int_equal(cd_go_named("parent", parent_task, NULL), 0);
     }
-    cd_schedstats s;
     for (int i = 0; i < 5000; i++) {
         cd_read_schedstats(&s);
         if (s.idleprocs == 0)
@@ -298,6 +308,7 @@ static int release_parent(void **state)
     (void)state;
     if (parent_busy) {
         atomic_store(&gate_open, 1);
+        atomic_store(&alloc_stop, 1);
         cd_wg_wait(&parent_wg);
         parent_busy = false;
     }
@@ -357,6 +368,53 @@ static void test_exec_while_busy(void **state)
         assert_exited_ok(wait_child(pid));
     }
     finish_parent_work();
+}
+
+/* ---- a fork while the parent's tasks allocate -------------------------- */
+
+/* Allocates GC memory until told to stop: the collector's lock is taken
+ * and released all the time, and collections run, across the forks. */
+static void allocator(void *arg)
+{
+    (void)arg;
+    void *keep[64] = {0};
+    for (unsigned i = 0; !atomic_load(&alloc_stop); i++) {
+        keep[i % 64] = cd_alloc(16 + i % 512);
+        CHECK(keep[i % 64] != NULL);
+        if (i % 1000 == 999)
+            sleep_ms(1); /* bounded garbage where nothing collects (TSan) */
+    }
+    cd_wg_done(&parent_wg);
+}
+
+static void test_fork_while_allocating(void **state)
+{
+    (void)state;
+    atomic_store(&alloc_stop, 0);
+    cd_wg_init(&parent_wg);
+    parent_busy = true;
+    for (int i = 0; i < cd_maxprocs(); i++) {
+        cd_wg_add(&parent_wg, 1);
+        assert_int_equal(cd_go_named("allocator", allocator, NULL), 0);
+    }
+    for (int i = 0; i < 20; i++) {
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            child_deadline();
+            for (int k = 0; k < 10000; k++)
+                CHECK(cd_alloc(32) != NULL);
+            cd_gc();
+            if (CHILD_THREADS_OK)
+                run_tree();
+            _exit(0);
+        }
+        assert_exited_ok(wait_child(pid));
+    }
+    atomic_store(&alloc_stop, 1);
+    cd_wg_wait(&parent_wg);
+    parent_busy = false;
 }
 
 /* ---- a task that forks ------------------------------------------------- */
@@ -483,6 +541,7 @@ int main(void)
         cmocka_unit_test_teardown(test_child_spawns_tasks, release_parent),
         cmocka_unit_test_teardown(test_fork_while_busy, release_parent),
         cmocka_unit_test_teardown(test_exec_while_busy, release_parent),
+        cmocka_unit_test_teardown(test_fork_while_allocating, release_parent),
         cmocka_unit_test_teardown(test_fork_from_task, release_parent),
         cmocka_unit_test_teardown(test_wait_for_parent_task_is_fatal, release_parent),
     };
