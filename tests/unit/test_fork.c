@@ -351,22 +351,35 @@ static void test_fork_while_busy(void **state)
 
 /* ---- children that only exec -------------------------------------------- */
 
-static void test_exec_while_busy(void **state)
+/* Forks n children one after the other, each running body under its
+ * deadline and leaving with _exit(0); each must end with status 0. */
+static void fork_children(int n, void (*body)(void))
 {
-    (void)state;
-    make_parent_busy();
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < n; i++) {
         fflush(NULL);
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
             child_deadline();
-            char *argv[] = {"/bin/true", NULL};
-            execv(argv[0], argv);
-            _exit(127);
+            body();
+            _exit(0);
         }
         assert_exited_ok(wait_child(pid));
     }
+}
+
+static void exec_true(void)
+{
+    char *argv[] = {"/bin/true", NULL};
+    execv(argv[0], argv);
+    _exit(127);
+}
+
+static void test_exec_while_busy(void **state)
+{
+    (void)state;
+    make_parent_busy();
+    fork_children(20, exec_true);
     finish_parent_work();
 }
 
@@ -387,6 +400,16 @@ static void allocator(void *arg)
     cd_wg_done(&parent_wg);
 }
 
+/* A child of allocating tasks allocates and collects, then spawns. */
+static void alloc_and_collect(void)
+{
+    for (int k = 0; k < 10000; k++)
+        CHECK(cd_alloc(32) != NULL);
+    cd_gc();
+    if (CHILD_THREADS_OK)
+        run_tree();
+}
+
 static void test_fork_while_allocating(void **state)
 {
     (void)state;
@@ -397,21 +420,7 @@ static void test_fork_while_allocating(void **state)
         cd_wg_add(&parent_wg, 1);
         assert_int_equal(cd_go_named("allocator", allocator, NULL), 0);
     }
-    for (int i = 0; i < 20; i++) {
-        fflush(NULL);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            child_deadline();
-            for (int k = 0; k < 10000; k++)
-                CHECK(cd_alloc(32) != NULL);
-            cd_gc();
-            if (CHILD_THREADS_OK)
-                run_tree();
-            _exit(0);
-        }
-        assert_exited_ok(wait_child(pid));
-    }
+    fork_children(20, alloc_and_collect);
     atomic_store(&alloc_stop, 1);
     cd_wg_wait(&parent_wg);
     parent_busy = false;
