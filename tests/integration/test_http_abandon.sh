@@ -13,6 +13,7 @@
 #              the middle of one frees its job within 1 s
 set -euo pipefail
 source "$(dirname "$0")/http_lib.sh"
+export PYTHONPATH="$(dirname "$0")${PYTHONPATH:+:$PYTHONPATH}" # httpc.py
 
 prog=$build/tests/prog_http
 [[ -x $prog ]] || fail "$prog is not built"
@@ -34,10 +35,9 @@ base=$(threads)
 echo "== 300 abandoned heap?seconds=30"
 python3 - "$srv_port" "$srv_pid" "$base" <<'PY' || fail "abandoned delta profiles"
 import socket, sys, time
+import httpc
 port, pid, base = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-def threads():
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("Threads:"))
+threads = lambda: httpc.threads(pid)
 REQ = b"GET /debug/pprof/heap?seconds=30 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 peak = base
 for i in range(300):
@@ -46,20 +46,7 @@ for i in range(300):
     s.close()
     if i % 20 == 0:
         peak = max(peak, threads())
-t0 = time.monotonic()
-c = socket.create_connection(("127.0.0.1", port), timeout=5)
-c.sendall(b"GET /debug/vars HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-c.settimeout(5)
-data = b""
-try:
-    while True:
-        chunk = c.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-except socket.timeout:
-    pass
-dt = time.monotonic() - t0
+data, dt = httpc.get(port, "/debug/vars")
 assert data.startswith(b"HTTP/1.1 200"), f"/debug/vars: {data[:40]!r} after {dt:.2f} s"
 assert dt < 1.0, f"/debug/vars answered after {dt:.2f} s"
 t1 = time.monotonic()
@@ -73,21 +60,14 @@ PY
 
 echo "== 40 heap?seconds=2 at once, $jobs_max rendered"
 python3 - "$srv_port" "$jobs_max" <<'PY' || fail "the cap on deferred profiles"
-import socket, sys, threading, time
+import sys, threading
+import httpc
 port, cap = int(sys.argv[1]), int(sys.argv[2])
 res, lock = [], threading.Lock()
 def client():
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    t0 = time.monotonic()
-    s.sendall(b"GET /debug/pprof/heap?seconds=2 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data, dt = httpc.get(port, "/debug/pprof/heap?seconds=2", timeout=30)
     with lock:
-        res.append((data, time.monotonic() - t0))
+        res.append((data, dt))
 ts = [threading.Thread(target=client) for _ in range(40)]
 for t in ts: t.start()
 for t in ts: t.join(30)
@@ -111,10 +91,9 @@ code=$(fetch "http://127.0.0.1:$srv_port/debug/pprof/heap?seconds=1")
 [[ $code == 200 ]] || fail "heap?seconds=1 after the storm: status $code"
 python3 - "$srv_port" "$srv_pid" "$base" <<'PY' || fail "a client leaving mid-profile"
 import socket, sys, time
+import httpc
 port, pid, base = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-def threads():
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("Threads:"))
+threads = lambda: httpc.threads(pid)
 s = socket.create_connection(("127.0.0.1", port), timeout=5)
 s.sendall(b"GET /debug/pprof/allocs?seconds=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 s.recv(100)  # the status and headers go out when the job starts

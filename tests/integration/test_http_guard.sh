@@ -20,6 +20,7 @@
 #                (needs root; skipped with a note elsewhere)
 set -euo pipefail
 source "$(dirname "$0")/http_lib.sh"
+export PYTHONPATH="$(dirname "$0")${PYTHONPATH:+:$PYTHONPATH}" # httpc.py
 
 prog=$build/tests/prog_http
 embed=$build/tests/prog_http_embed
@@ -28,27 +29,11 @@ for p in "$prog" "$embed"; do
 done
 
 # raw PORT REQUEST: sends REQUEST (printf %b escapes) as is, prints the
-# status line's code (000 without an answer).
+# status line's code (0 without an answer).
 raw() {
-    python3 - "$1" "$2" <<'PY'
-import socket, sys
-port, req = int(sys.argv[1]), sys.argv[2].encode().decode("unicode_escape").encode("latin-1")
-s = socket.create_connection(("127.0.0.1", port), timeout=10)
-try:
-    s.sendall(req)
-except OSError:
-    pass
-data = b""
-try:
-    while b"\r\n" not in data:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-except OSError:
-    pass
-print(data[9:12].decode() if data.startswith(b"HTTP/1.") else "000")
-PY
+    python3 -c 'import sys, httpc
+req = sys.argv[2].encode().decode("unicode_escape").encode("latin-1")
+print(httpc.status(httpc.exchange(int(sys.argv[1]), req)[0]))' "$1" "$2"
 }
 
 # ---- a non-loopback listener needs a token -------------------------------------

@@ -17,6 +17,7 @@
 # tricklers make room for newcomers instead of holding every slot.
 set -euo pipefail
 source "$(dirname "$0")/http_lib.sh"
+export PYTHONPATH="$(dirname "$0")${PYTHONPATH:+:$PYTHONPATH}" # httpc.py
 
 prog=$build/tests/prog_http
 [[ -x $prog ]] || fail "$prog is not built"
@@ -27,6 +28,7 @@ ulimit -n 4096 2>/dev/null || true
 trickle() {
     python3 - "$1" "$2" <<'PY'
 import socket, sys, threading, time
+import httpc
 port, n = int(sys.argv[1]), int(sys.argv[2])
 HEAD = b"GET /debug/vars HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 4000
 socks, closed = [], 0
@@ -56,21 +58,7 @@ worst = 0.0
 try:
     time.sleep(1.5)  # every trickler has waited more than 1 s
     for i in range(4):
-        t0 = time.monotonic()
-        c = socket.create_connection(("127.0.0.1", port), timeout=5)
-        c.sendall(b"GET /debug/vars HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        data = b""
-        c.settimeout(5)
-        try:
-            while True:
-                chunk = c.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        except socket.timeout:
-            pass
-        c.close()
-        dt = time.monotonic() - t0
+        data, dt = httpc.get(port, "/debug/vars")
         worst = max(worst, dt)
         assert data.startswith(b"HTTP/1.1 200"), f"real client {i}: {data[:40]!r} after {dt:.2f} s"
         assert dt < 1.0, f"real client {i}: answered after {dt:.2f} s"
