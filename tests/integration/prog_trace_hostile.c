@@ -58,13 +58,13 @@ static void strings(tw *w)
 static void main_part(tw *w, uint64_t t0, uint64_t user, uint64_t task, uint64_t gc)
 {
     tw_batch_begin(w, 1, t0);
-    tw_ev(w, 1, t0, 1, (uint64_t)0);                                          /* THREAD_START */
-    tw_ev(w, 22, t0 + 10, 3, user, (uint64_t)0, (uint64_t)S_REQUEST);         /* USER_TASK_BEGIN */
+    tw_ev(w, 1, t0, 1, (uint64_t)0);                                  /* THREAD_START */
+    tw_ev(w, 22, t0 + 10, 3, user, (uint64_t)0, (uint64_t)S_REQUEST); /* USER_TASK_BEGIN */
     tw_ev(w, 7, t0 + 20, 4, task, (uint64_t)0, (uint64_t)S_FETCH, (uint64_t)0); /* TASK_CREATE */
     tw_ev(w, 7, t0 + 30, 4, task + 1, (uint64_t)0, (uint64_t)S_FETCH, (uint64_t)0);
-    tw_ev(w, 26, t0 + 40, 3, user, (uint64_t)S_APP, (uint64_t)S_HELLO);         /* LOG */
-    tw_ev(w, 21, t0 + 50, 2, (uint64_t)1000000, (uint64_t)2000000);             /* HEAP */
-    tw_ev(w, 12, t0 + 1000, 2, gc, (uint64_t)0);                                /* GC_BEGIN */
+    tw_ev(w, 26, t0 + 40, 3, user, (uint64_t)S_APP, (uint64_t)S_HELLO); /* LOG */
+    tw_ev(w, 21, t0 + 50, 2, (uint64_t)1000000, (uint64_t)2000000);     /* HEAP */
+    tw_ev(w, 12, t0 + 1000, 2, gc, (uint64_t)0);                        /* GC_BEGIN */
     static const uint16_t at[] = {1100, 1200, 1200, 2000, 2100, 2200, 2500, 2600};
     for (uint8_t e = 13; e <= 20; e++)
         tw_ev(w, e, t0 + at[e - 13], 1, gc);
@@ -79,19 +79,19 @@ static void worker_part(tw *w, uint64_t t0, uint64_t thread, uint64_t wk, uint64
                         uint64_t task, bool end)
 {
     tw_batch_begin(w, thread, t0 + 5);
-    tw_ev(w, 1, t0 + 5, 1, (uint64_t)1);                      /* THREAD_START worker */
-    tw_ev(w, 3, t0 + 6, 1, wk);                               /* WORKER_ACQUIRE */
-    tw_ev(w, 5, t0 + 7, 0);                                   /* SPIN_BEGIN */
-    tw_ev(w, 6, t0 + 50, 0);                                  /* SPIN_END */
-    tw_ev(w, 8, t0 + 100, 1, task);                           /* TASK_START */
-    tw_ev(w, 24, t0 + 200, 2, user, (uint64_t)S_PARSE);       /* REGION_BEGIN */
-    tw_ev(w, 25, t0 + 300, 2, user, (uint64_t)S_PARSE);       /* REGION_END */
-    tw_ev(w, 24, t0 + 350, 2, user, (uint64_t)S_PARSE);       /* REGION_BEGIN, left open */
-    tw_ev(w, 9, t0 + 400, 2, task, (uint64_t)S_NET);          /* TASK_BLOCK */
-    tw_ev(w, 4, t0 + 450, 1, wk);                             /* WORKER_RELEASE */
-    tw_ev(w, 3, t0 + 5000, 1, wk);                            /* WORKER_ACQUIRE */
-    tw_ev(w, 10, t0 + 5100, 1, task);                         /* TASK_UNBLOCK */
-    tw_ev(w, 27, t0 + 5200, 2, (uint64_t)0, task);            /* CPU_SAMPLE */
+    tw_ev(w, 1, t0 + 5, 1, (uint64_t)1);                /* THREAD_START worker */
+    tw_ev(w, 3, t0 + 6, 1, wk);                         /* WORKER_ACQUIRE */
+    tw_ev(w, 5, t0 + 7, 0);                             /* SPIN_BEGIN */
+    tw_ev(w, 6, t0 + 50, 0);                            /* SPIN_END */
+    tw_ev(w, 8, t0 + 100, 1, task);                     /* TASK_START */
+    tw_ev(w, 24, t0 + 200, 2, user, (uint64_t)S_PARSE); /* REGION_BEGIN */
+    tw_ev(w, 25, t0 + 300, 2, user, (uint64_t)S_PARSE); /* REGION_END */
+    tw_ev(w, 24, t0 + 350, 2, user, (uint64_t)S_PARSE); /* REGION_BEGIN, left open */
+    tw_ev(w, 9, t0 + 400, 2, task, (uint64_t)S_NET);    /* TASK_BLOCK */
+    tw_ev(w, 4, t0 + 450, 1, wk);                       /* WORKER_RELEASE */
+    tw_ev(w, 3, t0 + 5000, 1, wk);                      /* WORKER_ACQUIRE */
+    tw_ev(w, 10, t0 + 5100, 1, task);                   /* TASK_UNBLOCK */
+    tw_ev(w, 27, t0 + 5200, 2, (uint64_t)0, task);      /* CPU_SAMPLE */
     if (end)
         tw_ev(w, 11, t0 + 900000, 1, task); /* TASK_END */
     tw_batch_end(w);
@@ -208,27 +208,26 @@ static void ids(tw *w)
     const uint64_t big = UINT64_MAX;
     header(w, 1000000000, 0);
     tw_batch_begin(w, big, 0);
-    tw_ev(w, 28, 0, 3, big - 1, (uint64_t)1, big);                    /* STATE_THREAD */
-    tw_ev(w, 29, 0, 2, big - 2, (uint64_t)1);                         /* STATE_WORKER */
-    tw_ev(w, 30, 0, 6, big, (uint64_t)2, big, (uint64_t)S_FETCH, (uint64_t)0,
-          big);                                                        /* STATE_TASK */
-    tw_ev(w, 1, 10, 1, (uint64_t)1);                                  /* THREAD_START */
-    tw_ev(w, 3, 20, 1, big - 2);                                      /* WORKER_ACQUIRE */
-    tw_ev(w, 3, 30, 1, big);                                          /* WORKER_ACQUIRE none */
-    tw_ev(w, 22, 40, 3, big, big, (uint64_t)S_REQUEST);               /* USER_TASK_BEGIN */
-    tw_ev(w, 7, 50, 4, big - 1, big, (uint64_t)S_FETCH, big);         /* TASK_CREATE */
-    tw_ev(w, 8, 60, 1, big - 1);                                      /* TASK_START */
-    tw_ev(w, 24, 70, 2, big, (uint64_t)S_PARSE);                      /* REGION_BEGIN */
-    tw_ev(w, 12, 80, 2, big, (uint64_t)1);                            /* GC_BEGIN */
-    tw_ev(w, 13, 90, 1, big);                                         /* GC_STW_BEGIN */
-    tw_ev(w, 18, 100, 1, big);                                        /* GC_RECLAIM_BEGIN */
-    tw_ev(w, 20, 110, 1, big);                                        /* GC_END */
-    tw_ev(w, 21, 120, 2, big, big);                                   /* HEAP */
-    tw_ev(w, 25, 130, 2, big, (uint64_t)S_PARSE);                     /* REGION_END */
-    tw_ev(w, 11, 140, 1, big - 1);                                    /* TASK_END */
-    tw_ev(w, 23, 150, 1, big);                                        /* USER_TASK_END */
-    tw_ev(w, 4, 160, 1, big - 2);                                     /* WORKER_RELEASE */
-    tw_ev(w, 2, 170, 0);                                              /* THREAD_STOP */
+    tw_ev(w, 28, 0, 3, big - 1, (uint64_t)1, big); /* STATE_THREAD */
+    tw_ev(w, 29, 0, 2, big - 2, (uint64_t)1);      /* STATE_WORKER */
+    tw_ev(w, 30, 0, 6, big, (uint64_t)2, big, (uint64_t)S_FETCH, (uint64_t)0, big); /* STATE_TASK */
+    tw_ev(w, 1, 10, 1, (uint64_t)1);                          /* THREAD_START */
+    tw_ev(w, 3, 20, 1, big - 2);                              /* WORKER_ACQUIRE */
+    tw_ev(w, 3, 30, 1, big);                                  /* WORKER_ACQUIRE none */
+    tw_ev(w, 22, 40, 3, big, big, (uint64_t)S_REQUEST);       /* USER_TASK_BEGIN */
+    tw_ev(w, 7, 50, 4, big - 1, big, (uint64_t)S_FETCH, big); /* TASK_CREATE */
+    tw_ev(w, 8, 60, 1, big - 1);                              /* TASK_START */
+    tw_ev(w, 24, 70, 2, big, (uint64_t)S_PARSE);              /* REGION_BEGIN */
+    tw_ev(w, 12, 80, 2, big, (uint64_t)1);                    /* GC_BEGIN */
+    tw_ev(w, 13, 90, 1, big);                                 /* GC_STW_BEGIN */
+    tw_ev(w, 18, 100, 1, big);                                /* GC_RECLAIM_BEGIN */
+    tw_ev(w, 20, 110, 1, big);                                /* GC_END */
+    tw_ev(w, 21, 120, 2, big, big);                           /* HEAP */
+    tw_ev(w, 25, 130, 2, big, (uint64_t)S_PARSE);             /* REGION_END */
+    tw_ev(w, 11, 140, 1, big - 1);                            /* TASK_END */
+    tw_ev(w, 23, 150, 1, big);                                /* USER_TASK_END */
+    tw_ev(w, 4, 160, 1, big - 2);                             /* WORKER_RELEASE */
+    tw_ev(w, 2, 170, 0);                                      /* THREAD_STOP */
     tw_batch_end(w);
     tw_lost(w, big, big, big);
     tw_end(w);

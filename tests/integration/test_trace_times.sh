@@ -59,7 +59,7 @@ bad = []
 def walk(x, path, timed):
     if isinstance(x, dict):
         for k, v in x.items():
-            walk(v, path + "." + k, timed or k.endswith("_ns") or k in ("ts", "dur", "start", "end", "duration"))
+            walk(v, path + "." + k, k != "start_wall_ns" and (timed or k.endswith("_ns") or k in ("ts", "dur", "start", "end", "duration")))
     elif isinstance(x, list):
         for i, v in enumerate(x):
             walk(v, path + "[%d]" % i, timed)

@@ -9,6 +9,7 @@
 #ifndef CDEBUG_VIEWER_CDT_H
 #define CDEBUG_VIEWER_CDT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -41,6 +42,27 @@ int cdt_open(const char *path, const cd_tr_opts *opts, cd_trace_reader **r);
  * warning for a truncated trace. Returns the exit code: CDT_OK when the
  * stream ended cleanly or was truncated, CDT_FAIL otherwise. */
 int cdt_finish(const char *path, cd_trace_reader *r, int rc);
+
+/* The times a trace can have: every event within CDT_MAX_TIME_NS (2^60 ns,
+ * about 36.5 years) of the trace start, before or after it. A time beyond
+ * it (a start_ticks of 2^64 - 1, a batch timestamp flipped to a random
+ * 64-bit value, a tick rate of 1 Hz with events 2^40 ticks away) is
+ * corruption, not a long trace: refusing it keeps every difference and sum
+ * of times the tools compute far from the int64 limits (two accepted times
+ * differ by less than 2^61 ns). */
+#define CDT_MAX_TIME_NS    ((int64_t)1 << 60)
+#define CDT_MAX_TIME_YEARS 36
+
+/* ev's time since the trace start in ns (cd_trace_reader_ns) into *ns.
+ * Returns false, *ns unset, when it lies beyond CDT_MAX_TIME_NS. Pure;
+ * O(1). */
+bool cdt_event_ns(const cd_trace_reader *r, const cd_tr_event *ev, int64_t *ns);
+
+/* Reports ev's impossible time (cdt_event_ns returned false) as one line
+ * on stderr: "PATH: corrupted trace: TASK_END on thread 3 at tick T lies
+ * 584 years after the trace start (start_ticks S, H ticks/s); the limit is
+ * 36 years". */
+void cdt_time_error(const char *path, const cd_trace_reader *r, const cd_tr_event *ev);
 
 /* "12.345678ms": ns as milliseconds with nanosecond precision. buf needs
  * 32 bytes. */

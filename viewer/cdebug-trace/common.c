@@ -62,6 +62,29 @@ int cdt_finish(const char *path, cd_trace_reader *r, int rc)
     return CDT_FAIL;
 }
 
+bool cdt_event_ns(const cd_trace_reader *r, const cd_tr_event *ev, int64_t *ns)
+{
+    int64_t v = cd_trace_reader_ns(r, ev->ts); /* saturates to the int64 range */
+    if (v > CDT_MAX_TIME_NS || v < -CDT_MAX_TIME_NS)
+        return false;
+    *ns = v;
+    return true;
+}
+
+void cdt_time_error(const char *path, const cd_trace_reader *r, const cd_tr_event *ev)
+{
+    const cd_tr_header *h = cd_trace_reader_header(r);
+    bool after = ev->ts >= h->start_ticks;
+    uint64_t d = after ? ev->ts - h->start_ticks : h->start_ticks - ev->ts;
+    double years = (double)d / (double)h->tick_hz / (365.25 * 86400);
+    const char *name = cd_tr_event_name(ev->type);
+    cdt_error("%s: corrupted trace: %s on thread %" PRIu64 " at tick %" PRIu64
+              " lies %.0f years %s the trace start (start_ticks %" PRIu64 ", %" PRIu64
+              " ticks/s); the limit is %d years",
+              path, name != NULL ? name : "event", ev->thread, ev->ts, years,
+              after ? "after" : "before", h->start_ticks, h->tick_hz, CDT_MAX_TIME_YEARS);
+}
+
 char *cdt_fmt_ms(char *buf, int64_t ns)
 {
     uint64_t mag = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;

@@ -48,11 +48,10 @@ static void put_stack(FILE *out, cd_trace_reader *r, uint64_t id)
     }
 }
 
-static void put_event(FILE *out, cd_trace_reader *r, const cd_tr_event *ev, bool stacks)
+static void put_event(FILE *out, cd_trace_reader *r, const cd_tr_event *ev, int64_t ns, bool stacks)
 {
     char t[32];
-    fprintf(out, "%s M%" PRIu64 " %s", cdt_fmt_ms(t, cd_trace_reader_ns(r, ev->ts)), ev->thread,
-            cd_tr_event_name(ev->type));
+    fprintf(out, "%s M%" PRIu64 " %s", cdt_fmt_ms(t, ns), ev->thread, cd_tr_event_name(ev->type));
     for (unsigned i = 0; i < ev->nargs; i++) {
         fprintf(out, " %s=", cd_tr_event_arg_name(ev->type, i));
         if (ev->str[i] != NULL)
@@ -143,13 +142,27 @@ int cdt_cmd_dump(int argc, char **argv)
     setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
     put_header(stdout, cd_trace_reader_header(r));
     cd_tr_event ev;
+    int64_t ns = 0;
     int rc;
-    while ((rc = cd_trace_reader_next(r, &ev)) == 1)
-        put_event(stdout, r, &ev, stacks);
+    bool bad_time = false;
+    while ((rc = cd_trace_reader_next(r, &ev)) == 1) {
+        /* Times print as they are in the file (also before the trace start
+         * or going back), but a time no trace can have ends the dump. */
+        if (!cdt_event_ns(r, &ev, &ns)) {
+            bad_time = true;
+            rc = -ERANGE;
+            break;
+        }
+        put_event(stdout, r, &ev, ns, stacks);
+    }
     cd_tr_stats st;
     cd_trace_reader_stats(r, &st);
     put_summary(stdout, &st, rc);
-    int code = cdt_finish(path, r, rc);
+    int code = CDT_FAIL;
+    if (bad_time)
+        cdt_time_error(path, r, &ev);
+    else
+        code = cdt_finish(path, r, rc);
     cd_trace_reader_close(r);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cdt_error("dump: writing the output: %s", strerror(errno));

@@ -477,6 +477,7 @@ static int gc_event(cdt_model *m, const cd_tr_event *ev, int64_t ns)
         m->gci.gc = ev->args[0];
         m->gci.forced = ev->args[1] != 0;
         m->gci.begin_ns = ns;
+        m->phase_start = ns;
         m->gci.heap_before = m->last_heap;
         m->gci.heap_after = m->gci.goal_after = -1;
         m->gci.thread = ev->thread;
@@ -494,6 +495,7 @@ static int gc_event(cdt_model *m, const cd_tr_event *ev, int64_t ns)
         return gc_push(m, CDT_SPAN_GC_PHASE, "stopping", ns);
     case CD_TR_GC_STW_END:
         m->gci.stop_ns += ns - m->phase_start;
+        m->phase_start = ns; /* a second end adds nothing: sums stay below the length */
         close_kind(m, &m->gc, CDT_SPAN_GC_PHASE, false, 0, ns);
         return 0;
     case CD_TR_GC_MARK_BEGIN:
@@ -501,6 +503,7 @@ static int gc_event(cdt_model *m, const cd_tr_event *ev, int64_t ns)
         return gc_push(m, CDT_SPAN_GC_PHASE, "mark", ns);
     case CD_TR_GC_MARK_END:
         m->gci.mark_ns += ns - m->phase_start;
+        m->phase_start = ns;
         close_kind(m, &m->gc, CDT_SPAN_GC_PHASE, false, 0, ns);
         return 0;
     case CD_TR_GC_RESTART:
@@ -511,6 +514,7 @@ static int gc_event(cdt_model *m, const cd_tr_event *ev, int64_t ns)
         return gc_push(m, CDT_SPAN_GC_PHASE, "reclaim", ns);
     case CD_TR_GC_RECLAIM_END:
         m->gci.reclaim_ns += ns - m->phase_start;
+        m->phase_start = ns;
         close_kind(m, &m->gc, CDT_SPAN_GC_PHASE, false, 0, ns);
         return 0;
     case CD_TR_GC_END:
@@ -733,9 +737,18 @@ static int snapshot(cdt_model *m, const cd_tr_event *ev, int64_t ns)
 
 int cdt_model_feed(cdt_model *m, const cd_tr_event *ev)
 {
-    int64_t ns = cd_trace_reader_ns(m->r, ev->ts);
+    int64_t ns;
+    if (!cdt_event_ns(m->r, ev, &ns))
+        return -ERANGE;
+    /* The model's clock never goes back: an event the reader delivered
+     * late (stats.out_of_order) happens now. So every interval it measures
+     * is >= 0, and the intervals of one object never overlap: their sums
+     * stay below the trace's length. Events before the trace start happen
+     * at 0. */
     if (ns > m->now)
         m->now = ns;
+    else
+        ns = m->now;
     if (m->cb.event)
         m->cb.event(m->cb.ud, ev, ns);
     thread *t = get_thread(m, ev->thread);
@@ -915,7 +928,12 @@ int cdt_model_run(const char *path, const cdt_model_cb *cb, cd_tr_stats *stats_o
         cb->start(cb->ud, r);
     cd_tr_event ev;
     while ((rc = cd_trace_reader_next(r, &ev)) == 1) {
-        if (cdt_model_feed(m, &ev) < 0) {
+        int frc = cdt_model_feed(m, &ev);
+        if (frc == -ERANGE) {
+            cdt_time_error(path, r, &ev);
+            goto out;
+        }
+        if (frc < 0) {
             cdt_error("out of memory");
             goto out;
         }

@@ -30,7 +30,10 @@
  *       RECLAIM after it).
  *   CDT_TRACK_USER (id = user task id): one USER_TASK span per user task.
  *
- * Times are nanoseconds since the trace start (cd_trace_reader_ns). Strings
+ * Times are nanoseconds since the trace start (cd_trace_reader_ns), never
+ * decreasing from one callback to the next and within [0,
+ * CDT_MAX_TIME_NS]: a trace with an event beyond that is corrupt
+ * (cdt_model_feed). Strings
  * point into the reader and stay valid until it is closed; with
  * cdt_model_run that is the end of the run, so a consumer copies the
  * strings it keeps.
@@ -165,7 +168,11 @@ typedef struct cdt_model cdt_model;
 /* New model reporting to *cb (copied). NULL on out of memory. */
 cdt_model *cdt_model_new(cd_trace_reader *r, const cdt_model_cb *cb);
 
-/* Applies one event (in the reader's order). Returns 0 or -ENOMEM. */
+/* Applies one event (in the reader's order). An event older than the last
+ * one applied is applied at the last one's time (the model's clock never
+ * goes back). Returns 0, -ENOMEM, or -ERANGE when the event's time is one
+ * no trace can have (cdt_event_ns, cdt.h): the trace is corrupt, nothing
+ * was applied. */
 int cdt_model_feed(cdt_model *m, const cd_tr_event *ev);
 
 /* Closes everything still open at the last event's time (unfinished spans,
@@ -183,9 +190,9 @@ void cdt_model_free(cdt_model *m);
 
 /* Runs a whole file through a model: opens `path` ("-": stdin) with the
  * tool's error messages, feeds every event, finishes, reports a truncation
- * as a warning. *stats_out (may be NULL) receives the reader's counters and
- * *hdr_out (may be NULL) the header. Returns a cdt exit code (CDT_OK,
- * CDT_FAIL). */
+ * as a warning and an impossible time as corruption (cdt_time_error). *stats_out (may be NULL)
+ * receives the reader's counters and *hdr_out (may be NULL) the header. Returns a cdt exit code
+ * (CDT_OK, CDT_FAIL). */
 int cdt_model_run(const char *path, const cdt_model_cb *cb, cd_tr_stats *stats_out,
                   cd_tr_header *hdr_out);
 

@@ -14,6 +14,13 @@ static double pct(int64_t part, int64_t whole)
     return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+/* The same for sums over workers, in double: a duration times 1024
+ * workers does not fit an int64. */
+static double pctd(double part, double whole)
+{
+    return whole > 0 ? 100.0 * part / whole : 0.0;
+}
+
 /* ---- text --------------------------------------------------------------------- */
 
 static const char *dur(char *buf, int64_t ns)
@@ -49,7 +56,7 @@ static void text_workers(FILE *f, const cdt_stats *s)
 {
     if (s->nworkers == 0)
         return;
-    int64_t tot[CDT_WS_N] = {0};
+    double tot[CDT_WS_N] = {0};
     fprintf(f, "\nWorkers      running     idle  spinning       GC\n");
     for (uint64_t w = 0; w < s->nworkers; w++) {
         const cdt_worker_stats *ws = &s->workers[w];
@@ -58,11 +65,12 @@ static void text_workers(FILE *f, const cdt_stats *s)
             pct(ws->ns[CDT_WS_RUNNING], s->duration_ns), pct(ws->ns[CDT_WS_IDLE], s->duration_ns),
             pct(ws->ns[CDT_WS_SPINNING], s->duration_ns), pct(ws->ns[CDT_WS_GC], s->duration_ns));
         for (int k = 0; k < CDT_WS_N; k++)
-            tot[k] += ws->ns[k];
+            tot[k] += (double)ws->ns[k];
     }
-    int64_t all = s->duration_ns * (int64_t)s->nworkers;
-    fprintf(f, "  all       %7.1f%%  %6.1f%%  %7.1f%%  %6.1f%%\n", pct(tot[CDT_WS_RUNNING], all),
-            pct(tot[CDT_WS_IDLE], all), pct(tot[CDT_WS_SPINNING], all), pct(tot[CDT_WS_GC], all));
+    double all = (double)s->duration_ns * (double)s->nworkers;
+    fprintf(f, "  all       %7.1f%%  %6.1f%%  %7.1f%%  %6.1f%%\n", pctd(tot[CDT_WS_RUNNING], all),
+            pctd(tot[CDT_WS_IDLE], all), pctd(tot[CDT_WS_SPINNING], all),
+            pctd(tot[CDT_WS_GC], all));
 
     fprintf(f, "\nParallelism: %.2f workers running tasks on average, of %" PRIu64 "\n",
             s->avg_parallelism, s->nworkers);
@@ -229,10 +237,10 @@ static void json_report(FILE *f, const cdt_stats *s, const char *file, const cdt
             s->truncated ? "true" : "false", s->threads, s->nworkers, s->tasks_created);
 
     fputs(",\"workers\":[", f);
-    int64_t run = 0;
+    double run = 0;
     for (uint64_t w = 0; w < s->nworkers; w++) {
         const cdt_worker_stats *ws = &s->workers[w];
-        run += ws->ns[CDT_WS_RUNNING];
+        run += (double)ws->ns[CDT_WS_RUNNING];
         fprintf(f,
                 "%s{\"worker\":%" PRIu64 ",\"running_pct\":%.3f,\"idle_pct\":%.3f,"
                 "\"spinning_pct\":%.3f,\"gc_pct\":%.3f,\"running_ns\":%" PRId64 "}",
@@ -241,7 +249,8 @@ static void json_report(FILE *f, const cdt_stats *s, const char *file, const cdt
                 pct(ws->ns[CDT_WS_SPINNING], s->duration_ns),
                 pct(ws->ns[CDT_WS_GC], s->duration_ns), ws->ns[CDT_WS_RUNNING]);
     }
-    fprintf(f, "],\"utilisation_pct\":%.3f", pct(run, s->duration_ns * (int64_t)s->nworkers));
+    fprintf(f, "],\"utilisation_pct\":%.3f",
+            pctd(run, (double)s->duration_ns * (double)s->nworkers));
     fprintf(f, ",\"parallelism\":{\"average\":%.4f,\"histogram\":[", s->avg_parallelism);
     for (uint64_t k = 0; s->parallel_ns != NULL && k <= s->nworkers; k++)
         fprintf(f, "%s{\"running\":%" PRIu64 ",\"pct\":%.3f,\"ns\":%" PRId64 "}", k ? "," : "", k,
