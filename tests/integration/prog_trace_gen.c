@@ -138,10 +138,7 @@ static void all_types(tw *w)
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
 {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return rng * 2685821657736338717ull;
+    return tw_rand(&rng);
 }
 
 /* n events of `threads` threads in batches of `per_batch`, a FRONTIER after

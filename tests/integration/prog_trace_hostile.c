@@ -166,10 +166,7 @@ static void late(tw *w, uint64_t hz, uint64_t ts)
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint64_t rnd(void)
 {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return rng * 2685821657736338717ull;
+    return tw_rand(&rng);
 }
 
 /* 8 rounds of 1 ms; 5 batches get a random base (below 2^64 - 2^32, so

@@ -93,10 +93,7 @@ static void run_free(run *x)
 static uint64_t rng_state = 88172645463325252ull;
 static uint64_t rnd(void)
 {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ull;
+    return tw_rand(&rng_state);
 }
 
 /* ---- header ------------------------------------------------------------- */

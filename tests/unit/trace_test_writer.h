@@ -331,6 +331,18 @@ static inline void tw_batch_end(tw *w)
     tw_batch_end_ex(w, 0);
 }
 
+/* A tiny deterministic PRNG (xorshift64*) over *state (not 0), so that a
+ * generated trace or a failure reproduces. */
+static inline uint64_t tw_rand(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 2685821657736338717ull;
+}
+
 /* Writes the output to a file; returns 0 or -1. */
 static inline int tw_save(const tw *w, const char *path)
 {
