@@ -16,8 +16,8 @@
 #
 # And what a limit left out is reported, never silently: on small versions
 # of the shapes (past every limit all the same), stats names the forgotten
-# tasks and threads and the ignored workers (text and JSON), export's
-# otherData and view's /api/meta count them too, and the figures the
+# tasks and threads and the ignored workers (text and JSON), diff for each
+# trace, export's otherData and view's /api/meta count them too, and the figures the
 # limits do not touch stay exact (every task created, every one unfinished).
 #
 # Under a sanitizer (CDEBUG_SANITIZE set by CTest) the big shapes would take
@@ -161,6 +161,9 @@ run ne.export "$tool" export "$tmp/ne.trace"
 jcheck "$tmp/ne.export.out" '
 o = s["otherData"]
 assert o["complete"] is True and o["limits"]["tasks_forgotten"] == 34464, o'
+run ne.diff "$tool" diff "$tmp/ne.trace" "$tmp/ne.trace"
+[[ $(grep -c '^  34464 tasks alive at once beyond the limit of 65536 were forgotten' "$tmp/ne.diff.out") == 2 ]] ||
+  { cat "$tmp/ne.diff.out" >&2; fail "never-end: diff does not say, for each trace, that tasks were forgotten"; }
 measure ne.view $view_bound_kb "$tool" view --no-browser-hint --http=127.0.0.1:0 "$tmp/ne.trace"
 sed -n 2p "$tmp/ne.view.out" >"$tmp/meta.json"
 jcheck "$tmp/meta.json" 'assert s["limits"]["tasks_forgotten"] == 34464, s.get("limits")'

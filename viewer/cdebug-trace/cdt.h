@@ -34,8 +34,19 @@ void cdt_usage(FILE *f);
 /* Prints "cdebug-trace: <fmt>" and a newline on stderr. */
 void cdt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The reader's memory in every subcommand (docs/cdebug-trace.md, "Memory
+ * and speed"): events held between two frontiers (past it the oldest are
+ * delivered early, counted in cd_tr_stats.forced and reported) and the
+ * string, stack and symbol tables (a trace defining more is refused, exit
+ * 1). cdebug's recorder stops adding to its tables at 16 MiB
+ * (CD__INTERN_MAX_BYTES), which the reader, with its maps, holds in at
+ * most about 24 MiB; a real program's tables are kilobytes. */
+#define CDT_READER_MAX_HELD   (32u << 20)
+#define CDT_READER_MAX_TABLES (32u << 20)
+
 /* Opens a trace ("-" is standard input), reporting a failure on stderr as
- * one line. Returns 0 or CDT_FAIL. */
+ * one line. opts (may be NULL) gets CDT_READER_MAX_HELD and
+ * CDT_READER_MAX_TABLES where its limits are 0. Returns 0 or CDT_FAIL. */
 int cdt_open(const char *path, const cd_tr_opts *opts, cd_trace_reader **r);
 
 /* After the last cd_trace_reader_next: reports rc (< 0) on stderr, as a

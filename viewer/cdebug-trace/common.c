@@ -24,8 +24,13 @@ void cdt_error(const char *fmt, ...)
 
 int cdt_open(const char *path, const cd_tr_opts *opts, cd_trace_reader **r)
 {
-    int rc = strcmp(path, "-") == 0 ? cd_trace_reader_open_fd(r, STDIN_FILENO, opts)
-                                    : cd_trace_reader_open(r, path, opts);
+    cd_tr_opts o = opts != NULL ? *opts : (cd_tr_opts){0};
+    if (o.max_held_bytes == 0)
+        o.max_held_bytes = CDT_READER_MAX_HELD;
+    if (o.max_table_bytes == 0)
+        o.max_table_bytes = CDT_READER_MAX_TABLES;
+    int rc = strcmp(path, "-") == 0 ? cd_trace_reader_open_fd(r, STDIN_FILENO, &o)
+                                    : cd_trace_reader_open(r, path, &o);
     if (rc == 0)
         return 0;
     switch (rc) {

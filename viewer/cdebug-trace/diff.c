@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "cdt.h"
+#include "limits.h"
 #include "stats.h"
 
 /* Exit status when some --fail-if condition is met (0, 1, 2 as cdt.h). */
@@ -802,6 +803,15 @@ static void report_text(FILE *f, const char *pb, const cdt_stats *b, const char 
 {
     put_file_line(f, "before:", pb, b);
     put_file_line(f, "after:", pa, a);
+    /* what the memory limits left out of either trace, said before the
+     * figures that depend on it */
+    for (int k = 0; k < 2; k++) {
+        cdt_limits lim;
+        char what[300];
+        cdt_stats_limits(k ? a : b, &lim);
+        snprintf(what, sizeof what, "what the figures of %.200s leave out", k ? pa : pb);
+        cdt_limits_text(f, &lim, what);
+    }
     fprintf(f, "\n%-*s%*s%*s%*s\n", W_LABEL, "", W_VALUE, "before", W_VALUE, "after", W_CHANGE,
             "change");
     for (size_t i = 0; i < n; i++) {
@@ -848,16 +858,20 @@ static void put_json_num(FILE *f, unit u, bool ok, double v)
 }
 
 /* {"file", "duration_ns", "events", "lost_events", "workers",
- * "truncated"} of one trace. */
+ * "truncated", "limits"} of one trace. */
 static void put_json_trace(FILE *f, const char *path, const cdt_stats *s)
 {
     fputs("{\"file\":", f);
     put_json_str(f, path);
     fprintf(f,
             ",\"duration_ns\":%" PRId64 ",\"events\":%" PRIu64 ",\"lost_events\":%" PRIu64
-            ",\"workers\":%" PRIu64 ",\"truncated\":%s}",
+            ",\"workers\":%" PRIu64 ",\"truncated\":%s,\"limits\":",
             s->duration_ns, s->events, s->lost_events, s->nworkers,
             s->truncated ? "true" : "false");
+    cdt_limits lim;
+    cdt_stats_limits(s, &lim);
+    cdt_limits_json(f, &lim);
+    putc('}', f);
 }
 
 /* {METRIC: {"before", "after", "delta", "change_pct"}, ...} of a

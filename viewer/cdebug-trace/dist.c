@@ -36,7 +36,7 @@ static int64_t value_of(int row, int col)
     return (int64_t)(lo + (1ull << (b - 6)) / 2);
 }
 
-void cdt_dist_add(cdt_dist *d, int64_t v)
+void cdt_dist_add(cdt_dist *d, int64_t v, size_t *rows_left)
 {
     if (v < 0)
         v = 0;
@@ -49,9 +49,17 @@ void cdt_dist_add(cdt_dist *d, int64_t v)
     int row, col;
     locate(v, &row, &col);
     if (d->buckets[row] == NULL) {
+        if (rows_left != NULL && *rows_left == 0) {
+            d->unbinned++; /* the quantiles lose this value, the sums do not */
+            return;
+        }
         d->buckets[row] = calloc(CDT_HIST_SUB, sizeof(uint64_t));
-        if (d->buckets[row] == NULL)
-            return; /* out of memory: the quantiles lose this value, the sums do not */
+        if (d->buckets[row] == NULL) {
+            d->unbinned++;
+            return;
+        }
+        if (rows_left != NULL)
+            (*rows_left)--;
     }
     d->buckets[row][col]++;
 }
@@ -64,8 +72,12 @@ int64_t cdt_dist_quantile(const cdt_dist *d, double q)
         return d->min;
     if (q >= 1)
         return d->max;
-    /* Nearest rank: the smallest value with at least q·count values <= it. */
-    uint64_t rank = (uint64_t)ceil(q * (double)d->count), seen = 0;
+    /* Nearest rank: the smallest value with at least q·count values <= it
+     * (count of the binned values). */
+    uint64_t binned = d->count - d->unbinned;
+    if (binned == 0)
+        return d->max;
+    uint64_t rank = (uint64_t)ceil(q * (double)binned), seen = 0;
     if (rank == 0)
         rank = 1;
     for (int row = 0; row < 64; row++) {

@@ -27,10 +27,13 @@
  * slice is written as a "B" when it opens and an "E" when it closes and
  * nothing is held back. Metadata ("M") naming a process or a track is
  * written the first time the track appears (the format allows "M" events
- * anywhere). The memory is the model's (live objects) plus three small sets
- * here: tracks named so far (workers, live threads) and tasks created but
- * not yet started (to pair the flow arrows). See "Memory" in
- * docs/cdebug-trace-export.md.
+ * anywhere). The memory is the model's (live objects, within its limits)
+ * plus three sets here, each bounded by a limit of the model: tracks named
+ * so far (workers; threads the model tracks: a thread it stops tracking is
+ * forgotten here too, thread_gone) and tasks created but not yet started
+ * (to pair the flow arrows; a task the model forgets leaves it,
+ * task_done). What the limits left out is counted in otherData.limits.
+ * See "Memory" in docs/cdebug-trace-export.md.
  *
  * Times: "ts" is in microseconds, written with the nanosecond digits
  * ("12.345"), from the trace start.
@@ -50,6 +53,7 @@
 #include <unistd.h>
 
 #include "cdt.h"
+#include "limits.h"
 #include "model.h"
 
 /* Process ids of the layout (pid 0 is avoided: viewers reserve it). */
@@ -347,11 +351,12 @@ typedef struct exp {
     bool oom;     /* a set could not grow: the output is incomplete */
     bool proc_named[EXP_NPIDS];
     exp_set workers;  /* worker tracks named */
-    exp_set threads;  /* thread tracks named (live threads) */
+    exp_set threads;  /* thread tracks named (threads the model tracks) */
     exp_set pending;  /* tasks created in the trace, not yet started */
     uint64_t written; /* events written (metadata included) */
     int64_t end_ns;   /* from the model's end callback */
     uint64_t nworkers, nthreads;
+    cdt_model_limits lim;
 } exp;
 
 /* Records a failed set insertion (rc -ENOMEM): the export goes on, some
@@ -751,16 +756,22 @@ static void on_event(void *ud, const cd_tr_event *ev, int64_t ns)
             name_thread(x, ev->args[0], ev->args[1] < 4 ? (int64_t)ev->args[1] : -1);
         break;
     case CD_TR_THREAD_STOP:
-        /* The track stays named in the output; forgetting it keeps the set
-         * to the live threads. */
-        exp_set_del(&x->threads, ev->thread);
-        break;
     case CD_TR_LOST:
         break;
     default:
         name_thread(x, ev->thread, -1);
         break;
     }
+}
+
+/* The model stopped tracking a thread (THREAD_STOP, or forgotten past its
+ * limit): the track stays named in the output; forgetting it here keeps
+ * the set to the threads the model tracks, and names the track again if
+ * the thread comes back. */
+static void on_thread_gone(void *ud, uint64_t thread)
+{
+    exp *x = ud;
+    exp_set_del(&x->threads, thread);
 }
 
 /* The input is open: the JSON begins. */
@@ -773,12 +784,13 @@ static void on_start(void *ud, cd_trace_reader *r)
 }
 
 /* The end of the trace: figures for otherData. */
-static void on_end(void *ud, int64_t end_ns, uint64_t workers, uint64_t threads)
+static void on_end(void *ud, const cdt_model_end *e)
 {
     exp *x = ud;
-    x->end_ns = end_ns;
-    x->nworkers = workers;
-    x->nthreads = threads;
+    x->end_ns = e->end_ns;
+    x->nworkers = e->workers;
+    x->nthreads = e->threads;
+    x->lim = e->lim;
 }
 
 /* ---- the command -------------------------------------------------------- */
@@ -822,6 +834,20 @@ static void put_trailer(exp *x, const char *path, const cd_tr_header *h, const c
     w_u64(w, x->nworkers);
     W_LIT(w, ",\"threads\":");
     w_u64(w, x->nthreads);
+    /* the "limits" object (limits.h), formatted through a memory stream */
+    cdt_limits lim;
+    cdt_limits_init(&lim, &x->lim, st);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    if (mf != NULL) {
+        cdt_limits_json(mf, &lim);
+        if (fclose(mf) == 0 && buf != NULL) {
+            W_LIT(w, ",\"limits\":");
+            w_raw(w, buf, len);
+        }
+    }
+    free(buf);
     W_LIT(w, ",\"truncated\":");
     if (st->truncated)
         W_LIT(w, "true");
@@ -962,6 +988,7 @@ int cdt_cmd_export(int argc, char **argv)
         .heap = on_heap,
         .log = on_log,
         .lost = on_lost,
+        .thread_gone = on_thread_gone,
         .end = on_end,
     };
     cd_tr_stats st = {0};

@@ -10,6 +10,14 @@
  * thread after every event (recompute_worker): no thread → idle; the thread
  * runs a task → running; spinning → spinning; else held. Deriving it makes
  * the state right whatever order the runtime emits its events in.
+ *
+ * Memory has fixed limits (model.h): tasks, threads and user tasks are kept
+ * in least-recently-used order (an intrusive list per kind), and a new one
+ * past the limit makes the model forget the least recently used one (a
+ * task: the least recently used one without an open span on its thread),
+ * exactly as if the trace had ended for it there; open spans past their
+ * limit and workers past theirs are not tracked. Each is counted in
+ * cdt_model_limits and reported by the subcommands.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +29,38 @@
 
 #define MAX_DEPTH 1024 /* deeper spans are not reported (hostile nesting) */
 
+/* A doubly linked list through its members' first field, circular around a
+ * sentinel: least recently used first. */
+typedef struct lru {
+    struct lru *prev, *next;
+} lru;
+
+static void lru_init(lru *h)
+{
+    h->prev = h->next = h;
+}
+
+static void lru_unlink(lru *n)
+{
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+}
+
+/* Appends n as the most recently used. */
+static void lru_push(lru *h, lru *n)
+{
+    n->prev = h->prev;
+    n->next = h;
+    h->prev->next = n;
+    h->prev = n;
+}
+
+static void lru_touch(lru *h, lru *n)
+{
+    lru_unlink(n);
+    lru_push(h, n);
+}
+
 typedef struct stack {
     cdt_span *v;
     size_t n, cap;
@@ -30,6 +70,7 @@ typedef struct stack {
 typedef enum { T_RUNNABLE = 1, T_RUNNING = 2, T_BLOCKED = 4 } task_state;
 
 typedef struct task {
+    lru link; /* first: a task is its link */
     cdt_task_info info;
     task_state state;
     uint64_t thread;         /* thread whose track holds its TASK span */
@@ -40,6 +81,7 @@ typedef struct task {
 } task;
 
 typedef struct thread {
+    lru link; /* first */
     uint64_t id;
     uint64_t worker; /* held worker or CDT_NO_WORKER */
     task *cur;       /* task running or blocked on this thread */
@@ -48,6 +90,7 @@ typedef struct thread {
 } thread;
 
 typedef struct worker {
+    uint64_t id;
     bool known; /* its first state was reported */
     bool held;  /* a thread holds it */
     cdt_worker_state state;
@@ -56,14 +99,22 @@ typedef struct worker {
     cdt_span seg;
 } worker;
 
+/* An open user task. */
+typedef struct utask {
+    lru link; /* first: begun first, forgotten first */
+    cdt_span s;
+} utask;
+
 struct cdt_model {
     cd_trace_reader *r;
     cdt_model_cb cb;
     int64_t now;
-    cdt_map threads, tasks, users;
-    worker *workers;
-    uint64_t nworkers; /* highest id + 1 */
+    cdt_map threads, tasks, users, workers;
+    lru task_lru, thread_lru, user_lru;
     uint64_t threads_seen;
+    size_t open_spans;   /* on every stack, against CDT_MODEL_MAX_OPEN_SPANS */
+    bool worker_refused; /* this event named a worker past the limit */
+    cdt_model_limits lim;
     stack gc;
     cdt_gc_info gci;
     bool gc_open;    /* between GC_BEGIN and GC_END */
@@ -90,11 +141,15 @@ static void emit_end(cdt_model *m, cdt_span *s, int64_t ns, bool unfinished)
         m->cb.span_end(m->cb.ud, s);
 }
 
-/* Opens s on stack st (depth set here). -ENOMEM leaves the stack as is. */
+/* Opens s on stack st (depth set here). Past MAX_DEPTH on the stack or
+ * CDT_MODEL_MAX_OPEN_SPANS on all of them, the span is not tracked (counted
+ * in lim.spans_not_shown; a region's end then pairs with the overflow).
+ * -ENOMEM leaves the stack as is. */
 static int push(cdt_model *m, stack *st, cdt_span s)
 {
-    if (st->n >= MAX_DEPTH) {
+    if (st->n >= MAX_DEPTH || m->open_spans >= CDT_MODEL_MAX_OPEN_SPANS) {
         st->overflow++;
+        m->lim.spans_not_shown++;
         return 0;
     }
     if (st->n == st->cap) {
@@ -107,8 +162,23 @@ static int push(cdt_model *m, stack *st, cdt_span s)
     }
     s.depth = (unsigned)st->n;
     st->v[st->n++] = s;
+    m->open_spans++;
     emit_begin(m, &st->v[st->n - 1]);
     return 0;
+}
+
+/* Closes the topmost span of st at ns. A stack that empties gives back a
+ * large array (a deep nesting once must not hold its memory for the
+ * thread's life). */
+static void pop(cdt_model *m, stack *st, int64_t ns, bool unfinished)
+{
+    emit_end(m, &st->v[--st->n], ns, unfinished);
+    m->open_spans--;
+    if (st->n == 0 && st->cap > 64) {
+        free(st->v);
+        st->v = NULL;
+        st->cap = 0;
+    }
 }
 
 /* Closes the topmost span of `kind` (and, if match_id, with that id) at ns,
@@ -127,8 +197,8 @@ static bool close_kind_ex(cdt_model *m, stack *st, cdt_span_kind kind, bool matc
     if (i == 0)
         return false;
     while (st->n > i)
-        emit_end(m, &st->v[--st->n], ns, true);
-    emit_end(m, &st->v[--st->n], ns, unfinished);
+        pop(m, st, ns, true);
+    pop(m, st, ns, unfinished);
     return true;
 }
 
@@ -141,33 +211,65 @@ static bool close_kind(cdt_model *m, stack *st, cdt_span_kind kind, bool match_i
 static void close_all(cdt_model *m, stack *st, int64_t ns)
 {
     while (st->n > 0)
-        emit_end(m, &st->v[--st->n], ns, true);
+        pop(m, st, ns, true);
     st->overflow = 0;
 }
 
 /* ---- objects --------------------------------------------------------------- */
 
+/* Worker w, created if new. NULL for CDT_NO_WORKER (and the id below it,
+ * which STATE_THREAD cannot name), for a new worker past
+ * CDT_MODEL_MAX_WORKERS (the event is counted in lim.worker_events_ignored)
+ * and on out of memory. Any id is kept in a map: an array sized by a
+ * hostile id would cost its size. */
 static worker *get_worker(cdt_model *m, uint64_t w)
 {
-    if (w >= CDT_NO_WORKER - 1 || w >= (1u << 20))
-        return NULL; /* a hostile id; real worker ids are small */
-    if (w >= m->nworkers) {
-        uint64_t n = w + 1;
-        worker *v = realloc(m->workers, n * sizeof *v);
-        if (v == NULL)
-            return NULL;
-        memset(v + m->nworkers, 0, (n - m->nworkers) * sizeof *v);
-        m->workers = v;
-        m->nworkers = n;
+    if (w >= CDT_NO_WORKER - 1) {
+        m->worker_refused = true;
+        return NULL;
     }
-    return &m->workers[w];
+    worker *wk = cdt_map_get(&m->workers, w);
+    if (wk != NULL)
+        return wk;
+    if (m->workers.len >= CDT_MODEL_MAX_WORKERS) {
+        m->worker_refused = true;
+        return NULL;
+    }
+    wk = calloc(1, sizeof *wk);
+    if (wk == NULL)
+        return NULL;
+    wk->id = w;
+    if (cdt_map_put(&m->workers, w, wk) < 0) {
+        free(wk);
+        return NULL;
+    }
+    return wk;
 }
 
+/* A worker that exists, or NULL (never creates one). */
+static worker *find_worker(const cdt_model *m, uint64_t w)
+{
+    return w == CDT_NO_WORKER ? NULL : cdt_map_get(&m->workers, w);
+}
+
+static void thread_drop(cdt_model *m, thread *t, int64_t ns);
+
+/* Thread id, created if new; the most recently used either way. A new one
+ * past CDT_MODEL_MAX_THREADS makes the model forget the least recently
+ * used thread first (thread_drop, counted in lim.threads_forgotten): the
+ * thread of the event being applied is always the most recent, so it is
+ * never the one forgotten. */
 static thread *get_thread(cdt_model *m, uint64_t id)
 {
     thread *t = cdt_map_get(&m->threads, id);
-    if (t != NULL)
+    if (t != NULL) {
+        lru_touch(&m->thread_lru, &t->link);
         return t;
+    }
+    if (m->threads.len >= CDT_MODEL_MAX_THREADS) {
+        m->lim.threads_forgotten++;
+        thread_drop(m, (thread *)m->thread_lru.next, m->now);
+    }
     t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
@@ -177,11 +279,40 @@ static thread *get_thread(cdt_model *m, uint64_t id)
         free(t);
         return NULL;
     }
+    lru_push(&m->thread_lru, &t->link);
     m->threads_seen++;
     return t;
 }
 
 static void task_end(cdt_model *m, task *k, bool ended, int64_t ns);
+
+/* Forgets the least recently used task that has no open span on a thread
+ * (one running, or blocked in its thread's call, stays): it is reported
+ * now as unfinished and forgotten. Such a task exists: there are far fewer
+ * threads than CDT_MODEL_MAX_TASKS, and a thread holds one task span. */
+static void forget_task(cdt_model *m)
+{
+    for (size_t tries = m->tasks.len; tries > 0; tries--) {
+        task *k = (task *)m->task_lru.next;
+        if (k->on_thread) {
+            lru_touch(&m->task_lru, &k->link);
+            continue;
+        }
+        k->info.forgotten = true;
+        m->lim.tasks_forgotten++;
+        task_end(m, k, false, m->now);
+        return;
+    }
+}
+
+/* Task id if live, made the most recently used; NULL if not. */
+static task *find_task(cdt_model *m, uint64_t id)
+{
+    task *k = cdt_map_get(&m->tasks, id);
+    if (k != NULL)
+        lru_touch(&m->task_lru, &k->link);
+    return k;
+}
 
 static task *new_task(cdt_model *m, uint64_t id, uint64_t parent, const char *name, size_t len,
                       int64_t create_ns)
@@ -191,6 +322,8 @@ static task *new_task(cdt_model *m, uint64_t id, uint64_t parent, const char *na
     task *old = cdt_map_get(&m->tasks, id);
     if (old != NULL)
         task_end(m, old, false, m->now);
+    if (m->tasks.len >= CDT_MODEL_MAX_TASKS)
+        forget_task(m);
     task *k = calloc(1, sizeof *k);
     if (k == NULL)
         return NULL;
@@ -206,14 +339,16 @@ static task *new_task(cdt_model *m, uint64_t id, uint64_t parent, const char *na
         free(k);
         return NULL;
     }
+    lru_push(&m->task_lru, &k->link);
     return k;
 }
 
 /* A task the trace never created (it began before the trace, and the
- * snapshot missed it, or its TASK_CREATE was lost). */
+ * snapshot missed it, or its TASK_CREATE was lost, or the model forgot
+ * it). */
 static task *get_task(cdt_model *m, uint64_t id)
 {
-    task *k = cdt_map_get(&m->tasks, id);
+    task *k = find_task(m, id);
     return k != NULL ? k : new_task(m, id, 0, "(unknown)", 9, -1);
 }
 
@@ -272,7 +407,7 @@ static cdt_span task_span(const thread *t, const task *k, cdt_track_kind track_k
 /* Opens/closes the task's stretch on the worker its thread holds. */
 static void seg_open(cdt_model *m, thread *t, task *k, bool first, int64_t ns)
 {
-    worker *wk = t->worker == CDT_NO_WORKER ? NULL : get_worker(m, t->worker);
+    worker *wk = find_worker(m, t->worker);
     if (wk == NULL || wk->seg_open)
         return;
     wk->seg = task_span(t, k, CDT_TRACK_WORKER, t->worker, first, ns);
@@ -282,7 +417,7 @@ static void seg_open(cdt_model *m, thread *t, task *k, bool first, int64_t ns)
 
 static void seg_close(cdt_model *m, uint64_t w, int64_t ns, bool unfinished)
 {
-    worker *wk = w == CDT_NO_WORKER ? NULL : get_worker(m, w);
+    worker *wk = find_worker(m, w);
     if (wk == NULL || !wk->seg_open)
         return;
     wk->seg_open = false;
@@ -291,7 +426,7 @@ static void seg_close(cdt_model *m, uint64_t w, int64_t ns, bool unfinished)
 
 static void seg_close_task(cdt_model *m, uint64_t w, uint64_t id, int64_t ns)
 {
-    worker *wk = w == CDT_NO_WORKER ? NULL : get_worker(m, w);
+    worker *wk = find_worker(m, w);
     if (wk != NULL && wk->seg_open && wk->seg.id == id)
         seg_close(m, w, ns, false);
 }
@@ -416,6 +551,7 @@ static void task_end(cdt_model *m, task *k, bool ended, int64_t ns)
     k->on_thread = false;
     task_done(m, k, ended, ns);
     cdt_map_del(&m->tasks, k->info.id);
+    lru_unlink(&k->link);
     free(k);
 }
 
@@ -527,40 +663,73 @@ static int gc_event(cdt_model *m, const cd_tr_event *ev, int64_t ns)
 
 /* ---- events ---------------------------------------------------------------- */
 
+/* Ends user task u (its span) at ns and frees it. */
+static void user_end(cdt_model *m, utask *u, int64_t ns, bool unfinished)
+{
+    cdt_map_del(&m->users, u->s.id);
+    lru_unlink(&u->link);
+    emit_end(m, &u->s, ns, unfinished);
+    free(u);
+}
+
 static int user_task(cdt_model *m, const cd_tr_event *ev, int64_t ns)
 {
+    utask *old = cdt_map_get(&m->users, ev->args[0]);
     if (ev->type == CD_TR_USER_TASK_END) {
-        cdt_span *s = cdt_map_del(&m->users, ev->args[0]);
-        if (s != NULL) {
-            emit_end(m, s, ns, false);
-            free(s);
-        }
+        if (old != NULL)
+            user_end(m, old, ns, false);
         return 0;
     }
-    cdt_span *s = malloc(sizeof *s);
-    if (s == NULL)
-        return -ENOMEM;
-    *s = (cdt_span){.kind = CDT_SPAN_USER_TASK,
-                    .track_kind = CDT_TRACK_USER,
-                    .track = ev->args[0],
-                    .start_ns = ns,
-                    .id = ev->args[0],
-                    .name = ev->str[2],
-                    .name_len = ev->str_len[2],
-                    .thread = ev->thread,
-                    .worker = CDT_NO_WORKER,
-                    .parent = ev->args[1]};
-    cdt_span *old = cdt_map_get(&m->users, ev->args[0]);
-    if (old != NULL) { /* id begun twice: the first one ends here */
-        emit_end(m, old, ns, true);
-        free(old);
+    if (old != NULL) /* id begun twice: the first one ends here */
+        user_end(m, old, ns, true);
+    if (m->users.len >= CDT_MODEL_MAX_USER_TASKS) { /* the oldest one is forgotten */
+        m->lim.user_tasks_forgotten++;
+        user_end(m, (utask *)m->user_lru.next, ns, true);
     }
-    if (cdt_map_put(&m->users, ev->args[0], s) < 0) {
-        free(s);
+    utask *u = malloc(sizeof *u);
+    if (u == NULL)
+        return -ENOMEM;
+    u->s = (cdt_span){.kind = CDT_SPAN_USER_TASK,
+                      .track_kind = CDT_TRACK_USER,
+                      .track = ev->args[0],
+                      .start_ns = ns,
+                      .id = ev->args[0],
+                      .name = ev->str[2],
+                      .name_len = ev->str_len[2],
+                      .thread = ev->thread,
+                      .worker = CDT_NO_WORKER,
+                      .parent = ev->args[1]};
+    if (cdt_map_put(&m->users, ev->args[0], u) < 0) {
+        free(u);
         return -ENOMEM;
     }
-    emit_begin(m, s);
+    lru_push(&m->user_lru, &u->link);
+    emit_begin(m, &u->s);
     return 0;
+}
+
+/* THREAD_STOP, or a thread forgotten: closes its spans at ns (unfinished),
+ * releases its worker, frees it. */
+static void thread_drop(cdt_model *m, thread *t, int64_t ns)
+{
+    uint64_t w = t->worker;
+    if (t->cur != NULL) {
+        seg_close_task(m, w, t->cur->info.id, ns);
+        t->cur->on_thread = false;
+        t->cur = NULL;
+    }
+    close_all(m, &t->spans, ns);
+    if (w != CDT_NO_WORKER) {
+        t->worker = CDT_NO_WORKER;
+        release(m, w);
+        recompute_worker(m, w, ns);
+    }
+    cdt_map_del(&m->threads, t->id);
+    lru_unlink(&t->link);
+    if (m->cb.thread_gone)
+        m->cb.thread_gone(m->cb.ud, t->id);
+    free(t->spans.v);
+    free(t);
 }
 
 static int thread_event(cdt_model *m, thread *t, const cd_tr_event *ev, int64_t ns)
@@ -571,20 +740,7 @@ static int thread_event(cdt_model *m, thread *t, const cd_tr_event *ev, int64_t 
     case CD_TR_THREAD_START:
         break;
     case CD_TR_THREAD_STOP:
-        if (t->cur != NULL) {
-            seg_close_task(m, w, t->cur->info.id, ns);
-            t->cur->on_thread = false;
-            t->cur = NULL;
-        }
-        close_all(m, &t->spans, ns);
-        if (w != CDT_NO_WORKER) {
-            t->worker = CDT_NO_WORKER;
-            release(m, w);
-            recompute_worker(m, w, ns);
-        }
-        cdt_map_del(&m->threads, t->id);
-        free(t->spans.v);
-        free(t);
+        thread_drop(m, t, ns);
         return 0;
     case CD_TR_WORKER_ACQUIRE: {
         uint64_t nw = ev->args[0];
@@ -658,7 +814,7 @@ static int thread_event(cdt_model *m, thread *t, const cd_tr_event *ev, int64_t 
         break;
     }
     case CD_TR_TASK_END: {
-        task *k = cdt_map_get(&m->tasks, ev->args[0]);
+        task *k = find_task(m, ev->args[0]);
         if (k != NULL)
             task_end(m, k, true, ns);
         break;
@@ -710,7 +866,7 @@ static int snapshot(cdt_model *m, const cd_tr_event *ev, int64_t ns)
             recompute_worker(m, ev->args[0], ns);
         return 0;
     case CD_TR_STATE_TASK: {
-        task *k = cdt_map_get(&m->tasks, ev->args[0]);
+        task *k = find_task(m, ev->args[0]);
         if (k == NULL)
             k = new_task(m, ev->args[0], ev->args[2], ev->str[3], ev->str_len[3], -1);
         if (k == NULL)
@@ -735,6 +891,8 @@ static int snapshot(cdt_model *m, const cd_tr_event *ev, int64_t ns)
     }
 }
 
+static int feed(cdt_model *m, const cd_tr_event *ev, int64_t ns);
+
 int cdt_model_feed(cdt_model *m, const cd_tr_event *ev)
 {
     int64_t ns;
@@ -749,6 +907,17 @@ int cdt_model_feed(cdt_model *m, const cd_tr_event *ev)
         m->now = ns;
     else
         ns = m->now;
+    int rc = feed(m, ev, ns);
+    if (m->worker_refused) {
+        m->worker_refused = false;
+        m->lim.worker_events_ignored++;
+    }
+    return rc;
+}
+
+/* cdt_model_feed once the time is known. */
+static int feed(cdt_model *m, const cd_tr_event *ev, int64_t ns)
+{
     if (m->cb.event)
         m->cb.event(m->cb.ud, ev, ns);
     thread *t = get_thread(m, ev->thread);
@@ -780,7 +949,7 @@ int cdt_model_feed(cdt_model *m, const cd_tr_event *ev)
         /* The snapshot's timestamp is taken before it reads the run queues,
          * so it can list a task created meanwhile, whose TASK_CREATE then
          * follows it: the same task, not an id reused. */
-        task *k = cdt_map_get(&m->tasks, ev->args[0]);
+        task *k = find_task(m, ev->args[0]);
         if (k != NULL && k->queued_in_snapshot) {
             k->queued_in_snapshot = false;
             k->info.parent = ev->args[1];
@@ -830,7 +999,16 @@ cdt_model *cdt_model_new(cd_trace_reader *r, const cdt_model_cb *cb)
     if (cb != NULL)
         m->cb = *cb;
     m->last_heap = -1;
+    lru_init(&m->task_lru);
+    lru_init(&m->thread_lru);
+    lru_init(&m->user_lru);
     return m;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
 }
 
 void cdt_model_finish(cdt_model *m)
@@ -839,37 +1017,34 @@ void cdt_model_finish(cdt_model *m)
         return;
     m->finished = true;
     int64_t ns = m->now;
-    for (uint64_t w = 0; w < m->nworkers; w++)
-        seg_close(m, w, ns, true);
+    /* workers in id order (at most CDT_MODEL_MAX_WORKERS of them) */
+    uint64_t ids[CDT_MODEL_MAX_WORKERS];
+    size_t nw = 0;
+    for (size_t i = 0; i < m->workers.cap; i++)
+        if (m->workers.slots[i].val != NULL && nw < CDT_MODEL_MAX_WORKERS)
+            ids[nw++] = m->workers.slots[i].key;
+    qsort(ids, nw, sizeof ids[0], cmp_u64);
+    for (size_t i = 0; i < nw; i++)
+        seg_close(m, ids[i], ns, true);
     for (size_t i = 0; i < m->threads.cap; i++) {
         thread *t = m->threads.slots[i].val;
         if (t != NULL)
             close_all(m, &t->spans, ns);
     }
-    for (size_t i = 0; i < m->users.cap; i++) {
-        cdt_span *s = m->users.slots[i].val;
-        if (s != NULL) {
-            emit_end(m, s, ns, true);
-            free(s);
-            m->users.slots[i].val = NULL;
-        }
-    }
-    m->users.len = 0;
+    while (m->user_lru.next != &m->user_lru)
+        user_end(m, (utask *)m->user_lru.next, ns, true);
     gc_finish(m, false, ns);
     gc_report(m);
-    /* task_end deletes from the map: collect first. */
-    size_t n = m->tasks.len, j = 0;
-    task **live = n ? malloc(n * sizeof *live) : NULL;
-    for (size_t i = 0; live != NULL && i < m->tasks.cap; i++)
-        if (m->tasks.slots[i].val != NULL)
-            live[j++] = m->tasks.slots[i].val;
-    for (size_t i = 0; i < j; i++) {
-        live[i]->on_thread = false; /* its span was closed above */
-        task_end(m, live[i], false, ns);
+    while (m->task_lru.next != &m->task_lru) {
+        task *k = (task *)m->task_lru.next;
+        k->on_thread = false; /* its span was closed above */
+        task_end(m, k, false, ns);
     }
-    free(live);
-    if (m->cb.end)
-        m->cb.end(m->cb.ud, ns, m->nworkers, m->threads_seen);
+    if (m->cb.end) {
+        cdt_model_end e = {
+            .end_ns = ns, .workers = m->workers.len, .threads = m->threads_seen, .lim = m->lim};
+        m->cb.end(m->cb.ud, &e);
+    }
 }
 
 int64_t cdt_model_now(const cdt_model *m)
@@ -879,7 +1054,7 @@ int64_t cdt_model_now(const cdt_model *m)
 
 uint64_t cdt_model_workers(const cdt_model *m)
 {
-    return m->nworkers;
+    return m->workers.len;
 }
 
 uint64_t cdt_model_threads(const cdt_model *m)
@@ -902,11 +1077,13 @@ void cdt_model_free(cdt_model *m)
         free(m->tasks.slots[i].val);
     for (size_t i = 0; i < m->users.cap; i++)
         free(m->users.slots[i].val);
+    for (size_t i = 0; i < m->workers.cap; i++)
+        free(m->workers.slots[i].val);
     cdt_map_free(&m->threads);
     cdt_map_free(&m->tasks);
     cdt_map_free(&m->users);
+    cdt_map_free(&m->workers);
     free(m->gc.v);
-    free(m->workers);
     free(m);
 }
 

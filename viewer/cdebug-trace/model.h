@@ -38,10 +38,17 @@
  * cdt_model_run that is the end of the run, so a consumer copies the
  * strings it keeps.
  *
- * Memory: the live objects only: threads, workers, tasks that were created
- * and have not ended, open user tasks, open spans. A trace of any length
- * with a bounded number of live tasks needs bounded memory. Cost: O(1)
- * expected per event (hash tables).
+ * Memory: the live objects only (threads, workers, tasks that were created
+ * and have not ended, open user tasks, open spans), each kind capped by a
+ * CDT_MODEL_MAX_* limit below, so a model needs a bounded amount of memory
+ * (about 30 MB at the limits) whatever the trace. Past a limit the model
+ * forgets the least recently used task, thread or user task (as if the
+ * trace ended there for it: its spans close unfinished, a task is reported
+ * with ended false and forgotten true), or does not track a new span or
+ * worker; each is counted in cdt_model_limits, which the end callback
+ * passes on, so that every report can say what it left out. Below the
+ * limits nothing is dropped. Cost: O(1) expected per event (hash tables,
+ * least-recently-used lists).
  *
  * Not thread-safe: one model per thread. Not async-signal-safe.
  */
@@ -73,6 +80,36 @@ typedef enum cdt_span_kind {
 } cdt_span_kind;
 
 #define CDT_NO_WORKER UINT64_MAX
+
+/* Limits on the live objects (docs/cdebug-trace.md, "Memory and speed").
+ * Workers: a cdebug program has at most 1024 (CD__MAXPROCS_MAX, the cap Go
+ * put on GOMAXPROCS until Go 1.9); the others are far above what a program
+ * holds at once. */
+#define CDT_MODEL_MAX_TASKS      65536 /* live tasks: created, not ended */
+#define CDT_MODEL_MAX_THREADS    4096  /* threads started, not stopped */
+#define CDT_MODEL_MAX_WORKERS    1024  /* distinct workers */
+#define CDT_MODEL_MAX_USER_TASKS 16384 /* open user tasks */
+#define CDT_MODEL_MAX_OPEN_SPANS 32768 /* open spans, all threads together */
+
+/* What the limits left out, counted over the whole trace. */
+typedef struct cdt_model_limits {
+    uint64_t tasks_forgotten;       /* a task past CDT_MODEL_MAX_TASKS: its later
+                                       events make it a task of unknown name */
+    uint64_t threads_forgotten;     /* a thread past CDT_MODEL_MAX_THREADS */
+    uint64_t user_tasks_forgotten;  /* ended unfinished past CDT_MODEL_MAX_USER_TASKS */
+    uint64_t spans_not_shown;       /* nested deeper than 1024 on a track, or past
+                                       CDT_MODEL_MAX_OPEN_SPANS */
+    uint64_t worker_events_ignored; /* events naming a worker past the first
+                                       CDT_MODEL_MAX_WORKERS (or the id 2^64 - 2) */
+} cdt_model_limits;
+
+/* What the end callback receives. */
+typedef struct cdt_model_end {
+    int64_t end_ns;   /* the time of the last event */
+    uint64_t workers; /* distinct workers (at most CDT_MODEL_MAX_WORKERS) */
+    uint64_t threads; /* threads met (met again after a stop or being forgotten: counted again) */
+    cdt_model_limits lim;
+} cdt_model_end;
 
 typedef struct cdt_span {
     cdt_span_kind kind;
@@ -117,6 +154,7 @@ typedef struct cdt_task_info {
     uint64_t blocks;        /* blocking calls */
     uint64_t create_stack;  /* stack id of the creation, 0 if unknown */
     bool ended;             /* false: still alive at the end of the trace */
+    bool forgotten;         /* ended false: forgotten past CDT_MODEL_MAX_TASKS */
 } cdt_task_info;
 
 /* A collection, reported once its HEAP sample after GC_END arrived (or at
@@ -158,9 +196,12 @@ typedef struct cdt_model_cb {
     void (*log)(void *ud, uint64_t thread, uint64_t user_task, const char *category,
                 size_t category_len, const char *message, size_t message_len, int64_t ns);
     void (*lost)(void *ud, uint64_t thread, uint64_t events, uint64_t batches, int64_t ns);
-    /* After cdt_model_finish closed everything: the trace's end (time of the
-     * last event) and how many workers (highest id + 1) and threads it saw. */
-    void (*end)(void *ud, int64_t end_ns, uint64_t workers, uint64_t threads);
+    /* The model no longer tracks `thread` (THREAD_STOP, or forgotten past
+     * CDT_MODEL_MAX_THREADS); a later event of it makes it new again. */
+    void (*thread_gone)(void *ud, uint64_t thread);
+    /* After cdt_model_finish closed everything: the trace's end, how many
+     * workers and threads it saw, what the limits left out. */
+    void (*end)(void *ud, const cdt_model_end *e);
 } cdt_model_cb;
 
 typedef struct cdt_model cdt_model;
@@ -180,8 +221,8 @@ int cdt_model_feed(cdt_model *m, const cd_tr_event *ev);
  * event. */
 void cdt_model_finish(cdt_model *m);
 
-/* Time of the last event fed (ns), 0 before any; and the number of
- * distinct workers and threads seen so far (highest worker id + 1). */
+/* Time of the last event fed (ns), 0 before any; the number of distinct
+ * workers and of threads met so far (as in cdt_model_end). O(1). */
 int64_t cdt_model_now(const cdt_model *m);
 uint64_t cdt_model_workers(const cdt_model *m);
 uint64_t cdt_model_threads(const cdt_model *m);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cdt.h"
+#include "limits.h"
 #include "stats.h"
 
 static double pct(int64_t part, int64_t whole)
@@ -61,7 +62,7 @@ static void text_workers(FILE *f, const cdt_stats *s)
     for (uint64_t w = 0; w < s->nworkers; w++) {
         const cdt_worker_stats *ws = &s->workers[w];
         fprintf(
-            f, "  P%-8" PRIu64 " %7.1f%%  %6.1f%%  %7.1f%%  %6.1f%%\n", w,
+            f, "  P%-8" PRIu64 " %7.1f%%  %6.1f%%  %7.1f%%  %6.1f%%\n", ws->worker,
             pct(ws->ns[CDT_WS_RUNNING], s->duration_ns), pct(ws->ns[CDT_WS_IDLE], s->duration_ns),
             pct(ws->ns[CDT_WS_SPINNING], s->duration_ns), pct(ws->ns[CDT_WS_GC], s->duration_ns));
         for (int k = 0; k < CDT_WS_N; k++)
@@ -223,6 +224,19 @@ static void json_named(FILE *f, const char *key, const cdt_named_dist *v, size_t
     putc(']', f);
 }
 
+void cdt_stats_limits(const cdt_stats *s, cdt_limits *l)
+{
+    cdt_limits_init(l, &s->lim, &s->reader);
+    cdt_limits_add(l, "values_outside_percentiles", s->unbinned,
+                   "durations are left out of the percentiles (past the statistics' %llu "
+                   "histogram rows): counts, totals, minimums and maximums include them",
+                   CDT_STATS_MAX_HIST_ROWS);
+    cdt_limits_add(l, "reasons_other", s->reasons_other,
+                   "blocking calls are counted under the reason \"(other)\" (past 64 reasons for "
+                   "a task name or %llu in all)",
+                   CDT_STATS_MAX_REASONS);
+}
+
 static void json_report(FILE *f, const cdt_stats *s, const char *file, const cdt_lint *l, size_t nl)
 {
     fputs("{\"trace\":{\"file\":", f);
@@ -235,6 +249,10 @@ static void json_report(FILE *f, const cdt_stats *s, const char *file, const cdt
             s->header.version, (s->header.flags & CD_TR_FLAG_FLIGHT) ? "true" : "false",
             s->header.start_wall_ns, s->duration_ns, s->events, s->lost_events, s->lost_batches,
             s->truncated ? "true" : "false", s->threads, s->nworkers, s->tasks_created);
+    cdt_limits lim;
+    cdt_stats_limits(s, &lim);
+    fputs(",\"limits\":", f);
+    cdt_limits_json(f, &lim);
 
     fputs(",\"workers\":[", f);
     double run = 0;
@@ -244,7 +262,7 @@ static void json_report(FILE *f, const cdt_stats *s, const char *file, const cdt
         fprintf(f,
                 "%s{\"worker\":%" PRIu64 ",\"running_pct\":%.3f,\"idle_pct\":%.3f,"
                 "\"spinning_pct\":%.3f,\"gc_pct\":%.3f,\"running_ns\":%" PRId64 "}",
-                w ? "," : "", w, pct(ws->ns[CDT_WS_RUNNING], s->duration_ns),
+                w ? "," : "", ws->worker, pct(ws->ns[CDT_WS_RUNNING], s->duration_ns),
                 pct(ws->ns[CDT_WS_IDLE], s->duration_ns),
                 pct(ws->ns[CDT_WS_SPINNING], s->duration_ns),
                 pct(ws->ns[CDT_WS_GC], s->duration_ns), ws->ns[CDT_WS_RUNNING]);
@@ -330,6 +348,9 @@ void cdt_stats_report(FILE *f, const cdt_stats *s, const char *file, cdt_report_
         return;
     }
     text_header(f, s, file);
+    cdt_limits lim;
+    cdt_stats_limits(s, &lim);
+    cdt_limits_text(f, &lim, "what this report leaves out");
     text_workers(f, s);
     text_tasks(f, s);
     text_named(f, "User tasks", s->user_tasks, s->nuser_tasks);

@@ -33,15 +33,18 @@ typedef struct pause_iv {
 typedef struct names {
     cdt_map index; /* name hash -> position + 1 */
     size_t n;
+    size_t bytes; /* of the names copied, against CDT_STATS_MAX_NAME_BYTES */
 } names;
 
 typedef struct acc {
     cdt_stats *s;
     bool oom;
-    /* workers */
+    /* workers, in the order the model first reported them */
+    cdt_map windex;            /* worker id -> position + 1 */
     int64_t *w_since;          /* [nworkers] last accounting time */
     cdt_worker_state *w_state; /* [nworkers] */
     size_t wcap;
+    size_t nreasons; /* in all task names, against CDT_STATS_MAX_REASONS */
     uint64_t running;
     int64_t par_since;
     size_t parcap;
@@ -77,8 +80,8 @@ static char *dup_name(const char *p, size_t n)
 
 /* Position of name in an array of elements whose first member is a char *
  * (the element size is `size`), adding it (zeroed) if new. The array may
- * move. Returns -1 on out of memory. Past CDT_STATS_MAX_NAMES names, every
- * new one maps to "(other)". */
+ * move. Returns -1 on out of memory. Past CDT_STATS_MAX_NAMES names or
+ * CDT_STATS_MAX_NAME_BYTES of their text, every new one maps to "(other)". */
 static long find_name(names *nm, void **arr, size_t size, const char *p, size_t n)
 {
     if (p == NULL)
@@ -93,7 +96,8 @@ static long find_name(names *nm, void **arr, size_t size, const char *p, size_t 
             if (strlen(have) == n && memcmp(have, p, n) == 0)
                 return (long)(pos - 1);
         }
-        if (nm->n < CDT_STATS_MAX_NAMES || round == 1) {
+        if ((nm->n < CDT_STATS_MAX_NAMES && nm->bytes + n <= CDT_STATS_MAX_NAME_BYTES) ||
+            round == 1) {
             char *copy = dup_name(p, n);
             void *grown = realloc(*arr, (nm->n + 1) * size);
             if (copy == NULL || grown == NULL) {
@@ -110,6 +114,7 @@ static long find_name(names *nm, void **arr, size_t size, const char *p, size_t 
                 h++;
             if (cdt_map_put(&nm->index, h, (void *)(uintptr_t)(nm->n + 1)) < 0)
                 return -1;
+            nm->bytes += n;
             return (long)nm->n++;
         }
         p = "(other)";
@@ -134,42 +139,50 @@ static int ws_category(acc *a, cdt_worker_state st)
     }
 }
 
-static int grow_workers(acc *a, uint64_t w)
+/* Position of worker w in the per-worker arrays, added (idle since the
+ * trace start) if new. -1 past CDT_STATS_MAX_WORKERS (the model reports no
+ * more) or on out of memory. The arrays grow by doubling, by the number of
+ * workers, never by the id. */
+static long worker_index(acc *a, uint64_t w)
 {
     cdt_stats *s = a->s;
-    if (w >= CDT_STATS_MAX_WORKERS)
+    uintptr_t pos = (uintptr_t)cdt_map_get(&a->windex, w);
+    if (pos != 0)
+        return (long)(pos - 1);
+    if (s->nworkers >= CDT_STATS_MAX_WORKERS)
         return -1;
-    if (w < s->nworkers)
-        return 0;
-    uint64_t n = w + 1;
-    cdt_worker_stats *ws = realloc(s->workers, n * sizeof *ws);
-    int64_t *since = realloc(a->w_since, n * sizeof *since);
-    cdt_worker_state *st = realloc(a->w_state, n * sizeof *st);
-    int64_t *par = realloc(s->parallel_ns, (n + 1) * sizeof *par);
-    if (ws != NULL)
-        s->workers = ws;
-    if (since != NULL)
-        a->w_since = since;
-    if (st != NULL)
-        a->w_state = st;
-    if (par != NULL)
-        s->parallel_ns = par;
-    if (ws == NULL || since == NULL || st == NULL || par == NULL) {
+    if (s->nworkers == a->wcap) {
+        size_t cap = a->wcap ? a->wcap * 2 : 8;
+        cdt_worker_stats *ws = realloc(s->workers, cap * sizeof *ws);
+        if (ws != NULL)
+            s->workers = ws;
+        int64_t *since = realloc(a->w_since, cap * sizeof *since);
+        if (since != NULL)
+            a->w_since = since;
+        cdt_worker_state *st = realloc(a->w_state, cap * sizeof *st);
+        if (st != NULL)
+            a->w_state = st;
+        int64_t *par = realloc(s->parallel_ns, (cap + 1) * sizeof *par);
+        if (par != NULL)
+            s->parallel_ns = par;
+        if (ws == NULL || since == NULL || st == NULL || par == NULL) {
+            a->oom = true;
+            return -1;
+        }
+        a->wcap = cap;
+    }
+    size_t i = s->nworkers;
+    if (cdt_map_put(&a->windex, w, (void *)(uintptr_t)(i + 1)) < 0) {
         a->oom = true;
         return -1;
     }
-    for (uint64_t i = s->nworkers; i < n; i++) {
-        memset(&ws[i], 0, sizeof ws[i]);
-        ws[i].worker = i;
-        since[i] = 0;
-        st[i] = CDT_W_IDLE;
-    }
-    for (uint64_t i = s->nworkers + 1; i <= n; i++)
-        par[i] = 0;
-    if (s->nworkers == 0)
-        par[0] = 0;
-    s->nworkers = n;
-    return 0;
+    memset(&s->workers[i], 0, sizeof s->workers[i]);
+    s->workers[i].worker = w;
+    a->w_since[i] = 0;
+    a->w_state[i] = CDT_W_IDLE;
+    s->parallel_ns[i + 1] = 0;
+    s->nworkers = i + 1;
+    return (long)i;
 }
 
 /* Accounts worker w's time up to ns in its current category. */
@@ -199,13 +212,15 @@ static void flush_all(acc *a, int64_t ns)
         flush_worker(a, w, ns);
 }
 
-static void on_worker_state(void *ud, uint64_t w, cdt_worker_state old, cdt_worker_state st,
+static void on_worker_state(void *ud, uint64_t id, cdt_worker_state old, cdt_worker_state st,
                             int64_t ns)
 {
     acc *a = ud;
     (void)old;
-    if (grow_workers(a, w) < 0)
+    long i = worker_index(a, id);
+    if (i < 0)
         return;
+    uint64_t w = (uint64_t)i;
     flush_parallel(a, ns);
     flush_worker(a, w, ns);
     if (!a->s->workers[w].seen) {
@@ -298,6 +313,15 @@ static void on_span_begin(void *ud, const cdt_span *sp)
     }
 }
 
+/* cdt_dist_add against the histogram row budget, counting what it left
+ * out of the percentiles. */
+static void dist_add(acc *a, cdt_dist *d, int64_t v)
+{
+    uint64_t before = d->unbinned;
+    cdt_dist_add(d, v, &a->s->hist_rows_left);
+    a->s->unbinned += d->unbinned - before;
+}
+
 static void add_named(acc *a, names *nm, cdt_named_dist **arr, size_t *n, const cdt_span *sp)
 {
     long i = find_name(nm, (void **)arr, sizeof **arr, sp->name, sp->name_len);
@@ -309,7 +333,7 @@ static void add_named(acc *a, names *nm, cdt_named_dist **arr, size_t *n, const 
     if (sp->unfinished)
         (*arr)[i].unfinished++;
     else
-        cdt_dist_add(&(*arr)[i].latency, sp->end_ns - sp->start_ns);
+        dist_add(a, &(*arr)[i].latency, sp->end_ns - sp->start_ns);
 }
 
 static cdt_task_stats *task_stats(acc *a, const char *name, size_t len)
@@ -330,16 +354,24 @@ static void add_block(acc *a, const cdt_span *sp)
         return;
     t->ever_blocked = true;
     const char *r = sp->name ? sp->name : "";
-    size_t i;
-    for (i = 0; i < t->nreasons; i++)
-        if (strlen(t->reasons[i].reason) == sp->name_len &&
-            memcmp(t->reasons[i].reason, r, sp->name_len) == 0)
+    size_t len = sp->name ? sp->name_len : 0, i;
+    for (int round = 0;; round++) {
+        for (i = 0; i < t->nreasons; i++)
+            if (strlen(t->reasons[i].reason) == len && memcmp(t->reasons[i].reason, r, len) == 0)
+                break;
+        /* past 64 reasons for the name or CDT_STATS_MAX_REASONS in all (a
+         * hostile number of them), new ones go to "(other)" */
+        if (i < t->nreasons || round == 1 ||
+            (t->nreasons < 64 && a->nreasons < CDT_STATS_MAX_REASONS &&
+             len <= CDT_STATS_MAX_NAME_BYTES / CDT_STATS_MAX_REASONS))
             break;
+        r = "(other)";
+        len = 7;
+        a->s->reasons_other++;
+    }
     if (i == t->nreasons) {
-        if (t->nreasons >= 64)
-            return; /* a hostile number of reasons for one name */
         cdt_reason_stats *v = realloc(t->reasons, (t->nreasons + 1) * sizeof *v);
-        char *copy = dup_name(r, sp->name_len);
+        char *copy = dup_name(r, len);
         if (v != NULL)
             t->reasons = v;
         if (v == NULL || copy == NULL) {
@@ -350,8 +382,9 @@ static void add_block(acc *a, const cdt_span *sp)
         memset(&v[i], 0, sizeof v[i]);
         v[i].reason = copy;
         t->nreasons++;
+        a->nreasons++;
     }
-    cdt_dist_add(&t->reasons[i].blocked, sp->end_ns - sp->start_ns);
+    dist_add(a, &t->reasons[i].blocked, sp->end_ns - sp->start_ns);
 }
 
 static void on_span_end(void *ud, const cdt_span *sp)
@@ -400,10 +433,10 @@ static void on_task_done(void *ud, const cdt_task_info *t)
         return;
     }
     ts->count++;
-    cdt_dist_add(&ts->exec, t->exec_ns);
+    dist_add(a, &ts->exec, t->exec_ns);
     if (t->wait_ns >= 0)
-        cdt_dist_add(&ts->wait, t->wait_ns);
-    cdt_dist_add(&ts->blocked, t->blocked_ns);
+        dist_add(a, &ts->wait, t->wait_ns);
+    dist_add(a, &ts->blocked, t->blocked_ns);
 }
 
 static void on_gc_done(void *ud, const cdt_gc_info *g)
@@ -415,12 +448,12 @@ static void on_gc_done(void *ud, const cdt_gc_info *g)
         gs->forced++;
     if (gs->pause.count == 0 || g->pause_ns > gs->pause.max)
         gs->max_pause_gc = g->gc;
-    cdt_dist_add(&gs->pause, g->pause_ns);
+    dist_add(a, &gs->pause, g->pause_ns);
     if (g->pause_ns > CDT_LINT_PAUSE_NS)
         gs->long_pauses++;
     gs->pause_total_ns += g->pause_ns;
     if (g->complete)
-        cdt_dist_add(&gs->duration, g->end_ns - g->begin_ns);
+        dist_add(a, &gs->duration, g->end_ns - g->begin_ns);
     if (gs->count == 1)
         gs->heap_first_before = g->heap_before;
     if (g->heap_after >= 0) {
@@ -446,13 +479,14 @@ static void on_heap(void *ud, int64_t in_use, int64_t goal, int64_t ns)
         a->s->gc.heap_peak = in_use;
 }
 
-static void on_end(void *ud, int64_t end, uint64_t workers, uint64_t threads)
+static void on_end(void *ud, const cdt_model_end *e)
 {
     acc *a = ud;
     cdt_stats *s = a->s;
-    (void)workers;
+    int64_t end = e->end_ns;
     s->duration_ns = end;
-    s->threads = threads;
+    s->threads = e->threads;
+    s->lim = e->lim;
     flush_all(a, end);
     mmu_drop(a, INT64_MAX, end, true);
     for (int i = 0; i < CDT_MMU_WINDOWS; i++)
@@ -475,6 +509,12 @@ static int cmp_task(const void *x, const void *y)
     return strcmp(a->name, b->name);
 }
 
+static int cmp_worker(const void *x, const void *y)
+{
+    const cdt_worker_stats *a = x, *b = y;
+    return a->worker < b->worker ? -1 : a->worker > b->worker;
+}
+
 static int cmp_named(const void *x, const void *y)
 {
     const cdt_named_dist *a = x, *b = y;
@@ -494,6 +534,7 @@ int cdt_stats_compute(const char *path, cdt_stats **out)
     }
     s->gc.heap_first_before = s->gc.heap_first_after = s->gc.heap_last_after = -1;
     s->gc.heap_min_after = s->gc.heap_max_after = s->gc.heap_peak = -1;
+    s->hist_rows_left = CDT_STATS_MAX_HIST_ROWS;
     for (int i = 0; i < CDT_MMU_WINDOWS; i++) {
         s->mmu_window_ns[i] = mmu_windows[i];
         s->mmu[i] = 1.0;
@@ -516,6 +557,7 @@ int cdt_stats_compute(const char *path, cdt_stats **out)
     free(a.w_since);
     free(a.w_state);
     free(a.pauses);
+    cdt_map_free(&a.windex);
     cdt_map_free(&a.tasks.index);
     cdt_map_free(&a.users.index);
     cdt_map_free(&a.regions.index);
@@ -528,6 +570,8 @@ int cdt_stats_compute(const char *path, cdt_stats **out)
     s->lost_batches = s->reader.lost_batches;
     s->truncated = s->reader.truncated;
     /* qsort's array may not be NULL, even for 0 elements. */
+    if (s->nworkers > 0) /* by id (parallel_ns is by count: unaffected) */
+        qsort(s->workers, s->nworkers, sizeof *s->workers, cmp_worker);
     if (s->ntasks > 0)
         qsort(s->tasks, s->ntasks, sizeof *s->tasks, cmp_task);
     if (s->nuser_tasks > 0)

@@ -5,8 +5,14 @@
  * Distributions keep a log-linear histogram instead of every sample, so the
  * memory of a run does not grow with the trace: a quantile is exact to
  * within 1/CDT_HIST_SUB (1.6%) of its value; count, sum, min and max are
- * exact. Names (task, user task type, region, block reason) are capped at
- * CDT_STATS_MAX_NAMES each; later names are counted under "(other)".
+ * exact. Names (task, user task type, region) are capped at
+ * CDT_STATS_MAX_NAMES per table and CDT_STATS_MAX_NAME_BYTES of text, block
+ * reasons at 64 per task name and CDT_STATS_MAX_REASONS in all; later names
+ * are counted under "(other)". Histogram rows are capped at
+ * CDT_STATS_MAX_HIST_ROWS per cdt_stats: a value that would need a new row
+ * past it is counted in its distribution's count, total, min and max but
+ * not in its percentiles (cdt_stats.unbinned says how many). So the memory
+ * of a cdt_stats is bounded (about 25 MB at the limits) whatever the trace.
  *
  * Not thread-safe (one cdt_stats per thread); not async-signal-safe.
  */
@@ -20,10 +26,15 @@
 
 #include <cdebug/trace_reader.h>
 
-#define CDT_HIST_SUB          64 /* sub-buckets per power of two */
-#define CDT_STATS_MAX_NAMES   4096
-#define CDT_STATS_MAX_WORKERS 1024 /* workers beyond it are not tracked */
-#define CDT_MMU_WINDOWS       4    /* 1 ms, 10 ms, 100 ms, 1 s */
+#include "model.h"
+
+#define CDT_HIST_SUB             64 /* sub-buckets per power of two */
+#define CDT_STATS_MAX_NAMES      4096
+#define CDT_STATS_MAX_NAME_BYTES (2u << 20) /* text of the names of one table */
+#define CDT_STATS_MAX_REASONS    4096       /* block reasons, all task names together */
+#define CDT_STATS_MAX_HIST_ROWS  16384      /* 512-byte histogram rows: 8 MiB */
+#define CDT_STATS_MAX_WORKERS    1024       /* = CDT_MODEL_MAX_WORKERS */
+#define CDT_MMU_WINDOWS          4          /* 1 ms, 10 ms, 100 ms, 1 s */
 
 /* Lint thresholds (docs/cdebug-trace.md, "Lints"). */
 #define CDT_LINT_PAUSE_NS       100000   /* the seeds' health rule: 100 µs */
@@ -40,10 +51,15 @@ typedef struct cdt_dist {
     uint64_t count;
     int64_t sum, min, max;
     uint64_t *buckets[64]; /* per power of two, CDT_HIST_SUB counters, lazily */
+    uint64_t unbinned;     /* values in count but in no bucket (row budget spent) */
 } cdt_dist;
 
-void cdt_dist_add(cdt_dist *d, int64_t v);
-/* The q-quantile (0 <= q <= 1) of the values added, 0 if none. */
+/* Adds v (< 0 counts as 0). A new histogram row is taken from *rows_left
+ * (no limit if rows_left is NULL); with none left, or out of memory, v is
+ * counted in count, sum, min and max only (unbinned). O(1). */
+void cdt_dist_add(cdt_dist *d, int64_t v, size_t *rows_left);
+/* The q-quantile (0 <= q <= 1) of the values added, 0 if none (of the
+ * binned ones when some are unbinned). */
 int64_t cdt_dist_quantile(const cdt_dist *d, double q);
 int64_t cdt_dist_mean(const cdt_dist *d);
 void cdt_dist_free(cdt_dist *d);
@@ -84,7 +100,7 @@ enum {
 };
 
 typedef struct cdt_worker_stats {
-    uint64_t worker;
+    uint64_t worker; /* its id */
     bool seen;
     int64_t ns[CDT_WS_N]; /* time per category */
 } cdt_worker_stats;
@@ -114,9 +130,15 @@ typedef struct cdt_stats {
     uint64_t lost_events, lost_batches;
     bool truncated;
     uint64_t threads;
+    /* What the limits of the model (model.h) and of these statistics left
+     * out (docs/cdebug-trace.md, "Memory and speed"). */
+    cdt_model_limits lim;
+    uint64_t unbinned;      /* values outside the percentile histograms */
+    uint64_t reasons_other; /* blocking calls counted under the reason "(other)" */
+    size_t hist_rows_left;  /* of CDT_STATS_MAX_HIST_ROWS */
     /* Workers: utilisation and parallelism. */
-    uint64_t nworkers; /* highest worker id + 1 */
-    cdt_worker_stats *workers;
+    uint64_t nworkers;          /* distinct workers (at most CDT_STATS_MAX_WORKERS) */
+    cdt_worker_stats *workers;  /* [nworkers], by id */
     double avg_parallelism;     /* time-weighted mean of running workers */
     int64_t *parallel_ns;       /* [nworkers + 1]: time with k workers running */
     int64_t low_parallelism_ns; /* time with < nworkers/2 running while tasks were runnable */
@@ -164,6 +186,12 @@ typedef enum cdt_report_format {
 /* Prints the statistics and the lints of s to f. `file` is the trace's
  * name for the report. */
 void cdt_stats_report(FILE *f, const cdt_stats *s, const char *file, cdt_report_format fmt);
+
+struct cdt_limits;
+
+/* What the limits of the model, the reader and these statistics left out
+ * of s, as the counters of limits.h (stats' "limits"). Pure; O(1). */
+void cdt_stats_limits(const cdt_stats *s, struct cdt_limits *l);
 
 /* Finds a task name (NULL if absent). O(n). */
 const cdt_task_stats *cdt_stats_task(const cdt_stats *s, const char *name);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cdt.h"
+#include "limits.h"
 #include "model.h"
 #include "view_index.h"
 
@@ -150,6 +151,15 @@ static int vf_alloc(vfile *f, uint64_t len)
     return 0;
 }
 
+/* Drops f's mapped pages from the process (they stay in the page cache,
+ * and in the file); a later access maps them in again. Harmless while
+ * other threads read the mapping: MAP_SHARED file pages are not lost. */
+static void vf_trim(const vfile *f)
+{
+    if (f->map != NULL)
+        madvise(f->map, f->maplen, MADV_DONTNEED);
+}
+
 /* Unmaps and closes f (its storage goes with it: it is unlinked). */
 static void vf_close(vfile *f)
 {
@@ -163,6 +173,8 @@ static void vf_close(vfile *f)
 }
 
 /* ---- records ---------------------------------------------------------- */
+
+/* (The pacing of mapped pages, pace(), follows struct cdt_vindex.) */
 
 enum {
     VT_WORKER = 0,
@@ -268,7 +280,8 @@ struct cdt_vindex {
 
     vtrack *tracks;
     uint32_t ntracks, tcap;
-    uint32_t *tmap; /* open addressing: track + 1, 0 empty */
+    uint32_t nthread_tracks; /* against CDT_VIX_MAX_THREAD_TRACKS */
+    uint32_t *tmap;          /* open addressing: track + 1, 0 empty */
     uint32_t tmap_cap;
     vlane *lanes;
     uint32_t nlanes, lcap;
@@ -289,9 +302,68 @@ struct cdt_vindex {
     cd_tr_stats rst;
     int64_t end_ns;
     uint64_t workers, threads, dropped, lost_events;
+    cdt_model_limits lim;
     int err; /* first error while building (negative errno) */
     const char *err_what;
 };
+
+/* ---- keeping the mapped index out of the resident set -----------------
+ *
+ * The index lives in mapped files, larger than memory for a large trace;
+ * a page a pass or a query reads stays mapped, and counts in the resident
+ * set, until the kernel needs the memory back. To bound the viewer's RSS
+ * whatever the index size, every VIX_CHECK_EVERY page-touching accesses
+ * (a binary search counts its steps) pace() reads the process's
+ * file-backed resident memory (statm) and, past VIX_MAPPED_MAX, drops
+ * every mapped page of the index (vf_trim): the pages stay in the page
+ * cache, so mapping them again costs a minor fault. The check is on the
+ * resident memory rather than on a count of pages, because one read fault
+ * may map many pages (fault-around maps up to 64 KiB, a recent kernel
+ * maps a whole large folio of the page cache, up to 2 MiB). */
+
+#define VIX_MAPPED_MAX  (64u << 20)
+#define VIX_CHECK_EVERY 64
+
+/* File-backed resident memory of the process, in bytes (statm's third
+ * field: mapped file pages, the program's text and libraries included); 0
+ * if unknown. Two system calls and an open. */
+static uint64_t mapped_resident(void)
+{
+    char buf[128];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    unsigned long long size, resident, shared;
+    if (sscanf(buf, "%llu %llu %llu", &size, &resident, &shared) != 3)
+        return 0;
+    return (uint64_t)shared * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void trim_all(const cdt_vindex *ix);
+
+/* Counts k page-touching accesses on *acc (the caller's: one per pass or
+ * query, so concurrent queries need no lock); every VIX_CHECK_EVERY,
+ * trims the mapped index if it holds more than VIX_MAPPED_MAX. */
+static void pace(const cdt_vindex *ix, uint64_t *acc, uint64_t k)
+{
+    *acc += k;
+    if (*acc < VIX_CHECK_EVERY)
+        return;
+    *acc = 0;
+    if (mapped_resident() > VIX_MAPPED_MAX)
+        trim_all(ix);
+}
+
+/* Steps of a binary search over n entries (an upper bound). */
+static uint64_t search_steps(uint64_t n)
+{
+    return n < 2 ? 1 : (uint64_t)(64 - __builtin_clzll((unsigned long long)n)) + 1;
+}
 
 /* Remembers the first error of the pass (the callbacks cannot return one). */
 static void set_err(cdt_vindex *ix, int rc, const char *what)
@@ -407,10 +479,8 @@ static uint32_t track_get(cdt_vindex *ix, uint8_t kind, uint64_t id)
                 return t - 1;
         }
     }
-    if (ix->ntracks >= UINT32_MAX / 4) {
-        set_err(ix, -ENOMEM, "too many tracks");
-        return NO_ID32;
-    }
+    if (kind == VT_THREAD && ix->nthread_tracks >= CDT_VIX_MAX_THREAD_TRACKS)
+        return NO_ID32; /* not an error: the caller counts what is dropped */
     if ((uint64_t)(ix->ntracks + 1) * 2 > ix->tmap_cap) { /* rehash at 1/2 load */
         uint32_t cap = ix->tmap_cap ? ix->tmap_cap * 2 : 64;
         uint32_t *m = calloc(cap, sizeof(*m));
@@ -440,6 +510,8 @@ static uint32_t track_get(cdt_vindex *ix, uint8_t kind, uint64_t id)
     }
     uint32_t t = ix->ntracks++;
     ix->tracks[t] = (vtrack){.kind = kind, .thread_kind = 255, .id = id};
+    if (kind == VT_THREAD)
+        ix->nthread_tracks++;
     uint32_t i = tmap_slot(ix, kind, id);
     while (ix->tmap[i] != 0)
         i = (i + 1) & (ix->tmap_cap - 1);
@@ -588,8 +660,10 @@ static void on_span_end(void *ud, const cdt_span *s)
         return;
     }
     uint32_t t = track_get(ix, kind, id);
-    if (t == NO_ID32)
+    if (t == NO_ID32) { /* a thread past CDT_VIX_MAX_THREAD_TRACKS (or an error) */
+        ix->dropped++;
         return;
+    }
     uint32_t l = lane_get(ix, t, depth);
     if (l == NO_ID32)
         return;
@@ -719,54 +793,161 @@ static void on_lost(void *ud, uint64_t thread, uint64_t events, uint64_t batches
 }
 
 /* The pass ended: the trace's end and how many workers and threads. */
-static void on_end(void *ud, int64_t end_ns, uint64_t workers, uint64_t threads)
+static void on_end(void *ud, const cdt_model_end *e)
 {
     cdt_vindex *ix = ud;
-    ix->end_ns = clamp_ns(end_ns);
-    ix->workers = workers;
-    ix->threads = threads;
+    ix->end_ns = clamp_ns(e->end_ns);
+    ix->workers = e->workers;
+    ix->threads = e->threads;
+    ix->lim = e->lim;
+}
+
+/* A worker's first state: its track exists from then on, even if it never
+ * runs a task (the model reports at most CDT_MODEL_MAX_WORKERS of them). */
+static void on_worker_state(void *ud, uint64_t worker, cdt_worker_state old, cdt_worker_state new_,
+                            int64_t ns)
+{
+    cdt_vindex *ix = ud;
+    (void)old, (void)new_, (void)ns;
+    if (ix->err == 0)
+        track_get(ix, VT_WORKER, worker);
 }
 
 /* ---- after the pass --------------------------------------------------- */
 
-/* In-place heapsort of n elements of `size` bytes (<= 128) by the uint64 at
- * their start: no extra memory, for arrays in mapped files. O(n log n). */
-static void heapsort_u64key(void *base, size_t n, size_t size)
+/* ---- sorting a file of records in bounded memory ------------------------
+ *
+ * The task and collection summaries are sorted by id for the details
+ * panel's binary search. An in-place sort of their mapping would touch
+ * pages all over it (3 million tasks: 288 MB resident); instead, runs of
+ * SORT_RUN bytes are read, sorted in memory and written back, then merged
+ * into a new file through per-run read buffers sharing SORT_MERGE bytes:
+ * sequential I/O, SORT_RUN + SORT_MERGE + VF_BUF of memory whatever n. */
+
+#define SORT_RUN   (8u << 20)
+#define SORT_MERGE (8u << 20)
+
+/* The uint64 key at the start of a record. */
+static uint64_t key_at(const unsigned char *p)
 {
-    unsigned char *a = base, tmp[128];
-#define KEY(i) (*(const uint64_t *)(const void *)(a + (i)*size))
-#define SWAP(i, j)                                                                                 \
-    do {                                                                                           \
-        memcpy(tmp, a + (i)*size, size);                                                           \
-        memcpy(a + (i)*size, a + (j)*size, size);                                                  \
-        memcpy(a + (j)*size, tmp, size);                                                           \
-    } while (0)
+    uint64_t k;
+    memcpy(&k, p, sizeof k);
+    return k;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    uint64_t x = key_at(a), y = key_at(b);
+    return x < y ? -1 : x > y;
+}
+
+/* pread/pwrite of exactly n bytes at off. Return 0 or a negative errno. */
+static int rw_full(int fd, void *buf, size_t n, uint64_t off, bool write_it)
+{
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t k = write_it ? pwrite(fd, p, n, (off_t)off) : pread(fd, p, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return k < 0 ? -errno : -EIO;
+        p += k, off += (uint64_t)k, n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* One run of the merge: its next records, buffered. */
+typedef struct sort_run {
+    uint64_t off, end; /* file range not yet buffered */
+    unsigned char *buf;
+    size_t pos, len; /* buffered bytes [pos, len) */
+} sort_run;
+
+/* Refills run r's buffer (cap bytes). Returns 0 or a negative errno. */
+static int run_fill(int fd, sort_run *r, size_t cap)
+{
+    size_t n = r->end - r->off < cap ? (size_t)(r->end - r->off) : cap;
+    int rc = rw_full(fd, r->buf, n, r->off, false);
+    r->off += n;
+    r->pos = 0;
+    r->len = n;
+    return rc;
+}
+
+/* Sorts the records of `size` bytes (<= 128) of the unmapped file *f by
+ * their first uint64; on success *f is replaced by the sorted copy.
+ * Returns 0 or a negative errno. O(n log n) time, memory as above. */
+static int vf_sort(vfile *f, size_t size)
+{
+    int rc;
+    if (f->blen > 0 && (rc = vf_flush(f)) != 0)
+        return rc;
+    uint64_t n = f->len / size;
     if (n < 2)
-        return;
-    for (size_t end = n, start = n / 2;;) {
-        size_t root;
-        if (start > 0) {
-            root = --start;
-        } else {
-            if (--end == 0)
-                break;
-            SWAP(0, end);
-            root = 0;
-        }
-        for (;;) { /* sift down root within [0, end) */
-            size_t child = 2 * root + 1;
-            if (child >= end)
-                break;
-            if (child + 1 < end && KEY(child + 1) > KEY(child))
-                child++;
-            if (KEY(root) >= KEY(child))
-                break;
-            SWAP(root, child);
-            root = child;
+        return 0;
+    size_t per_run = SORT_RUN / size;
+    uint64_t nruns = (n + per_run - 1) / per_run;
+    unsigned char *chunk = malloc(per_run * size);
+    if (chunk == NULL)
+        return -ENOMEM;
+    rc = 0;
+    for (uint64_t r = 0; rc == 0 && r < nruns; r++) { /* sorted runs, in place */
+        uint64_t first = r * per_run, cnt = n - first < per_run ? n - first : per_run;
+        rc = rw_full(f->fd, chunk, cnt * size, first * size, false);
+        if (rc == 0) {
+            qsort(chunk, cnt, size, cmp_key);
+            rc = rw_full(f->fd, chunk, cnt * size, first * size, true);
         }
     }
-#undef KEY
-#undef SWAP
+    free(chunk);
+    if (rc != 0)
+        return rc;
+    if (nruns == 1)
+        return 0;
+    /* k-way merge into a new file: the least head by a linear scan of the
+     * runs (a few dozen for millions of records) */
+    size_t cap = SORT_MERGE / nruns / size * size;
+    if (cap < size * 16)
+        cap = size * 16;
+    sort_run *runs = calloc(nruns, sizeof *runs);
+    unsigned char *bufs = malloc(nruns * cap);
+    vfile out;
+    if (runs == NULL || bufs == NULL) {
+        free(runs);
+        free(bufs);
+        return -ENOMEM;
+    }
+    rc = vf_open(&out);
+    for (uint64_t r = 0; rc == 0 && r < nruns; r++) {
+        runs[r].off = r * per_run * size;
+        runs[r].end = r + 1 == nruns ? n * size : (r + 1) * per_run * size;
+        runs[r].buf = bufs + r * cap;
+        rc = run_fill(f->fd, &runs[r], cap);
+    }
+    for (uint64_t i = 0; rc == 0 && i < n; i++) {
+        uint64_t best = nruns;
+        for (uint64_t r = 0; r < nruns; r++)
+            if (runs[r].pos < runs[r].len &&
+                (best == nruns ||
+                 key_at(runs[r].buf + runs[r].pos) < key_at(runs[best].buf + runs[best].pos)))
+                best = r;
+        sort_run *b = &runs[best];
+        rc = vf_append(&out, b->buf + b->pos, size);
+        b->pos += size;
+        if (rc == 0 && b->pos == b->len && b->off < b->end)
+            rc = run_fill(f->fd, b, cap);
+    }
+    free(runs);
+    free(bufs);
+    if (rc == 0)
+        rc = vf_flush(&out);
+    if (rc != 0) {
+        vf_close(&out);
+        return rc;
+    }
+    vf_close(f);
+    *f = out;
+    return 0;
 }
 
 /* Duration class: 0 for zero length, else c with dur in [2^(c-1), 2^c). */
@@ -853,8 +1034,12 @@ static int build_arrays(cdt_vindex *ix)
     const vrec *recs = ix->recs.map;
     vent *lidx = ix->lidx.map;
     uint64_t *cidx = ix->cidx.map;
-    for (uint64_t i = 0; i < ix->nrecs; i++) /* stable: keeps each lane in end order */
+    uint64_t acc = 0;                          /* pace() */
+    for (uint64_t i = 0; i < ix->nrecs; i++) { /* stable: keeps each lane in end order */
         lidx[cursor[recs[i].lane]++] = (vent){recs[i].start, recs[i].end, i};
+        if (i % 64 == 0) /* a page of records, and one page per lane at most */
+            pace(ix, &acc, 2);
+    }
     free(cursor);
 
     for (uint32_t l = 0; l < ix->nlanes; l++) {
@@ -863,6 +1048,8 @@ static int build_arrays(cdt_vindex *ix)
         for (uint64_t k = 0; k < ln->n; k++) {
             const vent *e = &lidx[ln->off + k];
             count[dur_class(e->end - e->start)]++;
+            if (k % 128 == 0)
+                pace(ix, &acc, 1);
         }
         unsigned nc = 0;
         uint64_t o = ln->off;
@@ -881,8 +1068,11 @@ static int build_arrays(cdt_vindex *ix)
         for (uint64_t k = 0; k < ln->n; k++) {
             const vent *e = &lidx[ln->off + k];
             cidx[pos[dur_class(e->end - e->start)]++] = e->rec;
+            if (k % 128 == 0)
+                pace(ix, &acc, 2);
         }
     }
+    trim_all(ix);
     return 0;
 }
 
@@ -897,7 +1087,10 @@ static int build_heap(cdt_vindex *ix)
     ix->heap_min = INT64_MAX;
     ix->heap_max = INT64_MIN;
     ix->goal_max = 0;
+    uint64_t acc = 0; /* pace() */
     for (uint64_t i = 0; i < ix->nheap; i++) {
+        if (i % 128 == 0)
+            pace(ix, &acc, 1);
         if (h[i].in_use < ix->heap_min)
             ix->heap_min = h[i].in_use;
         if (h[i].in_use > ix->heap_max)
@@ -915,6 +1108,8 @@ static int build_heap(cdt_vindex *ix)
             uint64_t first = j * HEAP_FAN,
                      cnt = prev_n - first < HEAP_FAN ? prev_n - first : HEAP_FAN;
             if (lev == 0) {
+                if (first % 128 == 0)
+                    pace(ix, &acc, 1);
                 for (uint64_t k = 0; k < cnt; k++)
                     blk[k] = (vminmax){h[first + k].in_use, h[first + k].in_use};
             } else {
@@ -942,6 +1137,7 @@ static int build_heap(cdt_vindex *ix)
         lev++;
     }
     ix->hlevels = lev;
+    trim_all(ix);
     return vf_map(&ix->hpyr, false);
 }
 
@@ -955,23 +1151,29 @@ static int finish(cdt_vindex *ix)
     ix->names = NULL;
     free(ix->arena);
     ix->arena = NULL;
-    /* Worker tracks for every worker, even one that never ran a task. The
-     * count comes from the trace; a corrupted id must not make us allocate
-     * millions of rows. */
-    for (uint64_t w = 0; w < ix->workers && w < 4096; w++)
-        if (track_get(ix, VT_WORKER, w) == NO_ID32)
-            return ix->err;
+    if (ix->err != 0)
+        return ix->err;
     if ((rc = sort_tracks(ix)) != 0)
         return rc;
+    if ((rc = vf_sort(&ix->tasks, sizeof(vtask))) != 0 ||
+        (rc = vf_sort(&ix->gcs, sizeof(vgc))) != 0)
+        return rc;
     if ((rc = vf_map(&ix->recs, false)) != 0 || (rc = vf_map(&ix->strs, false)) != 0 ||
-        (rc = vf_map(&ix->tasks, true)) != 0 || (rc = vf_map(&ix->gcs, true)) != 0 ||
+        (rc = vf_map(&ix->tasks, false)) != 0 || (rc = vf_map(&ix->gcs, false)) != 0 ||
         (rc = vf_map(&ix->heap, false)) != 0)
         return rc;
-    heapsort_u64key(ix->tasks.map, ix->ntasks, sizeof(vtask));
-    heapsort_u64key(ix->gcs.map, ix->ngcs, sizeof(vgc));
     if ((rc = build_arrays(ix)) != 0)
         return rc;
     return build_heap(ix);
+}
+
+/* Drops every mapped page of the index (vf_trim). */
+static void trim_all(const cdt_vindex *ix)
+{
+    const vfile *files[] = {&ix->recs, &ix->strs, &ix->tasks, &ix->gcs,
+                            &ix->heap, &ix->lidx, &ix->cidx,  &ix->hpyr};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        vf_trim(files[i]);
 }
 
 void cdt_vindex_free(cdt_vindex *ix)
@@ -1028,6 +1230,7 @@ int cdt_vindex_build(const char *path, cdt_vindex **out)
         .gc_done = on_gc_done,
         .heap = on_heap,
         .lost = on_lost,
+        .worker_state = on_worker_state,
         .end = on_end,
     };
     if (cdt_model_run(path, &cb, &ix->rst, NULL) != CDT_OK)
@@ -1118,6 +1321,10 @@ int cdt_vindex_meta_json(const cdt_vindex *ix, FILE *f)
             ",\"threads\":%" PRIu64 ",\"max_px\":%d",
             ix->end_ns, ix->rst.events, ix->rst.lost_events, ix->rst.truncated ? "true" : "false",
             ix->nrecs, ix->dropped, ix->ntasks, ix->ngcs, ix->workers, ix->threads, CDT_VIX_MAX_PX);
+    cdt_limits lim;
+    cdt_limits_init(&lim, &ix->lim, &ix->rst);
+    fputs(",\"limits\":", f);
+    cdt_limits_json(f, &lim);
     fprintf(f, ",\"heap\":{\"samples\":%" PRIu64, ix->nheap);
     if (ix->nheap > 0)
         fprintf(f, ",\"min\":%" PRId64 ",\"max\":%" PRId64 ",\"goal_max\":%" PRId64, ix->heap_min,
@@ -1234,7 +1441,7 @@ static const char *span_kind_name(uint8_t k)
 
 /* Wide spans (>= P) of lane ln overlapping [S, E), sorted by start, in q. */
 static int lane_wide(const cdt_vindex *ix, const vlane *ln, int64_t S, int64_t E, int64_t P,
-                     qbuf *q)
+                     qbuf *q, uint64_t *visits)
 {
     const vrec *recs = ix->recs.map;
     const uint64_t *cidx = ix->cidx.map;
@@ -1245,8 +1452,10 @@ static int lane_wide(const cdt_vindex *ix, const vlane *ln, int64_t S, int64_t E
          * narrower than a pixel (class 0 always: zero length) */
         if (c->cls == 0 || (c->cls < 63 && ((int64_t)1 << c->cls) - 1 < P))
             continue;
+        pace(ix, visits, 2 * search_steps(c->n)); /* cidx and recs */
         uint64_t i = lb_overlap_rec(recs, cidx, c->off, c->off + c->n, S);
         for (; i < c->off + c->n; i++) {
+            pace(ix, visits, 1);
             const vrec *r = &recs[cidx[i]];
             if (r->start >= E)
                 break;
@@ -1270,7 +1479,7 @@ int cdt_vindex_slices_json(const cdt_vindex *ix, int64_t S, int64_t E, unsigned 
     const vrec *recs = ix->recs.map;
     const vent *lidx = ix->lidx.map;
     qbuf q = {0};
-    uint64_t nslices = 0, nbusy = 0, nbusy_spans = 0;
+    uint64_t nslices = 0, nbusy = 0, nbusy_spans = 0, visits = 0;
     int rc = 0;
     fprintf(f,
             "{\"start\":%" PRId64 ",\"end\":%" PRId64 ",\"px\":%u,\"ns_per_px\":%" PRId64
@@ -1285,11 +1494,12 @@ int cdt_vindex_slices_json(const cdt_vindex *ix, int64_t S, int64_t E, unsigned 
             const vlane *ln = &ix->lanes[tr->lanes[d]];
             if (ln->n == 0)
                 continue;
-            if ((rc = lane_wide(ix, ln, S, E, P, &q)) != 0)
+            if ((rc = lane_wide(ix, ln, S, E, P, &q, &visits)) != 0)
                 goto out;
             /* busy blocks: walk the lane from the first span that reaches
              * S, one galloping search per non-empty column or wide span */
             uint64_t n = ln->n, base = ln->off;
+            pace(ix, &visits, search_steps(n));
             uint64_t i = lb_overlap(lidx, base, base + n, S) - base;
             size_t w = 0;
             bool opened = false;
@@ -1298,6 +1508,8 @@ int cdt_vindex_slices_json(const cdt_vindex *ix, int64_t S, int64_t E, unsigned 
                 const vent *r = &lidx[base + i];
                 if (r->start >= E)
                     break;
+                if (i % 64 == 0) /* a walk along the lane: 64 entries, a page or less */
+                    pace(ix, &visits, 1);
                 if (r->end - r->start >= P) { /* wide: drawn on its own */
                     i++;
                     continue;
@@ -1309,6 +1521,7 @@ int cdt_vindex_slices_json(const cdt_vindex *ix, int64_t S, int64_t E, unsigned 
                     if (t1 > E) /* the last column ends with the window */
                         t1 = E;
                     uint64_t k = gallop_start(lidx, base + i, base + n, t1) - base;
+                    pace(ix, &visits, 2 * search_steps(k - i));
                     /* wide spans among [i, k): those starting before t1 */
                     while (w < q.n && q.w[w].start < r->start)
                         w++;
@@ -1350,6 +1563,7 @@ int cdt_vindex_slices_json(const cdt_vindex *ix, int64_t S, int64_t E, unsigned 
             }
             fputs("],\"slices\":[", f);
             for (size_t k = 0; k < q.n; k++) {
+                pace(ix, &visits, 1);
                 const vrec *r = &recs[q.w[k].rec];
                 fprintf(f, "%s[%" PRIu64 ",%" PRId64 ",%" PRId64 ",\"%s\",", k ? "," : "",
                         q.w[k].rec, r->start, r->end - r->start, span_kind_name(r->kind));
@@ -1364,6 +1578,7 @@ int cdt_vindex_slices_json(const cdt_vindex *ix, int64_t S, int64_t E, unsigned 
             nslices, nbusy, nbusy_spans);
 out:
     free(q.w);
+    trim_all(ix); /* what the query read leaves the resident set */
     return rc;
 }
 
@@ -1529,7 +1744,7 @@ int cdt_vindex_heap_json(const cdt_vindex *ix, int64_t S, int64_t E, unsigned px
     else
         fputs(",\"before\":null", f);
     fputs(",\"points\":[", f);
-    uint64_t i = lo, npoints = 0;
+    uint64_t i = lo, npoints = 0, visits = 0;
     while (i < n && h[i].ns < E) {
         int64_t col = (h[i].ns - S) / P, t1 = S + (col + 1) * P;
         uint64_t a = i, b = i + 1, step = 1;
@@ -1547,6 +1762,7 @@ int cdt_vindex_heap_json(const cdt_vindex *ix, int64_t S, int64_t E, unsigned px
             else
                 b = mid;
         }
+        pace(ix, &visits, 2 * search_steps(a - i) + 2 * HEAP_LEVELS);
         vminmax m = heap_range(ix, i, a);
         fprintf(f, "%s[%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "]",
                 npoints ? "," : "", S + col * P, m.min, m.max, h[a - 1].in_use, h[a - 1].goal);
@@ -1554,5 +1770,6 @@ int cdt_vindex_heap_json(const cdt_vindex *ix, int64_t S, int64_t E, unsigned px
         i = a;
     }
     fprintf(f, "],\"npoints\":%" PRIu64 "}\n", npoints);
+    trim_all(ix); /* what the query read leaves the resident set */
     return 0;
 }

@@ -25,12 +25,16 @@
  *   - the class array: per lane and duration class (class 0: zero length;
  *     class c >= 1: [2^(c-1), 2^c) ns), the record numbers (8 bytes) in the
  *     same order.
- * Disk: 96 bytes per span + 96 per task + the distinct names (a trace of
- * 10 million events, about 7 million spans: about 0.9 GB). Heap (RSS)
- * memory: the tracks and lanes (~200 bytes per lane), the live user tasks
- * during the pass, a name cache of at most CDT_VIX_NAME_CACHE_BYTES, and
- * the write buffers; never proportional to the number of spans. Pages of
- * the mappings are file-backed: the kernel drops them under pressure.
+ * The task and collection summaries are sorted by id in bounded memory
+ * (sorted runs of 8 MiB, merged). Disk: 96 bytes per span + 96 per task +
+ * the distinct names (a trace of 10 million events, about 7 million spans:
+ * about 0.9 GB). Memory, never proportional to the number of spans: the
+ * model's (bounded, model.h), the tracks and lanes (~200 bytes per lane; at
+ * most CDT_VIX_MAX_THREAD_TRACKS thread tracks, spans of later threads are
+ * counted in `dropped`), a name cache of at most CDT_VIX_NAME_CACHE_BYTES,
+ * the write and sort buffers; and the pages of the mappings a pass or a
+ * query touched, which are dropped from the process whenever they pass 64
+ * MiB (pace() in view_index.c), so the resident set stays bounded too.
  *
  * Query cost, per lane, with P = ns_per_px and n spans on the lane:
  *   wide spans:  per duration class that can hold spans >= P (at most 64),
@@ -61,11 +65,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CDT_VIX_MAX_PX           16384      /* widest query, pixels */
-#define CDT_VIX_MAX_DEPTH        256        /* deeper spans are counted in dropped */
-#define CDT_VIX_MAX_USER_ROWS    256        /* user tasks running at once, drawn */
-#define CDT_VIX_NAME_MAX         1023       /* longer names are cut (bytes) */
-#define CDT_VIX_NAME_CACHE_BYTES (8u << 20) /* name dedup cache (text) */
+#define CDT_VIX_MAX_PX            16384      /* widest query, pixels */
+#define CDT_VIX_MAX_DEPTH         256        /* deeper spans are counted in dropped */
+#define CDT_VIX_MAX_USER_ROWS     256        /* user tasks running at once, drawn */
+#define CDT_VIX_MAX_THREAD_TRACKS 16384      /* threads drawn (the first ones met) */
+#define CDT_VIX_NAME_MAX          1023       /* longer names are cut (bytes) */
+#define CDT_VIX_NAME_CACHE_BYTES  (8u << 20) /* name dedup cache (text) */
 /* Times (ns) are kept within [-CDT_VIX_TIME_LIMIT, CDT_VIX_TIME_LIMIT]
  * (73 years): a span's times are clamped into it when indexed and a query's
  * window must lie in it, so that no difference of two times overflows. */

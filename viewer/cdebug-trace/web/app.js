@@ -800,6 +800,11 @@
       dl.append(el('dt', null, k), el('dd', null, String(v)));
     }
     out.push(dl);
+    const left = limitPhrases(s.limits);
+    if (left.length) {
+      out.push(...section('Limits: what these figures leave out',
+        table('stats-limits', ['What'], left.map((t) => [t]))));
+    }
     if (s.workers && s.workers.length) {
       out.push(...section('Workers', table('stats-workers', ['Worker', 'Running', 'Idle', 'Spinning', 'GC'],
         s.workers.map((w) => ['P' + w.worker, pct(w.running_pct), pct(w.idle_pct), pct(w.spinning_pct), pct(w.gc_pct)]))));
@@ -872,6 +877,28 @@
     body.replaceChildren(...out);
   }
 
+  // ---- limits --------------------------------------------------------------
+
+  // What the server's memory limits left out (meta.limits and
+  // meta.dropped_spans, stats' "limits"), as "N label" phrases; empty when
+  // nothing was.
+  const LIMIT_LABELS = [
+    ['tasks_forgotten', 'tasks forgotten (too many alive at once)'],
+    ['threads_forgotten', 'threads forgotten (too many alive at once)'],
+    ['user_tasks_forgotten', 'user tasks ended early (too many open)'],
+    ['spans_not_shown', 'spans left out (nested too deep or too many open)'],
+    ['workers_ignored', 'events of workers past the first 1024 ignored'],
+    ['events_forced', 'events delivered before their frontier'],
+    ['events_out_of_order', 'events out of time order'],
+    ['values_outside_percentiles', 'durations left out of the percentiles'],
+    ['reasons_other', 'blocking calls under the reason "(other)"'],
+  ];
+  function limitPhrases(lim) {
+    const out = [];
+    for (const [k, label] of LIMIT_LABELS) if (lim && lim[k]) out.push(lim[k] + ' ' + label);
+    return out;
+  }
+
   // ---- start -------------------------------------------------------------
 
   async function start() {
@@ -884,6 +911,12 @@
     cdt.meta = meta;
     duration = Math.max(meta.duration_ns, 1);
     $('file').textContent = meta.file;
+    const left = limitPhrases(meta.limits);
+    if (meta.dropped_spans) left.unshift(meta.dropped_spans + ' spans not drawn');
+    if (left.length) {
+      $('limits').textContent = 'left out: ' + left.join('; ');
+      $('limits').hidden = false;
+    }
     document.title = 'cdebug-trace: ' + meta.file.split('/').pop();
     buildRows();
     view = { start: 0, end: duration };
