@@ -20,6 +20,13 @@ int cd__gctrace_start(const cd__config *cfg);
  * Called by cd_shutdown (and at exit). Idempotent. */
 void cd__gctrace_stop(void);
 
+/* In a child of fork(), from the runtime's atfork child handler (sched.c):
+ * the printer thread is the parent's; the child forgets it and prints no
+ * gctrace line (a line of the parent's not yet printed is the parent's to
+ * print; the child's own collections would repeat the parent's numbers).
+ * cd__gctrace_stop is then a no-op. Plain stores only. */
+void cd__gctrace_fork_child(void);
+
 /* Number of collections observed by the event callback (NumGC). Thread-safe,
  * async-signal-safe (atomic load). */
 uint32_t cd__gc_count(void);

@@ -346,6 +346,18 @@ void cd__gcevents_set_tracing(bool on)
     GC_call_with_alloc_lock(set_tracing_locked, &on);
 }
 
+void cd__gcevents_fork_child(void)
+{
+    /* Single-threaded here, and bdwgc's own child handler (run before
+     * ours) has released the allocation lock its prepare handler took: no
+     * hook runs, so the lock-held variable may be stored without it. */
+    tracing = false;
+    atomic_store_explicit(&ring_tail, atomic_load_explicit(&ring_head, memory_order_relaxed),
+                          memory_order_relaxed);
+    atomic_store_explicit(&ring_dropped, 0, memory_order_relaxed);
+    atomic_store_explicit(&sleeping, 0, memory_order_relaxed);
+}
+
 bool cd__gcevents_pop(cd__gc_record *out)
 {
     uint32_t t = atomic_load_explicit(&ring_tail, memory_order_relaxed);

@@ -108,6 +108,11 @@ void cd__gcevents_pause_hist(uint64_t counts[CD__GC_PAUSE_BUCKETS + 1], uint64_t
  * it returns no hook is half-way through publishing. Not async-signal-safe. */
 void cd__gcevents_set_tracing(bool on);
 
+/* In a child of fork(), from cd__gctrace_fork_child: publishing off (the
+ * child has no printer) and the records the parent had not printed yet
+ * dropped (the parent prints them). Plain stores only. */
+void cd__gcevents_fork_child(void);
+
 /* Single consumer: pops the oldest published record into *out. Returns false
  * when the ring is empty. Lock-free; async-signal-safe. */
 bool cd__gcevents_pop(cd__gc_record *out);

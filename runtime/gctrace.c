@@ -257,6 +257,17 @@ int cd__gctrace_start(const cd__config *cfg)
     return rc;
 }
 
+void cd__gctrace_fork_child(void)
+{
+    /* The printer does not exist here: joining its pthread_t could wait
+     * for a thread that reused its stack, or fault on a stack glibc
+     * unmapped. A thread of the parent's may have held ctl_lock. */
+    ctl_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    running = false;
+    atomic_store_explicit(&stopping, 0, memory_order_relaxed);
+    cd__gcevents_fork_child();
+}
+
 void cd__gctrace_stop(void)
 {
     pthread_mutex_lock(&ctl_lock);

@@ -55,10 +55,12 @@
 #include "cdebug/sched.h"
 #include "prof/fpwalk.h"
 #include "runtime/futex.h"
+#include "runtime/gc.h"
 #include "runtime/init.h"
 #include "runtime/sched_int.h"
 #include "runtime/sched_priv.h"
 #include "trace/recorder.h"
+#include "trace/trace_int.h"
 
 #define S                cd__sched_g
 #define CD__MAX_THREADS  10000 /* as Go's default SetMaxThreads */
@@ -904,10 +906,20 @@ static cd__m *volatile fork_ghosts[2];
  * multi-threaded fork may safely do before exec, and what costs a child
  * that only execs nothing. Threads start again on demand, as after
  * cd_init. bdwgc's own child handler (registered at GC_INIT, so run
- * before this one) forgets the parent's threads the same way. */
+ * before this one) forgets the parent's threads the same way.
+ *
+ * This is the runtime's one atfork child handler: the kit's services
+ * whose threads the child does not have (trace writer and flight
+ * recorder, gctrace printer, schedtrace monitor) forget their state here
+ * too, by the same rules, so that nothing in the child waits for, joins or
+ * writes on behalf of a thread of the parent's. The debug server and the
+ * CPU profiler notice the fork when stopped (they record their pid). */
 static void fork_child(void)
 {
     cd__thread_fork_child();
+    cd__trace_fork_child();
+    cd__gctrace_fork_child();
+    cd__schedtrace_fork_child();
     if (!atomic_load_explicit(&S.started, memory_order_relaxed))
         return;
     cd__m *self = cd__cur_m;

@@ -16,4 +16,9 @@ void cd__sched_stop(void);
 int cd__schedtrace_start(const cd__config *cfg);
 void cd__schedtrace_stop(void);
 
+/* In a child of fork(), from the atfork child handler: the monitor thread
+ * is the parent's; the child forgets it (no SCHED line comes from a child)
+ * and cd__schedtrace_stop is then a no-op. Plain stores only. */
+void cd__schedtrace_fork_child(void);
+
 #endif /* CDEBUG_RUNTIME_SCHED_INT_H */

@@ -234,6 +234,12 @@ int cd__schedtrace_start(const cd__config *cfg)
     return rc;
 }
 
+void cd__schedtrace_fork_child(void)
+{
+    monitor_running = false; /* the parent's thread: never joined here */
+    atomic_store_explicit(&monitor_stop, 0, memory_order_relaxed);
+}
+
 void cd__schedtrace_stop(void)
 {
     if (!monitor_running)

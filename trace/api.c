@@ -7,11 +7,13 @@
 
 #include "cdebug/trace.h"
 #include "runtime/init.h"
+#include "trace/flight.h"
 #include "trace/recorder.h"
 #include "trace/trace_int.h"
 #include "trace/writer.h"
 
 static cd__tsink fd_sink = {.write = cd__tsink_fd_write, .fd = -1};
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int cd_trace_start(int fd)
 {
@@ -21,7 +23,6 @@ int cd_trace_start(int fd)
     /* Only one trace: the sink is shared, so refuse before touching it. */
     if (__atomic_load_n(&cd_trace_active, __ATOMIC_SEQ_CST))
         return -EBUSY;
-    static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
     pthread_mutex_lock(&start_lock);
     fd_sink.fd = fd;
     int rc = cd__writer_start(&fd_sink, 0);
@@ -215,4 +216,17 @@ void cd__trace_file_stop(void)
         fprintf(stderr, "cdebug: trace: writing the trace failed: %s\n", cd_strerror(rc));
     close(run_fd);
     run_fd = -1;
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+void cd__trace_fork_child(void)
+{
+    cd__recorder_fork_child(); /* first: tracing off */
+    cd__writer_fork_child();
+    cd__intern_fork_child();
+    cd__flight_fork_child();
+    start_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    fd_sink.fd = -1;
+    run_fd = -1; /* the parent's file: left open, never written or closed here */
 }

@@ -18,6 +18,10 @@
  * cd_flight_write. */
 int cd__flight_copy(uint8_t **out, size_t *outlen);
 
+/* In a child of fork(), from cd__trace_fork_child: no flight recorder
+ * runs (its ring is the parent's; forgotten, not freed). Plain stores. */
+void cd__flight_fork_child(void);
+
 /* CDEBUG=flight=SECONDS: start at init (errors reported on stderr). */
 void cd__flight_env_start(double seconds);
 

@@ -343,6 +343,17 @@ void cd__intern_drain(void (*on_string)(uint32_t, const char *, size_t, void *),
     pthread_mutex_unlock(&lock);
 }
 
+/* Empty tables, as at start (the entries, if any, freed or forgotten). */
+static void clear_tables(void)
+{
+    table = NULL;
+    cap = count = 0;
+    bytes = 0;
+    next_id = 1;
+    pending_head = NULL;
+    pending_tail = &pending_head;
+}
+
 static void free_all_locked(void)
 {
     for (size_t i = 0; i < cap; i++) {
@@ -352,12 +363,18 @@ static void free_all_locked(void)
         }
     }
     free(table);
-    table = NULL;
-    cap = count = 0;
-    bytes = 0;
-    next_id = 1;
-    pending_head = NULL;
-    pending_tail = &pending_head;
+    clear_tables();
+}
+
+/* The parent's table (cd__intern_fork_child), reachable for LeakSanitizer,
+ * never read. */
+static entry **volatile fork_ghost;
+
+void cd__intern_fork_child(void)
+{
+    lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    fork_ghost = table;
+    clear_tables();
 }
 
 void cd__intern_reset(void)

@@ -181,6 +181,26 @@ cd__tstate *cd__trace_self(bool may_alloc)
     return st;
 }
 
+/* What a fork left behind (cd__recorder_fork_child): the parent's states
+ * (and through them their buffers) and its reserve, reachable so that
+ * LeakSanitizer does not report them in a child that exits; never read.
+ * volatile: the stores must stay. */
+static void *volatile fork_ghosts[1 + CD__TRACE_RESERVE];
+
+void cd__recorder_fork_child(void)
+{
+    CD__TRACE_SET(0);
+    states_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    fork_ghosts[0] = states;
+    states = NULL;
+    for (int i = 0; i < CD__TRACE_RESERVE; i++) {
+        fork_ghosts[1 + i] = atomic_load_explicit(&cd__trace_reserve[i], memory_order_relaxed);
+        atomic_store_explicit(&cd__trace_reserve[i], NULL, memory_order_relaxed);
+    }
+    cd__trace_tls = NULL; /* the forking thread's, the only one left */
+    atomic_store_explicit(&nbufs, 0, memory_order_relaxed); /* the bound counts the child's */
+}
+
 /* The first buffer found in slots[0, n), taken (the writer fills the
  * slots; a load first, so empty slots cost no locked instruction). NULL
  * if all are empty. Async-signal-safe. */

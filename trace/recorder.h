@@ -323,6 +323,13 @@ static inline uint64_t cd__trace_now(void)
 cd__tbuf *cd__tbuf_new(void);
 void cd__tbuf_free(cd__tbuf *b);
 
+/* In a child of fork(), from cd__trace_fork_child: tracing off, and the
+ * parent's per-thread states, buffers and reserve forgotten (kept
+ * reachable, never read: the other threads are gone, one maybe mid-event
+ * or inside the list's lock); the forking thread gets a new state at its
+ * next event. Plain stores only. */
+void cd__recorder_fork_child(void);
+
 /* Internal to trace/: the list of states, the writer. */
 void cd__trace_states_lock(void);
 void cd__trace_states_unlock(void);

@@ -45,6 +45,13 @@ int cd__writer_stop(void);
  * its own): -ENOENT otherwise. */
 int cd__writer_stop_sink(cd__tsink *s);
 
+/* In a child of fork(), from cd__trace_fork_child: no session runs (the
+ * writer thread does not exist there), the parent's session's memory
+ * (recycled buffers, staging area, symbolizer) is forgotten, not freed,
+ * and the next cd__writer_start starts afresh (membarrier registered
+ * again). Plain stores only. */
+void cd__writer_fork_child(void);
+
 /* Asks the writer for a full sweep (and FRONTIER) now rather than at its
  * next period: the flight recorder's window then ends at the request.
  * Thread-safe; returns at once. */

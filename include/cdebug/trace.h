@@ -32,7 +32,10 @@ CD_EXTERN int cd_trace_start(int fd);
 /* Stops the trace: every event recorded so far is written, then an END
  * record. Returns 0, -ENOENT when no trace runs, or the first write error
  * (e.g. -EPIPE: the reader went away; tracing had stopped by itself).
- * Thread-safe; not async-signal-safe; blocks until written. */
+ * In a child of fork() the parent's trace does not run: -ENOENT, nothing
+ * written (docs/scheduler.md, "fork()"); a trace the child started is
+ * stopped as usual. Thread-safe; not async-signal-safe; blocks until
+ * written. */
 CD_EXTERN int cd_trace_stop(void);
 
 /* The flight recorder (CDEBUG=flight=SECONDS): an always-on trace kept in
@@ -59,7 +62,8 @@ CD_EXTERN bool cd_flight_enabled(void);
  * not async-signal-safe. Cost: a copy of the window (up to 64 MiB). */
 CD_EXTERN int cd_flight_write(int fd);
 
-/* Whether a trace is recording. Thread-safe, async-signal-safe, O(1). */
+/* Whether a trace is recording (in this process: false in a child of
+ * fork() until it starts its own). Thread-safe, async-signal-safe, O(1). */
 CD_EXTERN bool cd_trace_enabled(void);
 
 /* User tasks (Go's trace.NewTask): a logical operation that may span
