@@ -939,8 +939,13 @@ static const cd__profile allocs_profile = {
     .text = heap_text,
 };
 
+/* The process that read CDEBUG=memprofile: the file is its own. A child
+ * of fork() writes nothing there (docs/profiling.md). */
+static pid_t memprofile_pid;
+
 int cd__heapprof_init(const cd__config *cfg)
 {
+    memprofile_pid = getpid();
     atomic_store_explicit(&rate, cfg->memprofilerate, memory_order_relaxed);
     chained = GC_get_on_collection_event();
     GC_set_on_collection_event(on_gc_event);
@@ -1000,7 +1005,7 @@ void cd__heapprof_write_env(void)
 {
     static _Atomic bool done;
     const char *path = cd__cfg.memprofile_path;
-    if (path[0] == '\0' || atomic_exchange(&done, true))
+    if (path[0] == '\0' || getpid() != memprofile_pid || atomic_exchange(&done, true))
         return;
     /* go test -memprofile: runtime.GC() "to materialize all statistics",
      * then the allocs profile. */

@@ -114,9 +114,10 @@ static inline bool cd__heapprof_free(void *p)
 int cd__heapprof_collect(void);
 
 /* CDEBUG=memprofile=FILE: after a collection, writes the allocs profile to
- * FILE (go test -memprofile's behaviour). No-op without the setting; runs
- * once (later calls return at once). Errors go to stderr. Called at exit and
- * by cd_shutdown. Not async-signal-safe. */
+ * FILE (go test -memprofile's behaviour). No-op without the setting, and
+ * in a child of fork() (the file is the parent's); runs once (later calls
+ * return at once). Errors go to stderr. Called at exit and by cd_shutdown.
+ * Not async-signal-safe. */
 void cd__heapprof_write_env(void);
 
 /* Counters for tests and benchmarks: objects sampled since start, records
