@@ -61,6 +61,7 @@ typedef struct server {
 } server;
 
 static pthread_mutex_t srv_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static server *srv;                    /* the running server, under srv_lock */
 static _Atomic int srv_port = -ENOENT; /* its port, read without the lock */
 
@@ -359,6 +360,22 @@ static void say_exposed(const cd__http_sockaddr *a, int port)
     }
 }
 
+/* pthread_atfork child handler. A thread of the parent may have held
+ * srv_lock at the fork (cd_http_stop holds it while libmicrohttpd's thread
+ * finishes a request); that thread does not exist in the child, so the
+ * lock would never be released and the child's cd_http_stop (run by
+ * exit) would wait for ever. The child owns no thread that could be
+ * inside it: the lock is made anew, a plain store. */
+static void fork_child(void)
+{
+    srv_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+}
+
+static void register_atfork(void)
+{
+    (void)pthread_atfork(NULL, NULL, fork_child);
+}
+
 int cd__http_start(const cd_http_opts *opts, char *why, size_t whylen)
 {
     if (why != NULL && whylen > 0)
@@ -426,6 +443,7 @@ int cd__http_start(const cd_http_opts *opts, char *why, size_t whylen)
         s->token = s->token_copy;
     }
 
+    pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&srv_lock);
     if (srv != NULL) {
         set_why(why, whylen, "the debug server is already running on port %d",
