@@ -31,8 +31,14 @@ trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp" # nobody may enter, only root may create files here
 mkdir -m 1777 "$tmp/pub"
 
-# The library is found through the program's RUNPATH (the build directory):
-# the loader ignores LD_LIBRARY_PATH in a set-user-ID process.
+# The set-user-ID copy finds the library through its RUNPATH (the build
+# directory, read as root: the loader ignores LD_LIBRARY_PATH in a
+# set-user-ID process). The plain copy runs as nobody, who may not enter
+# the build directory (a clone in a private temporary directory): it loads
+# a copy of the library, through LD_LIBRARY_PATH.
+mkdir -m 755 "$tmp/lib"
+cp -L "$build"/libcdebug.so.0 "$tmp/lib/"
+chmod 644 "$tmp/lib/libcdebug.so.0"
 cp "$prog" "$tmp/prog"
 chown root:root "$tmp/prog"
 chmod 4755 "$tmp/prog"
@@ -86,7 +92,8 @@ echo "ok: set-user-ID without settings: silent"
 # 3. Control: the same program without the set-user-ID bit, as nobody, does
 #    take its settings (files in a directory nobody may write).
 pub="$tmp/pub"
-as_nobody CDEBUG="trace=$pub/t.out,cpuprofile=$pub/cpu.pprof,memprofile=$pub/mem.pprof,http=127.0.0.1:0" \
+as_nobody LD_LIBRARY_PATH="$tmp/lib" \
+    CDEBUG="trace=$pub/t.out,cpuprofile=$pub/cpu.pprof,memprofile=$pub/mem.pprof,http=127.0.0.1:0" \
     "$tmp/plain" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err" >&2; fail "plain run failed"; }
 out=$(cat "$tmp/out")
 [[ $out =~ ^ruid=$nobody_uid\ euid=$nobody_uid\ http_port=[1-9][0-9]*\ tracing=1$ ]] ||
