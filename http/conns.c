@@ -15,7 +15,8 @@ struct cd__http_conn {
 
 void cd__http_conns_init(cd__http_conns *t, unsigned soft)
 {
-    *t = (cd__http_conns){.soft = soft ? soft : 1};
+    *t = (cd__http_conns){.soft = soft ? soft : 1,
+                          .evict_after_ns = (uint64_t)CD__HTTP_EVICT_AFTER_MS * 1000000u};
     t->hard = t->soft * 2;
 }
 
@@ -34,44 +35,92 @@ static bool has_unread(int fd)
     return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
 }
 
-/* Closes the connection that has waited longest, if it waited long enough
- * and has nothing unread. Returns whether one was closed. */
+/* The connection that has waited longest for its request, at least
+ * min_wait ns, skipping those with unread bytes when skip_unread. */
+static cd__http_conn *oldest_waiter(cd__http_conns *t, uint64_t now, uint64_t min_wait,
+                                    bool skip_unread)
+{
+    cd__http_conn *oldest = NULL;
+    for (cd__http_conn *k = t->head; k != NULL; k = k->next)
+        if (!k->busy && !k->evicted && now - k->since >= min_wait &&
+            (oldest == NULL || k->since < oldest->since) && !(skip_unread && has_unread(k->fd)))
+            oldest = k;
+    return oldest;
+}
+
+/* Closes the connection that has waited longest for its request, if it
+ * waited long enough. One with unread bytes (a keep-alive client whose
+ * next request has just arrived) is spared while another qualifies; not
+ * always, or a trickler that keeps one byte in flight would never be
+ * closed. Returns whether one was closed. */
 static bool evict_one(cd__http_conns *t)
 {
     uint64_t now = cd__nanotime();
-    uint64_t min_wait = (uint64_t)CD__HTTP_EVICT_AFTER_MS * 1000000u;
-    for (;;) {
-        cd__http_conn *oldest = NULL;
-        for (cd__http_conn *k = t->head; k != NULL; k = k->next)
-            if (!k->busy && !k->evicted && now - k->since >= min_wait &&
-                (oldest == NULL || k->since < oldest->since))
-                oldest = k;
-        if (oldest == NULL)
-            return false;
-        if (has_unread(oldest->fd)) {
-            oldest->since = now; /* it is about to make progress: not a trickler */
-            continue;
-        }
-        /* libmicrohttpd reads the end of the stream at its next poll and
-         * closes the connection; the record goes with its notification. */
-        (void)shutdown(oldest->fd, SHUT_RDWR);
-        oldest->evicted = true;
-        t->live--;
-        t->evicted++;
-        return true;
-    }
+    cd__http_conn *k = oldest_waiter(t, now, t->evict_after_ns, true);
+    if (k == NULL)
+        k = oldest_waiter(t, now, t->evict_after_ns, false);
+    if (k == NULL)
+        return false;
+    /* libmicrohttpd reads the end of the stream at its next poll and
+     * closes the connection; the record goes with its notification. */
+    (void)shutdown(k->fd, SHUT_RDWR);
+    k->evicted = true;
+    t->live--;
+    t->evicted++;
+    return true;
 }
+
+bool cd__http_conns_admit_one(cd__http_conns *t)
+{
+    if (t->live < t->soft)
+        return true;
+    if (evict_one(t) || t->live < t->hard)
+        return true;
+    t->refused++;
+    return false;
+}
+
+cd__http_conn *cd__http_conns_add(cd__http_conns *t, int fd)
+{
+    cd__http_conn *k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return NULL;
+    k->fd = fd;
+    k->since = cd__nanotime();
+    k->next = t->head;
+    if (t->head != NULL)
+        t->head->prev = k;
+    t->head = k;
+    t->live++;
+    return k;
+}
+
+void cd__http_conns_remove(cd__http_conns *t, cd__http_conn *k)
+{
+    if (k->prev != NULL)
+        k->prev->next = k->next;
+    else
+        t->head = k->next;
+    if (k->next != NULL)
+        k->next->prev = k->prev;
+    if (!k->evicted)
+        t->live--;
+    free(k);
+}
+
+void cd__http_conn_set_busy(cd__http_conn *k, bool busy)
+{
+    k->busy = busy;
+    if (!busy)
+        k->since = cd__nanotime();
+}
+
+/* ---- libmicrohttpd's callbacks ---------------------------------------------- */
 
 enum MHD_Result cd__http_conns_admit(void *cls, const struct sockaddr *addr, socklen_t len)
 {
     (void)addr, (void)len;
-    cd__http_conns *t = cls;
-    if (t->live < t->soft)
-        return MHD_YES;
-    if (evict_one(t) || t->live < t->hard)
-        return MHD_YES;
-    t->refused++;
-    return MHD_NO;
+    return cd__http_conns_admit_one(cls) ? MHD_YES : MHD_NO;
 }
 
 void cd__http_conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -82,36 +131,16 @@ void cd__http_conns_notify(void *cls, struct MHD_Connection *c, void **socket_co
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        k = ci != NULL ? calloc(1, sizeof *k) : NULL;
-        if (k == NULL) {
-            /* Untracked, it could never be closed for a newcomer: close it
-             * now (libmicrohttpd has no other way to refuse here). */
-            if (ci != NULL)
-                (void)shutdown(ci->connect_fd, SHUT_RDWR);
-            *socket_context = NULL;
-            return;
-        }
-        k->fd = ci->connect_fd;
-        k->since = cd__nanotime();
-        k->next = t->head;
-        if (t->head != NULL)
-            t->head->prev = k;
-        t->head = k;
-        t->live++;
+        k = ci != NULL ? cd__http_conns_add(t, ci->connect_fd) : NULL;
+        /* Untracked, it could never be closed for a newcomer: close it now
+         * (libmicrohttpd has no other way to refuse here). */
+        if (k == NULL && ci != NULL)
+            (void)shutdown(ci->connect_fd, SHUT_RDWR);
         *socket_context = k;
         return;
     }
-    if (k == NULL)
-        return;
-    if (k->prev != NULL)
-        k->prev->next = k->next;
-    else
-        t->head = k->next;
-    if (k->next != NULL)
-        k->next->prev = k->prev;
-    if (!k->evicted)
-        t->live--;
-    free(k);
+    if (k != NULL)
+        cd__http_conns_remove(t, k);
     *socket_context = NULL;
 }
 
@@ -119,10 +148,6 @@ void cd__http_conns_busy(struct MHD_Connection *c, bool busy)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    cd__http_conn *k = ci != NULL ? ci->socket_context : NULL;
-    if (k == NULL)
-        return;
-    k->busy = busy;
-    if (!busy)
-        k->since = cd__nanotime();
+    if (ci != NULL && ci->socket_context != NULL)
+        cd__http_conn_set_busy(ci->socket_context, busy);
 }

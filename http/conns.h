@@ -17,10 +17,10 @@
  * - Below `soft` (the configured limit, 256 by default) every newcomer is
  *   admitted.
  * - At `soft` or above, each newcomer first closes the connection that has
- *   waited longest, if that is at least CD__HTTP_EVICT_AFTER_MS and no
- *   unread bytes are queued on it (a request about to be read is not
- *   cut). Tricklers and idle keep-alive connections make room; a client
- *   whose request is in hand never does.
+ *   waited longest, if that is at least CD__HTTP_EVICT_AFTER_MS; one with
+ *   unread bytes queued (a keep-alive client's next request, just in) is
+ *   spared while another qualifies. Tricklers and idle keep-alive
+ *   connections make room; a client whose request is in hand never does.
  * - At `hard` (twice `soft`) with nobody to close, the newcomer is refused
  *   (its connection closed at once) rather than left in the backlog behind
  *   a wall of tricklers; this lasts at most CD__HTTP_EVICT_AFTER_MS, after
@@ -55,7 +55,8 @@ typedef struct cd__http_conns {
     cd__http_conn *head; /* every connection libmicrohttpd has started */
     unsigned live;       /* of those, the ones not being closed */
     unsigned soft, hard;
-    uint64_t evicted; /* connections closed to admit others, in all */
+    uint64_t evict_after_ns; /* CD__HTTP_EVICT_AFTER_MS, in ns */
+    uint64_t evicted;        /* connections closed to admit others, in all */
     uint64_t refused; /* newcomers refused at the hard limit, in all */
 } cd__http_conns;
 
@@ -67,6 +68,24 @@ void cd__http_conns_init(cd__http_conns *t, unsigned soft);
  * table's own, so that libmicrohttpd never stops accepting and the table
  * decides. Pure; O(1). */
 unsigned cd__http_conns_mhd_limit(const cd__http_conns *t);
+
+/* The table itself, without libmicrohttpd (what the callbacks below do,
+ * and what the unit test drives with socket pairs). */
+
+/* Adds a connection on socket fd, waiting from now. NULL without memory.
+ * O(1). */
+cd__http_conn *cd__http_conns_add(cd__http_conns *t, int fd);
+
+/* Removes and frees k (its connection closed). O(1). */
+void cd__http_conns_remove(cd__http_conns *t, cd__http_conn *k);
+
+/* Marks k busy, or waiting again from now. O(1). */
+void cd__http_conn_set_busy(cd__http_conn *k, bool busy);
+
+/* Decides on a newcomer as described above: true to admit it (having
+ * closed the longest waiter if the table is at `soft` or above), false to
+ * refuse it. O(connections) at the limit, O(1) below it. */
+bool cd__http_conns_admit_one(cd__http_conns *t);
 
 /* MHD_AcceptPolicyCallback (cls: the table): admits a newcomer as above,
  * closing the longest waiter when needed. Daemon thread; O(connections)
