@@ -67,12 +67,25 @@ static void unref(dstate *d)
     free(d);
 }
 
+/* True when nobody waits for d's answer any more: the server stops, the
+ * response was closed, or (within wait_ms) the client hung up. */
+static bool job_gone(dstate *d, int wait_ms)
+{
+    pthread_mutex_lock(&d->lock);
+    bool gone = d->done || d->closed;
+    pthread_mutex_unlock(&d->lock);
+    return gone || cd__hstream_peer_gone(d->sock, wait_ms);
+}
+
 static void *run(void *arg)
 {
     dstate *d = arg;
     uint8_t *body = NULL;
     size_t len = 0;
-    int rc = d->job(d->ctx, d, &body, &len);
+    /* A client gone before its job starts (it asked and left at once)
+     * costs no profile: under a storm of such requests the renders would
+     * take the CPU the server thread needs. */
+    int rc = job_gone(d, 0) ? -ECANCELED : d->job(d->ctx, d, &body, &len);
     if (d->ctx_free != NULL)
         d->ctx_free(d->ctx);
     unlist(d);
@@ -106,15 +119,10 @@ int cd__http_job_sleep(void *ctl, int64_t seconds)
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += (time_t)seconds;
     for (;;) {
-        pthread_mutex_lock(&d->lock);
-        bool gone = d->done || d->closed; /* server stopping, response closed */
-        pthread_mutex_unlock(&d->lock);
-        if (gone)
-            return -ECANCELED;
         int64_t left = cd__hstream_ms_until(&until);
         if (left <= 0)
             return 0;
-        if (cd__hstream_peer_gone(d->sock, left < JOB_POLL_MS ? (int)left : JOB_POLL_MS))
+        if (job_gone(d, left < JOB_POLL_MS ? (int)left : JOB_POLL_MS))
             return -ECANCELED;
     }
 }

@@ -16,7 +16,8 @@
  * context: a job that waits (a delta profile's interval) waits with
  * cd__http_job_sleep, which returns at once when the client hangs up, the
  * response is closed or the server stops. A job that only computes runs
- * to its end and its result is dropped.
+ * to its end and its result is dropped; one whose client is gone before it
+ * starts does not run at all.
  *
  * At most CD__HTTP_JOBS_MAX jobs run at a time (one thread each); beyond
  * that the answer is 503 at once, so abandoned or hostile requests cannot
