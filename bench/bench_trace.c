@@ -153,7 +153,7 @@ static uint64_t run_threads(void)
 }
 
 /* The floor under any recorded event: one read of the recorder's clock,
- * rdtsc on x86 with an invariant TSC (trace/recorder.c). It is printed next
+ * rdtsc on x86 with an invariant TSC (runtime/trace_recorder.c). It is printed next
  * to ns_per_event because it varies widely between machines (a few ns on
  * Intel hosts, 10-40 ns on AMD ones and under some hypervisors). 0 where
  * there is no rdtsc. */

@@ -3,7 +3,7 @@
 #include <sys/ioctl.h>
 
 #include "http/conns.h"
-#include "runtime/clock.h"
+#include "base/clock.h"
 
 struct cd__http_conn {
     cd__http_conn *prev, *next;

@@ -32,7 +32,7 @@
 #include "http/router.h"
 #include "http/trace_route.h"
 #include "prof/profiles.h"
-#include "prof/symbolize.h"
+#include "base/symbolize.h"
 #include "vars/cmdline.h"
 #include "vars/registry.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "prof/countprof.h"
-#include "prof/symbolize.h"
+#include "base/symbolize.h"
 
 /* ---- text/tabwriter ------------------------------------------------------ */
 

@@ -31,7 +31,7 @@ typedef struct cd__countprof_stack {
 } cd__countprof_stack;
 
 /* Writes "NAME profile: total N" and the groups of stacks[0..n) to f,
- * symbolized in process (prof/symbolize.h). Returns 0 or a negative errno
+ * symbolized in process (base/symbolize.h). Returns 0 or a negative errno
  * (-ENOMEM, -EIO). Thread-safe (no shared state); not async-signal-safe;
  * O(S log S) for S frames in all, plus symbolizing each group's frames. */
 int cd__countprof_text(FILE *f, const char *name, const cd__countprof_stack *stacks, size_t n);

@@ -41,12 +41,12 @@
 
 #include "cdebug/prof.h"
 #include "prof/cpuprof.h"
-#include "prof/fpwalk.h"
+#include "base/fpwalk.h"
 #include "prof/pprof.h"
 #include "runtime/env.h"
 #include "runtime/init.h"
 #include "runtime/sched_priv.h"
-#include "runtime/io.h"
+#include "base/io.h"
 
 #ifndef sigev_notify_thread_id
 #define sigev_notify_thread_id _sigev_un._tid

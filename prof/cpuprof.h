@@ -13,7 +13,7 @@
  * needs no thread-local storage and no lookup.
  *
  * The handler is async-signal-safe: it claims the slot with one atomic
- * exchange, walks the interrupted stack with prof/fpwalk.h (at most
+ * exchange, walks the interrupted stack with base/fpwalk.h (at most
  * CD__FPWALK_MAX frames: deeper stacks are cut, code without frame
  * pointers gives a truncated stack), copies the name of the task running
  * on the thread (at most CD__CPUPROF_NAME_MAX bytes), and appends one

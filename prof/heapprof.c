@@ -44,16 +44,16 @@
 
 #include "cdebug/prof.h"
 #include "cdebug/runtime.h"
-#include "prof/fpwalk.h"
+#include "base/fpwalk.h"
 #include "prof/heapprof.h"
 #include "prof/pprof.h"
 #include "prof/profiles.h"
-#include "prof/symbolize.h"
-#include "runtime/clock.h"
+#include "base/symbolize.h"
+#include "base/clock.h"
 #include "runtime/env.h"
 #include "runtime/init.h"
 #include "runtime/thread.h"
-#include "runtime/io.h"
+#include "base/io.h"
 
 __thread int64_t cd__heapprof_next __attribute__((tls_model("initial-exec")));
 _Atomic uint32_t cd__heapprof_filter[1u << CD__HEAPPROF_FILTER_BITS];

@@ -14,8 +14,8 @@
 #include <zlib.h>
 
 #include "prof/pprof.h"
-#include "prof/symbolize.h"
-#include "runtime/io.h"
+#include "base/symbolize.h"
+#include "base/io.h"
 
 typedef struct psample {
     uintptr_t *pcs; /* symbolization addresses, innermost first */

@@ -13,7 +13,7 @@
  * Samples are collected as given and turned into the message at write time:
  * identical stacks with identical labels are merged (values summed), every
  * distinct address becomes a Location, symbolized in process
- * (prof/symbolize.h) into a Function with name, file and line, and the
+ * (base/symbolize.h) into a Function with name, file and line, and the
  * executable mappings of /proc/self/maps become Mappings with their build
  * ids, so the profile needs no binary to be read. Encoding is a small hand
  * encoder of the protobuf wire format, as Go's runtime/pprof does.

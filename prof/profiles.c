@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "prof/profiles.h"
-#include "runtime/clock.h"
+#include "base/clock.h"
 
 static const cd__profile *table[CD__PROFILES_MAX];
 static atomic_size_t count;

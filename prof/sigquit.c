@@ -9,11 +9,11 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "prof/fpwalk.h"
+#include "base/fpwalk.h"
 #include "prof/sigquit.h"
 #include "prof/taskprof.h"
 #include "runtime/thread.h"
-#include "runtime/io.h"
+#include "base/io.h"
 
 /* What the handler saw, published to the dumper by the release store of
  * ready (and the pipe). */

@@ -24,10 +24,10 @@
 #include "cdebug/prof.h"
 #include "cdebug/sched.h"
 #include "prof/countprof.h"
-#include "prof/symbolize.h"
+#include "base/symbolize.h"
 #include "prof/taskprof.h"
 #include "prof/threadstack.h"
-#include "runtime/clock.h"
+#include "base/clock.h"
 #include "runtime/sched_priv.h"
 
 #define NAME_MAX_LEN 64 /* bytes of a task name kept (longer ones are cut) */

@@ -10,7 +10,7 @@
 #include "prof/countprof.h"
 #include "prof/taskprof.h"
 #include "prof/threadprof.h"
-#include "runtime/clock.h"
+#include "base/clock.h"
 #include "runtime/thread.h"
 
 typedef struct tstack {

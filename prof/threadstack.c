@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "prof/threadstack.h"
-#include "runtime/clock.h"
-#include "runtime/futex.h"
+#include "base/clock.h"
+#include "base/futex.h"
 
 #define TS_SIG SIGURG
 

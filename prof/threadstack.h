@@ -5,7 +5,7 @@
  * thread itself, so the requester sends it a signal (SIGURG, as Go's
  * runtime does for preemption: ignored by default, so a signal that
  * arrives after its request was abandoned is harmless) whose handler walks
- * the interrupted frames (prof/fpwalk.h) into a static slot and wakes the
+ * the interrupted frames (base/fpwalk.h) into a static slot and wakes the
  * requester. The requester waits with a timeout: a thread that exits, is
  * stopped by bdwgc's stop-the-world or blocks the signal simply gives no
  * stack.
@@ -35,7 +35,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "prof/fpwalk.h"
+#include "base/fpwalk.h"
 
 #define CD__TS_SLOTS      64  /* threads asked at once; more go in batches */
 #define CD__TS_TIMEOUT_MS 200 /* longest wait for one batch */

@@ -29,11 +29,11 @@
 
 #include <gc/gc_mark.h>
 
-#include "runtime/clock.h"
-#include "runtime/futex.h"
+#include "base/clock.h"
+#include "base/futex.h"
 #include "runtime/gc.h"
 #include "runtime/gcevents.h"
-#include "trace/recorder.h"
+#include "runtime/trace_recorder.h"
 
 __thread bool cd__gc_forced __attribute__((tls_model("initial-exec")));
 

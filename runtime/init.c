@@ -16,7 +16,7 @@
 #include "prof/cpuprof.h"
 #include "prof/heapprof.h"
 #include "prof/sigquit.h"
-#include "runtime/clock.h"
+#include "base/clock.h"
 #include "runtime/env.h"
 #include "runtime/gc.h"
 #include "runtime/init.h"
@@ -25,8 +25,6 @@
 #include "cdebug/trace.h"
 #include "trace/flight.h"
 #include "trace/trace_int.h"
-
-uint64_t cd__start_nanotime;
 
 enum { ST_NEW, ST_RUNNING, ST_STOPPED };
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;

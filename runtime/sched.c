@@ -53,13 +53,13 @@
 #include <unistd.h>
 
 #include "cdebug/sched.h"
-#include "prof/fpwalk.h"
-#include "runtime/futex.h"
+#include "base/fpwalk.h"
+#include "base/futex.h"
 #include "runtime/gc.h"
 #include "runtime/init.h"
 #include "runtime/sched_int.h"
 #include "runtime/sched_priv.h"
-#include "trace/recorder.h"
+#include "runtime/trace_recorder.h"
 #include "trace/trace_int.h"
 
 #define S                cd__sched_g

@@ -21,12 +21,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/clock.h"
-#include "runtime/futex.h"
+#include "base/clock.h"
+#include "base/futex.h"
 #include "runtime/sched_int.h"
 #include "runtime/sched_priv.h"
 #include "runtime/schedtrace.h"
-#include "runtime/io.h"
+#include "base/io.h"
 
 #define S cd__sched_g
 

@@ -10,10 +10,10 @@
 #include <gc/gc.h>
 
 #include "prof/cpuprof.h"
-#include "prof/fpwalk.h"
-#include "runtime/clock.h"
+#include "base/fpwalk.h"
+#include "base/clock.h"
 #include "runtime/thread.h"
-#include "trace/recorder.h"
+#include "runtime/trace_recorder.h"
 
 __thread cd__thread *cd__self;
 

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "prof/fpwalk.h"
+#include "base/fpwalk.h"
 
 #define CD__THREAD_CREATE_DEPTH 32 /* frames kept of a thread's creation stack */
 

@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "cdebug/sched.h"
-#include "runtime/futex.h"
+#include "base/futex.h"
 #include "runtime/sched_priv.h"
 
 #define CD__WG_CHECK_S 1 /* seconds between deadlock checks of a sleeping wait */

@@ -8,7 +8,7 @@
 #include "cdebug/trace.h"
 #include "runtime/init.h"
 #include "trace/flight.h"
-#include "trace/recorder.h"
+#include "runtime/trace_recorder.h"
 #include "trace/trace_int.h"
 #include "trace/writer.h"
 

@@ -14,7 +14,7 @@
  *
  * Tables (STRINGS, STACKS, SYMBOLS) are kept for the whole session, apart
  * from the segments: any kept event may use any entry. Their size is
- * bounded by the interner (trace/intern.c, 16 MiB).
+ * bounded by the interner (runtime/trace_intern.c, 16 MiB).
  *
  * cd_flight_write asks the writer for a fresh sweep (so the window ends
  * "now", not up to 100 ms ago), copies header, tables and segments under
@@ -37,10 +37,10 @@
 #include "cdebug/trace.h"
 #include "runtime/env.h"
 #include "runtime/init.h"
-#include "trace/events.h"
+#include "base/trace_events.h"
 #include "trace/flight.h"
-#include "trace/reader_int.h"
-#include "trace/recorder.h"
+#include "reader/reader_int.h"
+#include "runtime/trace_recorder.h"
 #include "trace/writer.h"
 
 typedef struct seg {

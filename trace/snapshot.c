@@ -5,8 +5,8 @@
 
 #include "runtime/sched_priv.h"
 #include "runtime/thread.h"
-#include "trace/events.h"
-#include "trace/recorder.h"
+#include "base/trace_events.h"
+#include "runtime/trace_recorder.h"
 #include "trace/snapshot.h"
 
 #define S cd__sched_g

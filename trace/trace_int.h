@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "trace/recorder.h"
+#include "runtime/trace_recorder.h"
 
 /* CDEBUG=trace=FILE: start at init, stop (and flush) at cd_shutdown/exit. */
 int cd__trace_file_start(const char *path);

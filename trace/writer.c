@@ -33,12 +33,12 @@
 #include <zlib.h>
 
 #include "cdebug/runtime.h"
-#include "prof/symbolize.h"
-#include "runtime/clock.h"
-#include "runtime/futex.h"
+#include "base/symbolize.h"
+#include "base/clock.h"
+#include "base/futex.h"
 #include "runtime/thread.h"
-#include "trace/intern.h"
-#include "trace/recorder.h"
+#include "runtime/trace_intern.h"
+#include "runtime/trace_recorder.h"
 #include "trace/snapshot.h"
 #include "trace/writer.h"
 
@@ -211,7 +211,7 @@ static void on_stack(uint32_t id, const uintptr_t *pcs, int n, void *p)
     }
 }
 
-/* The symbolizer of the trace session (prof/symbolize.c, libdwfl): the
+/* The symbolizer of the trace session (base/symbolize.c, libdwfl): the
  * writer's, then cd__writer_stop_sink's after the join, never both. Made
  * at the first symbolization; ended when the trace stops. */
 static cd__symctx *symctx;

@@ -12,7 +12,7 @@
 
 #include "cdebug/runtime.h"
 #include "cdebug/sched.h"
-#include "vars/buf.h"
+#include "base/buf.h"
 
 /* Reads /proc/self/cmdline and publishes cmdline, memstats and sched.
  * Called once, from cd__vars_init. Not thread-safe against itself. */

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vars/buf.h"
+#include "base/buf.h"
 
 /* Reads /proc/self/cmdline once and prepares the redacted copy. Called
  * from cd__builtins_register before the cmdline var is published (the

@@ -16,7 +16,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "vars/buf.h"
+#include "base/buf.h"
 #include "vars/gofloat.h"
 #include "vars/registry.h"
 #include "vars/types.h"

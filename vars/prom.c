@@ -33,7 +33,7 @@
 #include "cdebug/runtime.h"
 #include "cdebug/sched.h"
 #include "runtime/gcevents.h"
-#include "vars/buf.h"
+#include "base/buf.h"
 #include "vars/gofloat.h"
 #include "vars/prom.h"
 #include "vars/registry.h"

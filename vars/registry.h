@@ -29,7 +29,7 @@
 #include <urcu/rculfhash.h>
 
 #include "cdebug/vars.h"
-#include "vars/buf.h"
+#include "base/buf.h"
 
 /* What a var (or a map entry) holds. */
 typedef enum cd__kind {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vars/buf.h"
+#include "base/buf.h"
 #include "vars/registry.h"
 
 /* Largest nbounds accepted by cd_hist_new. */

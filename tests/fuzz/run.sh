@@ -4,7 +4,7 @@
 #
 # Two targets, SECONDS (default 20) shared between them:
 #   fuzz_trace_reader  the reader alone (tests/fuzz/fuzz_trace_reader.c, built
-#                      with trace/reader*.c), corpus tests/fuzz/corpus/trace_reader;
+#                      with reader/*.c), corpus tests/fuzz/corpus/trace_reader;
 #   fuzz_trace_tools   the model, statistics, lints, reports, export, dump,
 #                      diff and the view's index (tests/fuzz/fuzz_trace_tools.c,
 #                      built with viewer/cdebug-trace/*.c but main.c and view.c),
@@ -24,7 +24,7 @@ out="$build/fuzz"
 corpus="$src/tests/fuzz/corpus/trace_reader"
 tools_corpus="$src/tests/fuzz/corpus/trace_tools"
 mkdir -p "$out"
-sources=("$src"/trace/reader*.c "$src/runtime/error.c")
+sources=("$src"/reader/*.c "$src/base/error.c")
 tool_sources=()
 for f in "$src"/viewer/cdebug-trace/*.c; do
   case ${f##*/} in main.c | view.c) ;; *) tool_sources+=("$f") ;; esac
@@ -52,7 +52,7 @@ objects() {
   local key
   key=$(printf '%s\n' "$cc" "${fl[@]}" | cksum)
   if [[ ! -f $stamp || $(cat "$stamp") != "$key" ]] ||
-    [[ -n $(find "$src/trace" "$src/viewer/cdebug-trace" "$src/include" "$src/runtime/error.c" \
+    [[ -n $(find "$src/trace" "$src/viewer/cdebug-trace" "$src/include" "$src/base/error.c" \
       "$src/tests/fuzz" -newer "$stamp" \( -name '*.c' -o -name '*.h' \) -print -quit) ]]; then
     printf '%s\n' "$@" | xargs -P 2 -I{} sh -c \
       's=$0; o="$1/obj/$(echo "$s" | tr / _).o"; shift; exec "$@" -c "$s" -o "$o"' {} "$out" "$cc" "${fl[@]}" \

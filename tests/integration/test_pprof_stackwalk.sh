@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/integration/test_pprof_stackwalk.sh - the frame-pointer walks of
-# prof/fpwalk.c under load, through the debug server: 20 rounds of 24
+# base/fpwalk.c under load, through the debug server: 20 rounds of 24
 # parallel requests (8 each of goroutine?debug=2, heap?debug=1 and
 # threadcreate?debug=1) against prog_taskprof busy, whose tasks spawn,
 # allocate (sampled: a walk at allocation time, some from a qsort

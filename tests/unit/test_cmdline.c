@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "cdebug/vars.h"
-#include "vars/buf.h"
+#include "base/buf.h"
 #include "vars/cmdline.h"
 #include "vars/registry.h"
 

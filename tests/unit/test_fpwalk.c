@@ -1,4 +1,4 @@
-/* tests/unit/test_fpwalk.c - the frame-pointer walker (prof/fpwalk.c) on
+/* tests/unit/test_fpwalk.c - the frame-pointer walker (base/fpwalk.c) on
  * frame chains built to look like what code without frame pointers leaves
  * behind, and on the signal alternate stack:
  *   - a plain walk gives the callers' return addresses in order;
@@ -37,8 +37,8 @@
 
 #include "cdebug/cdebug.h"
 #include "cdebug/trace.h"
-#include "prof/fpwalk.h"
-#include "trace/recorder.h"
+#include "base/fpwalk.h"
+#include "runtime/trace_recorder.h"
 
 #define KEEP __attribute__((noinline, noipa))
 

@@ -23,7 +23,7 @@
 #include <gc/gc_mark.h>
 
 #include "cdebug/cdebug.h"
-#include "runtime/clock.h"
+#include "base/clock.h"
 #include "runtime/gc.h"
 
 static cd_memstats ms_before, ms_after; /* big: keep them off the stack */

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "cdebug/trace_reader.h"
-#include "trace/events.h"
+#include "base/trace_events.h"
 #include "trace_test_writer.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -214,7 +214,7 @@ static void test_header_only(void **state)
 
 /* ---- every event type --------------------------------------------------- */
 
-/* The reader's table must agree with the recorder's (trace/events.h). */
+/* The reader's table must agree with the recorder's (base/trace_events.h). */
 static void test_event_table(void **state)
 {
     (void)state;

@@ -24,7 +24,7 @@
 #include "cdebug/cdebug.h"
 #include "cdebug/trace.h"
 #include "cdebug/trace_reader.h"
-#include "trace/recorder.h"
+#include "runtime/trace_recorder.h"
 
 /* Region pairs in 10 buffers: a pair of back-to-back events is 6 bytes
  * (type, one-byte delta, the name's id). */

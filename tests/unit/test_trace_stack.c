@@ -26,7 +26,7 @@
 #include "cdebug/cdebug.h"
 #include "cdebug/trace.h"
 #include "runtime/sched_priv.h"
-#include "trace/recorder.h"
+#include "runtime/trace_recorder.h"
 
 typedef struct probe {
     uint32_t full, tail, wrong_tail, absent_tail, outside;

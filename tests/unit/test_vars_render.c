@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "cdebug/vars.h"
-#include "vars/buf.h"
+#include "base/buf.h"
 #include "vars/builtin.h"
 #include "vars/gofloat.h"
 #include "vars/prom.h"

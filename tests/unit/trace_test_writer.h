@@ -242,7 +242,7 @@ static inline void tw_batch_begin(tw *w, uint64_t thread, uint64_t base_ts)
 /* Which kind of id argument i of an event is: 0 a task id, 1 a parent
  * task id, 2 the user task of a region or log, -1 neither. Ids are written as zigzag deltas from
  * the batch's previous id of the same kind (docs/trace-format.md, version 2). Written out here from
- * the document, not taken from trace/events.h: this encoder is the reader's independent check. */
+ * the document, not taken from base/trace_events.h: this encoder is the reader's independent check. */
 static inline int tw__id_kind(uint8_t type, int i)
 {
     switch (type) {

@@ -7,9 +7,9 @@
 #include <string.h>
 
 /* Go's utf8.DecodeRune validity, shared with libcdebug's JSON writer: the
- * one copy of the rule (vars/buf.c is compiled into cdebug-top's core, see
+ * one copy of the rule (base/buf.c is compiled into cdebug-top's core, see
  * CMakeLists.txt). */
-#include "vars/buf.h"
+#include "base/buf.h"
 
 /* Code points at or above U+0080 that a terminal acts on or that change how
  * the text around them reads: C1 controls, line/paragraph separators and

@@ -1,4 +1,4 @@
-/* trace/recorder.h - the execution-trace recorder's hot path, for the
+/* runtime/trace_recorder.h - the execution-trace recorder's hot path, for the
  * runtime's trace points (scheduler, collector, annotations).
  *
  * Every trace point is written as
@@ -15,8 +15,8 @@
  * current buffers periodically and writes FRONTIER records (see writer.c and
  * docs/trace-format.md for why "busy" makes frontiers exact).
  */
-#ifndef CDEBUG_TRACE_RECORDER_H
-#define CDEBUG_TRACE_RECORDER_H
+#ifndef CDEBUG_RUNTIME_TRACE_RECORDER_H
+#define CDEBUG_RUNTIME_TRACE_RECORDER_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -26,9 +26,9 @@
 #include <x86intrin.h>
 
 #include "cdebug/trace.h"
-#include "runtime/clock.h"
-#include "trace/events.h"
-#include "trace/intern.h"
+#include "base/clock.h"
+#include "base/trace_events.h"
+#include "runtime/trace_intern.h"
 
 #define CD__TBUF_SIZE (64 * 1024)
 /* Spare buffers a thread may fill before the writer comes back: it keeps
@@ -336,4 +336,4 @@ void cd__trace_states_unlock(void);
 cd__tstate *cd__trace_states_head(void);
 void cd__trace_wake_writer(void);
 
-#endif /* CDEBUG_TRACE_RECORDER_H */
+#endif /* CDEBUG_RUNTIME_TRACE_RECORDER_H */

@@ -1,4 +1,4 @@
-/* trace/reader_tables.c - the string, stack and symbol tables a trace
+/* reader/reader_tables.c - the string, stack and symbol tables a trace
  * defines, and the two containers they are built on: a u64 hash map and a
  * bump arena.
  *
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trace/reader_int.h"
+#include "reader/reader_int.h"
 
 /* ---- hash map ----------------------------------------------------------- */
 

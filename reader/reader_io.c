@@ -1,4 +1,4 @@
-/* trace/reader_io.c - the reader's input: buffered fd or memory, record
+/* reader/reader_io.c - the reader's input: buffered fd or memory, record
  * framing (kind, length, payload, CRC) and truncation.
  *
  * The fd path reads sequentially into one buffer that grows only when it is
@@ -16,7 +16,7 @@
 
 #include <zlib.h>
 
-#include "trace/reader_int.h"
+#include "reader/reader_int.h"
 
 #define IO_INITIAL_CAP (256u * 1024)
 #define IO_MIN_CAP     4096u

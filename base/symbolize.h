@@ -1,4 +1,4 @@
-/* prof/symbolize.h - program counters to function, file and line, in
+/* base/symbolize.h - program counters to function, file and line, in
  * process, and the process's executable mappings, for profiles that
  * `go tool pprof` reads without the binary.
  *
@@ -11,8 +11,8 @@
  * Not async-signal-safe (allocates, opens files). A context is used by one
  * thread at a time; distinct contexts are independent.
  */
-#ifndef CDEBUG_PROF_SYMBOLIZE_H
-#define CDEBUG_PROF_SYMBOLIZE_H
+#ifndef CDEBUG_BASE_SYMBOLIZE_H
+#define CDEBUG_BASE_SYMBOLIZE_H
 
 #include <stddef.h>
 #include <stdbool.h>
@@ -55,4 +55,4 @@ size_t cd__sym_mappings(cd__symctx *ctx, const cd__mapping **maps);
 
 void cd__sym_end(cd__symctx *ctx);
 
-#endif /* CDEBUG_PROF_SYMBOLIZE_H */
+#endif /* CDEBUG_BASE_SYMBOLIZE_H */

@@ -1,4 +1,4 @@
-/* prof/fpwalk.h - stack traces by walking frame pointers, safe inside a
+/* base/fpwalk.h - stack traces by walking frame pointers, safe inside a
  * signal handler.
  *
  * cdebug and the programs it profiles are built with -fno-omit-frame-pointer
@@ -47,8 +47,8 @@
  * sigaltstack(2) (in glibc a bare system call) when a walk starts outside
  * the thread's stack.
  */
-#ifndef CDEBUG_PROF_FPWALK_H
-#define CDEBUG_PROF_FPWALK_H
+#ifndef CDEBUG_BASE_FPWALK_H
+#define CDEBUG_BASE_FPWALK_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -91,4 +91,4 @@ cd__fpwalk_load(uintptr_t addr)
     return *(const uintptr_t *)addr;
 }
 
-#endif /* CDEBUG_PROF_FPWALK_H */
+#endif /* CDEBUG_BASE_FPWALK_H */

@@ -1,12 +1,12 @@
-/* runtime/futex.h - the two futex calls the pool parks threads with.
+/* base/futex.h - the two futex calls the pool parks threads with.
  *
  * A futex costs nothing while uncontended and lets a waker address one
  * thread, which a condition variable shared by the pool could not. Both
  * calls are async-signal-safe system calls. A wait may return early (signal,
  * spurious wake-up, bdwgc's stop-the-world): callers always loop on their
  * condition. */
-#ifndef CDEBUG_RUNTIME_FUTEX_H
-#define CDEBUG_RUNTIME_FUTEX_H
+#ifndef CDEBUG_BASE_FUTEX_H
+#define CDEBUG_BASE_FUTEX_H
 
 #include <limits.h>
 #include <linux/futex.h>
@@ -29,4 +29,4 @@ static inline void cd__futex_wake(_Atomic uint32_t *word, int n)
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-#endif /* CDEBUG_RUNTIME_FUTEX_H */
+#endif /* CDEBUG_BASE_FUTEX_H */

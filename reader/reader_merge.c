@@ -1,4 +1,4 @@
-/* trace/reader_merge.c - held events and their merge into one stream.
+/* reader/reader_merge.c - held events and their merge into one stream.
  *
  * Each thread with held events has a source: a FIFO of its batches, kept
  * encoded (a few bytes per event rather than a decoded struct), and its
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trace/reader_int.h"
+#include "reader/reader_int.h"
 
 typedef struct batch {
     struct batch *next;

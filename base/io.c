@@ -1,8 +1,8 @@
-/* runtime/io.c - see io.h. */
+/* base/io.c - see io.h. */
 #include <errno.h>
 #include <unistd.h>
 
-#include "runtime/io.h"
+#include "base/io.h"
 
 int cd__write_all(int fd, const void *p, size_t n)
 {

@@ -1,4 +1,4 @@
-/* prof/symbolize.c - see symbolize.h. */
+/* base/symbolize.c - see symbolize.h. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include <elfutils/libdwfl.h>
 
-#include "prof/symbolize.h"
+#include "base/symbolize.h"
 
 /* Whether a module's own ELF file carries its line table (.debug_line):
  * remembered per module for cd__sym_lookup_local. */

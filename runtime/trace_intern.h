@@ -1,7 +1,7 @@
-/* trace/intern.h - string and stack tables of the running trace session,
+/* runtime/trace_intern.h - string and stack tables of the running trace session,
  * and the list of entries the writer has not written yet. */
-#ifndef CDEBUG_TRACE_INTERN_H
-#define CDEBUG_TRACE_INTERN_H
+#ifndef CDEBUG_RUNTIME_TRACE_INTERN_H
+#define CDEBUG_RUNTIME_TRACE_INTERN_H
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -30,4 +30,4 @@ void cd__intern_fork_child(void);
 /* Frees the tables (at cd_trace_stop). */
 void cd__intern_free(void);
 
-#endif /* CDEBUG_TRACE_INTERN_H */
+#endif /* CDEBUG_RUNTIME_TRACE_INTERN_H */

@@ -1,7 +1,7 @@
-/* runtime/io.h - small I/O helpers shared by the modules that write files
+/* base/io.h - small I/O helpers shared by the modules that write files
  * and stderr (profiles, schedtrace, the SIGQUIT dump). */
-#ifndef CDEBUG_RUNTIME_IO_H
-#define CDEBUG_RUNTIME_IO_H
+#ifndef CDEBUG_BASE_IO_H
+#define CDEBUG_BASE_IO_H
 
 #include <stddef.h>
 
@@ -10,4 +10,4 @@
  * async-signal-safe (only write(2)); O(n). */
 int cd__write_all(int fd, const void *p, size_t n);
 
-#endif /* CDEBUG_RUNTIME_IO_H */
+#endif /* CDEBUG_BASE_IO_H */

@@ -1,4 +1,4 @@
-/* runtime/error.c - cd_strerror: negative errno values to text.
+/* base/error.c - cd_strerror: negative errno values to text.
  *
  * strerror() is not async-signal-safe and its buffer may be shared, so the
  * errors cdebug returns are spelled out here as static strings. */

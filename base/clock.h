@@ -1,12 +1,12 @@
-/* runtime/clock.h - clocks used by every tracer.
+/* base/clock.h - clocks used by every tracer.
  *
  * All functions are thread-safe and async-signal-safe (clock_gettime is on
  * POSIX's async-signal-safe list), allocate nothing and take no lock, so they
  * may run inside bdwgc's collection callback. CLOCK_MONOTONIC is served by the
  * vDSO (~20 ns); the CPU-time clocks are system calls (~200 ns).
  */
-#ifndef CDEBUG_RUNTIME_CLOCK_H
-#define CDEBUG_RUNTIME_CLOCK_H
+#ifndef CDEBUG_BASE_CLOCK_H
+#define CDEBUG_BASE_CLOCK_H
 
 #include <stdint.h>
 #include <time.h>
@@ -44,4 +44,4 @@ static inline uint64_t cd__process_cputime(void)
  * tracer runs); "@T s" in gctrace and "Xms" in schedtrace count from here. */
 extern uint64_t cd__start_nanotime;
 
-#endif /* CDEBUG_RUNTIME_CLOCK_H */
+#endif /* CDEBUG_BASE_CLOCK_H */

@@ -1,4 +1,4 @@
-/* vars/buf.h - the growable output buffer of the renderers, with the
+/* base/buf.h - the growable output buffer of the renderers, with the
  * number and string writers they share.
  *
  * /debug/vars must be several times faster than Go's expvar handler, and
@@ -11,8 +11,8 @@
  * None of these functions lock or touch global state: thread-safe on
  * distinct buffers, not async-signal-safe (realloc).
  */
-#ifndef CDEBUG_VARS_BUF_H
-#define CDEBUG_VARS_BUF_H
+#ifndef CDEBUG_BASE_BUF_H
+#define CDEBUG_BASE_BUF_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -93,4 +93,4 @@ size_t cd__utf8_seq_len(const unsigned char *s, size_t n);
  * O(n). */
 void cd__buf_prom_text(cd__buf *b, const char *s, size_t n, const char *esc);
 
-#endif /* CDEBUG_VARS_BUF_H */
+#endif /* CDEBUG_BASE_BUF_H */

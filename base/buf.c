@@ -1,8 +1,8 @@
-/* vars/buf.c - growable output buffer, decimal and string writers. See buf.h.
+/* base/buf.c - growable output buffer, decimal and string writers. See buf.h.
  */
 #include <stdlib.h>
 
-#include "vars/buf.h"
+#include "base/buf.h"
 
 void cd__buf_init(cd__buf *b, size_t hint)
 {

@@ -1,4 +1,4 @@
-/* trace/reader.c - the public reader API (include/cdebug/trace_reader.h):
+/* reader/reader.c - the public reader API (include/cdebug/trace_reader.h):
  * header, the dispatch of records to the tables and the merge, and the
  * delivery policy of cd_trace_reader_next.
  *
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "trace/reader_int.h"
+#include "reader/reader_int.h"
 
 static const uint8_t magic[8] = {'C', 'D', 'T', 'R', 'A', 'C', 'E', 0};
 

@@ -1,4 +1,4 @@
-/* trace/intern.c - interning strings and stacks for a trace session.
+/* runtime/trace_intern.c - interning strings and stacks for a trace session.
  *
  * Names (task names, region names, log categories) are mostly string
  * literals: the calling thread first looks the pointer up in its own
@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "prof/fpwalk.h"
-#include "trace/intern.h"
-#include "trace/recorder.h"
+#include "base/fpwalk.h"
+#include "runtime/trace_intern.h"
+#include "runtime/trace_recorder.h"
 #include "trace/trace_int.h"
 
 typedef struct entry {
@@ -280,7 +280,7 @@ uint32_t cd__trace_stack(const void *frame, const uintptr_t *tail, size_t ntail)
     /* Frame-pointer walk, bounded by the thread's stack: a frame pointer
      * outside it, misaligned or not above the previous one ends the walk
      * (a truncated stack, never a crash). Frames only go up the stack, so
-     * the lower bound is checked once. The loads are prof/fpwalk.h's: a
+     * the lower bound is checked once. The loads are base/fpwalk.h's: a
      * garbage frame pointer may lead to a word ASan poisons. A walk that
      * starts off the thread's stack (on the signal alternate stack) gives
      * no stack. */

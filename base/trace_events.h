@@ -1,8 +1,8 @@
-/* trace/events.h - record kinds, event types and their argument counts, as
+/* base/trace_events.h - record kinds, event types and their argument counts, as
  * specified in docs/trace-format.md (version 2). Shared by the recorder and
  * the writer; keep the two tables and the document in step. */
-#ifndef CDEBUG_TRACE_EVENTS_H
-#define CDEBUG_TRACE_EVENTS_H
+#ifndef CDEBUG_BASE_TRACE_EVENTS_H
+#define CDEBUG_BASE_TRACE_EVENTS_H
 
 #include <stdint.h>
 
@@ -174,4 +174,4 @@ static inline uint8_t *cd__uv_put(uint8_t *p, uint64_t v)
     return p;
 }
 
-#endif /* CDEBUG_TRACE_EVENTS_H */
+#endif /* CDEBUG_BASE_TRACE_EVENTS_H */

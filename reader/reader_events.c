@@ -1,15 +1,15 @@
-/* trace/reader_events.c - what each event type is (name, arguments and
+/* reader/reader_events.c - what each event type is (name, arguments and
  * their kinds) and the decoder of EVENTS batches.
  *
  * The table below is docs/trace-format.md's "Events" table in C; the unit
- * test checks its argument counts against trace/events.h, the recorder's
+ * test checks its argument counts against base/trace_events.h, the recorder's
  * copy, so the writer and the reader cannot drift apart silently.
  */
 #include <errno.h>
 #include <stddef.h>
 
-#include "trace/events.h"
-#include "trace/reader_int.h"
+#include "base/trace_events.h"
+#include "reader/reader_int.h"
 
 #define I CD_TR_ARG_INT
 #define S CD_TR_ARG_STRING
@@ -135,7 +135,7 @@ int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, ui
             *why = "bad or short argument";
             return -EPROTO;
         }
-        /* Task and parent ids are deltas (trace/events.h, shared with the
+        /* Task and parent ids are deltas (base/trace_events.h, shared with the
          * writer); they wrap, so any value decodes. */
         ev->args[i] = cd__ids_dec(type, (int)i, ev->args[i], ids);
     }

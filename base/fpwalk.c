@@ -1,4 +1,4 @@
-/* prof/fpwalk.c - see fpwalk.h. */
+/* base/fpwalk.c - see fpwalk.h. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -8,7 +8,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "prof/fpwalk.h"
+#include "base/fpwalk.h"
 
 /* The calling thread's stack, [stack_lo, stack_hi), and the lowest address
  * of it known to be mapped (stack_lo but on the main thread, whose stack

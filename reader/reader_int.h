@@ -1,4 +1,4 @@
-/* trace/reader_int.h - internals of the trace reader, shared by its files:
+/* reader/reader_int.h - internals of the trace reader, shared by its files:
  *
  *   reader_io.c      buffered input (fd or memory), record framing, CRC
  *   reader_tables.c  arena, id maps, string/stack/symbol tables
@@ -9,8 +9,8 @@
  * Nothing read from the file is trusted: every count and length is checked
  * against the bytes actually present before anything is allocated for it.
  */
-#ifndef CDEBUG_TRACE_READER_INT_H
-#define CDEBUG_TRACE_READER_INT_H
+#ifndef CDEBUG_READER_READER_INT_H
+#define CDEBUG_READER_READER_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -236,4 +236,4 @@ bool cd__tr_merge_top(const cd__tr_merge *m, uint64_t *ts);
 /* Removes the least held event into *ev. Only after top returned true. */
 void cd__tr_merge_pop(cd__tr_merge *m, cd__tr_raw *ev);
 
-#endif /* CDEBUG_TRACE_READER_INT_H */
+#endif /* CDEBUG_READER_READER_INT_H */

@@ -1,4 +1,4 @@
-/* trace/recorder.c - per-thread event buffers and the clock. See recorder.h.
+/* runtime/trace_recorder.c - per-thread event buffers and the clock. See recorder.h.
  *
  * The hot path is inline in recorder.h (cd__trace_put); this file holds
  * what it calls rarely: a thread's first event, a full buffer, the clock's
@@ -17,10 +17,10 @@
 #include <time.h>
 #include <x86intrin.h>
 
-#include "runtime/clock.h"
+#include "base/clock.h"
 #include "runtime/env.h"
 #include "runtime/thread.h"
-#include "trace/recorder.h"
+#include "runtime/trace_recorder.h"
 
 int cd_trace_active; /* read and written with __atomic builtins only */
 _Atomic uint32_t cd__trace_session;
