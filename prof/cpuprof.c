@@ -43,6 +43,7 @@
 #include "prof/cpuprof.h"
 #include "base/fpwalk.h"
 #include "prof/pprof.h"
+#include "runtime/hooks.h"
 #include "runtime/env.h"
 #include "runtime/init.h"
 #include "runtime/sched_priv.h"
@@ -957,4 +958,10 @@ void cd__cpuprof_file_stop(void)
         fprintf(stderr, "cdebug: cpuprofile: writing the profile failed: %s\n", cd_strerror(rc));
     close(file_fd);
     file_fd = -1;
+}
+
+int cd__cpuprof_init(void)
+{
+    int rc = cd__hooks_thread(cd__cpuprof_thread_attach, cd__cpuprof_thread_detach);
+    return rc == -EEXIST ? 0 : rc;
 }

@@ -99,6 +99,13 @@ bool cd__cpuprof_running(void);
 void cd__cpuprof_thread_attach(cd__thread *t);
 void cd__cpuprof_thread_detach(cd__thread *t);
 
+/* Registers the two functions above as the runtime's thread hooks
+ * (runtime/hooks.h), so that every thread registered from then on is
+ * sampled; threads already registered are found in the registry when a
+ * profile starts. Called once by init/ before any profile can start.
+ * Returns 0 or a negative errno. Thread-safe; not async-signal-safe. */
+int cd__cpuprof_init(void);
+
 /* CDEBUG=cpuprofile=FILE: creates FILE and starts profiling into it at hz
  * (CDEBUG cpuprofilerate; cd_init); writes and closes it (cd_shutdown,
  * exit). Errors are printed on stderr. Not thread-safe against each other

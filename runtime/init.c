@@ -67,6 +67,10 @@ int cd_init(void)
     /* Sampling, its collection hook and the heap/allocs profiles; a failed
      * registration only hides them from /debug/pprof/. */
     (void)cd__heapprof_init(&cd__cfg);
+    /* The hooks of the layers above the runtime, before any thread but
+     * this one registers. */
+    if ((rc = cd__cpuprof_init()) != 0 || (rc = cd__trace_init()) != 0)
+        goto fail;
     /* The thread running cd_init (normally main) is M0. */
     rc = cd__thread_attach(CD__THREAD_MAIN, true);
     if (rc != 0 && rc != -EEXIST)

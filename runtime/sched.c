@@ -56,11 +56,12 @@
 #include "base/fpwalk.h"
 #include "base/futex.h"
 #include "runtime/gc.h"
+#include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/sched_int.h"
 #include "runtime/sched_priv.h"
+#include "runtime/trace_intern.h"
 #include "runtime/trace_recorder.h"
-#include "trace/trace_int.h"
 
 #define S                cd__sched_g
 #define CD__MAX_THREADS  10000 /* as Go's default SetMaxThreads */
@@ -917,7 +918,9 @@ static cd__m *volatile fork_ghosts[2];
 static void fork_child(void)
 {
     cd__thread_fork_child();
-    cd__trace_fork_child();
+    cd__recorder_fork_child(); /* first: tracing off */
+    cd__intern_fork_child();
+    cd__hooks_run_fork_child(); /* the trace writer, the flight recorder (trace/) */
     cd__gctrace_fork_child();
     cd__schedtrace_fork_child();
     if (!atomic_load_explicit(&S.started, memory_order_relaxed))

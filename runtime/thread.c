@@ -9,9 +9,9 @@
 
 #include <gc/gc.h>
 
-#include "prof/cpuprof.h"
 #include "base/fpwalk.h"
 #include "base/clock.h"
+#include "runtime/hooks.h"
 #include "runtime/thread.h"
 #include "runtime/trace_recorder.h"
 
@@ -70,8 +70,8 @@ attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n)
 
     cd__self = t;
     /* After linking: a profile starting now either sees t in the registry
-     * or is seen running by the hook (cpuprof.c). */
-    cd__cpuprof_thread_attach(t);
+     * or is seen running by its hook (the CPU profiler's, prof/cpuprof.c). */
+    cd__hooks_attach(t);
     if (CD__TRACING())
         cd__trace_ev1(CD__EV_THREAD_START, (uint64_t)kind);
     return 0;
@@ -106,7 +106,7 @@ void cd__thread_detach(void)
     pthread_mutex_unlock(&registry_lock);
 
     /* After unlinking, so no profile starting now can arm t again. */
-    cd__cpuprof_thread_detach(t);
+    cd__hooks_detach(t);
     cd__self = NULL;
     if (t->gc_registered)
         GC_unregister_my_thread();

@@ -25,7 +25,6 @@
 #include "base/fpwalk.h"
 #include "runtime/trace_intern.h"
 #include "runtime/trace_recorder.h"
-#include "trace/trace_int.h"
 
 typedef struct entry {
     uint64_t hash;

@@ -22,7 +22,7 @@ void cd__intern_drain(void (*on_string)(uint32_t id, const char *s, size_t n, vo
                       void (*on_stack)(uint32_t id, const uintptr_t *pcs, int n, void *ctx),
                       void *ctx);
 
-/* In a child of fork(), from cd__trace_fork_child: empty tables and a free
+/* In a child of fork(), from the runtime's atfork child handler: empty tables and a free
  * lock, the parent's entries forgotten, not freed (another thread may have
  * been changing them, inside the lock, at the fork). Plain stores only. */
 void cd__intern_fork_child(void);

@@ -18,6 +18,7 @@
 #include <x86intrin.h>
 
 #include "base/clock.h"
+#include "base/futex.h"
 #include "runtime/env.h"
 #include "runtime/thread.h"
 #include "runtime/trace_recorder.h"
@@ -181,6 +182,36 @@ cd__tstate *cd__trace_self(bool may_alloc)
     return st;
 }
 
+/* ---- waking the writer ------------------------------------------------- */
+
+/* 0 while the writer sleeps until woken (or its next full sweep), 1 while
+ * it is awake or polling. It lives here, beside the producers that store
+ * it, so that the recorder never calls up into the writer (trace/). */
+static _Atomic uint32_t wake_word;
+
+/* A thread that queued a buffer, took a spare or ran dry calls this after
+ * those stores: while the writer polls (a busy trace) that costs a fence
+ * and a load, no system call and no write to a shared line. The writer
+ * stores 0, then fences and looks for such work before it sleeps
+ * (cd__trace_writer_sleep): of the two, one sees the other's store (both
+ * sides fence between their store and their load). */
+void cd__trace_wake_writer(void)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&wake_word, memory_order_relaxed) == 0 &&
+        atomic_exchange_explicit(&wake_word, 1, memory_order_acq_rel) == 0)
+        cd__futex_wake(&wake_word, 1);
+}
+
+void cd__trace_writer_sleep(bool (*nothing_to_do)(void), const struct timespec *until)
+{
+    atomic_store(&wake_word, 0);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (nothing_to_do())
+        cd__futex_wait(&wake_word, 0, until);
+    atomic_store(&wake_word, 1);
+}
+
 /* What a fork left behind (cd__recorder_fork_child): the parent's states
  * (and through them their buffers) and its reserve, reachable so that
  * LeakSanitizer does not report them in a child that exits; never read.
@@ -198,6 +229,7 @@ void cd__recorder_fork_child(void)
         atomic_store_explicit(&cd__trace_reserve[i], NULL, memory_order_relaxed);
     }
     cd__trace_tls = NULL; /* the forking thread's, the only one left */
+    atomic_store_explicit(&wake_word, 0, memory_order_relaxed);
     atomic_store_explicit(&nbufs, 0, memory_order_relaxed); /* the bound counts the child's */
 }
 

@@ -323,7 +323,7 @@ static inline uint64_t cd__trace_now(void)
 cd__tbuf *cd__tbuf_new(void);
 void cd__tbuf_free(cd__tbuf *b);
 
-/* In a child of fork(), from cd__trace_fork_child: tracing off, and the
+/* In a child of fork(), from the runtime's atfork child handler: tracing off, and the
  * parent's per-thread states, buffers and reserve forgotten (kept
  * reachable, never read: the other threads are gone, one maybe mid-event
  * or inside the list's lock); the forking thread gets a new state at its
@@ -334,6 +334,54 @@ void cd__recorder_fork_child(void);
 void cd__trace_states_lock(void);
 void cd__trace_states_unlock(void);
 cd__tstate *cd__trace_states_head(void);
+
+/* Wakes the writer if it sleeps: after a producer queued a buffer, took a
+ * spare or lost events. A fence and a load while the writer is awake;
+ * a futex wake when it sleeps. Any thread; async-signal-safe. */
 void cd__trace_wake_writer(void);
+
+/* The writer's sleep, paired with cd__trace_wake_writer: tells producers
+ * it is going to sleep, then sleeps (futex, until the relative timeout
+ * `until`) only if nothing_to_do() still says so; a wake in between is
+ * never lost. Writer thread only. */
+void cd__trace_writer_sleep(bool (*nothing_to_do)(void), const struct timespec *until);
+
+/* Interns a string by content only (messages built in reused buffers). */
+uint32_t cd__trace_string_content(const char *s);
+
+/* Interns a string literal (a constant address whose text never changes:
+ * the annotation macros pass __builtin_constant_p names here), keyed by
+ * its address alone: a cache hit is a few loads, no strlen. */
+uint32_t cd__trace_string_lit_slow(const char *s);
+
+/* A literal's cache slot: a multiplicative hash of its address (literals
+ * sit a few bytes apart, so low bits alone would collide). It may also
+ * sit in the neighbour slot (slot ^ 1): two literals used in turn, as a
+ * log's category and message, with the same slot do not evict each other
+ * on every call. */
+static inline unsigned cd__icache_lit_slot(const char *s)
+{
+    return (unsigned)(((uintptr_t)s * 0x9e3779b97f4a7c15ull) >> 58);
+}
+
+static inline bool cd__icache_lit_hit(const cd__tstate *st, unsigned slot, const char *s)
+{
+    return st->cache[slot].key == s && st->cache[slot].mode == CD__ICACHE_LITERAL &&
+           st->cache[slot].session ==
+               atomic_load_explicit(&cd__trace_session, memory_order_relaxed);
+}
+
+static inline uint32_t cd__trace_string_lit(const char *s)
+{
+    cd__tstate *st = cd__trace_tls;
+    if (__builtin_expect(st != NULL, 1)) {
+        unsigned slot = cd__icache_lit_slot(s);
+        if (cd__icache_lit_hit(st, slot, s))
+            return st->cache[slot].id;
+        if (cd__icache_lit_hit(st, slot ^ 1, s))
+            return st->cache[slot ^ 1].id;
+    }
+    return cd__trace_string_lit_slow(s);
+}
 
 #endif /* CDEBUG_RUNTIME_TRACE_RECORDER_H */

@@ -7,6 +7,7 @@
 
 #include "cdebug/trace.h"
 #include "runtime/init.h"
+#include "runtime/hooks.h"
 #include "trace/flight.h"
 #include "runtime/trace_recorder.h"
 #include "trace/trace_int.h"
@@ -220,13 +221,20 @@ void cd__trace_file_stop(void)
 
 /* ---- fork ---------------------------------------------------------------- */
 
-void cd__trace_fork_child(void)
+/* The fork-child hook (runtime/hooks.h): the runtime has already turned
+ * tracing off and forgotten the recorder's states and the intern tables;
+ * here the writer, the flight recorder and this file's own session. */
+static void fork_child(void)
 {
-    cd__recorder_fork_child(); /* first: tracing off */
     cd__writer_fork_child();
-    cd__intern_fork_child();
     cd__flight_fork_child();
     start_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     fd_sink.fd = -1;
     run_fd = -1; /* the parent's file: left open, never written or closed here */
+}
+
+int cd__trace_init(void)
+{
+    int rc = cd__hooks_fork_child(fork_child);
+    return rc == -EEXIST ? 0 : rc;
 }

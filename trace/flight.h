@@ -18,7 +18,7 @@
  * cd_flight_write. */
 int cd__flight_copy(uint8_t **out, size_t *outlen);
 
-/* In a child of fork(), from cd__trace_fork_child: no flight recorder
+/* In a child of fork(), from the trace fork-child hook (trace/api.c): no flight recorder
  * runs (its ring is the parent's; forgotten, not freed). Plain stores. */
 void cd__flight_fork_child(void);
 

@@ -49,7 +49,6 @@ static bool running;
 static cd__tsink *sink;
 static int sink_err; /* first write error, writer thread only until joined */
 static pthread_t writer_thread;
-static _Atomic uint32_t wake_word;
 static _Atomic int stop_requested;
 static cd__tbuf *free_bufs; /* writer only: recycled buffers */
 
@@ -579,21 +578,6 @@ void cd__trace_request_frontier(void)
     cd__trace_wake_writer();
 }
 
-/* wake_word is 0 while the writer sleeps until woken (or its next full
- * sweep), 1 while it is awake or polling. A thread that queued a buffer,
- * took a spare or ran dry calls this after those stores: while the writer
- * polls (a busy trace) that costs a fence and a load, no system call and
- * no write to a shared line. The writer stores 0, then fences and looks
- * for such work (work_waiting) before it sleeps: of the two, one sees the
- * other's store (both sides fence between their store and their load). */
-void cd__trace_wake_writer(void)
-{
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&wake_word, memory_order_relaxed) == 0 &&
-        atomic_exchange_explicit(&wake_word, 1, memory_order_acq_rel) == 0)
-        cd__futex_wake(&wake_word, 1);
-}
-
 /* Whether a thread left the writer work since its last sweep: a full
  * buffer queued, a spare taken, an event lost. Writer thread. */
 static bool work_waiting(void)
@@ -607,6 +591,13 @@ static bool work_waiting(void)
                   st->lost_reported_events;
     cd__trace_states_unlock();
     return any;
+}
+
+/* cd__trace_writer_sleep's check, after it told producers the writer is
+ * going to sleep: true when nothing asks for the writer. */
+static bool nothing_to_do(void)
+{
+    return !work_waiting() && !atomic_load(&stop_requested) && !atomic_load(&frontier_requested);
 }
 
 /* A HEAP event (in use, goal) from the writer thread, beside the one at
@@ -678,14 +669,8 @@ static void *writer_main(void *arg)
             struct timespec ts = {0, (long)(left < CD__TRACE_POLL_NS ? left : CD__TRACE_POLL_NS)};
             nanosleep(&ts, NULL);
         } else if (left > 0) {
-            atomic_store(&wake_word, 0);
-            atomic_thread_fence(memory_order_seq_cst);
-            if (!work_waiting() && !atomic_load(&stop_requested) &&
-                !atomic_load(&frontier_requested)) {
-                struct timespec ts = {0, (long)left};
-                cd__futex_wait(&wake_word, 0, &ts);
-            }
-            atomic_store(&wake_word, 1);
+            struct timespec ts = {0, (long)left};
+            cd__trace_writer_sleep(nothing_to_do, &ts);
         }
         if (atomic_load(&stop_requested))
             break;
@@ -849,7 +834,6 @@ void cd__writer_fork_child(void)
     sink = NULL;
     sink_err = 0;
     atomic_store_explicit(&stop_requested, 0, memory_order_relaxed);
-    atomic_store_explicit(&wake_word, 0, memory_order_relaxed);
     atomic_store_explicit(&frontier_requested, false, memory_order_relaxed);
     fork_ghosts[0] = free_bufs;
     fork_ghosts[1] = sweep_stage.p;

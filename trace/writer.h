@@ -45,7 +45,7 @@ int cd__writer_stop(void);
  * its own): -ENOENT otherwise. */
 int cd__writer_stop_sink(cd__tsink *s);
 
-/* In a child of fork(), from cd__trace_fork_child: no session runs (the
+/* In a child of fork(), from the trace fork-child hook (trace/api.c): no session runs (the
  * writer thread does not exist there), the parent's session's memory
  * (recycled buffers, staging area, symbolizer) is forgotten, not freed,
  * and the next cd__writer_start starts afresh (membarrier registered
