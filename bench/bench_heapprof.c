@@ -27,7 +27,7 @@
 #include <cdebug/cdebug.h>
 
 #include "bench/bench_util.h"
-#include "prof/heapprof.h"
+#include "runtime/mprof.h"
 #include "runtime/env.h"
 
 static void *volatile sink;
@@ -83,10 +83,10 @@ int main(int argc, char **argv)
     loop((size_t)size, n / 10, &ns, &cpu);
     sink = NULL;
     cd_gc();
-    cd__heapprof_stats s0, s1;
-    cd__heapprof_read_stats(&s0);
+    cd__mprof_stats s0, s1;
+    cd__mprof_read_stats(&s0);
     loop((size_t)size, n, &ns, &cpu);
-    cd__heapprof_read_stats(&s1);
+    cd__mprof_read_stats(&s1);
     printf("heapprof size=%" PRIu64 " iters=%" PRIu64
            " ns_per_op=%.2f cpu_ns_per_op=%.2f sampled=%" PRIu64 " rate=%d\n",
            size, n, (double)ns / (double)n, (double)cpu / (double)n, s1.sampled - s0.sampled,

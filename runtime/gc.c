@@ -16,7 +16,7 @@
 #include <gc/gc.h>
 
 #include "cdebug/runtime.h"
-#include "prof/heapprof.h"
+#include "runtime/mprof.h"
 #include "runtime/env.h"
 #include "runtime/gc.h"
 #include "runtime/gcevents.h"
@@ -87,7 +87,7 @@ void *cd_alloc(size_t n)
     void *p = GC_MALLOC(n); /* bdwgc clears pointer-containing objects */
     if (p != NULL) {
         count_alloc(n);
-        cd__heapprof_alloc(p, n);
+        cd__mprof_alloc(p, n);
     }
     return p;
 }
@@ -98,7 +98,7 @@ void *cd_alloc_atomic(size_t n)
     void *p = GC_MALLOC_ATOMIC(n);
     if (p != NULL) {
         count_alloc(n);
-        cd__heapprof_alloc(p, n);
+        cd__mprof_alloc(p, n);
     }
     return p;
 }
@@ -109,7 +109,7 @@ void *cd_realloc(void *p, size_t n)
     /* A sampled object's record goes before bdwgc may free or move it; the
      * result is then sampled as a new allocation (free + alloc, as Go sees
      * a grown slice). */
-    bool resample = p != NULL && cd__heapprof_free(p);
+    bool resample = p != NULL && cd__mprof_free(p);
     void *q = GC_REALLOC(p, n);
     /* bdwgc: NULL p allocates; n == 0 frees p and returns NULL; a block
      * that still fits is returned as is; otherwise a new block of the same
@@ -125,7 +125,7 @@ void *cd_realloc(void *p, size_t n)
         count_free();
     }
     if (q != NULL && (q != p || resample))
-        cd__heapprof_alloc(q, n);
+        cd__mprof_alloc(q, n);
     return q;
 }
 
@@ -140,7 +140,7 @@ char *cd_strdup(const char *s)
         return NULL;
     memcpy(p, s, n);
     count_alloc(n);
-    cd__heapprof_alloc(p, n);
+    cd__mprof_alloc(p, n);
     return p;
 }
 
@@ -149,7 +149,7 @@ void cd_free(void *p)
     cd__ensure_init();
     if (p == NULL)
         return;
-    (void)cd__heapprof_free(p);
+    (void)cd__mprof_free(p);
     GC_FREE(p);
     count_free();
 }

@@ -24,6 +24,8 @@
  * GC_enumerate_reachable_objects_inner (walks the heap, requires the lock) and
  * one futex wake are all that happens.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -244,9 +246,44 @@ static void trace_gc_event(GC_EventType ev)
         cd__trace_ev2(CD__EV_HEAP, heap_alloc_now(), totals.goal_bytes);
 }
 
+/* The listeners of cdebug's other modules (the heap sampler): append-only,
+ * published by a release store of the count, read without a lock inside
+ * the collection. */
+#define MAX_LISTENERS 4
+static cd__gc_listener listeners[MAX_LISTENERS];
+static _Atomic size_t nlisteners;
+static pthread_mutex_t listen_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int cd__gcevents_listen(cd__gc_listener fn)
+{
+    int rc = 0;
+    pthread_mutex_lock(&listen_lock);
+    size_t n = atomic_load_explicit(&nlisteners, memory_order_relaxed);
+    for (size_t i = 0; i < n; i++)
+        if (listeners[i] == fn) {
+            rc = -EEXIST;
+            goto out;
+        }
+    if (n == MAX_LISTENERS) {
+        rc = -ENOSPC;
+        goto out;
+    }
+    listeners[n] = fn;
+    atomic_store_explicit(&nlisteners, n + 1, memory_order_release);
+out:
+    pthread_mutex_unlock(&listen_lock);
+    return rc;
+}
+
+/* bdwgc's one collection-event hook for the whole kit: the listeners
+ * first, then this file's bookkeeping, the trace events, and a hook the
+ * program had set before cd_init (chained). */
 static void GC_CALLBACK on_collection_event(GC_EventType ev)
 {
     uint64_t now = cd__nanotime();
+    size_t nl = atomic_load_explicit(&nlisteners, memory_order_acquire);
+    for (size_t i = 0; i < nl; i++)
+        listeners[i](ev);
 
     if (ev == GC_EVENT_START) {
         memset(&cur, 0, sizeof cur);

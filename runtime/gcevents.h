@@ -75,6 +75,18 @@ extern __thread bool cd__gc_forced __attribute__((tls_model("initial-exec")));
  * Called once by cd__gc_init. Not thread-safe against itself. */
 void cd__gcevents_install(unsigned long divisor, uint32_t procs);
 
+/* A module's collection-event listener: runs inside bdwgc's collection
+ * callback, with the allocation lock held, on the collecting thread, before
+ * this module's own bookkeeping: it may only use atomics (no allocation,
+ * no lock, no bdwgc call, no output). */
+typedef void (*cd__gc_listener)(GC_EventType ev);
+
+/* Adds a listener: the kit sets bdwgc's one collection-event hook once
+ * (cd__gcevents_install) and calls every listener from it, in the order
+ * they were added, instead of chaining hooks. Returns 0, -EEXIST (already
+ * listening) or -ENOSPC (4 at most). Thread-safe; not async-signal-safe. */
+int cd__gcevents_listen(cd__gc_listener fn);
+
 /* Copies the totals. Lock held. O(CD__GC_PAUSE_RING). */
 void cd__gcevents_read_locked(cd__gc_totals *out);
 

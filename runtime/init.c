@@ -20,6 +20,7 @@
 #include "runtime/env.h"
 #include "runtime/gc.h"
 #include "runtime/init.h"
+#include "runtime/mprof.h"
 #include "runtime/sched_int.h"
 #include "runtime/thread.h"
 #include "cdebug/trace.h"
@@ -66,7 +67,8 @@ int cd_init(void)
         goto fail;
     /* Sampling, its collection hook and the heap/allocs profiles; a failed
      * registration only hides them from /debug/pprof/. */
-    (void)cd__heapprof_init(&cd__cfg);
+    (void)cd__mprof_init(cd__cfg.memprofilerate);
+    (void)cd__heapprof_init();
     /* The hooks of the layers above the runtime, before any thread but
      * this one registers. */
     if ((rc = cd__cpuprof_init()) != 0 || (rc = cd__trace_init()) != 0)

@@ -1,0 +1,145 @@
+/* runtime/mprof.h - the heap sampler: Go's MemProfileRate sampling of the
+ * cd_alloc family, the core of the "heap" and "allocs" profiles
+ * (prof/heapprof.h renders them). Go keeps the same in its runtime
+ * (mprof.go): the allocator calls it on every allocation.
+ *
+ * Sampling. Every thread keeps a countdown of bytes until its next sample
+ * (cd__mprof_next, Go's mcache.nextSample). An allocation of n bytes
+ * subtracts n; when the countdown reaches zero or below, the allocation is
+ * sampled and a new countdown is drawn from an exponential distribution of
+ * mean memprofilerate bytes (a Poisson process over allocated bytes, so an
+ * object of s bytes is sampled with probability 1 - exp(-s/rate), which is
+ * what the profile's unsampling scale assumes). memprofilerate=1 samples
+ * every allocation, 0 none: the countdown is then so large that it never
+ * runs out, and the unsampled path is the same decrement and branch.
+ *
+ * A sampled object gets a record: its stack (a frame-pointer walk whose top
+ * frame is the function that called cd_alloc), its size, and a bdwgc "long
+ * link" (GC_register_long_link) on the object: bdwgc clears the link in the
+ * collection that finds the object unreachable (after finalizers could no
+ * longer resurrect it), which is how its reclamation is observed. A link,
+ * unlike a finalizer, leaves the object's own finalizer slot to the user.
+ * cd_free and cd_realloc of a sampled object drop its record first
+ * (cd__mprof_free), counting the free.
+ *
+ * Records are grouped in buckets keyed by (stack, size), as Go's mprof
+ * buckets, with counts of allocations and frees (objects and bytes). Counts
+ * are published collection by collection (docs/profiling.md): the
+ * profile shows the heap as of the last completed collection.
+ *
+ * Locking: one mutex guards buckets and records; the collector never takes
+ * it (the collection-event hook only bumps two atomic counters), and no
+ * bdwgc function is called while holding it. Nothing here touches GC
+ * memory, so the profiles can be rendered from threads bdwgc does not know.
+ */
+#ifndef CDEBUG_RUNTIME_MPROF_H
+#define CDEBUG_RUNTIME_MPROF_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Slots of the filter that lets cd_free skip the record lookup. */
+#define CD__MPROF_FILTER_BITS 15
+
+/* Bytes the calling thread may still allocate before its next sample; <= 0
+ * after an allocation means "sample it". Starts at 0, so a thread's first
+ * allocation takes the slow path, which draws the first real countdown.
+ * Initial-exec TLS: one %fs-relative access on the allocation path. */
+extern __thread int64_t cd__mprof_next __attribute__((tls_model("initial-exec")));
+
+/* Counting filter over sampled addresses: slot (address hash) counts the
+ * live records whose address hashes there. 0 proves "not sampled". Written
+ * under the sampler's mutex, read with relaxed loads by cd__mprof_free. */
+extern _Atomic uint32_t cd__mprof_filter[1u << CD__MPROF_FILTER_BITS];
+
+/* Sets memprofilerate (bytes per sample on average; 1 every allocation, 0
+ * none) and listens to the collections (runtime/gcevents.h) that publish
+ * the counts. Called once by the runtime's initialisation after the
+ * collector's; allocations before it are not sampled. Returns 0 or a
+ * negative errno. Not thread-safe against itself. */
+int cd__mprof_init(int64_t memprofilerate);
+
+/* The rate set by cd__mprof_init. Thread-safe; async-signal-safe; O(1). */
+int64_t cd__mprof_rate(void);
+
+/* The probability that an object of `bytes` bytes is sampled at rate r:
+ * 1 - exp(-bytes/r) (1 for r <= 1), without libm. A profile divides by it
+ * to unsample (Go's scaleHeapSample). Pure; O(1). */
+double cd__mprof_sample_prob(double bytes, int64_t r);
+
+/* The slow path of cd__mprof_alloc: decides whether p (n bytes, just
+ * allocated by the caller, which is a cd_alloc-family function called by
+ * the user) is sampled; if so records it with the caller's caller on top
+ * of the stack. Draws the next countdown. Must be called directly from the
+ * cd_alloc-family function (the frame walk skips exactly that frame). Not
+ * async-signal-safe (mallocs, locks). Cost: O(stack depth) for the walk,
+ * one bdwgc lock for the link, one mutex; once per collection cycle it
+ * also sweeps the records (O(live sampled objects)). */
+void cd__mprof_sample(void *p, size_t n);
+
+/* Drops p's record if p is a sampled object: unregisters its link and
+ * counts a free. Returns true when p was sampled. Call before bdwgc frees
+ * or moves p. Not async-signal-safe. Cost: a mutex and a hash lookup. */
+bool cd__mprof_forget(void *p);
+
+/* The filter slot of address p. Pure. */
+static inline size_t cd__mprof_slot(const void *p)
+{
+    return (size_t)(((uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ull) >>
+                    (64 - CD__MPROF_FILTER_BITS));
+}
+
+/* The allocation hook, inlined in the cd_alloc family right after a
+ * successful allocation of n bytes at p: a TLS decrement and a branch
+ * unless the allocation is sampled. always_inline: the slow path must be
+ * called from the allocating function's own frame. */
+__attribute__((always_inline)) static inline void cd__mprof_alloc(void *p, size_t n)
+{
+    if (__builtin_expect((cd__mprof_next -= (int64_t)n) <= 0, 0))
+        cd__mprof_sample(p, n);
+}
+
+/* The free hook, for cd_free and cd_realloc before bdwgc releases p (not
+ * NULL). Returns true when p was a sampled object (its record is gone and
+ * the free counted). One relaxed load unless p's filter slot is in use. */
+static inline bool cd__mprof_free(void *p)
+{
+    if (__builtin_expect(atomic_load_explicit(&cd__mprof_filter[cd__mprof_slot(p)],
+                                              memory_order_relaxed) == 0,
+                         1))
+        return false;
+    return cd__mprof_forget(p);
+}
+
+/* One bucket (stack, object size) as published: the heap as of the last
+ * completed collection. stk is immutable once made and never freed, so a
+ * row stays usable after the snapshot, unlocked. */
+typedef struct cd__mprof_row {
+    const uintptr_t *stk; /* return addresses, innermost first */
+    uint32_t depth;
+    uint64_t size; /* bytes of each object of the bucket */
+    uint64_t hash; /* of (stack, size): a stable order for equal counts */
+    uint64_t allocs, frees, alloc_bytes, free_bytes;
+} cd__mprof_row;
+
+/* Publishes what can be published and copies every bucket into a malloc'd
+ * array (*out, *n; the caller frees it). As in Go's MemProfile, when
+ * nothing is published yet (no collection has run, or collection is off),
+ * every pending count is. Returns 0 or -ENOMEM. Thread-safe; not
+ * async-signal-safe; O(records + buckets). */
+int cd__mprof_snapshot(cd__mprof_row **out, size_t *n);
+
+/* The number of buckets (the index page's count). Thread-safe; O(1). */
+int64_t cd__mprof_buckets(void);
+
+/* Counters for tests and benchmarks: objects sampled since start, records
+ * (sampled objects not yet seen freed), buckets, samples dropped for lack
+ * of memory. Thread-safe (takes the mutex). */
+typedef struct cd__mprof_stats {
+    uint64_t sampled, records, buckets, lost;
+} cd__mprof_stats;
+void cd__mprof_read_stats(cd__mprof_stats *s);
+
+#endif /* CDEBUG_RUNTIME_MPROF_H */
