@@ -193,12 +193,9 @@ static enum MHD_Result serve_profile(const cd__http_req *req, void *ctx)
     return cd__hstream_serve(req, &s->h, &route);
 }
 
-void cd__http_profile_route_register(void)
+int cd__http_profile_route_register(void)
 {
-    int rc = cd__http_route("/debug/pprof/profile", false, serve_profile, NULL);
-    if (rc != 0)
-        fprintf(stderr, "cdebug: http: cannot register /debug/pprof/profile: %s\n",
-                cd_strerror(rc));
+    return cd__http_route("/debug/pprof/profile", false, serve_profile, NULL);
 }
 
 void cd__http_profile_shutdown(void)

@@ -15,8 +15,10 @@
  * or a value <= 0 means 30. Pure. */
 int64_t cd__http_profile_seconds(const char *value);
 
-/* Adds the route. Called once by the route table's built-ins. */
-void cd__http_profile_route_register(void);
+/* Adds the route to the table. Called once by init/ (its explicit
+ * registration). Returns 0 or the first failing cd__http_route result
+ * (-EEXIST when already added). Thread-safe; not async-signal-safe. */
+int cd__http_profile_route_register(void);
 
 /* Ends a profile being served, if any, and waits (2 s at most) until its
  * connection is no longer suspended: libmicrohttpd must not be stopped

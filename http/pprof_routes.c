@@ -363,14 +363,14 @@ static enum MHD_Result serve_symbol(const cd__http_req *req, void *ctx)
     return cd__http_deferred(req, NULL, run_symbol, j, free_symjob);
 }
 
-void cd__http_pprof_routes_register(void)
+int cd__http_pprof_routes_register(void)
 {
     int rc = cd__http_route(PREFIX, true, serve_prefix, NULL);
-    if (rc == 0)
+    if (rc == 0 || rc == -EEXIST)
         rc = cd__http_route("/debug/pprof/cmdline", false, serve_cmdline, NULL);
-    if (rc == 0)
+    if (rc == 0 || rc == -EEXIST)
         rc = cd__http_route_methods("/debug/pprof/symbol", false,
                                     CD__HTTP_GET | CD__HTTP_HEAD | CD__HTTP_POST, serve_symbol,
                                     NULL);
-    (void)rc; /* the table has room for every built-in route */
+    return rc;
 }

@@ -13,13 +13,9 @@
 
 #include "cdebug/http.h"
 #include "http/auth.h"
-#include "http/pprof_profile_route.h"
-#include "http/pprof_routes.h"
 #include "http/response.h"
 #include "http/router.h"
-#include "http/trace_route.h"
-#include "http/vars_routes.h"
-#include "runtime/init.h"
+#include "runtime/start.h"
 
 typedef struct route {
     const char *path;
@@ -96,21 +92,6 @@ int cd__http_route(const char *path, bool prefix, cd__http_handler fn, void *ctx
     return cd__http_route_methods(path, prefix, CD__HTTP_GET | CD__HTTP_HEAD, fn, ctx);
 }
 
-static pthread_once_t builtins_once = PTHREAD_ONCE_INIT;
-
-static void register_builtins(void)
-{
-    cd__http_vars_routes_register();
-    cd__http_trace_route_register();
-    cd__http_profile_route_register();
-    cd__http_pprof_routes_register();
-}
-
-void cd__http_routes_init(void)
-{
-    pthread_once(&builtins_once, register_builtins);
-}
-
 /* The route for url: an exact route, else the longest prefix route, else
  * NULL. Lock-free. */
 static const route *lookup(const char *url)
@@ -131,7 +112,6 @@ static const route *lookup(const char *url)
 
 bool cd__http_route_exists(const char *url)
 {
-    cd__http_routes_init();
     return url != NULL && lookup(url) != NULL;
 }
 
@@ -149,7 +129,6 @@ static unsigned method_bit(const char *m)
 
 bool cd__http_route_accepts(const char *url, const char *method)
 {
-    cd__http_routes_init();
     const route *r = url != NULL ? lookup(url) : NULL;
     return r != NULL && method != NULL && (r->methods & method_bit(method)) != 0;
 }
@@ -164,7 +143,6 @@ enum MHD_Result cd__http_dispatch_body(struct MHD_Connection *c, const char *url
                                        const char *method, const char *token, const char *body,
                                        size_t body_len)
 {
-    cd__http_routes_init();
     enum MHD_Result refused;
     if (!cd__http_guard(c, token, &refused))
         return refused;

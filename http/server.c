@@ -46,7 +46,7 @@
 #include "http/response.h"
 #include "http/router.h"
 #include "http/server.h"
-#include "runtime/init.h"
+#include "runtime/start.h"
 
 typedef struct server {
     struct MHD_Daemon *daemon;
@@ -451,7 +451,6 @@ int cd__http_start(const cd_http_opts *opts, char *why, size_t whylen)
         rc = -EBUSY;
         goto fail_unlock;
     }
-    cd__http_routes_init();
     int lfd = open_listener(&a, backlog, why, whylen);
     if (lfd < 0) {
         rc = lfd;

@@ -270,11 +270,9 @@ head : {
 }
 }
 
-void cd__http_trace_route_register(void)
+int cd__http_trace_route_register(void)
 {
-    int rc = cd__http_route("/debug/pprof/trace", false, serve_trace, NULL);
-    if (rc != 0)
-        fprintf(stderr, "cdebug: http: cannot register /debug/pprof/trace: %s\n", cd_strerror(rc));
+    return cd__http_route("/debug/pprof/trace", false, serve_trace, NULL);
 }
 
 void cd__http_trace_shutdown(void)

@@ -12,8 +12,10 @@
  * wait (and, past its spare buffers, to drop whole batches, counted). */
 #define CD__HTTP_TRACE_QUEUE_MAX (8u << 20)
 
-/* Adds the route. Called once by cd__http_routes_init. Thread-safe. */
-void cd__http_trace_route_register(void);
+/* Adds the route to the table. Called once by init/ (its explicit
+ * registration). Returns 0 or the first failing cd__http_route result
+ * (-EEXIST when already added). Thread-safe; not async-signal-safe. */
+int cd__http_trace_route_register(void);
 
 /* Ends a streaming trace, if one runs, and waits (2 s at most) until its
  * connection is no longer suspended: libmicrohttpd must not be stopped

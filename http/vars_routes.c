@@ -4,6 +4,7 @@
  * renderers only use malloc'd memory and cd_read_memstats (no GC
  * allocation), which is what makes calling them here safe.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,10 +36,10 @@ static enum MHD_Result serve_metrics(const cd__http_req *req, void *ctx)
     return reply_rendered(req, cd_vars_prometheus(), CD__HTTP_PROM_TYPE);
 }
 
-void cd__http_vars_routes_register(void)
+int cd__http_vars_routes_register(void)
 {
-    int rc;
-    if ((rc = cd__http_route("/debug/vars", false, serve_vars, NULL)) != 0 ||
-        (rc = cd__http_route("/metrics", false, serve_metrics, NULL)) != 0)
-        fprintf(stderr, "cdebug: http: cannot register the vars routes: %s\n", cd_strerror(rc));
+    int rc = cd__http_route("/debug/vars", false, serve_vars, NULL);
+    if (rc == 0 || rc == -EEXIST)
+        rc = cd__http_route("/metrics", false, serve_metrics, NULL);
+    return rc;
 }

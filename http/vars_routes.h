@@ -13,8 +13,9 @@
 #define CD__HTTP_JSON_TYPE "application/json; charset=utf-8"
 #define CD__HTTP_PROM_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-/* Adds /debug/vars and /metrics to the route table. Called once by
- * cd__http_routes_init. Thread-safe; not async-signal-safe. */
-void cd__http_vars_routes_register(void);
+/* Adds the routes to the table. Called once by init/ (its explicit
+ * registration). Returns 0 or the first failing cd__http_route result
+ * (-EEXIST when already added). Thread-safe; not async-signal-safe. */
+int cd__http_vars_routes_register(void);
 
 #endif /* CDEBUG_HTTP_VARS_ROUTES_H */

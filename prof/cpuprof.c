@@ -45,8 +45,8 @@
 #include "prof/pprof.h"
 #include "runtime/hooks.h"
 #include "runtime/env.h"
-#include "runtime/init.h"
-#include "runtime/sched_priv.h"
+#include "runtime/start.h"
+#include "runtime/sched_view.h"
 #include "base/io.h"
 
 #ifndef sigev_notify_thread_id
@@ -157,11 +157,7 @@ static void chain(int sig, siginfo_t *si, void *uc)
  * the task (cd_go_named's contract), which is running right here. */
 static const char *current_task_name(const slot *s)
 {
-    const cd__m *m = s->thr != NULL ? s->thr->sched : NULL;
-    if (m == NULL)
-        return NULL;
-    const cd__task *t = atomic_load_explicit(&m->curg, memory_order_relaxed);
-    return t != NULL ? t->name : NULL;
+    return cd__sched_thread_task_name(s->thr);
 }
 
 /* ---- frameless leaf functions ------------------------------------------ */

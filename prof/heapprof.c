@@ -24,7 +24,7 @@
 #include "prof/pprof.h"
 #include "prof/profiles.h"
 #include "runtime/env.h"
-#include "runtime/init.h"
+#include "runtime/start.h"
 #include "runtime/mprof.h"
 #include "runtime/thread.h"
 

@@ -28,7 +28,7 @@
 #include "prof/taskprof.h"
 #include "prof/threadstack.h"
 #include "base/clock.h"
-#include "runtime/sched_priv.h"
+#include "runtime/sched_view.h"
 
 #define NAME_MAX_LEN 64 /* bytes of a task name kept (longer ones are cut) */
 
@@ -42,7 +42,7 @@ typedef struct ent {
     uint64_t id;        /* G number of a task, M number of a thread */
     uint64_t m;         /* thread running the task (0: none); a thread's own id */
     pid_t tid;          /* kernel id of that thread */
-    cd__task *t;        /* the task's record (never freed), to re-validate */
+    cd__task_view tv;   /* the task as read, to re-validate */
     const char *reason; /* wait reason while blocked (a literal) */
     uint64_t since;     /* cd__nanotime() when it blocked */
     char name[NAME_MAX_LEN];
@@ -103,43 +103,25 @@ static ent *ent_add(snap *s)
     return e;
 }
 
-static bool alive(int st)
+/* Fills e from the task read in v (runtime/sched_view.h). */
+static void task_ent(const cd__task_view *v, ent *e)
 {
-    return st == CD__G_RUNNABLE || st == CD__G_RUNNING || st == CD__G_BLOCKED;
-}
-
-/* Copies task t into e; false when t is not alive or changed meanwhile.
- * Pairs with the writers' ordering (sched.c spawn, task.c cd__task_free):
- * a field written after the task ended is only seen with its state past
- * alive, or with a new id. */
-static bool read_task(cd__task *t, ent *e)
-{
-    int st1 = atomic_load_explicit(&t->state, memory_order_acquire);
-    if (!alive(st1))
-        return false;
-    uint64_t id1 = atomic_load_explicit(&t->id, memory_order_relaxed);
-    const char *name = __atomic_load_n(&t->name, __ATOMIC_RELAXED);
-    e->fn = (uintptr_t)__atomic_load_n(&t->fn, __ATOMIC_RELAXED);
-    e->gopc = atomic_load_explicit(&t->gopc, memory_order_relaxed);
-    const char *reason = atomic_load_explicit(&t->reason, memory_order_relaxed);
-    /* Names are literals for the task's life (cd_go_named's contract). */
+    e->fn = v->fn;
+    e->gopc = v->gopc;
+    /* Names live as long as their task (cd_go_named's contract). */
     e->name[0] = '\0';
-    if (name != NULL) {
-        size_t k = strnlen(name, NAME_MAX_LEN - 1);
-        memcpy(e->name, name, k);
+    if (v->name != NULL) {
+        size_t k = strnlen(v->name, NAME_MAX_LEN - 1);
+        memcpy(e->name, v->name, k);
         e->name[k] = '\0';
     }
-    atomic_thread_fence(memory_order_acquire);
-    int st2 = atomic_load_explicit(&t->state, memory_order_acquire);
-    uint64_t id2 = atomic_load_explicit(&t->id, memory_order_relaxed);
-    if (!alive(st2) || id1 != id2)
-        return false;
     e->kind = K_TASK;
-    e->t = t;
-    e->id = id1;
-    e->state = st2 == CD__G_RUNNABLE ? S_RUNNABLE : st2 == CD__G_RUNNING ? S_RUNNING : S_BLOCKED;
-    e->reason = reason != NULL ? reason : "blocked";
-    return true;
+    e->tv = *v;
+    e->id = v->id;
+    e->state = v->state == CD__TASKV_RUNNABLE  ? S_RUNNABLE
+               : v->state == CD__TASKV_RUNNING ? S_RUNNING
+                                               : S_BLOCKED;
+    e->reason = v->reason != NULL ? v->reason : "blocked";
 }
 
 static void on_thread(cd__thread *thr, void *ctx)
@@ -151,15 +133,16 @@ static void on_thread(cd__thread *thr, void *ctx)
     size_t bn = 0;
     uint64_t since = 0;
     const char *reason = cd__thread_block_read(thr, bpcs, CD__FPWALK_MAX, &bn, &since);
-    cd__m *m = __atomic_load_n(&thr->sched, __ATOMIC_ACQUIRE);
-    cd__task *g = m != NULL ? atomic_load_explicit(&m->curg, memory_order_acquire) : NULL;
+    cd__task_view v;
+    bool runs = cd__sched_thread_task(thr, &v);
     ent *e = ent_add(s);
     if (e == NULL)
         return;
     e->tid = thr->tid;
     e->m = thr->id;
     e->tkind = thr->kind;
-    if (g != NULL && read_task(g, e)) {
+    if (runs) {
+        task_ent(&v, e);
         e->m = thr->id;
         if (e->state == S_BLOCKED && reason != NULL) {
             e->reason = reason;
@@ -186,22 +169,22 @@ static void on_thread(cd__thread *thr, void *ctx)
         e->off = pool_add(s, bpcs, bn);
         e->n = bn;
     } else {
-        e->state = m == NULL                                                  ? S_RUNNING
-                   : atomic_load_explicit(&m->spinning, memory_order_relaxed) ? S_SPINNING
-                                                                              : S_IDLE;
+        int idle = cd__sched_thread_idle_kind(thr);
+        e->state = idle == CD__THREADV_OTHER ? S_RUNNING
+                   : idle == CD__THREADV_SPINNING ? S_SPINNING
+                                                  : S_IDLE;
         e->want = true;
     }
 }
 
-static void add_queued(snap *s, cd__task *t)
+/* cd__sched_foreach_task's visitor: a queued task. */
+static void add_queued(const cd__task_view *v, void *ctx)
 {
-    ent tmp;
-    memset(&tmp, 0, sizeof tmp);
-    if (t == NULL || !read_task(t, &tmp) || tmp.state != S_RUNNABLE)
+    if (v->state != CD__TASKV_RUNNABLE)
         return;
-    ent *e = ent_add(s);
+    ent *e = ent_add(ctx);
     if (e != NULL)
-        *e = tmp;
+        task_ent(v, e);
 }
 
 static int by_kind_id(const void *a, const void *b)
@@ -293,24 +276,7 @@ static int snap_take(snap *s, const cd__taskprof_dumpopt *opt)
     memset(s, 0, sizeof *s);
     s->opt = opt;
     cd__thread_foreach(on_thread, s);
-    cd__sched *S = &cd__sched_g;
-    if (atomic_load_explicit(&S->started, memory_order_acquire)) {
-        for (int i = 0; i < S->nprocs; i++) {
-            cd__runq *q = &S->allp[i]->runq;
-            uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
-            uint32_t n = cd__runq_len(S->allp[i]);
-            for (uint32_t k = 0; k < n; k++)
-                add_queued(s, atomic_load_explicit(&q->slots[(h + k) % CD__RUNQ_SIZE],
-                                                   memory_order_relaxed));
-        }
-        cds_wfcq_dequeue_lock(&S->gq_head, &S->gq_tail);
-        struct cds_wfcq_node *node;
-        __cds_wfcq_for_each_blocking(&S->gq_head, &S->gq_tail, node)
-        {
-            add_queued(s, caa_container_of(node, cd__task, qnode));
-        }
-        cds_wfcq_dequeue_unlock(&S->gq_head, &S->gq_tail);
-    }
+    cd__sched_foreach_task(CD__TASKS_QUEUED, add_queued, s);
     if (s->failed)
         return -ENOMEM;
     /* A task stolen between two queues during the walk was seen twice. */
@@ -336,8 +302,7 @@ static int snap_take(snap *s, const cd__taskprof_dumpopt *opt)
         if (e->kind == K_TASK && e->state != S_RUNNABLE) {
             /* Ended while we asked for its stack: it is not there any more,
              * and the stack we got may be the next task's. */
-            if (atomic_load_explicit(&e->t->id, memory_order_acquire) != e->id ||
-                !alive(atomic_load_explicit(&e->t->state, memory_order_acquire)))
+            if (!cd__sched_task_same(&e->tv))
                 continue;
             trim_base(e, s->pool, base, nbase);
         }
@@ -643,9 +608,9 @@ const cd__profile cd__taskprof_profile = {
     .text = text,
 };
 
-__attribute__((constructor)) static void register_profile(void)
+int cd__taskprof_register(void)
 {
-    (void)cd__profile_register(&cd__taskprof_profile);
+    return cd__profile_register(&cd__taskprof_profile);
 }
 
 /* Renders p and writes it to fd (retrying short writes and EINTR). */

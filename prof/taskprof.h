@@ -37,6 +37,10 @@
 /* The registered profile "goroutine" (registered by a constructor). */
 extern const cd__profile cd__taskprof_profile;
 
+/* Registers the "goroutine" profile (prof/profiles.h). Called once by
+ * init/. Returns 0 or a negative errno. Thread-safe. */
+int cd__taskprof_register(void);
+
 /* Options of the debug=2 dump for the SIGQUIT handler (prof/sigquit.c). */
 typedef struct cd__taskprof_dumpopt {
     bool signal_all;            /* ask every thread for its stack, even in a

@@ -103,9 +103,9 @@ const cd__profile cd__threadprof_profile = {
     .text = text,
 };
 
-__attribute__((constructor)) static void register_profile(void)
+int cd__threadprof_register(void)
 {
-    (void)cd__profile_register(&cd__threadprof_profile);
+    return cd__profile_register(&cd__threadprof_profile);
 }
 
 int cd_threadprof_write(int fd, int debug)

@@ -17,4 +17,8 @@
 /* The registered profile "threadcreate" (registered by a constructor). */
 extern const cd__profile cd__threadprof_profile;
 
+/* Registers the "threadcreate" profile (prof/profiles.h). Called once by
+ * init/. Returns 0 or a negative errno. Thread-safe. */
+int cd__threadprof_register(void);
+
 #endif /* CDEBUG_PROF_THREADPROF_H */

@@ -20,7 +20,7 @@
 #include "runtime/env.h"
 #include "runtime/gc.h"
 #include "runtime/gcevents.h"
-#include "runtime/init.h"
+#include "runtime/start.h"
 #include "runtime/thread.h"
 
 /* Counters of threads without a cd__thread record. */

@@ -16,7 +16,7 @@
 #include "runtime/env.h"
 #include "runtime/gc.h"
 #include "runtime/gcevents.h"
-#include "runtime/init.h"
+#include "runtime/start.h"
 
 /* Go 1.19's class_to_size, first 61 entries (runtime.MemStats.BySize has 61:
  * the classes Go had when the field was frozen). */

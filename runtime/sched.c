@@ -57,7 +57,7 @@
 #include "base/futex.h"
 #include "runtime/gc.h"
 #include "runtime/hooks.h"
-#include "runtime/init.h"
+#include "runtime/start.h"
 #include "runtime/sched_int.h"
 #include "runtime/sched_priv.h"
 #include "runtime/trace_intern.h"

@@ -17,6 +17,7 @@
 
 #include <urcu/wfcqueue.h>
 
+#include "runtime/sched_view.h"
 #include "runtime/thread.h"
 
 /* Task states. The numbers are Go's g status codes so scheddetail reads the
@@ -172,12 +173,6 @@ uint64_t cd__task_next_id(cd__p *p);
  * the next refill. Plain stores only. */
 void cd__task_fork_child(cd__task *keep);
 
-/* sched.c, for prof/taskprof.c: the frames every task's stack ends with
- * below its function (the pool thread's own: run_task's caller up to the
- * thread's start), captured once by the first task run; 0 until then.
- * A task's stack ends with these plus one frame in run_task. */
-#define CD__SCHED_BASE_MAX 16
-size_t cd__sched_task_base(uintptr_t *pcs, size_t max);
 
 /* sched.c, for waitgroup.c and schedtrace.c */
 void cd__sched_block_begin(const char *reason);

@@ -71,21 +71,17 @@ typedef struct gctx {
     uint32_t shown, hidden;
 } gctx;
 
-static void print_g(gctx *g, cd__task *t)
+/* cd__sched_foreach_task's visitor: one G line (ctx: the gctx). */
+static void print_g(const cd__task_view *v, void *ctx)
 {
-    int state = atomic_load_explicit(&t->state, memory_order_relaxed);
-    if (state == CD__G_DONE || state == 0)
-        return; /* finished between our looks: not alive any more */
+    gctx *g = ctx;
     if (g->shown >= CD__SCHEDDETAIL_MAX_G) {
         g->hidden++;
         return;
     }
     g->shown++;
-    const char *reason = atomic_load_explicit(&t->reason, memory_order_relaxed);
-    sb_printf(g->b, "  G%llu: status=%d(%s) m=%lld\n",
-              (unsigned long long)atomic_load_explicit(&t->id, memory_order_relaxed), state,
-              state == CD__G_BLOCKED && reason != NULL ? reason : "",
-              (long long)atomic_load_explicit(&t->m, memory_order_relaxed));
+    sb_printf(g->b, "  G%llu: status=%d(%s) m=%lld\n", (unsigned long long)v->id, v->state,
+              v->reason != NULL ? v->reason : "", (long long)v->m);
 }
 
 static void print_thread(cd__thread *t, void *ctx)
@@ -142,29 +138,14 @@ char *cd__schedtrace_format(uint64_t elapsed_ms, bool detailed, size_t *len)
                   t != NULL ? (long long)atomic_load(&t->id) : -1LL,
                   atomic_load(&m->spinning) ? "true" : "false",
                   atomic_load(&m->blocked) ? "true" : "false");
-        if (t != NULL)
-            print_g(&g, t);
     }
     pthread_mutex_unlock(&S.lock);
+    cd__sched_foreach_task(CD__TASKS_CURRENT, print_g, &g);
     cd__thread_foreach(print_thread, &b);
 
     /* Runnable Gs: each local queue from head to tail, then the global
-     * queue under its dequeue lock (which only pauses dequeuers). */
-    for (int i = 0; i < nprocs; i++) {
-        cd__runq *q = &S.allp[i]->runq;
-        uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
-        uint32_t n = cd__runq_len(S.allp[i]);
-        for (uint32_t k = 0; k < n; k++)
-            print_g(&g,
-                    atomic_load_explicit(&q->slots[(h + k) % CD__RUNQ_SIZE], memory_order_relaxed));
-    }
-    cds_wfcq_dequeue_lock(&S.gq_head, &S.gq_tail);
-    struct cds_wfcq_node *node;
-    __cds_wfcq_for_each_blocking(&S.gq_head, &S.gq_tail, node)
-    {
-        print_g(&g, caa_container_of(node, cd__task, qnode));
-    }
-    cds_wfcq_dequeue_unlock(&S.gq_head, &S.gq_tail);
+     * queue. */
+    cd__sched_foreach_task(CD__TASKS_QUEUED, print_g, &g);
     if (g.hidden > 0)
         sb_printf(&gl, "  (%u more tasks not shown)\n", g.hidden);
     if (gl.failed)

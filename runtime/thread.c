@@ -26,10 +26,10 @@ static uint64_t dead_mallocs, dead_bytes, dead_frees;
 
 /* cd__thread_attach with the creation stack: pcs[0..n) when the thread was
  * spawned by the kit (its spawner's stack), else (pcs NULL) the stack of
- * cd__thread_attach's caller. noinline: the frames skipped below assume
- * attach -> cd__thread_attach -> caller. */
+ * cd__thread_attach's caller, `skip` more frames up. noinline: the frames
+ * skipped below assume attach -> cd__thread_attach(_skip) -> caller. */
 static int __attribute__((noinline))
-attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n)
+attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n, unsigned skip)
 {
     if (cd__self != NULL)
         return -EEXIST;
@@ -49,7 +49,7 @@ attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n)
         t->ncreate = (uint32_t)(n < CD__THREAD_CREATE_DEPTH ? n : CD__THREAD_CREATE_DEPTH);
         memcpy(t->create_pcs, pcs, t->ncreate * sizeof pcs[0]);
     } else {
-        t->ncreate = (uint32_t)cd__fpwalk_here(t->create_pcs, CD__THREAD_CREATE_DEPTH, 1);
+        t->ncreate = (uint32_t)cd__fpwalk_here(t->create_pcs, CD__THREAD_CREATE_DEPTH, 1 + skip);
     }
 
     if (gc && !GC_thread_is_registered()) {
@@ -79,7 +79,14 @@ attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n)
 
 int cd__thread_attach(cd__thread_kind kind, bool gc)
 {
-    int rc = attach(kind, gc, NULL, 0);
+    int rc = attach(kind, gc, NULL, 0, 0);
+    __asm__ volatile("" ::: "memory"); /* no tail call: attach skips this frame */
+    return rc;
+}
+
+int cd__thread_attach_skip(cd__thread_kind kind, bool gc, unsigned skip)
+{
+    int rc = attach(kind, gc, NULL, 0, skip);
     __asm__ volatile("" ::: "memory"); /* no tail call: attach skips this frame */
     return rc;
 }
@@ -178,7 +185,7 @@ static void *spawn_trampoline(void *p)
 {
     struct spawn_ctx ctx = *(struct spawn_ctx *)p;
     free(p);
-    if (attach(ctx.kind, ctx.gc, ctx.create_pcs, ctx.ncreate) != 0)
+    if (attach(ctx.kind, ctx.gc, ctx.create_pcs, ctx.ncreate, 0) != 0)
         abort(); /* cannot run a kit thread the collector does not know */
     void *ret = ctx.fn(ctx.arg);
     cd__thread_detach();

@@ -73,6 +73,11 @@ extern __thread cd__thread *cd__self;
  * Not async-signal-safe. Cost: malloc + one mutex. */
 int cd__thread_attach(cd__thread_kind kind, bool gc);
 
+/* cd__thread_attach whose creation stack starts `skip` frames above its
+ * caller: the runtime's start attaches M0 with the stack of whoever
+ * started the runtime (cd_init, or the first entry point), not its own. */
+int cd__thread_attach_skip(cd__thread_kind kind, bool gc, unsigned skip);
+
 /* Removes the calling thread: folds its counters into the dead-thread totals,
  * unregisters it from bdwgc if we registered it, frees the record. */
 void cd__thread_detach(void);

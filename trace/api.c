@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cdebug/trace.h"
-#include "runtime/init.h"
+#include "runtime/start.h"
 #include "runtime/hooks.h"
 #include "trace/flight.h"
 #include "runtime/trace_recorder.h"

@@ -36,7 +36,7 @@
 
 #include "cdebug/trace.h"
 #include "runtime/env.h"
-#include "runtime/init.h"
+#include "runtime/start.h"
 #include "base/trace_events.h"
 #include "trace/flight.h"
 #include "reader/reader_int.h"

@@ -3,13 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/sched_priv.h"
+#include "runtime/sched_view.h"
 #include "runtime/thread.h"
 #include "base/trace_events.h"
 #include "runtime/trace_recorder.h"
 #include "trace/snapshot.h"
 
-#define S cd__sched_g
 
 typedef struct sb {
     uint8_t *p;
@@ -59,34 +58,23 @@ static void put_uv(sb *b, uint64_t v)
 
 static void thread_cb(cd__thread *t, void *ctx)
 {
-    int worker = -1;
-    /* The acquire pairs with m_main's release store (sched.c): the M is
-     * set up before its thread publishes it. */
-    cd__m *m = __atomic_load_n(&t->sched, __ATOMIC_ACQUIRE);
-    if (m != NULL)
-        worker = atomic_load(&m->pid);
+    int worker = cd__sched_thread_worker(t);
     uint64_t a[3] = {t->id, (uint64_t)t->kind, (uint64_t)(worker + 1)};
     put_event(ctx, CD__EV_STATE_THREAD, 3, a);
 }
 
-/* Relaxed atomic loads throughout: a spawner may be refilling the record
- * (a stale queue slot, a record freed and reused), so the fields may be
- * another task's, but never torn; the trace reader accepts a snapshot that
- * events then contradict (docs/trace-format.md). */
-static void task_event(sb *b, cd__task *t)
+/* cd__sched_foreach_task's visitor. Tasks move while the pool runs: the
+ * trace reader accepts a snapshot that events then contradict
+ * (docs/trace-format.md). */
+static void task_event(const cd__task_view *v, void *ctx)
 {
-    int state = atomic_load_explicit(&t->state, memory_order_relaxed);
-    if (state != CD__G_RUNNABLE && state != CD__G_RUNNING && state != CD__G_BLOCKED)
-        return;
-    int64_t m = atomic_load_explicit(&t->m, memory_order_relaxed);
-    const char *reason = atomic_load_explicit(&t->reason, memory_order_relaxed);
-    uint64_t a[6] = {atomic_load_explicit(&t->id, memory_order_relaxed),
-                     (uint64_t)state,
-                     __atomic_load_n(&t->parent, __ATOMIC_RELAXED),
-                     cd__trace_string(__atomic_load_n(&t->name, __ATOMIC_RELAXED)),
-                     state == CD__G_BLOCKED ? cd__trace_string(reason) : 0,
-                     m >= 0 ? (uint64_t)m + 1 : 0};
-    put_event(b, CD__EV_STATE_TASK, 6, a);
+    uint64_t a[6] = {v->id,
+                     (uint64_t)v->state,
+                     v->parent,
+                     cd__trace_string(v->name),
+                     v->state == CD__TASKV_BLOCKED ? cd__trace_string(v->reason) : 0,
+                     v->m >= 0 ? (uint64_t)v->m + 1 : 0};
+    put_event(ctx, CD__EV_STATE_TASK, 6, a);
 }
 
 void cd__trace_snapshot(uint64_t ts, uint8_t **out, size_t *n)
@@ -98,35 +86,11 @@ void cd__trace_snapshot(uint64_t ts, uint8_t **out, size_t *n)
     put_uv(&b, 0); /* base_parent */
     put_uv(&b, 0); /* base_user */
     cd__thread_foreach(thread_cb, &b);
-    if (atomic_load_explicit(&S.started, memory_order_acquire)) {
-        for (int i = 0; i < S.nprocs; i++) {
-            uint64_t a[2] = {(uint64_t)i,
-                             atomic_load(&S.allp[i]->status) == CD__P_RUNNING ? 1u : 0u};
-            put_event(&b, CD__EV_STATE_WORKER, 2, a);
-        }
-        pthread_mutex_lock(&S.lock);
-        for (cd__m *m = S.allm; m != NULL; m = m->all_next) {
-            cd__task *t = atomic_load_explicit(&m->curg, memory_order_acquire);
-            if (t != NULL)
-                task_event(&b, t);
-        }
-        pthread_mutex_unlock(&S.lock);
-        for (int i = 0; i < S.nprocs; i++) {
-            cd__runq *q = &S.allp[i]->runq;
-            uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
-            uint32_t len = cd__runq_len(S.allp[i]);
-            for (uint32_t k = 0; k < len; k++)
-                task_event(&b, atomic_load_explicit(&q->slots[(h + k) % CD__RUNQ_SIZE],
-                                                    memory_order_relaxed));
-        }
-        cds_wfcq_dequeue_lock(&S.gq_head, &S.gq_tail);
-        struct cds_wfcq_node *node;
-        __cds_wfcq_for_each_blocking(&S.gq_head, &S.gq_tail, node)
-        {
-            task_event(&b, caa_container_of(node, cd__task, qnode));
-        }
-        cds_wfcq_dequeue_unlock(&S.gq_head, &S.gq_tail);
+    for (int i = 0, n = cd__sched_workers(); i < n; i++) {
+        uint64_t a[2] = {(uint64_t)i, cd__sched_worker_running(i) ? 1u : 0u};
+        put_event(&b, CD__EV_STATE_WORKER, 2, a);
     }
+    cd__sched_foreach_task(CD__TASKS_CURRENT | CD__TASKS_QUEUED, task_event, &b);
     if (b.failed) {
         free(b.p);
         *out = NULL;

@@ -16,7 +16,7 @@
 
 #include "cdebug/vars.h"
 #include "runtime/env.h"
-#include "runtime/init.h"
+#include "runtime/start.h"
 #include "vars/cmdline.h"
 
 /* What replaces a secret: Go's url.URL.Redacted() text. */
