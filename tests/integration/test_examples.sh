@@ -10,39 +10,10 @@
 # non-empty CDEBUG_SANITIZE means an ASan/UBSan build, where everything is
 # slower, so the workloads shrink.
 set -euo pipefail
-
-build=${CDEBUG_BUILD:?CDEBUG_BUILD must name the build directory}
-sanitize=${CDEBUG_SANITIZE:-}
+source "$(dirname "$0")/lib.sh"
 leak=$build/examples/leak
 spawn=$build/examples/spawn
-
-tmp=$(mktemp -d)
-leak_pid=
-cleanup() {
-    if [[ -n $leak_pid ]] && kill -0 "$leak_pid" 2>/dev/null; then
-        kill -KILL "$leak_pid" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-# show FILE: prints a captured output with a header, for failure context.
-show() {
-    echo "---- $1 ($(wc -l <"$1") lines, last 20) ----" >&2
-    tail -n 20 "$1" >&2
-}
-
-for p in "$leak" "$spawn"; do
-    [[ -x $p ]] || fail "$p is not built"
-done
-
-# The caller's own settings must not leak into the runs.
-unset CDEBUG CDMAXPROCS CDGC
+built "$leak" "$spawn"
 
 # ---- leak -----------------------------------------------------------------
 echo "== leak: CDEBUG=gctrace=1 for 2 s, then SIGINT"
@@ -50,6 +21,7 @@ echo "== leak: CDEBUG=gctrace=1 for 2 s, then SIGINT"
 # installs its own handler, which is part of what this checks.
 CDEBUG=gctrace=1 "$leak" >"$tmp/leak.out" 2>"$tmp/leak.err" &
 leak_pid=$!
+pids+=("$leak_pid")
 sleep 2
 kill -0 "$leak_pid" 2>/dev/null || {
     show "$tmp/leak.err"
@@ -69,7 +41,6 @@ if kill -0 "$leak_pid" 2>/dev/null; then
 fi
 rc=0
 wait "$leak_pid" || rc=$?
-leak_pid=
 if ((rc != 0)); then
     show "$tmp/leak.out"
     show "$tmp/leak.err"
