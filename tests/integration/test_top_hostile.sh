@@ -197,7 +197,7 @@ PY
 # The screen: what cdebug-top writes to the terminal, recorded raw with
 # pipe-pane, must carry no OSC (ESC ]) nor BEL from the document; the
 # escapes show as text.
-command -v tmux >/dev/null || fail "tmux is not installed (scripts/bootstrap installs it)"
+need tmux tmux
 cat >"$tmp/run.sh" <<RUN
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 '$top' -ports='$addr,http://$addr/bad' -i 200ms -vars='str:osc52,str:crlf,str:c1,str:bidi' 2>'$tmp/stderr'

@@ -16,7 +16,7 @@ sock="cdtop-$$-$RANDOM"
 tm() { tmux -L "$sock" -f /dev/null "$@"; }
 at_exit 'tm kill-server 2>/dev/null'
 
-command -v tmux >/dev/null || fail "tmux is not installed (scripts/bootstrap installs it)"
+need tmux tmux
 top=$(top_bin)
 go_peer_build
 go_peer_start addr -timeout 40s -churn 64 -tick 20ms
