@@ -21,7 +21,12 @@
 # work with at_exit, never with their own EXIT trap.
 
 set -Eeuo pipefail
-trap 'echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: exit $?: $BASH_COMMAND" >&2' ERR
+# lib_on_err STATUS LINE COMMAND: the ERR trap's line (FILE:LINE of the command).
+lib_on_err() {
+    local f=${BASH_SOURCE[1]:-$0}
+    echo "FAIL: ${f##*/}:$2: exit $1: $3" >&2
+}
+trap 'lib_on_err $? $LINENO "$BASH_COMMAND"' ERR
 
 build=${CDEBUG_BUILD:?CDEBUG_BUILD must name the build directory (tests/README.md)}
 src=${CDEBUG_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -126,7 +131,7 @@ run() {
     (($# > 0)) || fail "run: no command to run"
     timeout -k 5 "${run_timeout:-120}" "$@" >"$tmp/out" 2>"$tmp/err" || st=$?
     check_sanitizer "$tmp/err"
-    ((st == want)) || fail "${1##*/} ${*:2}: exit $st, want $want"
+    ((st == want)) || fail "${1##*/}${2:+ ${*:2}}: exit $st, want $want"
 }
 
 # one_line_err PATTERN: the stderr of the last `run` is exactly one line,
@@ -163,18 +168,19 @@ start() {
     fail "$name did not print /$re/"
 }
 
-# stop NAME PID [WANT_STATUS]: SIGTERM, waits 10 s at most, checks the exit
-# status (default 0) and that no sanitizer complained on stderr.
+# stop NAME PID [WANT_STATUS [SIGNAL]]: sends SIGNAL (TERM), waits 10 s at
+# most, checks the exit status (default 0) and that no sanitizer complained
+# on stderr ($tmp/NAME.err).
 stop() {
-    local name=$1 p=$2 want=${3:-0} i rc=0
-    kill -TERM "$p" 2>/dev/null || true
+    local name=$1 p=$2 want=${3:-0} sig=${4:-TERM} i rc=0
+    kill "-$sig" "$p" 2>/dev/null || true
     for ((i = 0; i < 200; i++)); do
         kill -0 "$p" 2>/dev/null || break
         sleep 0.05
     done
     if kill -0 "$p" 2>/dev/null; then
         kill -KILL "$p"
-        fail "$name still running 10 s after SIGTERM"
+        fail "$name still running 10 s after SIG$sig"
     fi
     wait "$p" || rc=$?
     if ((rc != want)); then
