@@ -13,6 +13,7 @@
 # test_cmdline.c holds the table of argument forms; this checks that both
 # routes publish what the table's function computes.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
 prog=$build/tests/prog_pprof_http
 [[ -x $prog ]] || fail "$prog is not built"

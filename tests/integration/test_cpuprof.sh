@@ -16,45 +16,17 @@
 # Under ASan/UBSan or TSan (CDEBUG_SANITIZE set) stderr must carry no
 # report; under TSan, which defers signals, shares are not checked.
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
-sanitize="${CDEBUG_SANITIZE:-}"
+source "$(dirname "$0")/lib.sh"
 prog="$build/tests/prog_cpuprof"
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
-command -v go >/dev/null || fail "go (Debian golang-go) is required: run scripts/bootstrap"
-export HOME="$tmp" GOFLAGS=-mod=mod PPROF_TMPDIR="$tmp" # pprof writes nothing elsewhere
-unset CDEBUG CDMAXPROCS CDGC CDEBUG_HTTP_TOKEN
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-export NO_PROXY='*'
+go_env
 
-tsan=0
-[[ $sanitize == *thread* ]] && tsan=1
-
-pp() { timeout -k 5 120 go tool pprof "$@" 2>"$tmp/pp.err" || { cat "$tmp/pp.err" >&2; fail "go tool pprof $*"; }; }
-
-# clean NAME: no sanitizer report in $tmp/NAME.err.
-clean() {
-    if grep -Eq 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:|WARNING: ThreadSanitizer' "$tmp/$1.err"; then
-        tail -n 40 "$tmp/$1.err" >&2
-        fail "$1: sanitizer report"
-    fi
-}
-
-# run NAME ARGS...: runs prog_cpuprof (2 minutes at most), stderr in NAME.err.
-run() {
+# run_prof NAME ARGS...: runs prog_cpuprof (2 minutes at most), stderr in NAME.err.
+run_prof() {
     local name=$1
     shift
     timeout -k 5 120 "$prog" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" ||
-        { tail -n 30 "$tmp/$name.err" >&2; fail "prog_cpuprof $* exited $?"; }
-    clean "$name"
+        fail "prog_cpuprof $* exited $?"
+    check_sanitizer "$name"
 }
 
 # flat FILE FUNC: the flat% of FUNC in a `pprof -top` listing (0 if absent).
@@ -114,21 +86,21 @@ check_split() {
 }
 
 # ---- API ------------------------------------------------------------------
-run api api
+run_prof api api
 grep -qx ok "$tmp/api.out" || fail "api checks"
 ok "api: -EINVAL, -EBUSY, -ENOENT, write errors"
 
 # ---- 70/30 into a file, and with CDEBUG=cpuprofile --------------------------
-run split split "$tmp/split.pb.gz"
+run_prof split split "$tmp/split.pb.gz"
 check_split "$tmp/split.pb.gz" "cd_cpuprof_start/stop"
 
-CDEBUG="cpuprofile=$tmp/env.pb.gz" run env burn
+CDEBUG="cpuprofile=$tmp/env.pb.gz" run_prof env burn
 [[ -s $tmp/env.pb.gz ]] || fail "CDEBUG=cpuprofile wrote nothing"
 check_split "$tmp/env.pb.gz" "CDEBUG=cpuprofile"
 
 # cpuprofilerate: the period and the sample count follow the rate (the
 # same CPU-bound run at 1000 Hz gives about ten times the samples).
-CDEBUG="cpuprofile=$tmp/env1000.pb.gz,cpuprofilerate=1000" run env1000 burn
+CDEBUG="cpuprofile=$tmp/env1000.pb.gz,cpuprofilerate=1000" run_prof env1000 burn
 pp -raw "$tmp/env1000.pb.gz" >"$tmp/raw1000"
 grep -q '^Period: 1000000$' "$tmp/raw1000" || { head "$tmp/raw1000"; fail "cpuprofilerate=1000: period"; }
 n100=$(samples "$tmp/env.pb.gz")
@@ -136,12 +108,12 @@ n1000=$(samples "$tmp/env1000.pb.gz")
 if ((!tsan)); then
     ((n1000 >= 5 * n100)) || fail "cpuprofilerate=1000: $n1000 samples against $n100 at 100 Hz"
 fi
-CDEBUG="cpuprofile=$tmp/envr.pb.gz,cpuprofilerate=5000" run envr burn
+CDEBUG="cpuprofile=$tmp/envr.pb.gz,cpuprofilerate=5000" run_prof envr burn
 grep -q 'cpuprofilerate' "$tmp/envr.err" || { cat "$tmp/envr.err"; fail "no warning for cpuprofilerate=5000"; }
 grep -q '^Period: 10000000$' <(pp -raw "$tmp/envr.pb.gz") || fail "cpuprofilerate=5000 did not keep 100 Hz"
 ok "CDEBUG=cpuprofilerate: 1000 Hz gives period 1 ms and $n1000 samples (100 Hz: $n100); 5000 refused"
 
-CDEBUG="cpuprofile=$tmp/no/such/dir/x.pb.gz" run envbad api
+CDEBUG="cpuprofile=$tmp/no/such/dir/x.pb.gz" run_prof envbad api
 grep -q "cdebug: cpuprofile: cannot create $tmp/no/such/dir/x.pb.gz" "$tmp/envbad.err" ||
     { cat "$tmp/envbad.err"; fail "no warning for an uncreatable cpuprofile file"; }
 ok "CDEBUG=cpuprofile: bad file reported, program runs"
@@ -234,10 +206,10 @@ for ((i = 0; i < 200; i++)); do kill -0 "$spid" 2>/dev/null || break; sleep 0.05
 kill -0 "$spid" 2>/dev/null && fail "serve still running 10 s after SIGTERM"
 wait "$spid" || fail "serve exited with $?"
 grep -qx stopped "$tmp/serve.out" || fail "serve did not stop cleanly"
-clean serve
+check_sanitizer serve
 
 # ---- faults -----------------------------------------------------------------
-run deep deep "$tmp/deep.pb.gz"
+run_prof deep deep "$tmp/deep.pb.gz"
 pp -traces "$tmp/deep.pb.gz" >"$tmp/deep.traces"
 depth=$(awk '/^-+\+/ { if (n > max) max = n; n = 0; next } /^ +[0-9.]+[mun]?s / { n = 1; next }
              n > 0 { n++ } END { if (n > max) max = n; print max + 0 }' "$tmp/deep.traces")
@@ -245,28 +217,28 @@ depth=$(awk '/^-+\+/ { if (n > max) max = n; n = 0; next } /^ +[0-9.]+[mun]?s / 
 grep -q ' deep_leaf$' "$tmp/deep.traces" || fail "deep_leaf missing"
 ok "200-deep recursion: stacks cut at 64 frames"
 
-run nofp nofp "$tmp/nofp.pb.gz"
+run_prof nofp nofp "$tmp/nofp.pb.gz"
 pp -top "$tmp/nofp.pb.gz" >"$tmp/nofp.top"
 grep -Eq ' nofp_spin$' "$tmp/nofp.top" || { cat "$tmp/nofp.top"; fail "nofp_spin missing"; }
 ok "garbage frame pointers: truncated stacks, no crash"
 
 secs=3
 [[ -n $sanitize ]] && secs=2
-run gc gc "$tmp/gc.pb.gz" "$secs"
+run_prof gc gc "$tmp/gc.pb.gz" "$secs"
 n=$(samples "$tmp/gc.pb.gz")
 ((n > 0)) || fail "no samples while collecting"
 ok "1000 Hz through forced collections: $n samples, no crash, no deadlock"
 
-run exit exit "$tmp/exit.pb.gz" "$secs"
+run_prof exit exit "$tmp/exit.pb.gz" "$secs"
 pp -top "$tmp/exit.pb.gz" >"$tmp/exit.top"
 grep -Eq ' exit_burn$' "$tmp/exit.top" || { cat "$tmp/exit.top"; fail "exit_burn missing"; }
 grep -Eq ' blocker_task$' "$tmp/exit.top" || { cat "$tmp/exit.top"; fail "blocker_task missing"; }
 ok "threads registering and exiting mid-profile: sampled, no crash"
 # fork: the child forgets the parent's profile (no hang, no write).
-run fork fork "$tmp/fork.pb.gz"
+run_prof fork fork "$tmp/fork.pb.gz"
 pp -top "$tmp/fork.pb.gz" >"$tmp/fork.top"
 grep -Eq ' exit_burn$' "$tmp/fork.top" || { cat "$tmp/fork.top"; fail "fork: exit_burn missing"; }
-CDEBUG="cpuprofile=$tmp/forkenv.pb.gz" run forkenv forkenv
+CDEBUG="cpuprofile=$tmp/forkenv.pb.gz" run_prof forkenv forkenv
 pp -top "$tmp/forkenv.pb.gz" >"$tmp/forkenv.top"
 grep -Eq ' exit_burn$' "$tmp/forkenv.top" || { cat "$tmp/forkenv.top"; fail "forkenv: exit_burn missing"; }
 ok "fork while profiling: the child stops without hanging or writing; the parent's profile is intact"

@@ -9,36 +9,17 @@
 # crash, no deadlock), every completed HTTP profile is a profile `go tool
 # pprof` reads, and no sanitizer report.
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
-sanitize="${CDEBUG_SANITIZE:-}"
+source "$(dirname "$0")/lib.sh"
 secs="${CDEBUG_CPUPROF_STRESS_S:-20}"
 prog="$build/tests/prog_cpuprof"
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-    [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-# The program's stderr goes with any failure: a sanitizer report there is
-# the cause (a CI run once showed only "Aborted").
-fail() {
-    echo "FAIL: $*" >&2
-    if [[ -s ${tmp:-}/err ]]; then
-        echo "--- prog_cpuprof stderr (last 60 lines):" >&2
-        tail -n 60 "$tmp/err" >&2
-    fi
-    exit 1
-}
+# fail shows the program's stderr ($tmp/err) with any failure: a sanitizer
+# report there is the cause (a CI run once showed only "Aborted").
 [[ $secs =~ ^[1-9][0-9]*$ ]] || fail "CDEBUG_CPUPROF_STRESS_S must be a positive integer"
-command -v go >/dev/null || fail "go (Debian golang-go) is required: run scripts/bootstrap"
-export HOME="$tmp" GOFLAGS=-mod=mod PPROF_TMPDIR="$tmp"
-unset CDEBUG CDMAXPROCS CDGC CDEBUG_HTTP_TOKEN
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-export NO_PROXY='*'
+go_env
 
 timeout -k 5 $((secs + 120)) "$prog" stress "$secs" >"$tmp/out" 2>"$tmp/err" &
 pid=$!
+pids+=("$pid")
 for ((i = 0; i < 200; i++)); do
     grep -q '^listening on ' "$tmp/out" && break
     kill -0 "$pid" 2>/dev/null || break
@@ -71,8 +52,10 @@ while kill -0 "$pid" 2>/dev/null; do
         cut=$((cut + 1))
     fi
 done
-wait "$pid" || { tail -n 40 "$tmp/err" >&2; fail "prog_cpuprof stress exited $? (timeout: 124)"; }
-grep -qx ok "$tmp/out" || { cat "$tmp/out" "$tmp/err" >&2; fail "no ok"; }
+rc=0
+wait "$pid" || rc=$?
+((rc == 0)) || fail "prog_cpuprof stress exited $rc (timeout: 124)"
+grep -qx ok "$tmp/out" || { cat "$tmp/out" >&2; fail "no ok"; }
 if grep -Eq 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:|WARNING: ThreadSanitizer' "$tmp/err"; then
     tail -n 60 "$tmp/err" >&2
     fail "sanitizer report"

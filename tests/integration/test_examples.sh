@@ -10,39 +10,10 @@
 # non-empty CDEBUG_SANITIZE means an ASan/UBSan build, where everything is
 # slower, so the workloads shrink.
 set -euo pipefail
-
-build=${CDEBUG_BUILD:?CDEBUG_BUILD must name the build directory}
-sanitize=${CDEBUG_SANITIZE:-}
+source "$(dirname "$0")/lib.sh"
 leak=$build/examples/leak
 spawn=$build/examples/spawn
-
-tmp=$(mktemp -d)
-leak_pid=
-cleanup() {
-    if [[ -n $leak_pid ]] && kill -0 "$leak_pid" 2>/dev/null; then
-        kill -KILL "$leak_pid" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-# show FILE: prints a captured output with a header, for failure context.
-show() {
-    echo "---- $1 ($(wc -l <"$1") lines, last 20) ----" >&2
-    tail -n 20 "$1" >&2
-}
-
-for p in "$leak" "$spawn"; do
-    [[ -x $p ]] || fail "$p is not built"
-done
-
-# The caller's own settings must not leak into the runs.
-unset CDEBUG CDMAXPROCS CDGC
+built "$leak" "$spawn"
 
 # ---- leak -----------------------------------------------------------------
 echo "== leak: CDEBUG=gctrace=1 for 2 s, then SIGINT"
@@ -50,31 +21,15 @@ echo "== leak: CDEBUG=gctrace=1 for 2 s, then SIGINT"
 # installs its own handler, which is part of what this checks.
 CDEBUG=gctrace=1 "$leak" >"$tmp/leak.out" 2>"$tmp/leak.err" &
 leak_pid=$!
+pids+=("$leak_pid")
 sleep 2
 kill -0 "$leak_pid" 2>/dev/null || {
     show "$tmp/leak.err"
     fail "leak exited before it was sent SIGINT"
 }
-kill -INT "$leak_pid"
-
-# It must stop promptly: the task checks its stop flag every 1024 inserts.
-for ((i = 0; i < 100; i++)); do
-    kill -0 "$leak_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if kill -0 "$leak_pid" 2>/dev/null; then
-    kill -KILL "$leak_pid"
-    show "$tmp/leak.err"
-    fail "leak still running 10 s after SIGINT"
-fi
-rc=0
-wait "$leak_pid" || rc=$?
-leak_pid=
-if ((rc != 0)); then
-    show "$tmp/leak.out"
-    show "$tmp/leak.err"
-    fail "leak exited with status $rc after SIGINT, want 0"
-fi
+# It must stop promptly (the task checks its stop flag every 1024 inserts),
+# with status 0.
+stop leak "$leak_pid" 0 INT
 
 grep -Eq '^leak: stopped by .*, map has [1-9][0-9]* entries$' "$tmp/leak.out" || {
     show "$tmp/leak.out"

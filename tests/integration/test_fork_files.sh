@@ -15,14 +15,11 @@
 # A second run does the same under the flight recorder (CDEBUG=flight=N):
 # the children find no trace session, the parent's window is valid.
 set -euo pipefail
-source "$(dirname "$0")/http_lib.sh"
-src=${CDEBUG_SRC:?}
+source "$(dirname "$0")/lib.sh"
 prog="$build/tests/prog_fork"
 check="$src/tests/integration/trace_check.py"
 viewer="$build/viewer/cdebug-trace"
-command -v go >/dev/null || fail "go (Debian golang-go) is required: run scripts/bootstrap"
-export HOME="$tmp" PPROF_TMPDIR="$tmp" GOCACHE="$tmp/gocache" GOPATH="$tmp/gopath" \
-    GOPROXY=off GOFLAGS= GO111MODULE=off
+go_env
 
 # LeakSanitizer runs in every child that exits. The debug server's polling
 # thread (libmicrohttpd's) holds an array it allocates for each poll() on
@@ -37,7 +34,7 @@ fi
 tasks=300 # prog_fork's PARENT_TASKS
 child_tasks=30
 
-run() { # NAME CDEBUG: prog_fork with DIR $tmp/NAME, output in $tmp/NAME.{out,err}
+run_fork() { # NAME CDEBUG: prog_fork with DIR $tmp/NAME, output in $tmp/NAME.{out,err}
     local d=$tmp/$1 rc=0
     mkdir -p "$d"
     CDEBUG=$2 timeout -k 5 150 "$prog" "$d" "$d/mem.pb.gz" "$d/cpu.pb.gz" \
@@ -66,16 +63,9 @@ if not eval(sys.argv[2], {"s": s, "e": e}):
 PY
 }
 
-pp() {
-    timeout -k 5 120 go tool pprof "$@" 2>"$tmp/pp.err" || {
-        cat "$tmp/pp.err" >&2
-        fail "go tool pprof $*"
-    }
-}
-
 # ---- 1. CDEBUG=trace=FILE, memprofile, cpuprofile, gctrace, schedtrace ----
 d=$tmp/files
-run files "trace=$d/p.trace,memprofile=$d/mem.pb.gz,memprofilerate=1,cpuprofile=$d/cpu.pb.gz,cpuprofilerate=1000,gctrace=1,schedtrace=1000,http=127.0.0.1:0"
+run_fork files "trace=$d/p.trace,memprofile=$d/mem.pb.gz,memprofilerate=1,cpuprofile=$d/cpu.pb.gz,cpuprofilerate=1000,gctrace=1,schedtrace=1000,http=127.0.0.1:0"
 
 # The parent's trace: complete, its own tasks only, each exactly once.
 python3 "$check" "$d/p.trace" >"$tmp/p.json" || fail "parent trace: trace_check rejected it"
@@ -118,7 +108,7 @@ ok "no gctrace line twice"
 
 # ---- 2. the flight recorder ------------------------------------------------
 d=$tmp/flight
-run flight "flight=10,gctrace=1"
+run_fork flight "flight=10,gctrace=1"
 [[ ! -e $d/mem.pb.gz && ! -e $d/p.trace ]] || fail "flight: files nobody asked for"
 python3 "$check" "$d/flight.trace" >"$tmp/f.json" || fail "flight window: trace_check rejected it"
 expect "$tmp/f.json" 's["end"] and not s["truncated"]' "flight window: clean end"

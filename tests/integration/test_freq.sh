@@ -18,51 +18,24 @@
 # CTest sets CDEBUG_BUILD and CDEBUG_SRC; a non-empty CDEBUG_SANITIZE (ASan
 # build) shrinks the workloads.
 set -euo pipefail
-
-build=${CDEBUG_BUILD:?CDEBUG_BUILD must name the build directory}
-src=${CDEBUG_SRC:?CDEBUG_SRC must name the source tree}
-sanitize=${CDEBUG_SANITIZE:-}
+source "$(dirname "$0")/lib.sh"
 freq=$build/examples/freq
 tool=$build/viewer/cdebug-trace
 helper=$src/tests/integration/freq_trace.py
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 # The interpreter itself, not a version-manager shim that may cost half a
 # second per call.
 python=$(python3 -c 'import sys; print(sys.executable)')
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-show() {
-    echo "---- $1 ($(wc -l <"$1") lines, last 20) ----" >&2
-    tail -n 20 "$1" >&2
-}
+built "$freq" "$tool"
 
-for p in "$freq" "$tool"; do
-    [[ -x $p ]] || fail "$p is not built"
-done
-unset CDEBUG CDMAXPROCS CDGC
-
+# A whole run may take minutes under a sanitizer: lib.sh's `run` waits 300 s.
+run_timeout=300
 if [[ -n $sanitize ]]; then
     docs=200 tdocs=800 small=120
 else
     docs=600 tdocs=2000 small=300
 fi
-
-# run EXPECTED-STATUS ARGS...: freq with stdout in $tmp/out, stderr in $tmp/err.
-run() {
-    local want=$1 st=0
-    shift
-    timeout -k 5 300 "$freq" "$@" >"$tmp/out" 2>"$tmp/err" || st=$?
-    if [[ $st != "$want" ]]; then
-        show "$tmp/out"
-        show "$tmp/err"
-        fail "freq $*: exit $st, want $want"
-    fi
-}
 
 # found N TOPIC: checks the first stdout line and prints the count.
 found() {
@@ -88,7 +61,7 @@ modes=(serial fanout bounded numcpu)
 echo "== counts: $docs generated documents, every mode"
 declare -A count
 for m in "${modes[@]}"; do
-    CDMAXPROCS=2 run 0 --mode=$m --docs=$docs
+    CDMAXPROCS=2 run 0 "$freq" --mode=$m --docs=$docs
     [[ ! -s $tmp/err ]] || {
         show "$tmp/err"
         fail "$m: stderr not empty"
@@ -106,7 +79,7 @@ done
 expected=${count[serial]}
 ((expected > 0)) || fail "nothing found in $docs documents"
 
-run 0 --dump="$tmp/docs" --docs=$docs
+run 0 "$freq" --dump="$tmp/docs" --docs=$docs
 grep -qx "freq: wrote $docs documents to $tmp/docs" "$tmp/out" || fail "--dump: $(cat "$tmp/out")"
 [[ $(find "$tmp/docs" -name '*.xml' | wc -l) == "$docs" ]] || fail "--dump: wrong number of files"
 [[ -f $tmp/docs/000000.xml && -f $tmp/docs/$(printf %06d $((docs - 1))).xml ]] \
@@ -115,18 +88,18 @@ py=$("$python" "$helper" --count "$tmp/docs" president) || fail "python could no
 [[ $py == "$expected" ]] || fail "freq found $expected, python's xml.etree finds $py"
 
 # The generator is deterministic and --docs=N is a prefix of a larger run.
-run 0 --dump="$tmp/more" --docs=$((docs + 7))
+run 0 "$freq" --dump="$tmp/more" --docs=$((docs + 7))
 cmp -s "$tmp/docs/000005.xml" "$tmp/more/000005.xml" || fail "--dump is not deterministic"
 
 for m in "${modes[@]}"; do
-    CDMAXPROCS=2 run 0 --mode=$m --dir="$tmp/docs"
+    CDMAXPROCS=2 run 0 "$freq" --mode=$m --dir="$tmp/docs"
     [[ $(found $docs president) == "$expected" ]] || fail "--dir in mode $m"
 done
 # Another topic, given in another case: generated and read back.
 py=$("$python" "$helper" --count "$tmp/docs" senate)
-CDMAXPROCS=2 run 0 --mode=numcpu --docs=$docs --topic=senate
+CDMAXPROCS=2 run 0 "$freq" --mode=numcpu --docs=$docs --topic=senate
 [[ $(found $docs senate) == "$py" ]] || fail "--topic=senate: python finds $py"
-CDMAXPROCS=2 run 0 --mode=fanout --dir="$tmp/docs" --topic=SeNaTe
+CDMAXPROCS=2 run 0 "$freq" --mode=fanout --dir="$tmp/docs" --topic=SeNaTe
 [[ $(found $docs SeNaTe) == "$py" ]] || fail "--topic=SeNaTe: python finds $py"
 echo "ok: every mode found president $expected times, as python does; senate $py times"
 
@@ -170,10 +143,10 @@ mkdir "$tmp/tricky/sub.xml" # a directory: not a document
 [[ $("$python" "$helper" --count "$tmp/tricky" president) == 7 ]] \
     || fail "python's count of the corner cases is not 7: the test's oracle is wrong"
 for m in "${modes[@]}"; do
-    CDMAXPROCS=2 run 0 --mode=$m --dir="$tmp/tricky"
+    CDMAXPROCS=2 run 0 "$freq" --mode=$m --dir="$tmp/tricky"
     [[ $(found 1 president) == 7 ]] || fail "corner cases in mode $m: want 7"
 done
-CDMAXPROCS=2 run 0 --dir="$tmp/tricky" --topic=elect
+CDMAXPROCS=2 run 0 "$freq" --dir="$tmp/tricky" --topic=elect
 [[ $(found 1 elect) == 1 ]] || fail "corner cases, topic elect: want 1"
 
 bad_docs=(
@@ -207,7 +180,7 @@ for k in "${!bad_docs[@]}"; do
     cp "$tmp/tricky/tricky.xml" "$tmp/bad/a.xml"
     cp "$tmp/bad$k.xml" "$tmp/bad/b.xml"
     for m in serial fanout; do
-        CDMAXPROCS=2 run 1 --mode=$m --dir="$tmp/bad"
+        CDMAXPROCS=2 run 1 "$freq" --mode=$m --dir="$tmp/bad"
         [[ $(found 2 president) == 7 ]] || fail "'$b': the good document still counts"
         grep -Eq "^freq: $tmp/bad/b\.xml: byte [0-9]+: [a-z'<&]" "$tmp/err" || {
             show "$tmp/err"
@@ -227,7 +200,7 @@ bad_args=(--bogus extra -x --mode --mode= --mode=parallel --mode=SERIAL "--mode=
     --docs=99999999999999999999999 --topic= "--topic=two words" --topic=a-b --topic=caf$'\xc3\xa9'
     --topic=$long --dir --dir= --dump --dump=)
 for a in "${bad_args[@]}"; do
-    run 2 "$a"
+    run 2 "$freq" "$a"
     [[ ! -s $tmp/out ]] || fail "'$a': wrote to stdout"
     grep -q '^freq: ' "$tmp/err" || fail "'$a': no message on stderr"
     grep -q '^usage: freq' "$tmp/err" || fail "'$a': no usage on stderr"
@@ -236,16 +209,16 @@ pairs=("--dir=$tmp/docs --docs=5" "--dir=$tmp/docs --dump=$tmp/x" "--dump=$tmp/x
     "--dump=$tmp/x --topic=senate")
 for p in "${pairs[@]}"; do
     read -ra args <<<"$p"
-    run 2 "${args[@]}"
+    run 2 "$freq" "${args[@]}"
     grep -q '^freq: --d' "$tmp/err" || fail "'$p': no message"
 done
 [[ ! -e $tmp/x ]] || fail "a refused --dump wrote files"
-run 0 --help
+run 0 "$freq" --help
 grep -q '^usage: freq' "$tmp/out" || fail "--help: no usage on stdout"
-run 1 --dir="$tmp/missing"
+run 1 "$freq" --dir="$tmp/missing"
 grep -q "^freq: $tmp/missing: No such file or directory" "$tmp/err" || fail "--dir missing"
 mkdir "$tmp/empty"
-run 1 --dir="$tmp/empty"
+run 1 "$freq" --dir="$tmp/empty"
 grep -q "no .xml files" "$tmp/err" || fail "--dir empty"
 echo "ok: ${#bad_args[@]} bad flags and ${#pairs[@]} bad combinations refused"
 
@@ -257,7 +230,7 @@ traced() {
     local m=$1 n=$2 t
     t=$(tasks_for "$1" "$2")
     shift 2
-    CDEBUG=trace="$tmp/$m.trace" CDMAXPROCS=2 run 0 --mode=$m --docs=$n
+    CDEBUG=trace="$tmp/$m.trace" CDMAXPROCS=2 run 0 "$freq" --mode=$m --docs=$n
     cp "$tmp/out" "$tmp/$m.out"
     "$tool" dump "$tmp/$m.trace" >"$tmp/$m.dump" 2>"$tmp/$m.dumperr" || {
         show "$tmp/$m.dumperr"

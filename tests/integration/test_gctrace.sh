@@ -5,11 +5,9 @@
 # when tasks collect on several threads; CDGC=off leaves only the forced ones;
 # without gctrace there is no gc line at all.
 set -euo pipefail
-prog="${CDEBUG_BUILD:?}/tests/prog_gc"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-[[ -x $prog ]] || fail "$prog not built"
+source "$(dirname "$0")/lib.sh"
+prog=$build/tests/prog_gc
+built "$prog"
 
 # fmtNSAsMS output: "0", 0.001-0.099, 0.10-0.99, 1.0-9.9, or whole ms >= 10.
 T='(0|0\.[0-9]{2,3}|[1-9]\.[0-9]|[1-9][0-9]+)'

@@ -19,20 +19,12 @@
 # test_heapprof_stress.sh runs the concurrent stress (and is the one TSan
 # runs).
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
 prog="$build/tests/prog_heapprof"
 check="$(dirname "$0")/heapprof_text.py"
-command -v go >/dev/null || fail "go (Debian golang-go) is required: run scripts/bootstrap"
 # pprof and the Go build write nothing outside $tmp, and never go online.
-export HOME="$tmp" PPROF_TMPDIR="$tmp" GOCACHE="$tmp/gocache" GOPATH="$tmp/gopath" \
-    GOPROXY=off GOFLAGS= GO111MODULE=off
-
-pp() {
-    timeout -k 5 120 go tool pprof "$@" 2>"$tmp/pp.err" || {
-        cat "$tmp/pp.err" >&2
-        fail "go tool pprof $*"
-    }
-}
+go_env
 
 # flat FILE FUNC / pct FILE FUNC: the flat value / flat% of FUNC in a -top
 # output (empty when FUNC is absent).
@@ -53,7 +45,7 @@ no_kit_frames() { # FILE: cdebug's allocator never appears in a stack
         fail "$1: the allocator's own frames are in the profile"
     }
 }
-run() { # NAME CDEBUG ARGS...: runs prog, stderr checked for sanitizer reports
+run_prog() { # NAME CDEBUG ARGS...: runs prog, stderr checked for sanitizer reports
     local name=$1 cdebug=$2
     shift 2
     CDEBUG=$cdebug timeout -k 5 300 "$prog" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || {
@@ -66,7 +58,7 @@ run() { # NAME CDEBUG ARGS...: runs prog, stderr checked for sanitizer reports
 # ---- memprofilerate=1: exact ---------------------------------------------
 d1=$tmp/r1
 mkdir -p "$d1"
-run r1 memprofilerate=1 files "$d1" 2000 1000 100
+run_prog r1 memprofilerate=1 files "$d1" 2000 1000 100
 
 pp -top -sample_index=alloc_space "$d1/heap1.pb.gz" >"$d1/as"
 [[ $(first "$d1/as") == big_site ]] || { cat "$d1/as"; fail "rate 1: big_site is not first"; }
@@ -174,7 +166,7 @@ rounds=20000
 [[ -n $sanitize ]] && rounds=12000
 d2=$tmp/r2
 mkdir -p "$d2"
-run r2 "" files "$d2" "$rounds" 1000 100
+run_prog r2 "" files "$d2" "$rounds" 1000 100
 pp -top -sample_index=alloc_space "$d2/heap1.pb.gz" >"$d2/as"
 expect_pct "$d2/as" big_site 74 86 "default rate alloc_space"
 expect_pct "$d2/as" small_site 14 26 "default rate alloc_space"
@@ -202,7 +194,7 @@ ok "default rate: shares of bytes and objects, total, period, labels"
 # ---- memprofilerate=0 ---------------------------------------------------------
 d0=$tmp/r0
 mkdir -p "$d0"
-run r0 memprofilerate=0 files "$d0" 2000 1000 100
+run_prog r0 memprofilerate=0 files "$d0" 2000 1000 100
 pp -raw "$d0/heap1.pb.gz" >"$d0/raw"
 awk '/^Samples:/ { s = 1; next } /^Locations/ { s = 0 } s && !/^alloc_objects/ { n++ } END { exit n != 0 }' \
     "$d0/raw" || { cat "$d0/raw"; fail "memprofilerate=0: samples"; }
@@ -210,11 +202,11 @@ head -n1 "$d0/heap1.txt" | grep -qx 'heap profile: 0: 0 \[0: 0\] @ heap/0' || fa
 ok "memprofilerate=0: no samples"
 
 # ---- CDEBUG=memprofile, bad values ------------------------------------------------
-run mp "memprofilerate=1,memprofile=$tmp/mem.pb.gz" files "$d0" 200 100 10
+run_prog mp "memprofilerate=1,memprofile=$tmp/mem.pb.gz" files "$d0" 200 100 10
 pp -top "$tmp/mem.pb.gz" >"$tmp/mem.top"
 grep -q '^Type: alloc_space$' "$tmp/mem.top" && [[ $(first "$tmp/mem.top") == big_site ]] ||
     { cat "$tmp/mem.top"; fail "memprofile at exit"; }
-run mpbad "memprofile=$tmp/no/such/dir/mem.pb.gz,memprofilerate=-1,memprofilerate=1x" files "$d0" 20 10 1
+run_prog mpbad "memprofile=$tmp/no/such/dir/mem.pb.gz,memprofilerate=-1,memprofilerate=1x" files "$d0" 20 10 1
 grep -qx "cdebug: memprofile: cannot create $tmp/no/such/dir/mem.pb.gz: No such file or directory" "$tmp/mpbad.err" ||
     { cat "$tmp/mpbad.err"; fail "memprofile error line"; }
 grep -qx 'cdebug: CDEBUG: bad value "-1" for memprofilerate ignored (want bytes from 0 (off) to 2147483647; 1 samples every allocation)' \

@@ -8,7 +8,7 @@
 # sanitizer reports anything; under TSan (make test-tsan, GC_DONT_GC=1) it
 # is the heap profiler's race check.
 set -euo pipefail
-source "$(dirname "$0")/http_lib.sh"
+source "$(dirname "$0")/lib.sh"
 prog="$build/tests/prog_heapprof"
 secs=5
 [[ -n $sanitize ]] && secs=3

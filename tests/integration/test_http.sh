@@ -14,6 +14,7 @@
 #   embed      cd_http_handle inside the application's own libmicrohttpd
 #   cycles     start/stop 50 times: -EBUSY, -ENOENT, no fd leak
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
 
 prog=$build/tests/prog_http

@@ -12,6 +12,7 @@
 #   after      a delta profile works again, and a client that leaves in
 #              the middle of one frees its job within 1 s
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
 export PYTHONPATH="$(dirname "$0")${PYTHONPATH:+:$PYTHONPATH}" # httpc.py
 

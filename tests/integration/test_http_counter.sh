@@ -4,6 +4,7 @@
 # of the debug server on another port; bad arguments exit 2 with a usage
 # message; SIGINT and SIGTERM stop it cleanly.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
 
 counter=$build/examples/counter

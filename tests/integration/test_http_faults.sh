@@ -17,6 +17,7 @@
 # Under a sanitizer build the counts shrink (CDEBUG_SANITIZE set) and the
 # server's stderr must hold no report when it exits.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
 
 prog=$build/tests/prog_http

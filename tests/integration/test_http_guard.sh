@@ -19,6 +19,7 @@
 #                127.0.0.0/8, as a client on the machine's LAN address would
 #                (needs root; skipped with a note elsewhere)
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
 export PYTHONPATH="$(dirname "$0")${PYTHONPATH:+:$PYTHONPATH}" # httpc.py
 
@@ -163,5 +164,5 @@ unshare -n bash "$tmp/netns.sh" "$embed" "$tmp" "$sanitize" >"$tmp/netns.out" 2>
     cat "$tmp/netns.out" >&2
     fail "embedded handler peer rule (see above)"
 }
-grep -Eq 'Sanitizer|runtime error:' "$tmp/ns.err" && { cat "$tmp/ns.err" >&2; fail "sanitizer report in prog_http_embed"; }
+check_sanitizer ns
 ok "embedded handler: a non-loopback peer gets 403 without a token, 401/200 with one; loopback peers as before"

@@ -16,6 +16,7 @@
 # connection that has waited longest for its request (at least 1 s), so
 # tricklers make room for newcomers instead of holding every slot.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
 export PYTHONPATH="$(dirname "$0")${PYTHONPATH:+:$PYTHONPATH}" # httpc.py
 

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # libcdebug exports only cd_ symbols; an installed tree works from a plain C
-# program through pkg-config and through CMake's find_package(cdebug).
+# program through pkg-config and through CMake's find_package(cdebug), with
+# the shared library (whose private dependencies, cdebug.pc's
+# Requires.private, stay out of the program) and with the static one (which
+# brings them). test_add_subdirectory.sh builds cdebug inside a consumer.
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
-src="${CDEBUG_SRC:?}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
 # 1. Exported symbols: the public API and nothing else.
 extra=$(nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}' | grep -v '^cd_' || true)
@@ -18,7 +17,7 @@ nm -D --defined-only "$build/libcdebug.so" | grep -q ' cd__' && fail "internal c
 
 # Consumers are built without sanitizers; an instrumented library cannot be
 # loaded by them, so the sanitizer builds stop here.
-if [[ -n ${CDEBUG_SANITIZE:-} ]]; then
+if [[ -n $sanitize ]]; then
   echo "install: symbols checked; consumer builds skipped under sanitizers"
   exit 0
 fi
@@ -31,51 +30,48 @@ libdir=$(find "$tmp/prefix" -name 'libcdebug.so' -printf '%h\n' | head -1)
 [[ -f $libdir/pkgconfig/cdebug.pc ]] || fail "cdebug.pc not installed"
 [[ -f $libdir/cmake/cdebug/cdebugConfig.cmake ]] || fail "CMake package not installed"
 
-cat >"$tmp/app.c" <<'C'
-#include <cdebug/cdebug.h>
-#include <stdio.h>
-static _Atomic int n;
-static cd_waitgroup wg;
-static void work(void *arg) { int *v = arg; n += *v; cd_wg_done(&wg); }
-int main(void) {
-    cd_wg_init(&wg);
-    for (int i = 0; i < 100; i++) {
-        int *v = cd_alloc(sizeof *v);
-        *v = 1;
-        cd_wg_add(&wg, 1);
-        cd_go(work, v);
-    }
-    cd_wg_wait(&wg);
-    cd_gc();
-    cd_memstats m;
-    cd_read_memstats(&m);
-    printf("n=%d numgc=%u\n", (int)n, m.NumGC);
-    cd_shutdown();
-    return 0;
-}
-C
-
 # 3. pkg-config consumer.
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 # shellcheck disable=SC2046
-cc -std=c11 -o "$tmp/app-pc" "$tmp/app.c" $(pkg-config --cflags --libs cdebug) ||
+cc -std=c11 -o "$tmp/app-pc" "$src/tests/integration/consumer_app.c" $(pkg-config --cflags --libs cdebug) ||
   fail "pkg-config build failed"
 out=$(LD_LIBRARY_PATH="$libdir" "$tmp/app-pc")
 [[ $out =~ ^n=100\ numgc=[1-9] ]] || fail "pkg-config app printed '$out'"
 
-# 4. CMake find_package consumer.
+# needed FILE: the shared libraries FILE loads (DT_NEEDED), one a line.
+needed() {
+  readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'
+}
+
+# 4. CMake find_package consumers: the shared library (cdebug::cdebug) and
+# the static one (cdebug::cdebug_static).
 mkdir -p "$tmp/cm"
-cp "$tmp/app.c" "$tmp/cm/app.c"
+cp "$src/tests/integration/consumer_app.c" "$tmp/cm/app.c"
 cat >"$tmp/cm/CMakeLists.txt" <<'CM'
 cmake_minimum_required(VERSION 3.25)
 project(consumer C)
 find_package(cdebug REQUIRED)
 add_executable(app app.c)
 target_link_libraries(app PRIVATE cdebug::cdebug)
+add_executable(app_static app.c)
+target_link_libraries(app_static PRIVATE cdebug::cdebug_static)
 CM
-cmake -S "$tmp/cm" -B "$tmp/cm/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null ||
+cmake -G "Unix Makefiles" -S "$tmp/cm" -B "$tmp/cm/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >"$tmp/cm.out" 2>"$tmp/cm.err" ||
   fail "find_package(cdebug) configure failed"
-cmake --build "$tmp/cm/build" >/dev/null || fail "find_package consumer build failed"
+cmake --build "$tmp/cm/build" >"$tmp/cmb.out" 2>"$tmp/cmb.err" || { show "$tmp/cmb.out"; fail "find_package consumer build failed"; }
 out=$(LD_LIBRARY_PATH="$libdir" "$tmp/cm/build/app")
 [[ $out =~ ^n=100\ numgc=[1-9] ]] || fail "find_package app printed '$out'"
+needed "$tmp/cm/build/app" | grep -qx 'libcdebug.so.0' || fail "app does not load libcdebug.so.0"
+# cdebug.pc's Requires.private are the shared library's business: the
+# program's link line (CMake's link.txt; what the linker then keeps depends
+# on --as-needed) does not name them. The static library's does.
+link=$tmp/cm/build/CMakeFiles/app.dir/link.txt
+link_static=$tmp/cm/build/CMakeFiles/app_static.dir/link.txt
+for lib in libgc liburcu libdw libz; do
+  grep -q "/$lib[.-]" "$link" && fail "app links $lib, a private dependency of libcdebug: $(cat "$link")"
+  grep -q "/$lib[.-]" "$link_static" || fail "app_static does not link $lib: $(cat "$link_static")"
+done
+out=$("$tmp/cm/build/app_static")
+[[ $out =~ ^n=100\ numgc=[1-9] ]] || fail "find_package app_static printed '$out'"
+needed "$tmp/cm/build/app_static" | grep -q '^libcdebug' && fail "app_static loads a shared libcdebug"
 echo "install: all checks passed"

@@ -5,15 +5,9 @@
 # (-tagfocus), the four heap sample types with the default one, and the
 # mapping's build id.
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
-prog="$build/tests/prog_pprof_encode"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-command -v go >/dev/null || fail "go (Debian golang-go) is required: run scripts/bootstrap"
-export HOME="$tmp" GOFLAGS=-mod=mod PPROF_TMPDIR="$tmp"   # pprof writes nothing elsewhere
-
-pp() { timeout -k 5 120 go tool pprof "$@" 2>"$tmp/pp.err" || { cat "$tmp/pp.err" >&2; fail "go tool pprof $*"; }; }
+source "$(dirname "$0")/lib.sh"
+prog=$build/tests/prog_pprof_encode
+go_env
 
 "$prog" cpu "$tmp/cpu.pb.gz"
 [[ $(head -c2 "$tmp/cpu.pb.gz" | od -An -tx1 | tr -d ' ') == 1f8b ]] || fail "not gzip"

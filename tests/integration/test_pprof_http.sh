@@ -4,7 +4,7 @@
 # symbol (GET and POST, Go's "num_symbols: 1" then "0x... name"), unknown
 # profiles, request bodies past the limit, and the headers Go sends.
 set -euo pipefail
-source "$(dirname "$0")/http_lib.sh"
+source "$(dirname "$0")/lib.sh"
 prog="$build/tests/prog_pprof_http"
 
 start srv 'listening on' "$prog" --addr=127.0.0.1:0 'arg one' two

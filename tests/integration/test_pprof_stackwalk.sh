@@ -13,7 +13,7 @@
 # exit 0 on SIGTERM, or a sanitizer report (the ASan build checks every
 # word the walks load).
 set -euo pipefail
-source "$(dirname "$0")/http_lib.sh"
+source "$(dirname "$0")/lib.sh"
 prog="$build/tests/prog_taskprof"
 [[ -x $prog ]] || fail "$prog is not built"
 

@@ -4,10 +4,8 @@
 # idle, a busy pool reports queued tasks; the detailed form has one P line per
 # worker per report; no SCHED line without schedtrace.
 set -euo pipefail
-prog="${CDEBUG_BUILD:?}/tests/prog_sched"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
+prog=$build/tests/prog_sched
 
 line_re='^SCHED [0-9]+ms: gomaxprocs=([0-9]+) idleprocs=([0-9]+) threads=[0-9]+ spinningthreads=[0-9]+ idlethreads=[0-9]+ runqueue=([0-9]+) \[([0-9 ]+)\]$'
 

@@ -4,7 +4,7 @@
 # are refused, and the debug routes are served on the service's own port
 # (Go's import _ "net/http/pprof").
 set -euo pipefail
-source "$(dirname "$0")/http_lib.sh"
+source "$(dirname "$0")/lib.sh"
 prog="$build/examples/search"
 
 count() { # URL [CURL-ARGS]: the result count of a search page

@@ -14,11 +14,9 @@
 # Needs root (to make a set-user-ID-root file and to become nobody); exits
 # 77, which CTest reports as skipped, elsewhere.
 set -euo pipefail
-build=${CDEBUG_BUILD:?}
-sanitize=${CDEBUG_SANITIZE:-}
+source "$(dirname "$0")/lib.sh"
 prog="$build/tests/prog_setuid"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-[[ -x $prog ]] || fail "$prog not built"
+built "$prog"
 if [[ $(id -u) -ne 0 ]] || ! command -v setpriv >/dev/null; then
     echo "SKIP: needs root and setpriv"
     exit 77
@@ -26,8 +24,6 @@ fi
 nobody_uid=$(id -u nobody)
 nobody_gid=$(id -g nobody)
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp" # nobody may enter, only root may create files here
 mkdir -m 1777 "$tmp/pub"
 

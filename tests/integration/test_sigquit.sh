@@ -8,17 +8,17 @@
 # in read(2) on stdin, so the process-directed SIGQUIT lands on main (every
 # kit thread blocks it).
 set -euo pipefail
-source "$(dirname "$0")/http_lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 prog=$build/tests/prog_taskprof
 [[ -x $prog ]] || fail "$prog is not built"
 export CDMAXPROCS=2
 ulimit -c 0 # the default action dumps core: not here
 
-# run NAME CDEBUG: starts prog serve with that CDEBUG and stdin on a fifo we
+# quit_run NAME CDEBUG: starts prog serve with that CDEBUG and stdin on a fifo we
 # hold open, waits for "ready", sends SIGQUIT, waits (20 s at most) and sets
 # $status.
-run() {
+quit_run() {
     local name=$1 i
     rm -f "$tmp/in"
     mkfifo "$tmp/in"
@@ -48,7 +48,7 @@ os.execv(sys.argv[1], sys.argv[1:])' "$prog" serve <"$tmp/in" >"$tmp/$name.out" 
 }
 
 # ---- sigquit=1: the dump, then exit 2 -------------------------------------------
-run dump sigquit=1
+quit_run dump sigquit=1
 err=$tmp/dump.err
 [[ $status == 2 ]] || { show "$err"; fail "exit status $status, want 2"; }
 ! grep -qx done "$tmp/dump.out" || fail "the program ran on after SIGQUIT"
@@ -83,14 +83,14 @@ ok "sigquit=1: dump on stderr, exit status 2"
 
 # ---- without sigquit=1: SIGQUIT's default action (terminate, core) ------------
 for setting in "" sigquit=0; do
-    run default "$setting"
+    quit_run default "$setting"
     [[ $status == $((128 + 3)) ]] || { show "$tmp/default.err"; fail "CDEBUG='$setting': status $status, want 131"; }
     ! grep -q 'SIGQUIT: quit' "$tmp/default.err" || fail "CDEBUG='$setting': dumped"
 done
 ok "SIGQUIT keeps its default action without sigquit=1"
 
 # A bad value warns and leaves the default.
-run bad sigquit=2
+quit_run bad sigquit=2
 [[ $status == 131 ]] || fail "sigquit=2: status $status"
 grep -qx 'cdebug: CDEBUG: bad value "2" for sigquit ignored (want 0 or 1)' "$tmp/bad.err" ||
     { show "$tmp/bad.err"; fail "sigquit=2 warning"; }

@@ -17,20 +17,13 @@
 #   churn   profiles written in a loop while tasks spawn, block and end (the
 #           only part run under ThreadSanitizer)
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
 
 prog=$build/tests/prog_taskprof
-[[ -x $prog ]] || fail "$prog is not built"
-command -v go >/dev/null || fail "go (Debian golang-go) is required: run scripts/bootstrap"
-export HOME="$tmp" PPROF_TMPDIR="$tmp" GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=off
+built "$prog"
+go_env
 export CDMAXPROCS=2
-
-pp() {
-    timeout -k 5 120 go tool pprof "$@" 2>"$tmp/pp.err" || {
-        cat "$tmp/pp.err" >&2
-        fail "go tool pprof $*"
-    }
-}
 
 # Go's text/tabwriter as printCountProfile sets it up, to compare alignment.
 mkdir -p "$tmp/tw"

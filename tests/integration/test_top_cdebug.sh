@@ -11,17 +11,11 @@
 #     with it reads the values.
 # Skipped (with a message) when examples/counter is not built.
 set -euo pipefail
-
-tmp=$(mktemp -d)
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+source "$(dirname "$0")/lib.sh"
 # shellcheck source=go_expvar_server/lib.sh
-source "${CDEBUG_SRC:?}/tests/integration/go_expvar_server/lib.sh"
-trap 'top_cleanup; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/go_expvar_server/lib.sh"
 
-counter=$CDEBUG_BUILD/examples/counter
+counter=$build/examples/counter
 if [[ ! -x $counter ]]; then
     echo "SKIP: $counter is not built"
     exit 0
@@ -33,7 +27,7 @@ top=$(top_bin)
 start_counter() {
     local out=$tmp/counter.$RANDOM
     env CDEBUG=http=127.0.0.1:0 "$@" "$counter" --addr=127.0.0.1:0 >"$out" 2>&1 &
-    top_pids+=($!)
+    pids+=($!)
     local i
     for ((i = 0; i < 100; i++)); do
         grep -q 'debug server on port' "$out" 2>/dev/null && break
@@ -53,7 +47,7 @@ traffic() {
         curl -s -m 2 "http://$svc/" >/dev/null || true
         sleep 0.02
     done) &
-    top_pids+=($!)
+    pids+=($!)
 }
 
 start_counter
@@ -61,7 +55,7 @@ traffic
 vars='requests,mem:memstats.Alloc,mem:memstats.Sys,duration:memstats.PauseTotalNs,status.200,str:last_path,latency_seconds.count,missing'
 "$top" -dummy -i 250ms -ports="$dbg" -vars="$vars" >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-top_pids+=("$pid")
+pids+=("$pid")
 sleep $((2 * top_slow))
 kill -INT "$pid"
 rc=0
@@ -93,14 +87,13 @@ print("ok: requests %r" % reqs)
 PY
 
 # Bearer token: refused without it, accepted with it.
-top_cleanup
-top_pids=()
+kill_all
 start_counter CDEBUG_HTTP_TOKEN=s3cret
 for token in "" s3cret; do
     CDEBUG_HTTP_TOKEN=$token "$top" -dummy -i 250ms -ports="$dbg" -vars=requests \
         >"$tmp/out" 2>"$tmp/err" &
     pid=$!
-    top_pids+=("$pid")
+    pids+=("$pid")
     sleep 1
     kill -INT "$pid"
     rc=0

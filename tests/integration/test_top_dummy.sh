@@ -11,15 +11,9 @@
 #   - SIGINT ends it with status 0 and --csv holds a header and one row per
 #     sample (checked with python3's csv module).
 set -euo pipefail
-
-tmp=$(mktemp -d)
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+source "$(dirname "$0")/lib.sh"
 # shellcheck source=go_expvar_server/lib.sh
-source "${CDEBUG_SRC:?}/tests/integration/go_expvar_server/lib.sh"
-trap 'top_cleanup; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/go_expvar_server/lib.sh"
 
 top=$(top_bin)
 go_peer_build
@@ -30,21 +24,21 @@ vars='requests,mem:memstats.Alloc,duration:latency_ns,nested.dotted\.key,str:ver
 "$top" -dummy -i 250ms -ports="$addr,127.0.0.1:$dead" -vars="$vars" --csv "$tmp/run.csv" \
     >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-top_pids+=("$pid")
+pids+=("$pid")
 sleep $((2 * top_slow))
 kill -INT "$pid"
 rc=0
 wait_pid "$pid" 10 || rc=$?
-show() {
+show_run() {
     echo "---- stdout ----" >&2
     cat "$tmp/out" >&2
     echo "---- stderr ----" >&2
     cat "$tmp/err" >&2
 }
-((rc == 0)) || { show; fail "cdebug-top exited $rc after SIGINT"; }
-[[ ! -s $tmp/err ]] || { show; fail "unexpected stderr"; }
+((rc == 0)) || { show_run; fail "cdebug-top exited $rc after SIGINT"; }
+[[ ! -s $tmp/err ]] || { show_run; fail "unexpected stderr"; }
 
-python3 - "$tmp/out" "$tmp/run.csv" "$addr" "127.0.0.1:$dead" <<'PY' || { show; exit 1; }
+python3 - "$tmp/out" "$tmp/run.csv" "$addr" "127.0.0.1:$dead" <<'PY' || { show_run; exit 1; }
 import csv, datetime, re, sys
 
 out, csvpath, good, dead = sys.argv[1:5]

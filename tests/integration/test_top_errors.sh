@@ -10,15 +10,9 @@
 #     <url>: ...", a server that never answers -> "timeout after 1s" within
 #     the round, while the healthy service is still sampled every round.
 set -euo pipefail
-
-tmp=$(mktemp -d)
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+source "$(dirname "$0")/lib.sh"
 # shellcheck source=go_expvar_server/lib.sh
-source "${CDEBUG_SRC:?}/tests/integration/go_expvar_server/lib.sh"
-trap 'top_cleanup; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/go_expvar_server/lib.sh"
 
 top=$(top_bin)
 
@@ -61,7 +55,7 @@ dummy_run() {
     shift
     "$top" -dummy "$@" >"$tmp/out" 2>"$tmp/err" &
     local pid=$!
-    top_pids+=("$pid")
+    pids+=("$pid")
     sleep "$secs"
     kill -INT "$pid"
     wait_pid "$pid" 10 || rc=$?

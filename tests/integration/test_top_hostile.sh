@@ -20,17 +20,12 @@
 #     by CR/LF, and no OSC, BEL or C1 in the bytes cdebug-top writes to
 #     the terminal (recorded raw with pipe-pane).
 set -euo pipefail
-
-tmp=$(mktemp -d)
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+source "$(dirname "$0")/lib.sh"
 # shellcheck source=go_expvar_server/lib.sh
-source "${CDEBUG_SRC:?}/tests/integration/go_expvar_server/lib.sh"
+source "$(dirname "$0")/go_expvar_server/lib.sh"
 sock="cdtop-hostile-$$-$RANDOM"
 tm() { tmux -L "$sock" -f /dev/null "$@"; }
-trap 'tm kill-server 2>/dev/null || true; top_cleanup; rm -rf "$tmp"' EXIT
+at_exit 'tm kill-server 2>/dev/null'
 
 top=$(top_bin)
 
@@ -77,7 +72,7 @@ with open(sys.argv[1], "w") as f:
 srv.serve_forever()
 PY
 python3 "$tmp/server.py" "$tmp/addr.tmp" 2>"$tmp/server.err" &
-top_pids+=($!)
+pids+=($!)
 for ((i = 0; i < 100; i++)); do
     [[ -s $tmp/addr.tmp ]] && break
     sleep 0.05
@@ -89,21 +84,21 @@ vars=$'str:osc52,str:clear,str:crlf,str:c1,str:del,str:bidi,str:eq,str:plus,str:
 "$top" -dummy -i 250ms -ports="$addr,http://$addr/bad" -vars="$vars" --csv "$tmp/run.csv" \
     >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-top_pids+=("$pid")
+pids+=("$pid")
 sleep $((1 * top_slow)).5
 kill -INT "$pid"
 rc=0
 wait_pid "$pid" 10 || rc=$?
-show() {
+show_run() {
     echo "---- stdout (cat -A) ----" >&2
     cat -A "$tmp/out" >&2
     echo "---- stderr (cat -A) ----" >&2
     cat -A "$tmp/err" >&2
 }
-((rc == 0)) || { show; fail "cdebug-top exited $rc after SIGINT"; }
-[[ ! -s $tmp/err ]] || { show; fail "unexpected stderr"; }
+((rc == 0)) || { show_run; fail "cdebug-top exited $rc after SIGINT"; }
+[[ ! -s $tmp/err ]] || { show_run; fail "unexpected stderr"; }
 
-python3 - "$tmp/out" "$tmp/run.csv" "$addr" <<'PY' || { show; exit 1; }
+python3 - "$tmp/out" "$tmp/run.csv" "$addr" <<'PY' || { show_run; exit 1; }
 import csv, io, re, sys
 
 out, csvpath, addr = sys.argv[1:4]
@@ -202,7 +197,7 @@ PY
 # The screen: what cdebug-top writes to the terminal, recorded raw with
 # pipe-pane, must carry no OSC (ESC ]) nor BEL from the document; the
 # escapes show as text.
-command -v tmux >/dev/null || fail "tmux is not installed (scripts/bootstrap installs it)"
+need tmux tmux
 cat >"$tmp/run.sh" <<RUN
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 '$top' -ports='$addr,http://$addr/bad' -i 200ms -vars='str:osc52,str:crlf,str:c1,str:bidi' 2>'$tmp/stderr'

@@ -8,15 +8,9 @@
 # refused"), then one "restarted: memstats.<counter> went backwards" line,
 # then values again; --csv records the restart as a (status) row.
 set -euo pipefail
-
-tmp=$(mktemp -d)
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+source "$(dirname "$0")/lib.sh"
 # shellcheck source=go_expvar_server/lib.sh
-source "${CDEBUG_SRC:?}/tests/integration/go_expvar_server/lib.sh"
-trap 'top_cleanup; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/go_expvar_server/lib.sh"
 
 top=$(top_bin)
 go_peer_build
@@ -27,8 +21,8 @@ go_peer_start addr "${args[@]}"
 "$top" -dummy -i 200ms -ports="$addr" -vars='requests,memstats.NumGC' --csv "$tmp/run.csv" \
     >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-top_pids+=("$pid")
-show() {
+pids+=("$pid")
+show_run() {
     cat "$tmp/out" "$tmp/err" >&2
 }
 
@@ -42,14 +36,14 @@ sleep $((1 * top_slow))
 kill -INT "$pid"
 rc=0
 wait_pid "$pid" 10 || rc=$?
-((rc == 0)) || { show; fail "cdebug-top exited $rc"; }
+((rc == 0)) || { show_run; fail "cdebug-top exited $rc"; }
 
-grep -q "^$addr: failed: connection refused\$" "$tmp/out" || { show; fail "no outage shown"; }
+grep -q "^$addr: failed: connection refused\$" "$tmp/out" || { show_run; fail "no outage shown"; }
 n=$(grep -Ec "^$addr: restarted: memstats\.(NumGC|TotalAlloc|PauseTotalNs) went backwards \([0-9]+ -> [0-9]+\)\$" "$tmp/out" || true)
-((n == 1)) || { show; fail "$n restart lines, want 1"; }
+((n == 1)) || { show_run; fail "$n restart lines, want 1"; }
 # values are printed again after the restart line
 tail -n 3 "$tmp/out" | grep -Eq "^$addr: requests: [0-9]+, memstats\.NumGC: [0-9]+\$" ||
-    { show; fail "no samples after the restart"; }
+    { show_run; fail "no samples after the restart"; }
 grep -Eq "^[^,]+,$addr,\(status\),restarted: memstats\.[A-Za-z]+ went backwards" "$tmp/run.csv" ||
     { cat "$tmp/run.csv" >&2; fail "restart not recorded in the CSV file"; }
 echo "ok"

@@ -9,19 +9,14 @@
 # sparkline; after a resize the layout follows the new size; q quits with
 # status 0 and the terminal is given back.
 set -euo pipefail
-
-tmp=$(mktemp -d)
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+source "$(dirname "$0")/lib.sh"
 # shellcheck source=go_expvar_server/lib.sh
-source "${CDEBUG_SRC:?}/tests/integration/go_expvar_server/lib.sh"
+source "$(dirname "$0")/go_expvar_server/lib.sh"
 sock="cdtop-$$-$RANDOM"
 tm() { tmux -L "$sock" -f /dev/null "$@"; }
-trap 'tm kill-server 2>/dev/null || true; top_cleanup; rm -rf "$tmp"' EXIT
+at_exit 'tm kill-server 2>/dev/null'
 
-command -v tmux >/dev/null || fail "tmux is not installed (scripts/bootstrap installs it)"
+need tmux tmux
 top=$(top_bin)
 go_peer_build
 go_peer_start addr -timeout 40s -churn 64 -tick 20ms
@@ -63,21 +58,21 @@ screen_has '│[0-9]+  max [0-9]+ ' 5
 sleep 1
 screen_has 'requests' 1
 s=$tmp/screen
-need() { grep -Eq -- "$1" "$s" || { cat "$s" >&2; fail "screen lacks /$1/"; }; }
-need "cdebug-top: 2 services every 200ms, press q to quit +updated [0-9]{2}:[0-9]{2}:[0-9]{2}"
-need "\[ok\] go_expvar_server \($addr\)"
-need "\[failed\] 127\.0\.0\.1:$dead"
-need "connection refused"
-need "$tmp/go_expvar_server -addrfile"
+screen_shows() { grep -Eq -- "$1" "$s" || { cat "$s" >&2; fail "screen lacks /$1/"; }; }
+screen_shows "cdebug-top: 2 services every 200ms, press q to quit +updated [0-9]{2}:[0-9]{2}:[0-9]{2}"
+screen_shows "\[ok\] go_expvar_server \($addr\)"
+screen_shows "\[failed\] 127\.0\.0\.1:$dead"
+screen_shows "connection refused"
+screen_shows "$tmp/go_expvar_server -addrfile"
 for v in requests memstats.Alloc latency_ns version missing; do
     n=$(grep -Eo -- "─ $v ─" "$s" | wc -l)
     ((n == 2)) || { cat "$s" >&2; fail "var $v: $n panel titles, want 2 (one per service)"; }
 done
-need '[0-9.]+(B|KB|MB) +max [0-9.]+(B|KB|MB)'
-need '(2|3)ms +max (2|3)ms'
-need 'go-peer 1\.0'
-need '│n/a +│'
-need '[▁▂▃▄▅▆▇█]{3}'
+screen_shows '[0-9.]+(B|KB|MB) +max [0-9.]+(B|KB|MB)'
+screen_shows '(2|3)ms +max (2|3)ms'
+screen_shows 'go-peer 1\.0'
+screen_shows '│n/a +│'
+screen_shows '[▁▂▃▄▅▆▇█]{3}'
 
 # Counters move on screen.
 r1=$(requests_now)
@@ -93,9 +88,9 @@ sleep $((1 * top_slow))
 tm capture-pane -p -t 0 >"$s"
 w=$(python3 -c 'import sys; print(max(len(l) for l in open(sys.argv[1], encoding="utf-8").read().splitlines()))' "$s")
 ((w <= 90)) || { cat "$s" >&2; fail "screen is $w columns wide after the resize to 90"; }
-need "\[ok\] go_expvar_server"
-need "\[failed\] 127\.0\.0\.1:$dead"
-need "requests"
+screen_shows "\[ok\] go_expvar_server"
+screen_shows "\[failed\] 127\.0\.0\.1:$dead"
+screen_shows "requests"
 
 tm send-keys -t 0 q
 for ((i = 0; i < 50 * top_slow; i++)); do

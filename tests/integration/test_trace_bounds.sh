@@ -25,13 +25,10 @@
 # shapes run (the limits' code paths under ASan and UBSan), not the RSS
 # part.
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
+source "$(dirname "$0")/lib.sh"
 shapes="$build/tests/prog_trace_shapes"
 gen="$build/tests/prog_trace_gen"
 tool="$build/viewer/cdebug-trace"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 bound_kb=$((128 * 1024)) view_bound_kb=$((256 * 1024))
 
@@ -89,7 +86,7 @@ measure() {
   [[ $st == 0 ]] || { cat "$tmp/$name.err" >&2; fail "$name: exit $st"; }
   if [[ -s $tmp/$name.err ]]; then cat "$tmp/$name.err" >&2; fail "$name: stderr not empty"; fi
   echo "$name: peak RSS $((kb / 1024)) MB (bound $((bound / 1024)) MB)"
-  [[ -n ${CDEBUG_SANITIZE:-} ]] && return # shadow memory: not the program's
+  [[ -n $sanitize ]] && return # shadow memory: not the program's
   ((kb > 0 && kb <= bound)) || fail "$name: peak RSS $kb KiB, above the bound $bound KiB"
 }
 
@@ -102,16 +99,16 @@ exec(textwrap.dedent(sys.argv[2]))
 EOF
 }
 
-# run NAME CMD...: CMD must exit 0 with nothing on stderr (stdout in
+# run_clean NAME CMD...: CMD must exit 0 with nothing on stderr (stdout in
 # $tmp/NAME.out)
-run() {
+run_clean() {
   local name=$1 st=0; shift
   "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || st=$?
   [[ $st == 0 && ! -s $tmp/$name.err ]] || { cat "$tmp/$name.err" >&2; fail "$name: exit $st"; }
 }
 
 # ---- peak RSS of every subcommand on the big shapes (not under a sanitizer)
-if [[ -z ${CDEBUG_SANITIZE:-} ]]; then
+if [[ -z $sanitize ]]; then
   # run_all SHAPE: stats, export, diff and view on $tmp/SHAPE.trace, measured
   run_all() {
     local s=$1 f="$tmp/$1.trace"
@@ -144,12 +141,12 @@ fi
 "$shapes" never-end "$tmp/ne.trace" 100000 >/dev/null
 "$shapes" threads "$tmp/th.trace" 10000 >/dev/null
 "$shapes" worker-id "$tmp/worker-id.trace" >/dev/null
-run ne.stats "$tool" stats "$tmp/ne.trace"
+run_clean ne.stats "$tool" stats "$tmp/ne.trace"
 grep -qE '^  34464 tasks alive at once beyond the limit of 65536 were forgotten' "$tmp/ne.stats.out" ||
   { cat "$tmp/ne.stats.out" >&2; fail "never-end: stats text does not say tasks were forgotten"; }
 grep -qE '^  leak +0 .*\(\+100000 unfinished\)' "$tmp/ne.stats.out" ||
   { cat "$tmp/ne.stats.out" >&2; fail "never-end: the task row does not count every task"; }
-run ne.json "$tool" stats --json "$tmp/ne.trace"
+run_clean ne.json "$tool" stats --json "$tmp/ne.trace"
 jcheck "$tmp/ne.json.out" "
 assert s['trace']['tasks_created'] == 100000, s['trace']
 leak = [t for t in s['tasks'] if t['name'] == 'leak'][0]
@@ -157,32 +154,32 @@ assert leak['unended'] == 100000 and leak['count'] == 0, leak
 lim = s['limits']
 assert lim['max_tasks'] == 65536 and lim['tasks_forgotten'] == 100000 - 65536, lim
 assert all(v == 0 for k, v in lim.items() if not k.startswith('max_') and k != 'tasks_forgotten'), lim"
-run ne.export "$tool" export "$tmp/ne.trace"
+run_clean ne.export "$tool" export "$tmp/ne.trace"
 jcheck "$tmp/ne.export.out" '
 o = s["otherData"]
 assert o["complete"] is True and o["limits"]["tasks_forgotten"] == 34464, o'
-run ne.diff "$tool" diff "$tmp/ne.trace" "$tmp/ne.trace"
+run_clean ne.diff "$tool" diff "$tmp/ne.trace" "$tmp/ne.trace"
 [[ $(grep -c '^  34464 tasks alive at once beyond the limit of 65536 were forgotten' "$tmp/ne.diff.out") == 2 ]] ||
   { cat "$tmp/ne.diff.out" >&2; fail "never-end: diff does not say, for each trace, that tasks were forgotten"; }
 measure ne.view $view_bound_kb "$tool" view --no-browser-hint --http=127.0.0.1:0 "$tmp/ne.trace"
 sed -n 2p "$tmp/ne.view.out" >"$tmp/meta.json"
 jcheck "$tmp/meta.json" 'assert s["limits"]["tasks_forgotten"] == 34464, s.get("limits")'
-run th.stats "$tool" stats "$tmp/th.trace"
+run_clean th.stats "$tool" stats "$tmp/th.trace"
 grep -q '^  5904 threads alive at once beyond the limit of 4096 were forgotten' "$tmp/th.stats.out" ||
   { cat "$tmp/th.stats.out" >&2; fail "threads: no note on the forgotten threads"; }
 grep -q '^  8976 events naming a worker beyond the first 1024 were ignored' "$tmp/th.stats.out" ||
   { cat "$tmp/th.stats.out" >&2; fail "threads: no note on the ignored workers"; }
-run th.json "$tool" stats --json "$tmp/th.trace"
+run_clean th.json "$tool" stats --json "$tmp/th.trace"
 jcheck "$tmp/th.json.out" "
 lim = s['limits']
 assert lim['threads_forgotten'] == 5904 and lim['workers_ignored'] == 8976, lim
 assert s['trace']['workers'] == len(s['workers']) == 1024 and s['trace']['threads'] == 10000, s['trace']"
-run w.json "$tool" stats --json "$tmp/worker-id.trace"
+run_clean w.json "$tool" stats --json "$tmp/worker-id.trace"
 jcheck "$tmp/w.json.out" '
 assert s["trace"]["workers"] == 1, s["trace"]
 assert [w["worker"] for w in s["workers"]] == [1048574], s["workers"]
 assert len(s["parallelism"]["histogram"]) == 2, s["parallelism"]'
-run w.stats "$tool" stats "$tmp/worker-id.trace"
+run_clean w.stats "$tool" stats "$tmp/worker-id.trace"
 grep -q '^  P1048574 ' "$tmp/w.stats.out" || fail "worker-id: no row for P1048574"
 grep -q 'beyond the limit\|were ignored' "$tmp/w.stats.out" && fail "worker-id: a limit reported for one worker"
 echo "test_trace_bounds: ok"

@@ -4,25 +4,11 @@
 # statuses, malformed expressions, bad inputs, JSON that agrees with
 # `stats --json`, and a pair of real traces (tests/integration/prog_lint.c).
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
+source "$(dirname "$0")/lib.sh"
 gen="$build/tests/prog_diff_gen"
 prog="$build/tests/prog_lint"
 tool="$build/viewer/cdebug-trace"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# run EXPECTED-STATUS ARGS...: runs the tool, stdout in $tmp/out, stderr in $tmp/err
-run() {
-  local want=$1; shift
-  local st=0
-  "$tool" "$@" >"$tmp/out" 2>"$tmp/err" || st=$?
-  [[ $st == "$want" ]] || { cat "$tmp/err" >&2; fail "cdebug-trace $*: exit $st, want $want"; }
-}
-one_line_err() { # PATTERN: stderr is exactly one line and matches
-  [[ $(wc -l <"$tmp/err") == 1 ]] || { cat "$tmp/err" >&2; fail "want one stderr line ($1)"; }
-  grep -q -- "$1" "$tmp/err" || { cat "$tmp/err" >&2; fail "stderr lacks '$1'"; }
-}
 # row SUBJECT METRIC BEFORE AFTER CHANGE: the text report has that row
 # under that subject's heading.
 row() {
@@ -39,7 +25,7 @@ A="$tmp/after.trace"
 "$gen" after "$A"
 
 # ---- the text report: exact figures
-run 0 diff "$B" "$A"
+run 0 "$tool" diff "$B" "$A"
 [[ ! -s $tmp/err ]] || fail "stderr not empty: $(cat "$tmp/err")"
 grep -q "^before: $B: 100.000000ms, [0-9]* events, 0 lost, 2 workers$" "$tmp/out" || fail "before line"
 grep -q "^after:  $A: 100.000000ms, [0-9]* events, 5 lost, 2 workers$" "$tmp/out" || fail "after line"
@@ -84,7 +70,7 @@ grep '^[a-z]' "$tmp/out" | grep -v '^before:\|^after:' | tr '\n' ' ' >"$tmp/head
   || fail "columns not aligned"
 
 # ---- JSON: the same figures, and each side agrees with stats --json
-run 0 diff --json "$B" "$A"
+run 0 "$tool" diff --json "$B" "$A"
 cp "$tmp/out" "$tmp/diff.json"
 jq -e . "$tmp/diff.json" >/dev/null || fail "diff --json is not JSON"
 j() { jq -r "$1" "$tmp/diff.json"; }
@@ -132,13 +118,13 @@ done
 
 # ---- --fail-if: met (exit 3, the condition and its numbers on stderr) or not (0)
 met() { # EXPR STDERR-PATTERN: the line names the condition, then its numbers
-  run 3 diff --fail-if "$1" "$B" "$A"
+  run 3 "$tool" diff --fail-if "$1" "$B" "$A"
   one_line_err "$2"
   grep -qF "cdebug-trace: diff: condition met: $1: " "$tmp/err" || fail "'$1': $(cat "$tmp/err")"
   grep -q '^task:search$' "$tmp/out" || fail "the report is printed when a condition is met"
 }
 not_met() { # EXPR
-  run 0 diff --fail-if "$1" "$B" "$A"
+  run 0 "$tool" diff --fail-if "$1" "$B" "$A"
   [[ ! -s $tmp/err ]] || fail "'$1' not met: stderr $(cat "$tmp/err")"
 }
 met 'p99(task:search) > +10%' 'p99(task:search) > +10%: 1.000000ms -> 2.000000ms (+100.0%)$'
@@ -172,22 +158,22 @@ not_met 'p99(usertask:request) > +0%'
 not_met 'p99(task:fetch (v2)) > +0%'
 met 'count(task:fetch (v2)) >= 1' 'count(task:fetch (v2)) >= 1: 1 -> 1 (after)$'
 # A name the other trace lacks: not evaluated, noted, not met.
-run 0 diff --fail-if 'p99(task:old) > 1ms' "$B" "$A"
+run 0 "$tool" diff --fail-if 'p99(task:old) > 1ms' "$B" "$A"
 one_line_err "note: --fail-if 'p99(task:old) > 1ms': p99 has no value in AFTER; not evaluated"
 # Several conditions: each met one reported, exit 3.
-run 3 diff --fail-if 'p99(task:search) > +10%' --fail-if='count(gc) > 100' \
+run 3 "$tool" diff --fail-if 'p99(task:search) > +10%' --fail-if='count(gc) > 100' \
   --fail-if 'pause_max(gc) > +10%' "$B" "$A"
 [[ $(wc -l <"$tmp/err") == 2 ]] || fail "two conditions met: $(cat "$tmp/err")"
 grep -q 'p99(task:search)' "$tmp/err" && grep -q 'pause_max(gc)' "$tmp/err" || fail "which ones"
 # In JSON too.
-run 3 diff --json --fail-if 'p99(task:search) > +10%' --fail-if 'count(gc) > 100' "$B" "$A"
+run 3 "$tool" diff --json --fail-if 'p99(task:search) > +10%' --fail-if 'count(gc) > 100' "$B" "$A"
 [[ $(jq -c '[.conditions[] | [.expr, .met, .before, .after]]' "$tmp/out") \
   == '[["p99(task:search) > +10%",true,1000000,2000000],["count(gc) > 100",false,2,4]]' ]] \
   || fail "json conditions: $(jq -c .conditions "$tmp/out")"
 
 # ---- malformed expressions and unknown subjects: one error line, exit 2
 bad() { # EXPR PATTERN
-  run 2 diff --fail-if "$1" "$B" "$A"
+  run 2 "$tool" diff --fail-if "$1" "$B" "$A"
   one_line_err "$2"
   [[ ! -s $tmp/out ]] || fail "'$1': no report expected"
 }
@@ -213,51 +199,51 @@ bad 'p99(thing:x) > 1ms' 'the subject is trace, gc'
 bad 'p99(task:serch) > +10%' 'no task named "serch" in either trace'
 bad 'p99(region:nope) > +10%' 'no region named "nope" in either trace'
 has_err() { grep -q -- "$1" "$tmp/err" || { cat "$tmp/err" >&2; fail "stderr lacks '$1'"; }; }
-run 2 diff --fail-if
+run 2 "$tool" diff --fail-if
 has_err '--fail-if needs an expression'
 
 # ---- usage and bad input
 # Usage errors: the error, then the usage text, on stderr.
-run 2 diff "$B"
+run 2 "$tool" diff "$B"
 has_err 'needs two traces'
 grep -q '^usage: cdebug-trace diff' "$tmp/err" || fail "usage on stderr"
-run 2 diff "$B" "$A" "$A"
+run 2 "$tool" diff "$B" "$A" "$A"
 has_err 'two traces only'
-run 2 diff --bogus "$B" "$A"
+run 2 "$tool" diff --bogus "$B" "$A"
 has_err 'unknown flag --bogus'
-run 2 diff - -
+run 2 "$tool" diff - -
 one_line_err 'only one of the traces can be standard input'
-run 0 diff --help
+run 0 "$tool" diff --help
 grep -q '^usage: cdebug-trace diff' "$tmp/out" || fail "--help on stdout"
 grep -q 'p99(task:search) > +10%' "$tmp/out" || fail "--help shows the grammar"
-run 0 help
+run 0 "$tool" help
 grep -q '^  diff ' "$tmp/out" || fail "cdebug-trace help lists diff"
-run 1 diff "$tmp/missing.trace" "$A"
+run 1 "$tool" diff "$tmp/missing.trace" "$A"
 one_line_err "missing.trace: no such file or directory"
-run 1 diff "$B" "$tmp/missing.trace"
+run 1 "$tool" diff "$B" "$tmp/missing.trace"
 one_line_err "missing.trace: no such file or directory"
 printf 'not a trace\n' >"$tmp/text.trace"
-run 1 diff "$B" "$tmp/text.trace"
+run 1 "$tool" diff "$B" "$tmp/text.trace"
 one_line_err "not a cdebug trace"
 : >"$tmp/empty.trace"
-run 1 diff "$tmp/empty.trace" "$A"
+run 1 "$tool" diff "$tmp/empty.trace" "$A"
 one_line_err "empty or truncated"
 # Standard input for one of them.
 "$tool" diff - "$A" <"$B" >"$tmp/stdin.out" || fail "diff - AFTER"
 grep -q '^  p99  *1.000000ms  *2.000000ms  *+100.0%$' "$tmp/stdin.out" || fail "stdin figures"
 # A truncated AFTER: analysed with a warning, still exit 0.
 head -c $(($(stat -c %s "$A") - 30)) "$A" >"$tmp/trunc.trace"
-run 0 diff "$B" "$tmp/trunc.trace"
+run 0 "$tool" diff "$B" "$tmp/trunc.trace"
 grep -q 'warning: .*truncated' "$tmp/err" || fail "truncated: warning"
 grep -q '^after:  .*, truncated$' "$tmp/out" || fail "truncated: after line"
 # The same trace twice: no change anywhere.
-run 0 diff --fail-if 'p99(task:search) > +0%' --fail-if 'count(gc) < -0%' "$A" "$A"
+run 0 "$tool" diff --fail-if 'p99(task:search) > +0%' --fail-if 'count(gc) < -0%' "$A" "$A"
 if grep -E '^  [a-z]' "$tmp/out" | grep -vE ' (\+0\.0%|-)$'; then fail "a change between a trace and itself"; fi
 
 # ---- a pair of real traces: the healthy program vs its serial version
 CDEBUG="trace=$tmp/healthy.trace" CDMAXPROCS=2 timeout 120 "$prog" healthy >/dev/null
 CDEBUG="trace=$tmp/serial.trace" CDMAXPROCS=4 timeout 120 "$prog" low-parallelism >/dev/null
-run 0 diff "$tmp/healthy.trace" "$tmp/serial.trace"
+run 0 "$tool" diff "$tmp/healthy.trace" "$tmp/serial.trace"
 [[ ! -s $tmp/err ]] || fail "real pair: stderr $(cat "$tmp/err")"
 awk '/^task:work$/ { w = 1 } w && $1 == "count" { exit !($2 == 1000 && $3 == "-" && $4 == "gone") }' \
   "$tmp/out" || fail "real pair: task:work gone"
@@ -265,12 +251,12 @@ awk '/^task:serial$/ { s = 1 } s && $1 == "count" { exit !($2 == "-" && $3 == 1 
   "$tmp/out" || fail "real pair: task:serial new"
 grep -q '^region:spawn$' "$tmp/out" && grep -q '^usertask:wave$' "$tmp/out" || fail "real pair: regions"
 # Conditions on real traces (not on timings: the machine is shared).
-run 3 diff --fail-if 'count(task:work) < -99%' --fail-if 'p99(task:serial) > 100ms' \
+run 3 "$tool" diff --fail-if 'count(task:work) < -99%' --fail-if 'p99(task:serial) > 100ms' \
   "$tmp/healthy.trace" "$tmp/serial.trace"
 [[ $(wc -l <"$tmp/err") == 2 ]] || fail "real pair: two conditions met: $(cat "$tmp/err")"
 grep -q 'condition met: count(task:work) < -99%: 1000 -> 0 (-100.0%)$' "$tmp/err" \
   || fail "real pair: $(cat "$tmp/err")"
-run 0 diff --json "$tmp/healthy.trace" "$tmp/serial.trace"
+run 0 "$tool" diff --json "$tmp/healthy.trace" "$tmp/serial.trace"
 jq -e '.tasks | length == 2' "$tmp/out" >/dev/null || fail "real pair json: two task names"
 
 echo "test_trace_diff: ok"

@@ -3,31 +3,16 @@
 # encoder, tests/integration/prog_trace_gen.c), and the exit status and
 # message for every kind of bad input and bad usage.
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
+source "$(dirname "$0")/lib.sh"
 gen="$build/tests/prog_trace_gen"
 tool="$build/viewer/cdebug-trace"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# run EXPECTED-STATUS ARGS...: runs the tool, stdout in $tmp/out, stderr in $tmp/err
-run() {
-  local want=$1; shift
-  local st=0
-  "$tool" "$@" >"$tmp/out" 2>"$tmp/err" || st=$?
-  [[ $st == "$want" ]] || { cat "$tmp/err" >&2; fail "cdebug-trace $*: exit $st, want $want"; }
-}
-one_line_err() { # PATTERN: stderr is exactly one line and matches
-  [[ $(wc -l <"$tmp/err") == 1 ]] || { cat "$tmp/err" >&2; fail "want one stderr line ($1)"; }
-  grep -q -- "$1" "$tmp/err" || { cat "$tmp/err" >&2; fail "stderr lacks '$1'"; }
-}
 
 "$gen" sample "$tmp/sample.trace"
 "$gen" truncated "$tmp/trunc.trace"
 "$gen" corrupt "$tmp/corrupt.trace"
 
 # ---- the format, exactly
-run 0 dump "$tmp/sample.trace"
+run 0 "$tool" dump "$tmp/sample.trace"
 [[ ! -s $tmp/err ]] || fail "stderr not empty on a good trace: $(cat "$tmp/err")"
 cat >"$tmp/want" <<'EOF'
 # cdebug trace v2: 1000000000 ticks/s, started 2023-11-14T22:13:20.123456789Z
@@ -61,7 +46,7 @@ cat >"$tmp/want" <<'EOF'
 EOF
 diff -u "$tmp/want" "$tmp/out" || fail "dump output differs from the expected text"
 
-run 0 dump --stacks "$tmp/sample.trace"
+run 0 "$tool" dump --stacks "$tmp/sample.trace"
 grep -A2 'TASK_CREATE' "$tmp/out" >"$tmp/frames"
 printf '%s\n' '0.001000ms M1 TASK_CREATE task=2 parent=1 name="fetch \"rss\"" stack=1' \
   '    #0 0x401000 main feed.c:42' '    #1 0x402000 ?' | diff -u - "$tmp/frames" \
@@ -73,59 +58,59 @@ printf '%s\n' '0.001000ms M1 TASK_CREATE task=2 parent=1 name="fetch \"rss\"" st
 diff -q "$tmp/want" "$tmp/stdin.out" >/dev/null || fail "dump - differs from dump FILE"
 
 # ---- truncated: what is there, a warning, success
-run 0 dump "$tmp/trunc.trace"
+run 0 "$tool" dump "$tmp/trunc.trace"
 one_line_err "warning: .*truncated after [0-9]* complete records"
 tail -1 "$tmp/out" | grep -q ', truncated$' || fail "truncated: summary line"
 n=$(grep -c '^[0-9]' "$tmp/out")
 ((n > 10 && n < 26)) || fail "truncated: $n events dumped"
 head -c 40 "$tmp/sample.trace" >"$tmp/header_only.trace"
-run 0 dump "$tmp/header_only.trace"
+run 0 "$tool" dump "$tmp/header_only.trace"
 one_line_err "truncated after 0 complete records: no END record"
 grep -q '^# 0 events' "$tmp/out" || fail "header only: 0 events"
 
 # ---- unreadable inputs: one line on stderr, exit 1
-run 1 dump "$tmp/corrupt.trace"
+run 1 "$tool" dump "$tmp/corrupt.trace"
 one_line_err "corrupted trace: record [0-9]* (EVENTS) at offset [0-9]*: CRC mismatch"
 grep -q '^0.000000ms M1 THREAD_START' "$tmp/out" || fail "corrupt: events before it not dumped"
-run 0 dump --skip-corrupt "$tmp/corrupt.trace"
+run 0 "$tool" dump --skip-corrupt "$tmp/corrupt.trace"
 grep -q '1 corrupt records skipped, complete$' "$tmp/out" || fail "--skip-corrupt summary"
 
-run 1 dump "$tmp/missing.trace"
+run 1 "$tool" dump "$tmp/missing.trace"
 one_line_err "missing.trace: no such file or directory"
 : >"$tmp/empty.trace"
-run 1 dump "$tmp/empty.trace"
+run 1 "$tool" dump "$tmp/empty.trace"
 one_line_err "empty or truncated before the end of the trace header"
 printf 'hello, this is not a trace at all\n' >"$tmp/text.trace"
-run 1 dump "$tmp/text.trace"
+run 1 "$tool" dump "$tmp/text.trace"
 one_line_err "not a cdebug trace"
 cp "$tmp/sample.trace" "$tmp/v3.trace"
 printf '\003' | dd of="$tmp/v3.trace" bs=1 seek=8 conv=notrunc status=none
-run 1 dump "$tmp/v3.trace"
+run 1 "$tool" dump "$tmp/v3.trace"
 one_line_err "unsupported cdebug trace version"
-run 1 dump "$tmp"
+run 1 "$tool" dump "$tmp"
 one_line_err "is a directory"
 
 # ---- usage: exit 2, usage on stderr
-run 2
+run 2 "$tool"
 grep -q '^usage: cdebug-trace COMMAND' "$tmp/err" || fail "no-argument usage"
-run 2 frobnicate "$tmp/sample.trace"
+run 2 "$tool" frobnicate "$tmp/sample.trace"
 grep -q 'unknown command "frobnicate"' "$tmp/err" || fail "unknown command message"
 grep -q '^  dump ' "$tmp/err" || fail "usage lists dump"
-run 2 dump
+run 2 "$tool" dump
 grep -q 'missing FILE' "$tmp/err" || fail "dump without FILE"
-run 2 dump --bogus "$tmp/sample.trace"
+run 2 "$tool" dump --bogus "$tmp/sample.trace"
 grep -q 'unknown flag --bogus' "$tmp/err" || fail "unknown flag message"
-run 2 dump "$tmp/sample.trace" "$tmp/sample.trace"
-run 0 help
+run 2 "$tool" dump "$tmp/sample.trace" "$tmp/sample.trace"
+run 0 "$tool" help
 grep -q '^usage: cdebug-trace COMMAND' "$tmp/out" || fail "help on stdout"
-run 0 dump --help
+run 0 "$tool" dump --help
 grep -q '^usage: cdebug-trace dump' "$tmp/out" || fail "dump --help"
 
 # ---- a big trace through a pipe that closes early (head): no hang
 "$gen" big "$tmp/big.trace" 200000
 first=$( ("$tool" dump "$tmp/big.trace" || true) | head -2 | tail -1)
 [[ $first == *"ms M"* ]] || fail "big: first event line: $first"
-run 0 dump "$tmp/big.trace"
+run 0 "$tool" dump "$tmp/big.trace"
 grep -q '^# 200000 events, 0 lost events in 0 batches, .*complete$' "$tmp/out" \
   || fail "big: summary $(tail -1 "$tmp/out")"
 echo "test_trace_dump: ok"

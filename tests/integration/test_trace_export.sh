@@ -6,27 +6,11 @@
 # of the model the export is built on) and `cdebug-trace stats --json`; then
 # the exit status, messages and output for bad input and bad usage.
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
-src="${CDEBUG_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
+source "$(dirname "$0")/lib.sh"
 gen="$build/tests/prog_trace_gen"
 tool="$build/viewer/cdebug-trace"
 check="$src/tests/integration/export_check.py"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-unset CDEBUG CDMAXPROCS
 
-# run EXPECTED-STATUS ARGS...: runs the tool, stdout in $tmp/out, stderr in $tmp/err
-run() {
-  local want=$1; shift
-  local st=0
-  timeout 120 "$tool" "$@" >"$tmp/out" 2>"$tmp/err" || st=$?
-  [[ $st == "$want" ]] || { cat "$tmp/err" >&2; fail "cdebug-trace $*: exit $st, want $want"; }
-}
-one_line_err() { # PATTERN: stderr is exactly one line and matches
-  [[ $(wc -l <"$tmp/err") == 1 ]] || { cat "$tmp/err" >&2; fail "want one stderr line ($1)"; }
-  grep -q -- "$1" "$tmp/err" || { cat "$tmp/err" >&2; fail "stderr lacks '$1'"; }
-}
 valid_json() { # FILE: parses as JSON
   python3 -c 'import json, sys; json.load(open(sys.argv[1], encoding="utf-8"))' "$1" \
     || fail "$1 is not valid JSON"
@@ -36,11 +20,11 @@ valid_json() { # FILE: parses as JSON
 # then the checker; the JSON stays in $tmp/NAME.json.
 verify() {
   local name=$1 trace=$2; shift 2
-  run 0 dump "$trace"
+  run 0 "$tool" dump "$trace"
   mv "$tmp/out" "$tmp/$name.dump"
-  run 0 stats --json "$trace"
+  run 0 "$tool" stats --json "$trace"
   mv "$tmp/out" "$tmp/$name.stats.json"
-  run 0 export --format=chrome "$trace"
+  run 0 "$tool" export --format=chrome "$trace"
   [[ ! -s $tmp/err ]] || fail "$name: stderr not empty: $(cat "$tmp/err")"
   mv "$tmp/out" "$tmp/$name.json"
   python3 "$check" "$tmp/$name.json" --dump "$tmp/$name.dump" --stats "$tmp/$name.stats.json" \
@@ -86,17 +70,17 @@ want("main thread track", [e["tid"] for e in ev if e["ph"] == "M" and e["args"].
 EOF
 
 # the same trace from standard input, and with -o: the same events
-run 0 export - <"$tmp/prog.trace"
+run 0 "$tool" export - <"$tmp/prog.trace"
 head -n -1 "$tmp/out" | cmp -s - <(head -n -1 "$j") || fail "export - differs from export FILE"
-run 0 export -o "$tmp/prog.o.json" "$tmp/prog.trace"
+run 0 "$tool" export -o "$tmp/prog.o.json" "$tmp/prog.trace"
 [[ ! -s $tmp/out ]] || fail "-o: something written to stdout"
 cmp -s "$tmp/prog.o.json" "$j" || fail "-o FILE differs from stdout"
 touch "$tmp/plain"
 [[ $(stat -c %a "$tmp/prog.o.json") == $(stat -c %a "$tmp/plain") ]] ||
   fail "-o: mode $(stat -c %a "$tmp/prog.o.json"), a new file gets $(stat -c %a "$tmp/plain")"
-run 0 export --output="$tmp/prog.o2.json" "$tmp/prog.trace"
+run 0 "$tool" export --output="$tmp/prog.o2.json" "$tmp/prog.trace"
 cmp -s "$tmp/prog.o2.json" "$j" || fail "--output= differs"
-run 0 export -o /dev/null "$tmp/prog.trace"
+run 0 "$tool" export -o /dev/null "$tmp/prog.trace"
 [[ -c /dev/null ]] || fail "-o /dev/null replaced the device"
 
 # ---- examples/freq with CDEBUG=trace (regions load/parse/search per document)
@@ -164,7 +148,7 @@ EOF
 # ended, created twice, spinning out of turn): the model repairs what it
 # can; the export must still be well-formed JSON with nested slices
 "$gen" big "$tmp/chaos.trace" 100000
-run 0 export "$tmp/chaos.trace"
+run 0 "$tool" export "$tmp/chaos.trace"
 [[ ! -s $tmp/err ]] || fail "chaos: stderr not empty: $(head -c 300 "$tmp/err")"
 mv "$tmp/out" "$tmp/chaos.json"
 "$tool" dump "$tmp/chaos.trace" >"$tmp/chaos.dump"
@@ -195,7 +179,7 @@ done
 
 # ---- bad input: as dump does; truncated = what is there + a warning
 "$gen" truncated "$tmp/trunc.trace"
-run 0 export "$tmp/trunc.trace"
+run 0 "$tool" export "$tmp/trunc.trace"
 one_line_err "warning: .*truncated after [0-9]* complete records"
 valid_json "$tmp/out"
 cp "$tmp/out" "$tmp/trunc.json"
@@ -204,49 +188,49 @@ python3 "$check" "$tmp/trunc.json" --dump "$tmp/trunc.dump" >/dev/null || fail "
 grep -q '"truncated":true' "$tmp/trunc.json" || fail "truncated: otherData.truncated"
 
 "$gen" corrupt "$tmp/corrupt.trace"
-run 1 export "$tmp/corrupt.trace"
+run 1 "$tool" export "$tmp/corrupt.trace"
 one_line_err "corrupted trace: record [0-9]* (EVENTS) at offset [0-9]*: CRC mismatch"
 valid_json "$tmp/out"  # the events before the bad record, still a valid document
 grep -q '"complete":false' "$tmp/out" || fail "corrupt: otherData.complete"
 expect "$tmp/out" <<<'want("a slice before the error", len(B()) > 0, True)'
 # -o: a failed export leaves FILE as it was and no temporary behind
 echo keep >"$tmp/keep.json"
-run 1 export -o "$tmp/keep.json" "$tmp/corrupt.trace"
+run 1 "$tool" export -o "$tmp/keep.json" "$tmp/corrupt.trace"
 [[ $(cat "$tmp/keep.json") == keep ]] || fail "-o: failed export replaced the file"
 [[ -z $(find "$tmp" -name 'keep.json.tmp.*') ]] || fail "-o: temporary file left behind"
 
-run 1 export "$tmp/missing.trace"
+run 1 "$tool" export "$tmp/missing.trace"
 one_line_err "missing.trace: no such file or directory"
 [[ ! -s $tmp/out ]] || fail "missing: output written"
-run 1 export -o "$tmp/never.json" "$tmp/missing.trace"
+run 1 "$tool" export -o "$tmp/never.json" "$tmp/missing.trace"
 [[ ! -e $tmp/never.json ]] || fail "missing: -o FILE created"
 : >"$tmp/empty.trace"
-run 1 export "$tmp/empty.trace"
+run 1 "$tool" export "$tmp/empty.trace"
 one_line_err "empty or truncated before the end of the trace header"
 printf 'hello, this is not a trace at all\n' >"$tmp/text.trace"
-run 1 export "$tmp/text.trace"
+run 1 "$tool" export "$tmp/text.trace"
 one_line_err "not a cdebug trace"
 [[ ! -s $tmp/out ]] || fail "not a trace: output written"
-run 1 export -o "$tmp/no/such/dir/x.json" "$tmp/prog.trace"
+run 1 "$tool" export -o "$tmp/no/such/dir/x.json" "$tmp/prog.trace"
 one_line_err "cannot create .*no/such/dir/x.json"
 
 # ---- usage: exit 2, usage on stderr
-run 2 export
+run 2 "$tool" export
 grep -q 'missing TRACE' "$tmp/err" || fail "export without TRACE"
 grep -q '^usage: cdebug-trace export' "$tmp/err" || fail "usage text"
-run 2 export --bogus "$tmp/prog.trace"
+run 2 "$tool" export --bogus "$tmp/prog.trace"
 grep -q 'unknown flag --bogus' "$tmp/err" || fail "unknown flag message"
-run 2 export --format=xml "$tmp/prog.trace"
+run 2 "$tool" export --format=xml "$tmp/prog.trace"
 grep -q 'unknown format "xml"' "$tmp/err" || fail "unknown format message"
 grep -q '^usage: cdebug-trace export' "$tmp/err" || fail "unknown format: usage"
-run 2 export --format=perfetto "$tmp/prog.trace"
+run 2 "$tool" export --format=perfetto "$tmp/prog.trace"
 one_line_err "not implemented"
 [[ ! -s $tmp/out ]] || fail "perfetto: output written"
-run 2 export "$tmp/prog.trace" "$tmp/prog.trace"
-run 2 export "$tmp/prog.trace" -o
+run 2 "$tool" export "$tmp/prog.trace" "$tmp/prog.trace"
+run 2 "$tool" export "$tmp/prog.trace" -o
 grep -q -- '-o needs a value' "$tmp/err" || fail "-o without a value"
-run 0 export --help
+run 0 "$tool" export --help
 grep -q '^usage: cdebug-trace export' "$tmp/out" || fail "export --help"
-run 0 help
+run 0 "$tool" help
 grep -q '^  export ' "$tmp/out" || fail "help lists export"
 echo "test_trace_export: ok"

@@ -4,16 +4,10 @@
 # independent reader of docs/trace-format.md (trace_check.py) and its counts
 # must be exact. Also: a SIGKILLed traced process leaves a readable, truncated
 # file; a trace file that cannot be created is reported, the program runs.
-set -Eeuo pipefail
-# A silent set -e exit names its line (a CI failure once showed nothing).
-trap 'echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: exit $?: $BASH_COMMAND" >&2' ERR
-build="${CDEBUG_BUILD:?}"
-src="${CDEBUG_SRC:?}"
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 prog="$build/tests/prog_trace"
 check="$src/tests/integration/trace_check.py"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 expect() { # json-file python-expression message
   python3 - "$1" "$2" "$3" <<'PY' || exit 1

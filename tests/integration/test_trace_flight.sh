@@ -6,18 +6,11 @@
 # one segment (a tenth), a span of at least the window. Recording goes on
 # after a write. Started by the API and by CDEBUG=flight=1; bad CDEBUG
 # values warn and leave it off.
-set -Eeuo pipefail
-# A silent set -e exit names its line (a CI failure once showed nothing).
-trap 'echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: exit $?: $BASH_COMMAND" >&2' ERR
-build="${CDEBUG_BUILD:?}"
-src="${CDEBUG_SRC:?}"
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 prog="$build/tests/prog_flight"
 check="$src/tests/integration/trace_check.py"
 dump="$build/viewer/cdebug-trace"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-unset CDEBUG CDMAXPROCS
 
 # check_window FILE LAST_TICK WINDOW_S LABEL
 check_window() {

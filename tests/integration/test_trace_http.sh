@@ -13,9 +13,10 @@
 #     window with the flight flag;
 #   - SIGTERM while a trace streams: clean exit.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
 prog=$build/tests/prog_trace_http
-check=${CDEBUG_SRC:?}/tests/integration/trace_check.py
+check=$src/tests/integration/trace_check.py
 dump=$build/viewer/cdebug-trace
 [[ -x $prog ]] || fail "$prog is not built"
 

@@ -13,12 +13,9 @@
 # a mode whose lint set is not the expected one is run again, up to 3 times
 # in all, before the test fails.
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
+source "$(dirname "$0")/lib.sh"
 prog="$build/tests/prog_lint"
 tool="$build/viewer/cdebug-trace"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # jget FILE FILTER: a value of a JSON report (jq filter, raw output).
 jget() { jq -r "$2" "$1"; }

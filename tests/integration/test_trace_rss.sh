@@ -15,14 +15,11 @@
 # looser (ASan's shadow memory and allocator metadata). CDEBUG_RSS_EVENTS
 # overrides N.
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
+source "$(dirname "$0")/lib.sh"
 gen="$build/tests/prog_trace_gen"
 tool="$build/viewer/cdebug-trace"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
-if [[ -n ${CDEBUG_SANITIZE:-} ]]; then
+if [[ -n $sanitize ]]; then
   n=${CDEBUG_RSS_EVENTS:-1000000}
   bound_kb=$((160 * 1024))
   export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}quarantine_size_mb=4"
@@ -60,7 +57,7 @@ for k in 1 2; do
   done
   # The bound must mean something: it could not hold 8 bytes per event of
   # the larger trace (a decoded event is 160 bytes), nor the JSON written.
-  if [[ -z ${CDEBUG_SANITIZE:-} && $k == 2 ]]; then
+  if [[ -z $sanitize && $k == 2 ]]; then
     ((bound_kb * 1024 < events * 8)) || fail "$events events: too few for the bound"
   fi
   rm -f "$tmp/t$k.trace"

@@ -3,26 +3,12 @@
 # (prog_trace_synth), the seeds' walkthrough on real traces of examples/freq
 # (serial: one busy worker of 2; numcpu: both), and every bad input.
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
+source "$(dirname "$0")/lib.sh"
 synth="$build/tests/prog_trace_synth"
 gen="$build/tests/prog_trace_gen"
 tool="$build/viewer/cdebug-trace"
 freq="$build/examples/freq"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# run EXPECTED-STATUS ARGS...: the tool with stdout in $tmp/out, stderr in $tmp/err
-run() {
-  local want=$1; shift
-  local st=0
-  timeout -k 5 120 "$tool" "$@" >"$tmp/out" 2>"$tmp/err" || st=$?
-  [[ $st == "$want" ]] || { cat "$tmp/err" >&2; fail "cdebug-trace $*: exit $st, want $want"; }
-}
-one_line_err() { # PATTERN: stderr is exactly one line and matches
-  [[ $(wc -l <"$tmp/err") == 1 ]] || { cat "$tmp/err" >&2; fail "want one stderr line ($1)"; }
-  grep -q -- "$1" "$tmp/err" || { cat "$tmp/err" >&2; fail "stderr lacks '$1'"; }
-}
 # check FILE.json PYTHON-ASSERTIONS: runs the assertions with `s` = the JSON
 check() {
   python3 - "$1" "$2" <<'EOF'
@@ -39,7 +25,7 @@ EOF
 for m in serial gc mixed; do "$synth" $m "$tmp/$m.trace"; done
 
 # ---- serial: one worker of 4 busy the whole second
-run 0 stats --json "$tmp/serial.trace"; cp "$tmp/out" "$tmp/serial.json"
+run 0 "$tool" stats --json "$tmp/serial.trace"; cp "$tmp/out" "$tmp/serial.json"
 check "$tmp/serial.json" '
 t = s["trace"]
 assert t["duration_ns"] == 1000000000 and t["workers"] == 4 and t["tasks_created"] == 100, t
@@ -58,13 +44,13 @@ assert st["wait_ns"]["max"] == 0
 assert s["gc"]["count"] == 0
 assert lints() == ["low-parallelism"], lints()
 '
-run 0 stats "$tmp/serial.trace"
+run 0 "$tool" stats "$tmp/serial.trace"
 grep -q '^  P0 *100.0%' "$tmp/out" || fail "text: P0 row"
 grep -q 'only 1.00 of 4 workers run tasks at a time' "$tmp/out" || fail "text: low-parallelism lint"
 grep -q '^  step  *100 ' "$tmp/out" || fail "text: task row"
 
 # ---- gc: one pause of exactly 2.5 ms at 500 ms, MMU known
-run 0 stats --json "$tmp/gc.trace"; cp "$tmp/out" "$tmp/gc.json"
+run 0 "$tool" stats --json "$tmp/gc.trace"; cp "$tmp/out" "$tmp/gc.json"
 check "$tmp/gc.json" '
 g = s["gc"]
 assert g["count"] == 1 and g["forced"] == 1, g
@@ -79,13 +65,13 @@ near(mmu[1000000000], 0.9975, 1e-6, "MMU 1s")
 near(s["workers"][0]["gc_pct"], 0.25, 0.001, "GC share of the worker")
 assert lints() == ["gc-pause"], lints()
 '
-run 0 stats "$tmp/gc.trace"
+run 0 "$tool" stats "$tmp/gc.trace"
 grep -q 'stopped the world for more than 100 us' "$tmp/out" || fail "text: gc-pause lint"
 grep -q 'pause p99 2.50ms, max 2.50ms (collection 1)' "$tmp/out" || fail "text: gc-pause evidence"
 grep -Eq '^  MMU +0\.0% +75\.0% +97\.5% +99\.8%' "$tmp/out" || fail "text: MMU row"
 
 # ---- mixed: blocking, waits, user tasks, regions, an unfinished task
-run 0 stats --json "$tmp/mixed.trace"; cp "$tmp/out" "$tmp/mixed.json"
+run 0 "$tool" stats --json "$tmp/mixed.trace"; cp "$tmp/out" "$tmp/mixed.json"
 check "$tmp/mixed.json" '
 f = task("fetch")
 assert f["count"] == 10 and f["ever_blocked"], f
@@ -108,8 +94,8 @@ assert lints() == [], lints()
 if [[ ! -x $freq ]]; then fail "examples/freq not built"; fi
 CDMAXPROCS=2 CDEBUG=trace="$tmp/freq-serial.trace" "$freq" --mode=serial >/dev/null
 CDMAXPROCS=2 CDEBUG=trace="$tmp/freq-numcpu.trace" "$freq" --mode=numcpu >/dev/null
-run 0 stats --json "$tmp/freq-serial.trace"; cp "$tmp/out" "$tmp/fs.json"
-run 0 stats --json "$tmp/freq-numcpu.trace"; cp "$tmp/out" "$tmp/fn.json"
+run 0 "$tool" stats --json "$tmp/freq-serial.trace"; cp "$tmp/out" "$tmp/fs.json"
+run 0 "$tool" stats --json "$tmp/freq-numcpu.trace"; cp "$tmp/out" "$tmp/fn.json"
 check "$tmp/fs.json" '
 assert s["trace"]["workers"] == 2
 # one worker busy of 2: utilisation near 1/N (the rest is start-up and GC)
@@ -124,29 +110,29 @@ assert "low-parallelism" not in lints(), lints()
 
 # ---- a truncated trace: analysed, with a warning
 "$gen" truncated "$tmp/trunc.trace"
-run 0 stats --json "$tmp/trunc.trace"
+run 0 "$tool" stats --json "$tmp/trunc.trace"
 grep -q 'warning: .*truncated' "$tmp/err" || { cat "$tmp/err" >&2; fail "truncated: no warning"; }
 check "$tmp/out" 'assert s["trace"]["truncated"] is True'
 
 # ---- bad input: one error line, exit 1
-run 1 stats "$tmp/missing.trace"; one_line_err 'missing.trace'
+run 1 "$tool" stats "$tmp/missing.trace"; one_line_err 'missing.trace'
 : >"$tmp/empty.trace"
-run 1 stats "$tmp/empty.trace"; one_line_err 'empty or truncated'
+run 1 "$tool" stats "$tmp/empty.trace"; one_line_err 'empty or truncated'
 printf 'not a trace at all, just some text\n' >"$tmp/text.trace"
-run 1 stats "$tmp/text.trace"; one_line_err 'not a cdebug trace'
+run 1 "$tool" stats "$tmp/text.trace"; one_line_err 'not a cdebug trace'
 "$gen" corrupt "$tmp/corrupt.trace"
-run 1 stats "$tmp/corrupt.trace"; one_line_err 'corrupt'
+run 1 "$tool" stats "$tmp/corrupt.trace"; one_line_err 'corrupt'
 [[ ! -s $tmp/out ]] || fail "corrupt: a report was printed"
 
 # ---- bad usage: usage text on stderr, exit 2
-run 2 stats --bogus "$tmp/serial.trace"; grep -q 'unknown flag "--bogus"' "$tmp/err" || fail "unknown flag"
+run 2 "$tool" stats --bogus "$tmp/serial.trace"; grep -q 'unknown flag "--bogus"' "$tmp/err" || fail "unknown flag"
 grep -q '^usage: cdebug-trace stats' "$tmp/err" || fail "usage text"
-run 2 stats; grep -q 'no trace file' "$tmp/err" || fail "no file"
-run 2 stats a b; grep -q 'one trace file expected' "$tmp/err" || fail "two files"
-run 2 no-such-command; grep -q 'unknown command' "$tmp/err" || fail "unknown command"
-run 0 stats --help; grep -q '^usage: cdebug-trace stats' "$tmp/out" || fail "--help"
+run 2 "$tool" stats; grep -q 'no trace file' "$tmp/err" || fail "no file"
+run 2 "$tool" stats a b; grep -q 'one trace file expected' "$tmp/err" || fail "two files"
+run 2 "$tool" no-such-command; grep -q 'unknown command' "$tmp/err" || fail "unknown command"
+run 0 "$tool" stats --help; grep -q '^usage: cdebug-trace stats' "$tmp/out" || fail "--help"
 
 # ---- standard input
-run 0 stats --json - <"$tmp/serial.trace"
+run 0 "$tool" stats --json - <"$tmp/serial.trace"
 check "$tmp/out" 'assert s["trace"]["tasks_created"] == 100'
 echo "ok"

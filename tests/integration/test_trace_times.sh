@@ -13,35 +13,14 @@
 # CDEBUG_SANITIZE) a signed overflow or any other report halts the program
 # (-fno-sanitize-recover): every run's stderr is checked for one.
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
+source "$(dirname "$0")/lib.sh"
 gen="$build/tests/prog_trace_hostile"
 synth="$build/tests/prog_trace_synth"
 tool="$build/viewer/cdebug-trace"
-tmp=$(mktemp -d)
-vpid=
-cleanup() {
-  [[ -n $vpid ]] && kill -TERM "$vpid" 2>/dev/null && wait "$vpid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-if [[ -n ${CDEBUG_SANITIZE:-} ]]; then
+if [[ -n $sanitize ]]; then
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}:halt_on_error=1"
 fi
 
-# run NAME EXPECTED-STATUS ARGS...: the tool, stdout in $tmp/out, stderr in
-# $tmp/err; the status must be the expected one and stderr free of
-# sanitizer reports.
-run() {
-  local name=$1 want=$2; shift 2
-  local st=0
-  timeout -k 5 120 "$tool" "$@" >"$tmp/out" 2>"$tmp/err" || st=$?
-  if grep -qE 'runtime error|Sanitizer|AddressSanitizer' "$tmp/err"; then
-    cat "$tmp/err" >&2
-    fail "$name: cdebug-trace $*: sanitizer report"
-  fi
-  [[ $st == "$want" ]] || { cat "$tmp/err" >&2; fail "$name: cdebug-trace $*: exit $st, want $want"; }
-}
 # corrupt_err NAME: stderr is one line saying the trace is corrupt, which
 # event and how far from the start it lies.
 corrupt_err() {
@@ -80,47 +59,48 @@ while read -r name expect; do
     ncorrupt=$((ncorrupt + 1))
     for args in "stats" "stats --json"; do
       # shellcheck disable=SC2086
-      run "$name" 1 $args "$f"
+      run 1 "$tool" $args "$f"
       corrupt_err "$name: $args"
       [[ ! -s $tmp/out ]] || fail "$name: $args printed a report for a corrupt trace"
     done
-    run "$name" 1 dump "$f"
+    run 1 "$tool" dump "$f"
     corrupt_err "$name: dump"
     grep -q '^# .* stopped by an error$' "$tmp/out" || fail "$name: dump's summary does not say it stopped"
     # every time dump printed is one a trace can have (within 36 years)
     awk '!/^#/ { t = $1; sub(/ms$/, "", t); if (t + 0 > 1.2e15 || t + 0 < -1.2e15) { print; exit 1 } }' \
       "$tmp/out" >/dev/null || fail "$name: dump printed an impossible time"
-    run "$name" 1 export "$f"
+    run 1 "$tool" export "$f"
     corrupt_err "$name: export"
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["otherData"]["complete"] is False' \
       "$tmp/out" || fail "$name: export's JSON is not valid or claims to be complete"
     sane_json "$tmp/out" "$name: export"
-    run "$name" 1 export -o "$tmp/x.json" "$f"
+    run 1 "$tool" export -o "$tmp/x.json" "$f"
     [[ ! -e $tmp/x.json ]] || fail "$name: export -o created its file for a corrupt trace"
-    run "$name" 1 diff "$tmp/good.trace" "$f"
+    run 1 "$tool" diff "$tmp/good.trace" "$f"
     corrupt_err "$name: diff"
     [[ ! -s $tmp/out ]] || fail "$name: diff printed a comparison"
-    run "$name" 1 diff --json "$f" "$tmp/good.trace"
+    run 1 "$tool" diff --json "$f" "$tmp/good.trace"
     corrupt_err "$name: diff --json"
-    run "$name" 1 view --no-browser-hint --http=127.0.0.1:0 "$f"
+    run 1 "$tool" view --no-browser-hint --http=127.0.0.1:0 "$f"
     corrupt_err "$name: view"
     grep -q serving "$tmp/out" && fail "$name: view served a corrupt trace"
   else
     nvalid=$((nvalid + 1))
-    run "$name" 0 stats "$f"
+    run 0 "$tool" stats "$f"
     grep -qE '(^| )-[0-9]|[0-9]{5,}(\.[0-9]+)?(ns|us|ms|s) ' "$tmp/out" &&
       { cat "$tmp/out" >&2; fail "$name: stats printed a negative or absurd duration"; }
-    run "$name" 0 stats --json "$f"
+    run 0 "$tool" stats --json "$f"
     sane_json "$tmp/out" "$name: stats --json"
-    run "$name" 0 dump "$f"
-    run "$name" 0 export "$f"
+    run 0 "$tool" dump "$f"
+    run 0 "$tool" export "$f"
     sane_json "$tmp/out" "$name: export"
-    run "$name" 0 diff --json "$tmp/good.trace" "$f"
-    run "$name" 0 diff "$f" "$f"
+    run 0 "$tool" diff --json "$tmp/good.trace" "$f"
+    run 0 "$tool" diff "$f" "$f"
     # view: its index answers with sane times, then it stops on SIGTERM
     : >"$tmp/v.out"
     "$tool" view --no-browser-hint --http=127.0.0.1:0 "$f" >"$tmp/v.out" 2>"$tmp/v.err" &
     vpid=$!
+    pids+=("$vpid")
     url=
     for _ in $(seq 600); do
       url=$(sed -n 's/^cdebug-trace: serving \(http:[^ ]*\)$/\1/p' "$tmp/v.out")
@@ -139,8 +119,7 @@ while read -r name expect; do
     kill -TERM "$vpid"
     st=0
     wait "$vpid" || st=$?
-    vpid=
-    grep -qE 'runtime error|Sanitizer' "$tmp/v.err" && { cat "$tmp/v.err" >&2; fail "$name: view: sanitizer report"; }
+    check_sanitizer v
     [[ $st == 0 ]] || { cat "$tmp/v.err" >&2; fail "$name: view exited $st"; }
   fi
   echo "$name ($expect): ok"

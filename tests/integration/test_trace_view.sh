@@ -9,27 +9,17 @@
 # scripts/bootstrap installs: when one is missing the test FAILS (it does
 # not skip) and says what to run.
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
-src="${CDEBUG_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
+source "$(dirname "$0")/lib.sh"
 tool="$build/viewer/cdebug-trace"
 gen="$build/tests/prog_view_trace"
 tgen="$build/tests/prog_trace_gen"
 chromium="${CHROMIUM:-/usr/bin/chromium}"
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # ---- prerequisites: missing ones fail the test with the fix
-command -v node >/dev/null || fail "node is not installed: run scripts/bootstrap (Debian nodejs/npm)"
-[[ -x $chromium ]] || fail "$chromium is not installed: run scripts/bootstrap (Debian chromium)"
+need node nodejs
+[[ -x $chromium ]] || fail "$chromium is not installed: run scripts/bootstrap test (Debian chromium)"
 [[ -f $src/tests/browser/node_modules/playwright-core/package.json ]] \
-  || fail "tests/browser/node_modules is missing: run 'npm ci' in tests/browser (scripts/bootstrap does)"
+  || fail "tests/browser/node_modules is missing: run 'npm ci' in tests/browser (scripts/bootstrap test does)"
 
 # start_view NAME ARGS...: starts the viewer (stdout $tmp/NAME.out, stderr
 # $tmp/NAME.err) and waits up to 120 s for its URL; sets $url and $pid.
@@ -67,18 +57,6 @@ get() { curl -s --max-time 60 -o "$2" -w '%{http_code}' "$1"; }
 
 # json FILE EXPR: evaluates a Python expression on the JSON in FILE (as d).
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
-
-# run EXPECTED-STATUS ARGS...: a viewer that must exit at once
-run() {
-  local want=$1; shift
-  local st=0
-  timeout 120 "$tool" "$@" >"$tmp/out" 2>"$tmp/err" || st=$?
-  [[ $st == "$want" ]] || { cat "$tmp/err" >&2; fail "cdebug-trace $*: exit $st, want $want"; }
-}
-one_line_err() { # PATTERN: stderr is exactly one line and matches
-  [[ $(wc -l <"$tmp/err") == 1 ]] || { cat "$tmp/err" >&2; fail "want one stderr line ($1)"; }
-  grep -q -- "$1" "$tmp/err" || { cat "$tmp/err" >&2; fail "stderr lacks '$1'"; }
-}
 
 "$gen" sample "$tmp/sample.trace" 2>/dev/null
 
@@ -196,16 +174,16 @@ stop_view "$sample_pid" TERM
 pids=()
 
 # ---- bad input: one line, exit 1
-run 1 view "$tmp/missing.trace"
+run 1 "$tool" view "$tmp/missing.trace"
 one_line_err "missing.trace: no such file or directory"
 : >"$tmp/empty.trace"
-run 1 view "$tmp/empty.trace"
+run 1 "$tool" view "$tmp/empty.trace"
 one_line_err "empty or truncated"
 printf 'not a trace\n' >"$tmp/text.trace"
-run 1 view "$tmp/text.trace"
+run 1 "$tool" view "$tmp/text.trace"
 one_line_err "not a cdebug trace"
 "$tgen" corrupt "$tmp/corrupt.trace"
-run 1 view "$tmp/corrupt.trace"
+run 1 "$tool" view "$tmp/corrupt.trace"
 one_line_err "corrupted trace"
 # truncated: served, with one warning (not one per pass)
 "$tgen" truncated "$tmp/trunc.trace"
@@ -216,23 +194,23 @@ stop_view "$pid" INT
 pids=()
 
 # ---- bad usage: usage on stderr, exit 2
-run 2 view --bogus "$tmp/sample.trace"
+run 2 "$tool" view --bogus "$tmp/sample.trace"
 grep -q 'unknown flag --bogus' "$tmp/err" || fail "unknown flag message"
 grep -q '^usage: cdebug-trace view' "$tmp/err" || fail "unknown flag: no usage"
-run 2 view
+run 2 "$tool" view
 grep -q 'missing TRACE' "$tmp/err" || fail "no TRACE"
-run 2 view "$tmp/sample.trace" "$tmp/sample.trace"
-run 2 view - <"$tmp/sample.trace"
+run 2 "$tool" view "$tmp/sample.trace" "$tmp/sample.trace"
+run 2 "$tool" view - <"$tmp/sample.trace"
 grep -q 'not standard input' "$tmp/err" || fail "view -"
-run 2 view --http=0.0.0.0:0 "$tmp/sample.trace"
+run 2 "$tool" view --http=0.0.0.0:0 "$tmp/sample.trace"
 one_line_err "not a loopback address"
-run 2 view --http=192.0.2.1:8080 "$tmp/sample.trace"
+run 2 "$tool" view --http=192.0.2.1:8080 "$tmp/sample.trace"
 one_line_err "not a loopback address"
-run 2 view --http=nonsense "$tmp/sample.trace"
+run 2 "$tool" view --http=nonsense "$tmp/sample.trace"
 one_line_err "bad --http address"
-run 0 view --help
+run 0 "$tool" view --help
 grep -q '^usage: cdebug-trace view' "$tmp/out" || fail "view --help"
-run 0 help
+run 0 "$tool" help
 grep -q '^  view ' "$tmp/out" || fail "help lists view"
 
 # ---- a large trace: the answer for the whole trace stays small
@@ -256,7 +234,7 @@ size=$(wc -c <"$tmp/bigheap.json")
 # The spans are in mapped files, not on the heap: the process's anonymous
 # memory is a small fraction of the 64 bytes x spans they take (sanitizer
 # builds have their own allocator and shadow memory: not measured there).
-if [[ -z ${CDEBUG_SANITIZE:-} ]]; then
+if [[ -z $sanitize ]]; then
   anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status")
   ((anon < 32768)) || fail "big: $anon kB of anonymous memory for $spans spans (want < 32 MB)"
 fi

@@ -14,34 +14,25 @@
 # Firefox runs on a fresh profile, with HOME, TMPDIR and the XDG directories
 # in this test's temp dir, so nothing leaks between runs.
 set -euo pipefail
-build="${CDEBUG_BUILD:?}"
-src="${CDEBUG_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
+source "$(dirname "$0")/lib.sh"
 tool="$build/viewer/cdebug-trace"
 gen="$build/tests/prog_view_trace"
-tmp=$(mktemp -d)
-view_pid=
-cleanup() {
-  if [[ -n $view_pid ]]; then
-    kill -TERM "$view_pid" 2>/dev/null || true
-    wait "$view_pid" 2>/dev/null || true
-  fi
-  # The driver stops Firefox; should the driver itself have been killed,
-  # Firefox's process group (its own session) is ended here.
+# The driver stops Firefox; should the driver itself have been killed,
+# Firefox's process group (its own session) is ended at exit.
+kill_firefox() {
   local ff
   ff=$(cat "$tmp/profile/firefox.pid" 2>/dev/null || true)
   if [[ $ff =~ ^[0-9]+$ ]] && grep -qa firefox "/proc/$ff/cmdline" 2>/dev/null; then
     kill -KILL -- "-$ff" 2>/dev/null || true
   fi
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+at_exit kill_firefox
 
 # ---- prerequisites: missing ones fail the test with the fix
 firefox="${FIREFOX:-$(command -v firefox-esr || true)}"
 [[ -n $firefox && -x $firefox ]] \
-  || fail "firefox-esr is not installed: run scripts/bootstrap (Debian firefox-esr)"
-command -v python3 >/dev/null || fail "python3 is not installed: run scripts/bootstrap"
+  || fail "firefox-esr is not installed: run scripts/bootstrap test (Debian firefox-esr)"
+need python3 python3
 echo "test_trace_view_firefox: $("$firefox" --version 2>/dev/null || echo "$firefox")"
 
 "$gen" sample "$tmp/sample.trace" 2>/dev/null
@@ -53,6 +44,7 @@ echo "test_trace_view_firefox: $("$firefox" --version 2>/dev/null || echo "$fire
 : >"$tmp/view.err"
 "$tool" view --no-browser-hint "$tmp/sample.trace" >"$tmp/view.out" 2>"$tmp/view.err" &
 view_pid=$!
+pids+=("$view_pid")
 url=
 for _ in $(seq 1200); do
   url=$(sed -n 's/^cdebug-trace: serving \(http:[^ ]*\)$/\1/p' "$tmp/view.out")
@@ -98,6 +90,5 @@ st=0
 for _ in $(seq 300); do kill -0 "$view_pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$view_pid" 2>/dev/null && fail "the viewer did not stop within 30 s of SIGTERM"
 wait "$view_pid" || st=$?
-view_pid=
 [[ $st == 0 ]] || fail "the viewer exited $st after SIGTERM, want 0"
 echo "test_trace_view_firefox: ok"

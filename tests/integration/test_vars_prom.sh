@@ -4,12 +4,10 @@
 # newlines, control and invalid UTF-8 bytes, camelCase, dots, collisions)
 # and the runtime metrics must give no error and no lint warning.
 set -euo pipefail
-prog="${CDEBUG_BUILD:?}/tests/prog_vars"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-[[ -x $prog ]] || fail "$prog not built"
-command -v promtool >/dev/null || fail "promtool (Debian package prometheus) is needed for this test"
+source "$(dirname "$0")/lib.sh"
+prog=$build/tests/prog_vars
+built "$prog"
+need promtool prometheus
 
 "$prog" prom >"$tmp/metrics" || fail "prog_vars prom exited $?"
 if ! promtool check metrics <"$tmp/metrics" >"$tmp/out" 2>&1; then

@@ -10,18 +10,16 @@
 #    as json.Marshal, for ~20000 doubles printed by Go (every power of two,
 #    subnormals, decimals, random bit patterns).
 set -euo pipefail
-prog="${CDEBUG_BUILD:?}/tests/prog_vars"
-src="${CDEBUG_SRC:?}/tests/integration/go_expvar"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-[[ -x $prog ]] || fail "$prog not built"
-command -v go >/dev/null || fail "go (Go 1.19, Debian golang-go) is needed for this test"
-command -v jq >/dev/null || fail "jq is needed for this test"
+source "$(dirname "$0")/lib.sh"
+prog=$build/tests/prog_vars
+peer=$src/tests/integration/go_expvar
+built "$prog"
+need go golang-go
+need jq jq
 
 # A private Go environment: no network, no writes to the user's caches.
 export HOME="${HOME:-$tmp}" GOCACHE="$tmp/gocache" GOPATH="$tmp/gopath" GOPROXY=off GOFLAGS= GO111MODULE=on
-(cd "$src" && go build -o "$tmp/goexpvar" .) || fail "building the Go peer"
+(cd "$peer" && go build -o "$tmp/goexpvar" .) || fail "building the Go peer"
 
 # The document, compared with Go's.
 "$prog" doc one "two words" >"$tmp/c.json" || fail "prog_vars doc exited $?"
