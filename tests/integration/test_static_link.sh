@@ -5,9 +5,8 @@
 # server although the program never calls cd_init), and every
 # /debug/pprof/ route answers, threadcreate included (its profile once
 # registered itself from an object file nothing in a static link named).
-set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
-src="${CDEBUG_SRC:?}"
 
 # Consumers are built without sanitizers; an instrumented static library
 # cannot be linked into them.
