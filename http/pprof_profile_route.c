@@ -108,9 +108,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         pthread_mutex_unlock(&s->h.lock);
         return failed ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
     }
-    cd__hstream_suspend_locked(&s->h);
+    bool wait = cd__hstream_suspend_locked(&s->h);
     pthread_mutex_unlock(&s->h.lock);
-    return 0;
+    return wait ? 0 : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
 /* Waits for the deadline, a hang-up or a cancel, then stops the profile. */

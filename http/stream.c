@@ -18,7 +18,7 @@ void cd__hstream_init(cd__hstream *s, struct MHD_Connection *conn, double second
     pthread_cond_init(&s->cond, &ca);
     pthread_condattr_destroy(&ca);
     s->conn = conn;
-    s->suspended = s->closed = s->cancel = false;
+    s->suspended = s->closed = s->cancel = s->abandoned = false;
     s->refs = 2; /* the response and the controller */
     s->destroy = destroy;
     clock_gettime(CLOCK_MONOTONIC, &s->deadline);
@@ -49,10 +49,13 @@ void cd__hstream_discard(cd__hstream *s)
     cd__hstream_unref(s);
 }
 
-void cd__hstream_suspend_locked(cd__hstream *s)
+bool cd__hstream_suspend_locked(cd__hstream *s)
 {
+    if (s->abandoned)
+        return false;
     s->suspended = true;
     MHD_suspend_connection(s->conn);
+    return true;
 }
 
 bool cd__hstream_take_suspended(cd__hstream *s)
@@ -149,7 +152,19 @@ void cd__hstream_slot_shutdown(cd__hstream_slot *slot)
     pthread_mutex_lock(&s->lock);
     while (!s->closed && pthread_cond_timedwait(&s->cond, &s->lock, &until) == 0)
         ;
+    /* Not closed in time (a controller slow to end production, on a
+     * loaded machine): the reader must not suspend again, and a suspended
+     * connection is resumed here, so that libmicrohttpd finds none
+     * suspended when it is stopped (it aborts the process then). The
+     * client loses the tail. */
+    bool resume = false;
+    if (!s->closed) {
+        s->abandoned = true;
+        resume = cd__hstream_take_suspended(s);
+    }
     pthread_mutex_unlock(&s->lock);
+    if (resume)
+        MHD_resume_connection(s->conn);
     pthread_mutex_lock(&slot->lock);
     clock_gettime(CLOCK_REALTIME, &until); /* the slot's cond uses the default clock */
     until.tv_sec += 2;

@@ -39,6 +39,7 @@ typedef struct cd__hstream {
     bool suspended; /* the reader suspended the connection */
     bool closed;    /* the response was destroyed: nobody reads */
     bool cancel;    /* end now (the server stops) */
+    bool abandoned; /* the server stops and would not wait longer: never suspend again */
     int refs;
     struct timespec deadline;               /* CLOCK_MONOTONIC */
     void (*destroy)(struct cd__hstream *s); /* frees s (the route's struct holding it) */
@@ -58,8 +59,11 @@ void cd__hstream_unref(cd__hstream *s);
 void cd__hstream_discard(cd__hstream *s);
 
 /* The content reader has nothing to send: suspends the connection until
- * cd__hstream_wake. Lock held; server thread. */
-void cd__hstream_suspend_locked(cd__hstream *s);
+ * cd__hstream_wake and returns true; or, once the stream is abandoned (the
+ * server stops), returns false without suspending: the reader then ends
+ * the response (MHD_CONTENT_READER_END_WITH_ERROR), since libmicrohttpd
+ * refuses to stop with a connection suspended. Lock held; server thread. */
+bool cd__hstream_suspend_locked(cd__hstream *s);
 
 /* Lock held: if the reader suspended the connection, marks it resumed and
  * returns true; the caller then unlocks and calls MHD_resume_connection. */

@@ -139,9 +139,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         return MHD_CONTENT_READER_END_OF_STREAM;
     }
     /* Nothing yet: sleep until stream_write or the timer resumes us. */
-    cd__hstream_suspend_locked(&s->h);
+    bool wait = cd__hstream_suspend_locked(&s->h);
     pthread_mutex_unlock(&s->h.lock);
-    return 0;
+    return wait ? 0 : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
 /* The controller: ends the trace at the deadline, or when the response
