@@ -22,8 +22,9 @@
  * (an HTTP client) never stalls recording. The copy costs as much memory
  * as the ring for the duration of the write.
  *
- * Locking: one mutex. The writer thread appends under it (a memcpy per
- * record); cd_flight_write copies under it. Nothing here runs on the
+ * Locking: the ring's mutex. The writer thread appends under it (a memcpy
+ * per record); cd_flight_write copies under it, holding ctl (start, stop,
+ * copy) first (the lock order is at ctl). Nothing here runs on the
  * recording hot path.
  */
 #include <errno.h>
@@ -57,6 +58,10 @@ typedef struct seg {
 
 typedef struct flight {
     cd__tsink sink;
+    /* The ring. Lock order (written whole at trace/writer.c's ctl): taken
+     * under this file's ctl (cd__flight_copy) or trace/writer.c's (the
+     * sink's callbacks during a start or a stop), or by the writer thread
+     * holding nothing; nothing of the recorder is locked under it. */
     pthread_mutex_t lock;
     pthread_cond_t frontier_cond;
     uint8_t header[CD__TRACE_HEADER_SIZE];
