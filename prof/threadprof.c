@@ -110,5 +110,5 @@ __attribute__((constructor)) static void register_profile(void)
 
 int cd_threadprof_write(int fd, int debug)
 {
-    return cd__tp_write_fd(&cd__threadprof_profile, fd, debug);
+    return cd__profile_write_fd(&cd__threadprof_profile, fd, debug);
 }

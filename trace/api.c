@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/io.h"
 #include "cdebug/trace.h"
 #include "runtime/init.h"
 #include "trace/flight.h"
@@ -21,15 +22,16 @@ static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int cd_trace_start(int fd)
 {
-    if (fd < 0)
-        return -EBADF;
+    int rc = cd__fd_writable(fd);
+    if (rc != 0)
+        return rc;
     cd__ensure_init();
     /* Only one trace: the sink is shared, so refuse before touching it. */
     if (__atomic_load_n(&cd_trace_active, __ATOMIC_SEQ_CST))
         return -EBUSY;
     pthread_mutex_lock(&start_lock);
     fd_sink.fd = fd;
-    int rc = cd__writer_start(&fd_sink, 0);
+    rc = cd__writer_start(&fd_sink, 0);
     pthread_mutex_unlock(&start_lock);
     return rc;
 }

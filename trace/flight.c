@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/io.h"
 #include "cdebug/trace.h"
 #include "runtime/env.h"
 #include "runtime/init.h"
@@ -459,11 +460,12 @@ static int snapshot_window(flight *f, uint8_t **out, size_t *outlen)
 
 int cd_flight_write(int fd)
 {
-    if (fd < 0)
-        return -EBADF;
+    int rc = cd__fd_writable(fd);
+    if (rc != 0)
+        return rc;
     uint8_t *buf;
     size_t len;
-    int rc = cd__flight_copy(&buf, &len);
+    rc = cd__flight_copy(&buf, &len);
     if (rc != 0)
         return rc;
     cd__tsink out = {.fd = fd};

@@ -116,7 +116,7 @@ check_split() {
 # ---- API ------------------------------------------------------------------
 run api api
 grep -qx ok "$tmp/api.out" || fail "api checks"
-ok "api: -EINVAL, -EBUSY, -ENOENT, write errors"
+ok "api: -EBADF, -EINVAL, -EBUSY, -ENOENT, write errors"
 
 # ---- 70/30 into a file, and with CDEBUG=cpuprofile --------------------------
 run split split "$tmp/split.pb.gz"
