@@ -67,7 +67,6 @@
 #include <unistd.h>
 
 #include <cdebug/cdebug.h>
-#include <cdebug/trace.h>
 
 #define TOPIC_MAX    64
 #define DOCS_MAX     1000000
