@@ -10,4 +10,10 @@
  * async-signal-safe (only write(2)); O(n). */
 int cd__write_all(int fd, const void *p, size_t n);
 
+/* 0 when fd is open for writing, else -EBADF (negative, closed, read-only,
+ * O_PATH): what write(2) would say, asked before the work that precedes
+ * the first write (a render, a trace session, a profiler's timers).
+ * Thread-safe; async-signal-safe (one fcntl(2)); O(1). */
+int cd__fd_writable(int fd);
+
 #endif /* CDEBUG_BASE_IO_H */

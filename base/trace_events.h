@@ -84,7 +84,7 @@ static const uint8_t cd__trace_parent_args[CD__EV_MAX + 1] = {
     [CD__EV_TASK_CREATE] = 1u << 1,
     [CD__EV_STATE_TASK] = 1u << 2,
 };
-/* The third chain: the user task (cd_task_begin id) an annotation is
+/* The third chain: the user task (cd_trace_task_begin id) an annotation is
  * attributed to, argument 0 of regions and logs. */
 static const uint8_t cd__trace_user_args[CD__EV_MAX + 1] = {
     [CD__EV_REGION_BEGIN] = 1u << 0,

@@ -2,7 +2,7 @@
  *
  * The workload of bench/peers/trace/main.go, in cdebug: T threads each run
  * a tight loop of N operations, an operation being either a region
- * (cd_region_begin("bench") + cd_region_end(), two trace points) or a log
+ * (cd_trace_region_begin("bench") + cd_trace_region_end(), two trace points) or a log
  * message (cd_trace_log("bench", "op"), one trace point).
  *
  *   --trace=FILE  tracing on: the loop runs inside cd_trace_start(FILE) ..
@@ -87,8 +87,8 @@ static uint64_t now_ns(void)
     do {                                                                                           \
         if (op == OP_REGION) {                                                                     \
             for (uint64_t i = 0; i < (n); i++) {                                                   \
-                cd_region_begin(NAME);                                                             \
-                cd_region_end();                                                                   \
+                cd_trace_region_begin(NAME);                                                       \
+                cd_trace_region_end();                                                             \
             }                                                                                      \
         } else {                                                                                   \
             for (uint64_t i = 0; i < (n); i++)                                                     \
@@ -223,13 +223,14 @@ static int count_events(const char *path, counts *c)
 
 static int usage(const char *prog)
 {
-    fprintf(stderr,
-            "usage: %s [--op=region|log] [--threads=T] [--ops=N] [--trace=FILE]\n"
-            "  --op=K        region: cd_region_begin+end (2 trace points), log: cd_trace_log\n"
-            "  --threads=T   threads running the loop (1..%d, default 1)\n"
-            "  --ops=N       operations per thread (default 2000000 on, 50000000 off)\n"
-            "  --trace=FILE  trace into FILE (created) and count its events; else off\n",
-            prog, MAX_THREADS);
+    fprintf(
+        stderr,
+        "usage: %s [--op=region|log] [--threads=T] [--ops=N] [--trace=FILE]\n"
+        "  --op=K        region: cd_trace_region_begin+end (2 trace points), log: cd_trace_log\n"
+        "  --threads=T   threads running the loop (1..%d, default 1)\n"
+        "  --ops=N       operations per thread (default 2000000 on, 50000000 off)\n"
+        "  --trace=FILE  trace into FILE (created) and count its events; else off\n",
+        prog, MAX_THREADS);
     return 2;
 }
 

@@ -39,8 +39,6 @@
 #include <microhttpd.h>
 
 #include <cdebug/cdebug.h>
-#include <cdebug/http.h>
-#include <cdebug/vars.h>
 
 #define DEFAULT_ADDR "127.0.0.1:8080"
 

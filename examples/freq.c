@@ -67,7 +67,6 @@
 #include <unistd.h>
 
 #include <cdebug/cdebug.h>
-#include <cdebug/trace.h>
 
 #define TOPIC_MAX    64
 #define DOCS_MAX     1000000
@@ -102,7 +101,7 @@ typedef struct run {
     size_t topic_len;
     char **files; /* --dir: paths (malloc), sorted; NULL when generating */
     size_t ndocs;
-    cd_task_id task;             /* the "freq" user task */
+    cd_trace_task_id task;       /* the "freq" user task */
     cd_waitgroup wg;             /* every mode: main waits for its tasks */
     sem_t slots;                 /* bounded: free in-flight slots */
     atomic_uint_fast64_t found;  /* fanout, bounded: items found */
@@ -926,7 +925,7 @@ static int64_t process_doc(size_t i, sbuf *b, items *it)
     size_t err_pos = 0;
     uint64_t found = 0;
 
-    CD_REGION("load")
+    CD_TRACE_REGION("load")
     {
         if (R.files != NULL)
             rc = read_file(R.files[i], b);
@@ -937,7 +936,7 @@ static int64_t process_doc(size_t i, sbuf *b, items *it)
         fprintf(stderr, "freq: %s: %s\n", R.files[i], strerror(-rc));
         return -1;
     }
-    CD_REGION("parse")
+    CD_TRACE_REGION("parse")
     {
         rc = parse_doc(b->p, b->len, it, &err, &err_pos);
     }
@@ -948,7 +947,7 @@ static int64_t process_doc(size_t i, sbuf *b, items *it)
             fprintf(stderr, "freq: document %zu: byte %zu: %s\n", i, err_pos, err);
         return -1;
     }
-    CD_REGION("search")
+    CD_TRACE_REGION("search")
     {
         found = search_items(b->p, it);
     }
@@ -960,7 +959,7 @@ static int64_t process_doc(size_t i, sbuf *b, items *it)
  * thread that is the one this task opens. */
 static uint64_t run_chunk(size_t begin, size_t end)
 {
-    cd_task_id t = cd_task_begin(R.task, "chunk");
+    cd_trace_task_id t = cd_trace_task_begin(R.task, "chunk");
     sbuf b = {0};
     items it = {0};
     uint64_t found = 0;
@@ -971,7 +970,7 @@ static uint64_t run_chunk(size_t begin, size_t end)
         else
             found += (uint64_t)n;
     }
-    cd_task_end(t);
+    cd_trace_task_end(t);
     return found;
 }
 
@@ -1254,7 +1253,7 @@ int main(int argc, char **argv)
     size_t workers = (size_t)cd_maxprocs();
 
     double t0 = now_ms();
-    R.task = cd_task_begin(0, "freq");
+    R.task = cd_trace_task_begin(0, "freq");
     cd_trace_log("mode", mode_names[opt.mode]);
     uint64_t found = 0;
     size_t tasks = 0;
@@ -1276,7 +1275,7 @@ int main(int argc, char **argv)
         found = run_slices(tasks, "freq.numcpu");
         break;
     }
-    cd_task_end(R.task);
+    cd_trace_task_end(R.task);
     double elapsed = now_ms() - t0;
 
     printf("Searching %zu files, found %s %" PRIu64 " times.\n", R.ndocs, opt.topic, found);

@@ -42,7 +42,7 @@
 #include <microhttpd.h>
 
 #include <cdebug/cdebug.h>
-#include <cdebug/http.h>
+#include <cdebug/http_mhd.h>
 
 #define DEFAULT_ADDR "127.0.0.1:5000"
 #define NFEEDS       3

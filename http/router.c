@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cdebug/http.h"
+#include "cdebug/http_mhd.h"
 #include "http/auth.h"
 #include "http/response.h"
 #include "http/router.h"

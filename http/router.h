@@ -2,7 +2,7 @@
  *
  * Go registers its debug handlers on http.DefaultServeMux; cdebug has this
  * table instead. /debug/vars and /metrics are registered at first use;
- * later modules add theirs (/debug/pprof/ as a prefix route) with
+ * the other routes (/debug/pprof/ as a prefix route) are added with
  * cd__http_route. The same table serves the built-in server and
  * cd_http_handle, so an application that embeds the routes gets every
  * one of them.
@@ -57,8 +57,8 @@ typedef struct cd__http_req {
 /* A route handler: queues exactly one response on req->conn and returns
  * MHD_queue_response's result (MHD_NO closes the connection). Runs on a
  * libmicrohttpd thread, which bdwgc does not know: it must not touch GC
- * memory (see DESIGN.md, Threads). ctx is the pointer given at
- * registration. */
+ * memory (the collector neither scans that thread's stack nor stops it).
+ * ctx is the pointer given at registration. */
 typedef enum MHD_Result (*cd__http_handler)(const cd__http_req *req, void *ctx);
 
 /* Adds a GET/HEAD route. path starts with '/' and must stay valid for the

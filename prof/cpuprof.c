@@ -896,12 +896,15 @@ static void fd_done(void *ctx, int err, uint8_t *buf, size_t len)
 
 int cd_cpuprof_start(int fd, int hz)
 {
-    if (fd < 0 || fcntl(fd, F_GETFL) < 0 || check_hz(&hz) != 0)
+    int rc = cd__fd_writable(fd);
+    if (rc != 0)
+        return rc;
+    if (check_hz(&hz) != 0)
         return -EINVAL;
     cd__ensure_init();
     if (pthread_mutex_trylock(&ctl_lock) != 0)
         return -EBUSY;
-    int rc = -EBUSY;
+    rc = -EBUSY;
     if (state == IDLE) {
         fd_owner.fd = fd;
         rc = start_locked(hz, fd_done, &fd_owner);

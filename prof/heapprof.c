@@ -418,16 +418,8 @@ int cd__heapprof_init(void)
 
 static int write_profile(const cd__profile *p, int fd, int debug)
 {
-    if (fd < 0 || debug < 0)
-        return -EINVAL;
     cd__ensure_init();
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = cd__profile_render(p, debug, &buf, &len);
-    if (rc == 0)
-        rc = cd__write_all(fd, buf, len);
-    free(buf);
-    return rc;
+    return cd__profile_write_fd(p, fd, debug);
 }
 
 int cd_heapprof_write(int fd, int debug)

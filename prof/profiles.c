@@ -11,6 +11,7 @@
 
 #include "prof/profiles.h"
 #include "base/clock.h"
+#include "base/io.h"
 
 static const cd__profile *table[CD__PROFILES_MAX];
 static atomic_size_t count;
@@ -93,6 +94,22 @@ int cd__profile_render(const cd__profile *p, int debug, uint8_t **out, size_t *l
     if (rc == 0)
         rc = cd__pprof_encode(b, out, len);
     cd__pprof_free(b);
+    return rc;
+}
+
+int cd__profile_write_fd(const cd__profile *p, int fd, int debug)
+{
+    int rc = cd__fd_writable(fd);
+    if (rc != 0)
+        return rc;
+    if (debug < 0)
+        return -EINVAL;
+    uint8_t *buf;
+    size_t len;
+    rc = cd__profile_render(p, debug, &buf, &len);
+    if (rc == 0)
+        rc = cd__write_all(fd, buf, len);
+    free(buf);
     return rc;
 }
 

@@ -49,6 +49,12 @@ size_t cd__profile_list(const cd__profile **out, size_t max);
  * is malloc'ed in *out, *len. Returns 0 or a negative errno. */
 int cd__profile_render(const cd__profile *p, int debug, uint8_t **out, size_t *len);
 
+/* Renders p as cd__profile_render does and writes it all to fd: the body
+ * of the public cd_*prof_write functions. Returns 0, -EBADF (fd not open
+ * for writing), -EINVAL (debug < 0), a rendering's error or write(2)'s.
+ * Thread-safe; not async-signal-safe; allocates the whole rendering. */
+int cd__profile_write_fd(const cd__profile *p, int fd, int debug);
+
 /* Waits `seconds` for a delta profile: returns 0 when the time is up, or a
  * negative errno (-ECANCELED) when whoever asked is gone. */
 typedef int (*cd__profile_wait_fn)(void *arg, int64_t seconds);

@@ -613,31 +613,7 @@ int cd__taskprof_register(void)
     return cd__profile_register(&cd__taskprof_profile);
 }
 
-/* Renders p and writes it to fd (retrying short writes and EINTR). */
-int cd__tp_write_fd(const cd__profile *p, int fd, int debug)
-{
-    if (fd < 0 || debug < 0)
-        return -EINVAL;
-    uint8_t *buf;
-    size_t len;
-    int rc = cd__profile_render(p, debug, &buf, &len);
-    if (rc < 0)
-        return rc;
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(fd, buf + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -errno;
-            break;
-        }
-        off += (size_t)w;
-    }
-    free(buf);
-    return rc;
-}
-
 int cd_taskprof_write(int fd, int debug)
 {
-    return cd__tp_write_fd(&cd__taskprof_profile, fd, debug);
+    return cd__profile_write_fd(&cd__taskprof_profile, fd, debug);
 }

@@ -58,9 +58,4 @@ typedef struct cd__taskprof_dumpopt {
  * never GC memory) and symbolizes. */
 int cd__taskprof_dump(FILE *f, const cd__taskprof_dumpopt *opt);
 
-/* Renders profile p (debug 0: gzipped profile.proto, else text) and writes
- * it to fd, retrying short writes and EINTR: the body of cd_taskprof_write
- * and cd_threadprof_write. -EINVAL for fd < 0 or debug < 0. */
-int cd__tp_write_fd(const cd__profile *p, int fd, int debug);
-
 #endif /* CDEBUG_PROF_TASKPROF_H */

@@ -110,5 +110,5 @@ int cd__threadprof_register(void)
 
 int cd_threadprof_write(int fd, int debug)
 {
-    return cd__tp_write_fd(&cd__threadprof_profile, fd, debug);
+    return cd__profile_write_fd(&cd__threadprof_profile, fd, debug);
 }

@@ -443,8 +443,10 @@ const char *cd_trace_reader_string(const cd_trace_reader *r, uint64_t id, size_t
         return "";
     }
     const cd__tr_string *s = cd__tr_string_get(&r->tab, id);
-    if (s == NULL)
+    if (s == NULL) {
+        errno = ENOENT;
         return NULL;
+    }
     if (len != NULL)
         *len = s->len;
     return s->text;
@@ -515,10 +517,6 @@ const char *cd_tr_strerror(int err)
         return "trace tables exceed the reader's memory limit";
     case -ENOENT:
         return "no such file or directory";
-    case -EISDIR:
-        return "is a directory";
-    case -EBADF:
-        return "bad file descriptor";
     default:
         return cd_strerror(err);
     }

@@ -75,19 +75,27 @@ const cd__tr_evinfo *cd__tr_info(unsigned type)
 const char *cd_tr_event_name(unsigned type)
 {
     const ev_info *e = cd__tr_info(type);
-    return e == NULL ? NULL : e->name;
+    if (e == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return e->name;
 }
 
 int cd_tr_event_nargs(unsigned type)
 {
     const ev_info *e = cd__tr_info(type);
-    return e == NULL ? -1 : e->nargs;
+    return e == NULL ? -EINVAL : e->nargs;
 }
 
 const char *cd_tr_event_arg_name(unsigned type, unsigned i)
 {
     const ev_info *e = cd__tr_info(type);
-    return e == NULL || i >= e->nargs ? NULL : e->args[i].name;
+    if (e == NULL || i >= e->nargs) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return e->args[i].name;
 }
 
 cd_tr_arg_kind cd_tr_event_arg_kind(unsigned type, unsigned i)

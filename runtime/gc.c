@@ -10,6 +10,7 @@
  * (prof/heapprof.h) add a thread-local countdown decrement and a branch to
  * each allocation, and a filter check to each explicit free.
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -88,6 +89,8 @@ void *cd_alloc(size_t n)
     if (p != NULL) {
         count_alloc(n);
         cd__mprof_alloc(p, n);
+    } else {
+        errno = ENOMEM;
     }
     return p;
 }
@@ -99,6 +102,8 @@ void *cd_alloc_atomic(size_t n)
     if (p != NULL) {
         count_alloc(n);
         cd__mprof_alloc(p, n);
+    } else {
+        errno = ENOMEM;
     }
     return p;
 }
@@ -126,18 +131,24 @@ void *cd_realloc(void *p, size_t n)
     }
     if (q != NULL && (q != p || resample))
         cd__mprof_alloc(q, n);
+    else if (q == NULL && (p == NULL || n != 0))
+        errno = ENOMEM; /* p, if any, is untouched */
     return q;
 }
 
 char *cd_strdup(const char *s)
 {
     cd__ensure_init();
-    if (s == NULL)
+    if (s == NULL) {
+        errno = EINVAL;
         return NULL;
+    }
     size_t n = strlen(s) + 1;
     char *p = GC_MALLOC_ATOMIC(n);
-    if (p == NULL)
+    if (p == NULL) {
+        errno = ENOMEM;
         return NULL;
+    }
     memcpy(p, s, n);
     count_alloc(n);
     cd__mprof_alloc(p, n);

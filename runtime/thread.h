@@ -2,7 +2,7 @@
  *
  * Every thread the kit creates (workers, spare threads, the gctrace printer,
  * the schedtrace monitor) and every thread the user registers appears here,
- * so schedtrace can count them and later the profiler can arm a timer per
+ * so schedtrace can count them and the CPU profiler can arm a timer per
  * thread. Registration also makes the thread known to bdwgc when asked, so
  * its stack is scanned for GC pointers.
  *

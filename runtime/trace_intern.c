@@ -37,6 +37,12 @@ typedef struct entry {
 
 #define CD__INTERN_MAX_BYTES (16u << 20)
 
+/* The tables and the pending queue. Lock order (written whole at
+ * trace/writer.c's ctl): a leaf, taken after any other lock (a recording
+ * thread may hold the scheduler's or the thread registry's; a session's
+ * start or stop holds trace/writer.c's ctl), never together with
+ * runtime/trace_recorder.c's states_lock; nothing is locked under it (the
+ * drain's callbacks only append to the writer's buffers). */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t bytes; /* copies and entries, against CD__INTERN_MAX_BYTES */
 _Atomic uint64_t cd__intern_refused;

@@ -23,7 +23,7 @@
 #include "runtime/thread.h"
 #include "runtime/trace_recorder.h"
 
-int cd_trace_active; /* read and written with __atomic builtins only */
+bool cd_trace_active; /* read and written with __atomic builtins only */
 _Atomic uint32_t cd__trace_session;
 cd__tbuf *_Atomic cd__trace_reserve[CD__TRACE_RESERVE];
 
@@ -115,6 +115,12 @@ void cd__tbuf_free(cd__tbuf *b)
 
 /* ---- per-thread state ---------------------------------------------------- */
 
+/* The list of per-thread states. Lock order (written whole at
+ * trace/writer.c's ctl): a leaf, taken after any other lock (a thread
+ * recording its first event may hold the scheduler's or the thread
+ * registry's; a session's start or stop holds trace/writer.c's ctl),
+ * never together with runtime/trace_intern.c's lock; nothing is locked
+ * under it (the writer only moves buffers and allocates with malloc). */
 static pthread_mutex_t states_lock = PTHREAD_MUTEX_INITIALIZER;
 static cd__tstate *states;
 __thread cd__tstate *cd__trace_tls __attribute__((tls_model("initial-exec")));
@@ -220,7 +226,7 @@ static void *volatile fork_ghosts[1 + CD__TRACE_RESERVE];
 
 void cd__recorder_fork_child(void)
 {
-    CD__TRACE_SET(0);
+    CD__TRACE_SET(false);
     states_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     fork_ghosts[0] = states;
     states = NULL;

@@ -109,9 +109,9 @@ typedef struct cd__tstate {
  * any thread with an atomic exchange, as a thread's own spares are. */
 extern cd__tbuf *_Atomic cd__trace_reserve[CD__TRACE_RESERVE];
 
-/* cd_trace_active (include/cdebug/trace.h): nonzero while a trace
- * records. A plain int, exported for the inline annotation wrappers, so
- * every access here uses __atomic builtins. */
+/* cd_trace_active (include/cdebug/trace.h): true while a trace records.
+ * A plain bool, exported for the inline annotation wrappers, so every
+ * access here uses __atomic builtins. */
 extern _Atomic uint32_t cd__trace_session; /* bumped at each cd_trace_start */
 
 #define CD__TRACING()    __builtin_expect(__atomic_load_n(&cd_trace_active, __ATOMIC_RELAXED), 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/io.h"
 #include "cdebug/trace.h"
 #include "runtime/start.h"
 #include "runtime/hooks.h"
@@ -14,19 +15,24 @@
 #include "trace/writer.h"
 
 static cd__tsink fd_sink = {.write = cd__tsink_fd_write, .fd = -1};
+/* Serialises cd_trace_start's use of fd_sink. Lock order (written whole
+ * at trace/writer.c's ctl): taken with no lock of the recorder held,
+ * never together with trace/flight.c's ctl; trace/writer.c's ctl is taken
+ * under it. */
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int cd_trace_start(int fd)
 {
-    if (fd < 0)
-        return -EBADF;
+    int rc = cd__fd_writable(fd);
+    if (rc != 0)
+        return rc;
     cd__ensure_init();
     /* Only one trace: the sink is shared, so refuse before touching it. */
     if (__atomic_load_n(&cd_trace_active, __ATOMIC_SEQ_CST))
         return -EBUSY;
     pthread_mutex_lock(&start_lock);
     fd_sink.fd = fd;
-    int rc = cd__writer_start(&fd_sink, 0);
+    rc = cd__writer_start(&fd_sink, 0);
     pthread_mutex_unlock(&start_lock);
     return rc;
 }
@@ -38,11 +44,11 @@ int cd_trace_stop(void)
 
 bool cd_trace_enabled(void)
 {
-    return __atomic_load_n(&cd_trace_active, __ATOMIC_RELAXED) != 0;
+    return __atomic_load_n(&cd_trace_active, __ATOMIC_RELAXED);
 }
 
 /* ---- annotations ---------------------------------------------------------
- * Per-thread: the current user task (innermost cd_task_begin not ended on
+ * Per-thread: the current user task (innermost cd_trace_task_begin not ended on
  * this thread) and the stack of open region names. */
 
 #define REGION_MAX 64
@@ -56,22 +62,22 @@ bool cd_trace_enabled(void)
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 
 static _Atomic uint64_t next_user_task = 1;
-static TLS cd_task_id cur_user_task;
+static TLS cd_trace_task_id cur_user_task;
 /* The user tasks begun on this thread and not ended, innermost last, so
  * that ending one makes the one it interrupted current again. Deeper
  * nesting is not remembered: ending such a task leaves no current task. */
-static TLS cd_task_id task_stack[TASK_NEST_MAX];
+static TLS cd_trace_task_id task_stack[TASK_NEST_MAX];
 static TLS int task_depth;
 /* The open regions' string ids (interned at begin, reused by the end). */
 static TLS uint32_t regions[REGION_MAX];
 static TLS int region_depth; /* may exceed REGION_MAX: not recorded */
-/* The string literal whose id regions[d] holds (cd_region_begin_lit), or
+/* The string literal whose id regions[d] holds (cd_trace_region_begin_lit), or
  * NULL: a region begun in a loop then costs no intern lookup. */
 static TLS const char *region_lit[REGION_MAX];
 
-cd_task_id cd_task_begin(cd_task_id parent, const char *type)
+cd_trace_task_id cd_trace_task_begin(cd_trace_task_id parent, const char *type)
 {
-    cd_task_id id = atomic_fetch_add_explicit(&next_user_task, 1, memory_order_relaxed);
+    cd_trace_task_id id = atomic_fetch_add_explicit(&next_user_task, 1, memory_order_relaxed);
     if (task_depth < TASK_NEST_MAX)
         task_stack[task_depth++] = id;
     cur_user_task = id;
@@ -80,7 +86,7 @@ cd_task_id cd_task_begin(cd_task_id parent, const char *type)
     return id;
 }
 
-void cd_task_end(cd_task_id id)
+void cd_trace_task_end(cd_trace_task_id id)
 {
     if (task_depth > 0 && task_stack[task_depth - 1] == id) {
         task_depth--;
@@ -97,7 +103,7 @@ void cd_task_end(cd_task_id id)
  * by this session's ends. */
 static TLS uint32_t region_session;
 
-/* cd_region_begin with the name's id from intern (by address and text, or
+/* cd_trace_region_begin with the name's id from intern (by address and text, or
  * by address alone for a literal). */
 static inline __attribute__((always_inline)) void region_begin(const char *name, bool literal)
 {
@@ -126,17 +132,17 @@ static inline __attribute__((always_inline)) void region_begin(const char *name,
     cd__trace_ev2(CD__EV_REGION_BEGIN, cur_user_task, id);
 }
 
-void(cd_region_begin)(const char *name)
+void(cd_trace_region_begin)(const char *name)
 {
     region_begin(name, false);
 }
 
-void cd_region_begin_lit(const char *name)
+void cd_trace_region_begin_lit(const char *name)
 {
     region_begin(name, true);
 }
 
-void(cd_region_end)(void)
+void(cd_trace_region_end)(void)
 {
     if (region_depth == 0 ||
         region_session != atomic_load_explicit(&cd__trace_session, memory_order_relaxed))

@@ -22,8 +22,9 @@
  * (an HTTP client) never stalls recording. The copy costs as much memory
  * as the ring for the duration of the write.
  *
- * Locking: one mutex. The writer thread appends under it (a memcpy per
- * record); cd_flight_write copies under it. Nothing here runs on the
+ * Locking: the ring's mutex. The writer thread appends under it (a memcpy
+ * per record); cd_flight_write copies under it, holding ctl (start, stop,
+ * copy) first (the lock order is at ctl). Nothing here runs on the
  * recording hot path.
  */
 #include <errno.h>
@@ -34,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/io.h"
 #include "cdebug/trace.h"
 #include "runtime/env.h"
 #include "runtime/start.h"
@@ -57,6 +59,10 @@ typedef struct seg {
 
 typedef struct flight {
     cd__tsink sink;
+    /* The ring. Lock order (written whole at trace/writer.c's ctl): taken
+     * under this file's ctl (cd__flight_copy) or trace/writer.c's (the
+     * sink's callbacks during a start or a stop), or by the writer thread
+     * holding nothing; nothing of the recorder is locked under it. */
     pthread_mutex_t lock;
     pthread_cond_t frontier_cond;
     uint8_t header[CD__TRACE_HEADER_SIZE];
@@ -78,7 +84,14 @@ typedef struct flight {
     int alloc_failed;
 } flight;
 
-static pthread_mutex_t ctl = PTHREAD_MUTEX_INITIALIZER; /* start/stop/write */
+/* Serialises start, stop and cd__flight_copy. Lock order (written whole
+ * at trace/writer.c's ctl): taken with no lock of the recorder held,
+ * never together with trace/api.c's start_lock; trace/writer.c's ctl
+ * (start, stop) and a flight's ring lock (cd__flight_copy) are taken
+ * under it. */
+static pthread_mutex_t ctl = PTHREAD_MUTEX_INITIALIZER;
+/* Written under ctl with atomic stores; read under ctl, or without it by
+ * cd_flight_enabled (an atomic load: async-signal-safe). */
 static flight *running_flight;
 
 /* ---- the ring ------------------------------------------------------------ */
@@ -368,7 +381,7 @@ int cd_flight_start(double seconds)
     pthread_mutex_lock(&ctl);
     int rc = running_flight != NULL ? -EBUSY : cd__writer_start(&f->sink, CD__TRACE_FLAG_FLIGHT);
     if (rc == 0)
-        running_flight = f;
+        __atomic_store_n(&running_flight, f, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&ctl);
     if (rc != 0)
         flight_free(f);
@@ -379,7 +392,7 @@ int cd_flight_stop(void)
 {
     pthread_mutex_lock(&ctl);
     flight *f = running_flight;
-    running_flight = NULL;
+    __atomic_store_n(&running_flight, NULL, __ATOMIC_RELEASE);
     int rc = f == NULL ? -ENOENT : cd__writer_stop_sink(&f->sink);
     pthread_mutex_unlock(&ctl);
     if (f != NULL)
@@ -389,10 +402,9 @@ int cd_flight_stop(void)
 
 bool cd_flight_enabled(void)
 {
-    pthread_mutex_lock(&ctl);
-    bool on = running_flight != NULL;
-    pthread_mutex_unlock(&ctl);
-    return on;
+    /* No lock: cd_flight_write holds ctl for up to a second, and this must
+     * be callable from a signal handler, like cd_trace_enabled. */
+    return __atomic_load_n(&running_flight, __ATOMIC_ACQUIRE) != NULL;
 }
 
 /* The window as one self-contained trace in a malloc'd buffer (lock held):
@@ -425,11 +437,16 @@ static int snapshot_window(flight *f, uint8_t **out, size_t *outlen)
         for (int k = 0; k < 8; k++)
             b[8 + 8 * i + k] = (uint8_t)(v[i] >> (8 * k));
     size_t off = CD__TRACE_HEADER_SIZE;
-    memcpy(b + off, f->tables, f->tables_len);
+    /* Empty parts may have no buffer at all (a session that interned
+     * nothing yet has no tables): memcpy from NULL is undefined even for
+     * 0 bytes. */
+    if (f->tables_len > 0)
+        memcpy(b + off, f->tables, f->tables_len);
     off += f->tables_len;
     for (seg *s = f->head; s != NULL; s = s->next) {
         size_t n = s == f->tail ? s->frontier_len : s->len;
-        memcpy(b + off, s->p, n);
+        if (n > 0)
+            memcpy(b + off, s->p, n);
         off += n;
     }
     /* END: kind, length 0, the CRC-32 of nothing (0). */
@@ -443,11 +460,12 @@ static int snapshot_window(flight *f, uint8_t **out, size_t *outlen)
 
 int cd_flight_write(int fd)
 {
-    if (fd < 0)
-        return -EBADF;
+    int rc = cd__fd_writable(fd);
+    if (rc != 0)
+        return rc;
     uint8_t *buf;
     size_t len;
-    int rc = cd__flight_copy(&buf, &len);
+    rc = cd__flight_copy(&buf, &len);
     if (rc != 0)
         return rc;
     cd__tsink out = {.fd = fd};
@@ -490,7 +508,7 @@ void cd__flight_fork_child(void)
      * cd_flight_write waits up to 1 s under it). */
     ctl = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     fork_ghost = running_flight;
-    running_flight = NULL;
+    __atomic_store_n(&running_flight, NULL, __ATOMIC_RELAXED);
 }
 
 void cd__flight_env_start(double seconds)

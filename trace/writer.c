@@ -44,7 +44,24 @@
 
 #define CD__TRACE_SWEEP_NS 100000000 /* a frontier every 100 ms */
 
-static pthread_mutex_t ctl = PTHREAD_MUTEX_INITIALIZER; /* start/stop */
+/* Serialises cd__writer_start and cd__writer_stop_sink (the session's
+ * state below: running, sink, the writer thread).
+ *
+ * Lock order of the trace recorder, outermost first (each mutex's
+ * definition says its own place and points here):
+ *   1. trace/api.c start_lock or trace/flight.c ctl (never both);
+ *   2. this ctl (cd__writer_start, cd__writer_stop_sink);
+ *   3. a sink's lock, taken in the sink's callbacks (trace/flight.c's ring
+ *      lock, an HTTP trace stream's lock), or the locks the state snapshot
+ *      takes (thread registry, scheduler): one at a time;
+ *   4. runtime/trace_intern.c's lock or runtime/trace_recorder.c's
+ *      states_lock: leaves, nothing is locked under them, never both.
+ * The writer thread holds neither 1 nor 2 (cd__writer_stop_sink joins it
+ * under 2, so it must never wait for them); it holds at most one lock of
+ * 3, and takes 4 alone or under it (the snapshot interns task names under
+ * the scheduler's lock). A thread that records events may hold its own
+ * locks (the scheduler's, the thread registry's) and takes only 4. */
+static pthread_mutex_t ctl = PTHREAD_MUTEX_INITIALIZER;
 static bool running;
 static cd__tsink *sink;
 static int sink_err; /* first write error, writer thread only until joined */
@@ -685,7 +702,7 @@ static void *writer_main(void *arg)
         if (sink_err != 0) {
             /* The reader went away (closed pipe, full disk): stop tracing
              * so producers stop paying; cd_trace_stop reports the error. */
-            CD__TRACE_SET(0);
+            CD__TRACE_SET(false);
             break;
         }
     }
@@ -801,7 +818,7 @@ int cd__writer_start(cd__tsink *s, uint32_t flags)
     cd__trace_states_unlock();
     slots_fill(cd__trace_reserve, CD__TRACE_RESERVE);
 
-    CD__TRACE_SET(1);
+    CD__TRACE_SET(true);
     /* The snapshot carries the start timestamp: it precedes every event. */
     start_segment(start);
     if ((rc = sink_err) != 0)
@@ -814,7 +831,7 @@ int cd__writer_start(cd__tsink *s, uint32_t flags)
     return 0;
 
 fail_on:
-    CD__TRACE_SET(0);
+    CD__TRACE_SET(false);
     membarrier_all();
     sweep(true, false);
 fail:
@@ -861,7 +878,7 @@ int cd__writer_stop_sink(cd__tsink *only)
         pthread_mutex_unlock(&ctl);
         return -ENOENT;
     }
-    CD__TRACE_SET(0);
+    CD__TRACE_SET(false);
     atomic_store(&stop_requested, 1);
     cd__trace_wake_writer();
     pthread_join(writer_thread, NULL);

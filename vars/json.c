@@ -13,6 +13,7 @@
  * json_dumps so their numbers and strings come out as Go's json.Marshal
  * writes them (0.1 rather than 0.10000000000000001).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -222,8 +223,10 @@ char *cd_vars_json(void)
 {
     size_t n;
     cd__var **vars = cd__vars_sorted(&n);
-    if (vars == NULL)
+    if (vars == NULL) {
+        errno = ENOMEM;
         return NULL;
+    }
     cd__buf b;
     cd__buf_init(&b, atomic_load_explicit(&last_size, memory_order_relaxed) + 1024);
     cd__buf_put(&b, "{\n", 2);
@@ -237,5 +240,8 @@ char *cd_vars_json(void)
     cd__buf_put(&b, "\n}\n", 3);
     free(vars);
     atomic_store_explicit(&last_size, b.len, memory_order_relaxed);
-    return cd__buf_finish(&b);
+    char *doc = cd__buf_finish(&b);
+    if (doc == NULL)
+        errno = ENOMEM;
+    return doc;
 }

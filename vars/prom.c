@@ -25,6 +25,7 @@
  * Histogram -> a classic histogram (_bucket/_sum/_count). The built-in vars are not repeated:
  * the runtime metrics cover them (cmdline is left out on purpose).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -573,8 +574,10 @@ char *cd_vars_prometheus(void)
 {
     size_t n;
     cd__var **vars = cd__vars_sorted(&n);
-    if (vars == NULL)
+    if (vars == NULL) {
+        errno = ENOMEM;
         return NULL;
+    }
     cd_memstats *m = malloc(sizeof *m);
     cd_schedstats *s = malloc(sizeof *s);
     cd__buf b;
@@ -594,5 +597,8 @@ char *cd_vars_prometheus(void)
     free(vars);
     nameset_free(&p.names);
     atomic_store_explicit(&last_size, b.len, memory_order_relaxed);
-    return cd__buf_finish(&b);
+    char *doc = cd__buf_finish(&b);
+    if (doc == NULL)
+        errno = ENOMEM;
+    return doc;
 }

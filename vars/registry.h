@@ -28,7 +28,7 @@
 #include <urcu-bp.h> /* the flavour must come before rculfhash.h */
 #include <urcu/rculfhash.h>
 
-#include "cdebug/vars.h"
+#include "cdebug/vars_json.h"
 #include "base/buf.h"
 
 /* What a var (or a map entry) holds. */

@@ -1,17 +1,17 @@
 /* cdebug/http.h - the debug HTTP server (Go's DefaultServeMux with expvar
  * and net/http/pprof registered), on libmicrohttpd.
  *
- * Routes: /debug/vars (expvar JSON), /metrics (Prometheus text); later
- * issues add /debug/pprof/. Secure by default: loopback addresses only
- * unless the caller allows others explicitly; an optional bearer token
- * (CDEBUG_HTTP_TOKEN) guards every route.
+ * Routes: /debug/vars (expvar JSON), /metrics (Prometheus text), and Go's
+ * /debug/pprof/ (the index, profiles, cmdline, symbol, trace); docs/http.md
+ * lists them. Secure by default: loopback addresses only unless the caller
+ * allows others explicitly; an optional bearer token (CDEBUG_HTTP_TOKEN)
+ * guards every route. To serve the routes from your own libmicrohttpd
+ * server instead, see <cdebug/http_mhd.h>.
  */
 #ifndef CDEBUG_HTTP_H
 #define CDEBUG_HTTP_H
 
 #include <stdbool.h>
-
-#include <microhttpd.h>
 
 #include <cdebug/runtime.h>
 
@@ -35,35 +35,30 @@ typedef struct cd_http_opts {
  * -EPERM for a non-loopback address (use cd_http_start_opts with
  * allow_nonloopback), -EADDRINUSE, -EACCES, -ENOMEM, -EIO (libmicrohttpd
  * failed). Prints nothing (CDEBUG=http=ADDR prints the reason of a failure).
- * Thread-safe; not async-signal-safe; a host name may block on the
- * resolver. Starts one thread. CDEBUG=http=ADDR calls it at start. */
+ * Thread-safe; not async-signal-safe. Cost: a host name may block on the
+ * resolver; starts the server's thread. CDEBUG=http=ADDR calls it at
+ * start. */
 CD_EXTERN int cd_http_start(const char *addr);
+/* cd_http_start with every option (the struct above; NULL opts: -EINVAL).
+ * Same errors, rules and cost. */
 CD_EXTERN int cd_http_start_opts(const cd_http_opts *opts);
 
 /* The port the server listens on (useful with port 0), or -ENOENT.
- * Thread-safe; async-signal-safe (one atomic load). */
+ * Thread-safe; async-signal-safe; O(1), one atomic load. */
 CD_EXTERN int cd_http_port(void);
 
 /* Stops the server: waits for handlers that are running to return, then
  * closes every connection (a response still being sent is cut short).
  * Idempotent; run by cd_shutdown and at exit. Thread-safe; not
- * async-signal-safe; must not be called from a debug route handler. */
+ * async-signal-safe; must not be called from a debug route handler. Cost:
+ * blocks until the running handlers return (a streamed trace or CPU
+ * profile is cut short). */
 CD_EXTERN void cd_http_stop(void);
 
-/* Serves url if it is a debug route, for applications that run their own
- * libmicrohttpd server: call it from your access handler and return its
- * result (MHD_NO only on an internal failure). Returns MHD_YES after
- * queueing a 404 when url is not a debug route; check cd_http_is_route
- * first to fall through to your own routes. Applies the token check
- * (CDEBUG_HTTP_TOKEN) and the method check (405). Call it when a response
- * may be queued: on the first call for the request (*req_cls still NULL)
- * or on the last one (*upload_data_size == 0). Handlers run on your
- * daemon's thread, which need not be registered with the collector.
- * Not async-signal-safe. Cost: one render of the route's document. */
-CD_EXTERN enum MHD_Result cd_http_handle(struct MHD_Connection *c, const char *url,
-                                         const char *method);
-/* True when url (the path, without query) is served by cd_http_handle.
- * Thread-safe; lock-free; O(routes). */
+/* True when url (the path, without query) is one of the debug routes: what
+ * cd_http_handle (<cdebug/http_mhd.h>) serves in an application's own
+ * libmicrohttpd server. Thread-safe; not async-signal-safe (the first
+ * call registers the routes, once); then lock-free, O(routes). */
 CD_EXTERN bool cd_http_is_route(const char *url);
 
 #ifdef __cplusplus

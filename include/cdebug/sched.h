@@ -28,8 +28,9 @@ extern "C" {
  * worker must be woken. */
 CD_EXTERN int cd_go(void (*fn)(void *), void *arg);
 
-/* Like cd_go and names the task (shown by scheddetail and later by traces and
- * profiles). name must stay valid for the task's life (use a literal). */
+/* Like cd_go and names the task (shown by scheddetail, in traces and in the
+ * goroutine profile). name must stay valid for the task's life (use a
+ * literal). Same errors, thread/signal rules and cost as cd_go. */
 CD_EXTERN int cd_go_named(const char *name, void (*fn)(void *), void *arg);
 
 /* Go's sync.WaitGroup. Fields are private; declare one anywhere (stack, GC
@@ -40,7 +41,8 @@ typedef struct cd_waitgroup {
     uint32_t pad_;
 } cd_waitgroup;
 
-/* Sets the count to zero. Not thread-safe against concurrent use of wg. */
+/* Sets the count to zero. Not thread-safe against concurrent use of wg;
+ * async-signal-safe (two atomic stores); O(1). */
 CD_EXTERN void cd_wg_init(cd_waitgroup *wg);
 /* Adds delta (may be negative) to the count; waking waiters when it reaches
  * zero. A negative count aborts with a message (Go panics). As in Go, Adds
@@ -48,7 +50,7 @@ CD_EXTERN void cd_wg_init(cd_waitgroup *wg);
  * has returned. Thread-safe; not async-signal-safe; O(1), one atomic add
  * (plus a futex wake when the count reaches zero with waiters). */
 CD_EXTERN void cd_wg_add(cd_waitgroup *wg, int delta);
-/* cd_wg_add(wg, -1). */
+/* cd_wg_add(wg, -1): same rules and cost. */
 CD_EXTERN void cd_wg_done(cd_waitgroup *wg);
 /* Waits until the count is zero. Inside a task the wait is a blocking call
  * with hand-off (cd_block_begin("sync.WaitGroup.Wait")), so the worker keeps
@@ -57,7 +59,8 @@ CD_EXTERN void cd_wg_done(cd_waitgroup *wg);
  * thread: e.g. a child of fork() waiting for its parent's tasks) is fatal
  * as in Go: "fatal error: all goroutines are asleep - deadlock!" on stderr,
  * exit status 2. A sleeping wait checks that once a second. Thread-safe;
- * not async-signal-safe. */
+ * not async-signal-safe. Cost: O(1) when the count is already zero, else
+ * a futex wait (and the worker's hand-off inside a task). */
 CD_EXTERN void cd_wg_wait(cd_waitgroup *wg);
 
 /* Declares that the calling task is about to block in reason (a literal such
@@ -70,15 +73,31 @@ CD_EXTERN void cd_block_begin(const char *reason);
 CD_EXTERN void cd_block_end(void);
 
 /* Registers the calling thread (created with plain pthread_create) with the
- * collector and cdebug's thread registry, so it may use cd_alloc and appears
- * in schedtrace's threads=. Returns 0, or 0 again when already registered,
- * or a negative errno. cd_thread_unregister() must run before the thread
- * exits. Not async-signal-safe. */
+ * collector and cdebug's thread registry, so it may use cd_alloc, appears
+ * in schedtrace's threads= and in profiles, and its trace events are
+ * recorded. Returns 0, or 0 again when already registered, or a negative
+ * errno (-ENOMEM, -EAGAIN when bdwgc cannot find the thread's stack).
+ * cd_thread_unregister() must run before the thread exits. Thread-safe
+ * (it acts on the calling thread); not async-signal-safe. Cost: a registry
+ * lock, bdwgc's registration (its allocation lock), a CPU-profiler timer
+ * when a profile runs. */
 CD_EXTERN int cd_thread_register(void);
+/* Undoes cd_thread_register for the calling thread; a no-op on a thread
+ * it did not register (cdebug's own, or never registered). Same rules and
+ * cost. */
 CD_EXTERN void cd_thread_unregister(void);
 
 /* Scheduler counters, read without stopping anything (each field is exact,
- * fields are not mutually atomic). */
+ * fields are not mutually atomic).
+ *
+ * Unlike cd_memstats, which copies runtime.MemStats, these fields do not
+ * follow a Go struct: Go exports none for its scheduler (runtime/metrics
+ * has a few single values, /sched/gomaxprocs:threads and
+ * /sched/goroutines:goroutines). The first six are named as the fields of
+ * Go's schedtrace line, which cdebug's schedtrace prints from them
+ * ("SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5 spinningthreads=1
+ * idlethreads=1 runqueue=3 [...]"); the others are cdebug's own, named in
+ * the same lower case, "tasks" being Go's goroutines. */
 typedef struct cd_schedstats {
     uint32_t gomaxprocs;      /* workers (P) */
     uint32_t idleprocs;       /* workers with no thread running tasks */
@@ -98,10 +117,12 @@ typedef struct cd_schedstats {
     uint32_t runq[1024];      /* local run-queue length per worker, [0, gomaxprocs) */
 } cd_schedstats;
 
-/* Fills *s. Thread-safe; not async-signal-safe; O(gomaxprocs), lock-free. */
+/* Fills *s. Thread-safe, from any thread; not async-signal-safe. Cost:
+ * O(gomaxprocs), lock-free. */
 CD_EXTERN void cd_read_schedstats(cd_schedstats *s);
 
-/* Number of workers (CDMAXPROCS). Thread-safe, O(1). */
+/* Number of workers (CDMAXPROCS), fixed at cd_init. Thread-safe;
+ * async-signal-safe; O(1). */
 CD_EXTERN int cd_maxprocs(void);
 
 #ifdef __cplusplus

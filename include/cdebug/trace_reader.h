@@ -27,7 +27,8 @@
  *   -ENOMEM, -EINVAL, and open(2)/read(2) errors (-ENOENT, -EACCES, -EIO...)
  *
  * Threads: a reader is a plain object used by one thread at a time; distinct
- * readers are independent. Nothing here is async-signal-safe (it allocates).
+ * readers are independent. Opening and reading are not async-signal-safe
+ * (they allocate); the few functions that are say so.
  */
 #ifndef CDEBUG_TRACE_READER_H
 #define CDEBUG_TRACE_READER_H
@@ -190,7 +191,9 @@ CD_EXTERN int cd_trace_reader_open_mem(cd_trace_reader **r, const void *data, si
 
 /* Frees the reader and everything it returned (event strings, stacks,
  * symbols). NULL is a no-op. Does not close a caller's fd. Not
- * async-signal-safe. Cost: proportional to the held events and tables. */
+ * thread-safe with respect to r (no other call on r may run or follow);
+ * not async-signal-safe. Cost: proportional to the held events and
+ * tables. */
 CD_EXTERN void cd_trace_reader_close(cd_trace_reader *r);
 
 /* Stores the next event in time order in *ev and returns 1; returns 0 at the
@@ -205,33 +208,37 @@ CD_EXTERN void cd_trace_reader_close(cd_trace_reader *r);
 CD_EXTERN int cd_trace_reader_next(cd_trace_reader *r, cd_tr_event *ev);
 
 /* The header read by open. Never NULL; valid until close. Thread-safe
- * (read-only); O(1). */
+ * (read-only); async-signal-safe; O(1). */
 CD_EXTERN const cd_tr_header *cd_trace_reader_header(const cd_trace_reader *r);
 
 /* Copies the counters into *s. Valid at any time (counts so far). Same
- * thread rules as cd_trace_reader_next; O(1). */
+ * thread rules as cd_trace_reader_next; async-signal-safe; O(1). */
 CD_EXTERN void cd_trace_reader_stats(const cd_trace_reader *r, cd_tr_stats *s);
 
 /* A one-line description of the last error returned by
  * cd_trace_reader_next (with the record number and file offset), or "" if
- * none. Valid until the next call on the reader. O(1). */
+ * none; never NULL. Valid until the next call on the reader. Same thread
+ * rules as cd_trace_reader_next; async-signal-safe; O(1). */
 CD_EXTERN const char *cd_trace_reader_error(const cd_trace_reader *r);
 
 /* Text of string id `id` defined so far (id 0 is ""), and its length in
- * *len when len is not NULL; NULL if the file has not defined it. Valid until
- * close. Same thread rules as cd_trace_reader_next; O(1) expected (hash). */
+ * *len when len is not NULL; NULL with errno ENOENT if the file has not
+ * defined it. Valid until close. Same thread rules as cd_trace_reader_next;
+ * not async-signal-safe; O(1) expected (hash). */
 CD_EXTERN const char *cd_trace_reader_string(const cd_trace_reader *r, uint64_t id, size_t *len);
 
 /* Frames of stack id `id` (innermost first) in *pcs and *n; returns 0, or
  * -ENOENT if the file has not defined it (stack 0 is the empty stack: 0
- * frames). *pcs is valid until close. Same thread rules; O(1) expected. */
+ * frames). *pcs is valid until close. Same thread rules; not
+ * async-signal-safe; O(1) expected. */
 CD_EXTERN int cd_trace_reader_stack(const cd_trace_reader *r, uint64_t id, const uint64_t **pcs,
                                     size_t *n);
 
 /* Symbol of a pc seen in a stack: function, file (each "?" when the file
  * did not define its string) and line; any output pointer may be NULL.
  * Returns 0, or -ENOENT when the file has no SYMBOLS entry for pc. Strings
- * valid until close. Same thread rules; O(1) expected. */
+ * valid until close. Same thread rules; not async-signal-safe; O(1)
+ * expected. */
 CD_EXTERN int cd_trace_reader_symbol(const cd_trace_reader *r, uint64_t pc, const char **func,
                                      const char **file, uint64_t *line);
 
@@ -240,16 +247,17 @@ CD_EXTERN int cd_trace_reader_symbol(const cd_trace_reader *r, uint64_t pc, cons
  * to the int64 range. Thread-safe; async-signal-safe; O(1). */
 CD_EXTERN int64_t cd_trace_reader_ns(const cd_trace_reader *r, uint64_t ts);
 
-/* Name of an event type ("TASK_CREATE"), or NULL for a number that is not
- * a type. Thread-safe; async-signal-safe; O(1). */
+/* Name of an event type ("TASK_CREATE"), or NULL with errno EINVAL for a
+ * number that is not a type. Thread-safe; async-signal-safe; O(1). */
 CD_EXTERN const char *cd_tr_event_name(unsigned type);
 
-/* Number of arguments of an event type (0-6), or -1 if not a type. Same
- * contract as cd_tr_event_name. */
+/* Number of arguments of an event type (0-6), or -EINVAL if not a type.
+ * Same contract as cd_tr_event_name. */
 CD_EXTERN int cd_tr_event_nargs(unsigned type);
 
-/* Name ("task", "name") and kind of argument i of an event type; NULL and
- * CD_TR_ARG_NONE when there is no such argument. Same contract. */
+/* Name ("task", "name") and kind of argument i of an event type; NULL
+ * (errno EINVAL) and CD_TR_ARG_NONE when there is no such argument. Same
+ * contract. */
 CD_EXTERN const char *cd_tr_event_arg_name(unsigned type, unsigned i);
 CD_EXTERN cd_tr_arg_kind cd_tr_event_arg_kind(unsigned type, unsigned i);
 

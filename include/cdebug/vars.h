@@ -7,7 +7,9 @@
  * keeps the first var and refuses the second), ENOMEM. Every update
  * function accepts NULL and does nothing (the map functions also set errno
  * to EINVAL for a NULL map or key), so a failed registration never crashes
- * the program that ignores it.
+ * the program that ignores it. Every constructor (cd_*_new) is thread-safe,
+ * from any thread; not async-signal-safe (it allocates); cost O(1)
+ * expected: an allocation and a lock-free hash-table insert.
  *
  * Memory: vars are malloc'd, never GC memory (the HTTP server's threads are
  * not known to the collector) and never freed. Updates take no lock; readers
@@ -18,8 +20,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include <jansson.h>
 
 #include <cdebug/runtime.h>
 
@@ -33,22 +33,24 @@ typedef struct cd_string cd_string;
 typedef struct cd_map cd_map;
 typedef struct cd_hist cd_hist;
 
-/* Go's expvar.Int. Add/set/get: thread-safe, async-signal-safe (one relaxed
- * atomic), O(1). */
+/* Go's expvar.Int. Add/set/value: thread-safe, async-signal-safe (one
+ * relaxed atomic), O(1); value of NULL is 0. */
 CD_EXTERN cd_int *cd_int_new(const char *name);
 CD_EXTERN void cd_int_add(cd_int *v, int64_t delta);
 CD_EXTERN void cd_int_set(cd_int *v, int64_t value);
 CD_EXTERN int64_t cd_int_value(const cd_int *v);
 
 /* Go's expvar.Float (rendered like Go's strconv 'g' formatting).
- * Thread-safe, async-signal-safe (a CAS loop), O(1) uncontended. */
+ * Add/set/value: thread-safe, async-signal-safe (a CAS loop), O(1)
+ * uncontended; value of NULL is 0. */
 CD_EXTERN cd_float *cd_float_new(const char *name);
 CD_EXTERN void cd_float_add(cd_float *v, double delta);
 CD_EXTERN void cd_float_set(cd_float *v, double value);
 CD_EXTERN double cd_float_value(const cd_float *v);
 
 /* Go's expvar.String. set copies s (NULL means ""). Thread-safe; not
- * async-signal-safe (malloc); the old copy is freed after a grace period. */
+ * async-signal-safe (malloc); the old copy is freed after a grace period.
+ * Cost: O(length of s), no lock. */
 CD_EXTERN cd_string *cd_string_new(const char *name);
 CD_EXTERN void cd_string_set(cd_string *v, const char *s);
 
@@ -57,35 +59,37 @@ CD_EXTERN void cd_string_set(cd_string *v, const char *s);
  * cd_map_set_string a String entry; cd_map_child returns the nested map
  * at key, creating it. Using a key with a different kind than it was
  * created with does nothing and returns/sets errno EEXIST where it can.
- * Thread-safe; not async-signal-safe (a new key allocates); existing keys
- * are updated without a lock. */
+ * Thread-safe; not async-signal-safe (a new key allocates). Cost: one
+ * lock-free hash lookup (O(1) expected; a new key adds an allocation);
+ * existing keys are updated without a lock. */
 CD_EXTERN cd_map *cd_map_new(const char *name);
 CD_EXTERN void cd_map_add(cd_map *m, const char *key, int64_t delta);
 CD_EXTERN void cd_map_add_float(cd_map *m, const char *key, double delta);
 CD_EXTERN void cd_map_set_string(cd_map *m, const char *key, const char *s);
 CD_EXTERN cd_map *cd_map_child(cd_map *m, const char *key);
 
-/* Go's expvar.Func: fn(arg) is called at every render, from a server
- * thread, and returns a new jansson reference (cdebug decrefs it), or NULL
- * (rendered as null). fn must not use GC memory unless its thread is
- * registered. Returns 0, -EINVAL, -EEXIST or -ENOMEM. */
-CD_EXTERN int cd_func_new(const char *name, json_t *(*fn)(void *arg), void *arg);
+/* Go's expvar.Func is cd_func_new, in <cdebug/vars_json.h>: its values are
+ * jansson trees, and this header needs no jansson. */
 
 /* A latency histogram with fixed upper bounds (strictly increasing, finite;
  * an implicit +Inf bucket follows). JSON: count, sum, buckets and p50, p90,
  * p99 estimated by linear interpolation inside a bucket; Prometheus: a
- * classic histogram (_bucket, _sum, _count series). cd_hist_observe: thread-safe, async-signal-safe,
- * O(log buckets), no lock. nbounds: 1..64. */
+ * classic histogram (_bucket, _sum, _count series). nbounds: 1..64;
+ * cd_hist_new sets errno EINVAL for bounds that break these rules.
+ * cd_hist_observe: thread-safe, async-signal-safe, O(log buckets), no
+ * lock; NULL h does nothing. */
 CD_EXTERN cd_hist *cd_hist_new(const char *name, const double *bounds, size_t nbounds);
 CD_EXTERN void cd_hist_observe(cd_hist *h, double value);
 
 /* Renders every var, Go's expvar document: {"cmdline": [...], "memstats":
  * {...}, ...} with top-level keys sorted. Returns a malloc'd NUL-terminated
- * string (free() it) or NULL when out of memory. Thread-safe; O(vars). */
+ * string (free() it), or NULL with errno ENOMEM. Thread-safe, from any
+ * thread (registered or not); not async-signal-safe. Cost: O(vars + map
+ * entries), plus the Func vars' callbacks; never blocks an update. */
 CD_EXTERN char *cd_vars_json(void);
 
 /* Renders every var and the runtime metrics as Prometheus text exposition
- * format 0.0.4. Same rules as cd_vars_json. */
+ * format 0.0.4. Same errors, rules and cost as cd_vars_json. */
 CD_EXTERN char *cd_vars_prometheus(void);
 
 /* What the cmdline var and /debug/pprof/cmdline show of the arguments

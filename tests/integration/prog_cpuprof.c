@@ -502,21 +502,27 @@ static int run_api(void)
     int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     CHECK(fd >= 0);
     CHECK(cd_cpuprof_stop() == -ENOENT);
-    CHECK(cd_cpuprof_start(-1, 0) == -EINVAL);
-    CHECK(cd_cpuprof_start(1000000, 0) == -EINVAL); /* not an open fd */
+    CHECK(cd_cpuprof_start(-1, 0) == -EBADF);
+    CHECK(cd_cpuprof_start(1000000, 0) == -EBADF); /* not an open fd */
     CHECK(cd_cpuprof_start(fd, -1) == -EINVAL);
     CHECK(cd_cpuprof_start(fd, 1001) == -EINVAL);
     CHECK(cd_cpuprof_start(fd, 0) == 0);
     CHECK(cd_cpuprof_start(fd, 0) == -EBUSY);
     CHECK(cd_cpuprof_stop() == 0);
     CHECK(cd_cpuprof_stop() == -ENOENT);
-    /* A write error is the stop's result; the profiler is free after it. */
+    /* An fd not open for writing is refused at the start. */
     int rfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     CHECK(rfd >= 0);
-    CHECK(cd_cpuprof_start(rfd, 0) == 0);
-    CHECK(cd_cpuprof_stop() == -EBADF);
+    CHECK(cd_cpuprof_start(rfd, 0) == -EBADF);
+    CHECK(cd_cpuprof_stop() == -ENOENT);
+    /* A write error is the stop's result; the profiler is free after it. */
+    int full = open("/dev/full", O_WRONLY | O_CLOEXEC);
+    CHECK(full >= 0);
+    CHECK(cd_cpuprof_start(full, 0) == 0);
+    CHECK(cd_cpuprof_stop() == -ENOSPC);
     CHECK(cd_cpuprof_start(fd, 1000) == 0);
     CHECK(cd_cpuprof_stop() == 0);
+    close(full);
     close(rfd);
     close(fd);
     printf("ok\n");

@@ -91,8 +91,8 @@ static int flood(const char *out, long ms)
     long n = 0;
     do {
         for (int i = 0; i < 1000; i++, n++) {
-            cd_region_begin("flood");
-            cd_region_end();
+            cd_trace_region_begin("flood");
+            cd_trace_region_end();
         }
         clock_gettime(CLOCK_MONOTONIC, &t);
     } while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);

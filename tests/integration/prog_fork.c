@@ -154,7 +154,7 @@ static void child_own_trace(void)
         fprintf(stderr, "prog_fork: child cd_trace_start: %s\n", cd_strerror(rc));
     CHILD_CHECK(rc == 0);
     CHILD_CHECK(cd_trace_enabled());
-    CD_REGION("childregion")
+    CD_TRACE_REGION("childregion")
     {
         cd_trace_log("child", "tracing");
         CHILD_CHECK(run_tasks("childtraced", child_work, CHILD_TASKS) == 0);

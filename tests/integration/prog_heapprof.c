@@ -253,7 +253,7 @@ static int files(const char *dir, int rounds, int keep, int ngrow_arg)
     printf("reclaimed %d\n", reclaimed);
     free(links);
     /* Bad arguments. */
-    if (cd_heapprof_write(-1, 0) != -EINVAL || cd_allocsprof_write(1, -1) != -EINVAL) {
+    if (cd_heapprof_write(-1, 0) != -EBADF || cd_allocsprof_write(1, -1) != -EINVAL) {
         fprintf(stderr, "bad arguments accepted\n");
         return 1;
     }

@@ -22,7 +22,7 @@
 #include <microhttpd.h>
 
 #include <cdebug/cdebug.h>
-#include <cdebug/http.h>
+#include <cdebug/http_mhd.h>
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *text)
 {

@@ -125,17 +125,17 @@ static void work(void *arg)
 static int healthy(void)
 {
     for (long wave = 0; wave < 250; wave++) {
-        cd_task_id req = cd_task_begin(0, "wave");
-        cd_region_begin("spawn");
+        cd_trace_task_id req = cd_trace_task_begin(0, "wave");
+        cd_trace_region_begin("spawn");
         cd_wg_add(&wg, 4);
         for (long i = 0; i < 4; i++)
             if (cd_go_named("work", work, (void *)(wave * 4 + i)) != 0)
                 return 1;
-        cd_region_end();
-        cd_region_begin("wait");
+        cd_trace_region_end();
+        cd_trace_region_begin("wait");
         cd_wg_wait(&wg);
-        cd_region_end();
-        cd_task_end(req);
+        cd_trace_region_end();
+        cd_trace_task_end(req);
     }
     return 0;
 }
@@ -332,8 +332,8 @@ static int lost_events(const char *path)
      * after its current buffer and its spares (a few hundred KiB, about
      * 100,000 events; these are 4,000,000). */
     for (long i = 0; i < 2000000; i++) {
-        cd_region_begin("burst");
-        cd_region_end();
+        cd_trace_region_begin("burst");
+        cd_trace_region_end();
     }
     pthread_mutex_lock(&relay_lock);
     relay_go = 1;

@@ -364,7 +364,7 @@ int main(int argc, char **argv)
     printf("threads %u\n", st.threads);
     if (strcmp(argv[1], "files") == 0) {
         /* Bad arguments first: nothing written, an error returned. */
-        if (cd_taskprof_write(-1, 0) != -EINVAL || cd_threadprof_write(1, -1) != -EINVAL)
+        if (cd_taskprof_write(-1, 0) != -EBADF || cd_threadprof_write(1, -1) != -EINVAL)
             die("bad arguments accepted", -EINVAL);
         write_one(argv[2], "goroutine.pb.gz", cd_taskprof_write, 0);
         write_one(argv[2], "goroutine.1.txt", cd_taskprof_write, 1);

@@ -71,33 +71,33 @@ int main(int argc, char **argv)
         fprintf(stderr, "prog_trace: the visitor thread failed\n");
         return 1;
     }
-    cd_task_id req = cd_task_begin(0, "request");
+    cd_trace_task_id req = cd_trace_task_begin(0, "request");
     cd_trace_log("phase", "spawning");
-    CD_REGION("spawn")
+    CD_TRACE_REGION("spawn")
     {
         cd_wg_init(&wg);
         for (long i = 0; i < 1000; i++) {
             cd_wg_add(&wg, 1);
             cd_go_named(groups[i % 10], work, (void *)i);
         }
-        CD_REGION("wait")
+        CD_TRACE_REGION("wait")
         {
             cd_wg_wait(&wg);
         }
     }
-    cd_task_id gc = cd_task_begin(req, "collect");
+    cd_trace_task_id gc = cd_trace_task_begin(req, "collect");
     for (int i = 0; i < 3; i++) {
-        cd_region_begin("gc");
+        cd_trace_region_begin("gc");
         cd_gc();
-        cd_region_end();
+        cd_trace_region_end();
     }
     char msg[64];
     for (int i = 0; i < 3; i++) {
         snprintf(msg, sizeof msg, "collection %d done", i); /* reused buffer */
         cd_trace_log("gc", msg);
     }
-    cd_task_end(gc);
-    cd_task_end(req);
+    cd_trace_task_end(gc);
+    cd_trace_task_end(req);
     /* A task's TASK_END is recorded after its body returns, so after its
      * cd_wg_done: a trace stopped right after cd_wg_wait could miss the
      * last one (Go has the same race between wg.Wait and trace.Stop).

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include <cdebug/cdebug.h>
-#include <cdebug/vars.h>
+#include <cdebug/vars_json.h>
 
 static json_t *func_obj(void *arg)
 {

@@ -88,7 +88,7 @@ check_split() {
 # ---- API ------------------------------------------------------------------
 run_prof api api
 grep -qx ok "$tmp/api.out" || fail "api checks"
-ok "api: -EINVAL, -EBUSY, -ENOENT, write errors"
+ok "api: -EBADF, -EINVAL, -EBUSY, -ENOENT, write errors"
 
 # ---- 70/30 into a file, and with CDEBUG=cpuprofile --------------------------
 run_prof split split "$tmp/split.pb.gz"

@@ -10,8 +10,13 @@ source "$(dirname "$0")/lib.sh"
 # 1. Exported symbols: the public API and nothing else.
 extra=$(nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}' | grep -v '^cd_' || true)
 [[ -z $extra ]] || fail "non-cd_ symbols exported: $(tr '\n' ' ' <<<"$extra")"
-for sym in cd_init cd_shutdown cd_alloc cd_gc cd_read_memstats cd_go cd_wg_wait cd_strerror; do
+for sym in cd_init cd_shutdown cd_alloc cd_gc cd_read_memstats cd_go cd_wg_wait cd_strerror \
+  cd_err_name cd_trace_task_begin cd_trace_region_begin cd_trace_log cd_func_new cd_http_handle; do
   nm -D --defined-only "$build/libcdebug.so" | grep -q " $sym\$" || fail "$sym not exported"
+done
+# The trace annotations' names say so (a "task" alone is a pool task).
+for sym in cd_task_begin cd_task_end cd_region_begin cd_region_end cd_region_begin_lit; do
+  nm -D --defined-only "$build/libcdebug.so" | grep -q " $sym\$" && fail "$sym exported: renamed cd_trace_*"
 done
 nm -D --defined-only "$build/libcdebug.so" | grep -q ' cd__' && fail "internal cd__ symbol exported"
 
@@ -37,6 +42,34 @@ cc -std=c11 -o "$tmp/app-pc" "$src/tests/integration/consumer_app.c" $(pkg-confi
   fail "pkg-config build failed"
 out=$(LD_LIBRARY_PATH="$libdir" "$tmp/app-pc")
 [[ $out =~ ^n=100\ numgc=[1-9] ]] || fail "pkg-config app printed '$out'"
+
+# 3b. The headers with third-party types, through pkg-config: their users
+# ask for jansson and libmicrohttpd too (cdebug.pc lists them as private).
+cat >"$tmp/app3p.c" <<'C'
+#include <cdebug/cdebug.h>
+#include <cdebug/http_mhd.h>
+#include <cdebug/vars_json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+static json_t *answer(void *arg) { (void)arg; return json_integer(42); }
+int main(void) {
+    enum MHD_Result (*handle)(struct MHD_Connection *, const char *, const char *) = cd_http_handle;
+    if (cd_func_new("answer", answer, NULL) != 0 || handle == NULL)
+        return 1;
+    char *doc = cd_vars_json();
+    int ok = doc != NULL && strstr(doc, "\"answer\": 42") != NULL && cd_http_is_route("/debug/vars");
+    printf("third-party headers %s\n", ok ? "ok" : "FAILED");
+    free(doc);
+    return !ok;
+}
+C
+# shellcheck disable=SC2046
+cc -std=c11 -o "$tmp/app3p" "$tmp/app3p.c" $(pkg-config --cflags --libs cdebug jansson libmicrohttpd) ||
+  fail "pkg-config build of a vars_json.h/http_mhd.h user failed"
+out=$(LD_LIBRARY_PATH="$libdir" "$tmp/app3p")
+[[ $out == "third-party headers ok" ]] || fail "vars_json.h/http_mhd.h app printed '$out'"
+pkg-config --print-requires cdebug | grep -q . && fail "cdebug.pc has public Requires: $(pkg-config --print-requires cdebug)"
 
 # needed FILE: the shared libraries FILE loads (DT_NEEDED), one a line.
 needed() {

@@ -29,7 +29,7 @@
 
 #include "cdebug/cdebug.h"
 #include "cdebug/http.h"
-#include "cdebug/vars.h"
+#include "cdebug/vars_json.h"
 
 static json_t *slow_var(void *arg)
 {

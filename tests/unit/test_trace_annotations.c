@@ -68,22 +68,22 @@ static void test_regions_across_sessions(void **state)
     (void)state;
     char path[64];
     int fd;
-    cd_region_begin("before"); /* no trace: not recorded */
+    cd_trace_region_begin("before"); /* no trace: not recorded */
     trace_begin(path, sizeof path, &fd);
-    cd_region_end(); /* ends "before": ignored */
-    cd_region_begin("a");
-    cd_region_begin("b");
-    cd_region_end();
-    cd_region_end();
-    cd_region_begin("open"); /* left open when the trace stops */
+    cd_trace_region_end(); /* ends "before": ignored */
+    cd_trace_region_begin("a");
+    cd_trace_region_begin("b");
+    cd_trace_region_end();
+    cd_trace_region_end();
+    cd_trace_region_begin("open"); /* left open when the trace stops */
     trace_end_and_read(path, fd);
     assert_string_equal(got, "B:a@0 B:b@0 E:b@0 E:a@0 B:open@0 ");
 
-    cd_region_end(); /* no trace: skipped */
+    cd_trace_region_end(); /* no trace: skipped */
     trace_begin(path, sizeof path, &fd);
-    cd_region_end(); /* "open" belongs to the last trace: ignored */
-    cd_region_begin("c");
-    cd_region_end();
+    cd_trace_region_end(); /* "open" belongs to the last trace: ignored */
+    cd_trace_region_begin("c");
+    cd_trace_region_end();
     trace_end_and_read(path, fd);
     assert_string_equal(got, "B:c@0 E:c@0 ");
 }
@@ -94,16 +94,16 @@ static void test_nested_user_tasks(void **state)
     char path[64], want[128];
     int fd;
     trace_begin(path, sizeof path, &fd);
-    cd_task_id outer = cd_task_begin(0, "outer");
-    cd_task_id inner = cd_task_begin(outer, "inner");
-    cd_region_begin("in");
-    cd_region_end();
-    cd_task_end(inner);
-    cd_region_begin("out"); /* the outer task is current again */
-    cd_region_end();
-    cd_task_end(outer);
-    cd_region_begin("none");
-    cd_region_end();
+    cd_trace_task_id outer = cd_trace_task_begin(0, "outer");
+    cd_trace_task_id inner = cd_trace_task_begin(outer, "inner");
+    cd_trace_region_begin("in");
+    cd_trace_region_end();
+    cd_trace_task_end(inner);
+    cd_trace_region_begin("out"); /* the outer task is current again */
+    cd_trace_region_end();
+    cd_trace_task_end(outer);
+    cd_trace_region_begin("none");
+    cd_trace_region_end();
     trace_end_and_read(path, fd);
     snprintf(want, sizeof want, "B:in@%llu E:in@%llu B:out@%llu E:out@%llu B:none@0 E:none@0 ",
              (unsigned long long)inner, (unsigned long long)inner, (unsigned long long)outer,
@@ -150,21 +150,21 @@ static void test_name_paths(void **state)
     const char *var = "lit";
     trace_begin(path, sizeof path, &fd);
     for (int i = 0; i < 2; i++) { /* twice: the second round hits the caches */
-        cd_region_begin("lit");
-        cd_region_end();
-        (cd_region_begin)(var);
-        cd_region_end();
+        cd_trace_region_begin("lit");
+        cd_trace_region_end();
+        (cd_trace_region_begin)(var);
+        cd_trace_region_end();
         snprintf(buf, sizeof buf, "buf-%d", i);
-        cd_region_begin(buf);
-        cd_region_end();
+        cd_trace_region_begin(buf);
+        cd_trace_region_end();
         snprintf(buf, sizeof buf, "other-%d", i);
-        cd_region_begin(buf);
-        cd_region_end();
+        cd_trace_region_begin(buf);
+        cd_trace_region_end();
     }
-    cd_region_begin(NULL);
-    cd_region_end();
-    cd_region_begin("");
-    cd_region_end();
+    cd_trace_region_begin(NULL);
+    cd_trace_region_end();
+    cd_trace_region_begin("");
+    cd_trace_region_end();
     cd_trace_log("cat", "m1");
     cd_trace_log(NULL, "m2");
     for (int i = 0; i < 2; i++) { /* literal category, message by content */
@@ -186,9 +186,9 @@ static void test_name_paths(void **state)
  * (region name per depth, log category and message). */
 static void site(void)
 {
-    cd_region_begin("site");
+    cd_trace_region_begin("site");
     cd_trace_log("site-cat", "site-msg");
-    cd_region_end();
+    cd_trace_region_end();
 }
 
 /* String ids belong to one trace: a literal memoized in one trace must be
@@ -208,10 +208,10 @@ static void test_literal_memos_across_sessions(void **state)
     assert_string_equal(got, "B:site@0 L:site-msg@0 E:site@0 B:site@0 L:site-msg@0 E:site@0 ");
 
     trace_begin(path, sizeof path, &fd);
-    cd_task_end(cd_task_begin(0, "shift"));
+    cd_trace_task_end(cd_trace_task_begin(0, "shift"));
     site();
-    cd_region_begin("last");
-    cd_region_end();
+    cd_trace_region_begin("last");
+    cd_trace_region_end();
     trace_end_and_read(path, fd);
     assert_string_equal(got, "B:site@0 L:site-msg@0 E:site@0 B:last@0 E:last@0 ");
 }

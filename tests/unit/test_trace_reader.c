@@ -234,7 +234,7 @@ static void test_event_table(void **state)
     assert_int_equal(CD_TR_MAX_ARGS, CD__TRACE_MAX_ARGS);
     assert_null(cd_tr_event_name(0));
     assert_null(cd_tr_event_name(31));
-    assert_int_equal(cd_tr_event_nargs(0), -1);
+    assert_int_equal(cd_tr_event_nargs(0), -EINVAL);
     assert_string_equal(cd_tr_event_name(CD_TR_LOST), "LOST");
     assert_string_equal(cd_tr_event_name(CD_TR_TASK_CREATE), "TASK_CREATE");
     assert_string_equal(cd_tr_event_arg_name(CD_TR_TASK_CREATE, 2), "name");

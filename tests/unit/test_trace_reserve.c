@@ -46,8 +46,8 @@ static void test_burst_uses_reserve(void **state)
 
     cd__trace_states_lock(); /* no sweep, so no spare, from here on */
     for (long i = 0; i < PAIRS; i++) {
-        cd_region_begin("burst");
-        cd_region_end();
+        cd_trace_region_begin("burst");
+        cd_trace_region_end();
     }
     uint64_t lost = atomic_load(&st->lost_events) - lost_before;
     cd__trace_states_unlock();

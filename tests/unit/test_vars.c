@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "cdebug/vars.h"
+#include "cdebug/vars_json.h"
 #include "vars/registry.h"
 #include "vars/types.h"
 

@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "cdebug/vars.h"
+#include "cdebug/vars_json.h"
 #include "base/buf.h"
 #include "vars/builtin.h"
 #include "vars/gofloat.h"

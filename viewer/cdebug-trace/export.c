@@ -19,7 +19,7 @@
  *                       arrow to the task's first start; logs as instants.
  *   pid 3 "GC"          one track (tid 1): each collection, its pause and
  *                       phases nested; the "heap" counter (in_use, goal).
- *   pid 4 "User tasks"  one async slice per user task (cd_task_begin/end).
+ *   pid 4 "User tasks"  one async slice per user task (cd_trace_task_begin/end).
  *   lost events         global instant events.
  *
  * Streaming: every slice comes from the model's span_begin/span_end

@@ -23,7 +23,7 @@
  *       worker; after the block it may run on another one).
  *   CDT_TRACK_THREAD (id = thread): TASK spans from start to end (depth 0),
  *       BLOCKED spans inside them (the blocking call, named by its reason),
- *       REGION spans (cd_region_begin/end, nested), SPIN spans.
+ *       REGION spans (cd_trace_region_begin/end, nested), SPIN spans.
  *   CDT_TRACK_GC (id 0): GC spans (one per collection, depth 0), the PAUSE
  *       inside it (world stopped: GC_STW_BEGIN to GC_RECLAIM_BEGIN, or to
  *       GC_END without reclaim), and the phases (STOP, MARK inside the pause;
