@@ -3,9 +3,7 @@
 # return (-EXXX) or set (errno = EXXX) is in the table of tests/unit/test_errors.c, which checks
 # that cd_strerror and cd_err_name know it. A new code without a text fails
 # here first.
-set -euo pipefail
-src=${CDEBUG_SRC:?CDEBUG_SRC must name the source tree}
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
 table=$src/tests/unit/test_errors.c
 [[ -f $table ]] || fail "$table missing"

@@ -12,8 +12,7 @@
 #
 # CTest sets CDEBUG_BUILD and CDEBUG_SRC; a non-empty CDEBUG_SANITIZE builds
 # the program with the same sanitizers as the library it loads.
-set -euo pipefail
-src=${CDEBUG_SRC:?CDEBUG_SRC must name the source tree}
+source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/integration/http_lib.sh
 . "$src/tests/integration/http_lib.sh"
 
