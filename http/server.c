@@ -376,7 +376,12 @@ static void register_atfork(void)
     (void)pthread_atfork(NULL, NULL, fork_child);
 }
 
-int cd__http_start(const cd_http_opts *opts, char *why, size_t whylen)
+/* cd_http_start_opts without cd__ensure_init (cd__http_start_env runs
+ * during cd_init). On failure, when why != NULL, a one-line English reason
+ * ("address already in use", "... is not a loopback address; ...") is
+ * written into why[0..whylen). Returns what cd_http_start_opts returns.
+ * Thread-safe; not async-signal-safe; may block on the resolver. */
+static int start_server(const cd_http_opts *opts, char *why, size_t whylen)
 {
     if (why != NULL && whylen > 0)
         why[0] = '\0';
@@ -484,7 +489,7 @@ fail_free:
 int cd_http_start_opts(const cd_http_opts *opts)
 {
     cd__ensure_init();
-    return cd__http_start(opts, NULL, 0);
+    return start_server(opts, NULL, 0);
 }
 
 int cd_http_start(const char *addr)
@@ -531,7 +536,7 @@ void cd__http_start_env(const cd__config *cfg)
         return;
     cd_http_opts o = {.addr = cfg->http_addr, .allow_nonloopback = cfg->httpunsafe != 0};
     char why[384];
-    int rc = cd__http_start(&o, why, sizeof why);
+    int rc = start_server(&o, why, sizeof why);
     if (rc == 0)
         return;
     char line[600];

@@ -357,7 +357,13 @@ static void *collect_main(void *arg)
     return NULL;
 }
 
-int cd__heapprof_collect(void)
+/* Runs a full collection from any thread, including threads bdwgc does not
+ * know (CDEBUG=memprofile's at-exit work may run on one): a registered
+ * thread collects itself (cd_gc); any other spawns a short-lived kit thread
+ * registered with bdwgc that runs cd_gc, and joins it. Returns 0 or a
+ * negative errno (thread creation failed). Not async-signal-safe. Cost: a
+ * collection (plus a thread creation from a foreign thread). */
+static int collect(void)
 {
     cd__ensure_init();
     if (GC_thread_is_registered()) {
@@ -380,7 +386,7 @@ void cd__heapprof_write_env(void)
         return;
     /* go test -memprofile: runtime.GC() "to materialize all statistics",
      * then the allocs profile. */
-    int rc = cd__heapprof_collect();
+    int rc = collect();
     if (rc < 0)
         fprintf(stderr, "cdebug: memprofile: collection failed: %s\n", cd_strerror(rc));
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

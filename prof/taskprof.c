@@ -599,7 +599,7 @@ static int64_t count(void)
     return (int64_t)(st.tasks_queued + cd__thread_count());
 }
 
-const cd__profile cd__taskprof_profile = {
+static const cd__profile taskprof_profile = {
     .name = "goroutine",
     .desc = "Stack traces of all current tasks (goroutines) and of the threads running none",
     .delta = true,
@@ -610,7 +610,7 @@ const cd__profile cd__taskprof_profile = {
 
 int cd__taskprof_register(void)
 {
-    return cd__profile_register(&cd__taskprof_profile);
+    return cd__profile_register(&taskprof_profile);
 }
 
 /* Renders p and writes it to fd (retrying short writes and EINTR). */
@@ -639,5 +639,5 @@ int cd__tp_write_fd(const cd__profile *p, int fd, int debug)
 
 int cd_taskprof_write(int fd, int debug)
 {
-    return cd__tp_write_fd(&cd__taskprof_profile, fd, debug);
+    return cd__tp_write_fd(&taskprof_profile, fd, debug);
 }

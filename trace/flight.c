@@ -244,8 +244,8 @@ static int flight_write(cd__tsink *sk, const struct iovec *iov, int n)
     size_t total = 0;
     for (int i = 0; i < n; i++)
         total += iov[i].iov_len;
-    /* One contiguous view: records from cd__writer_record come in three
-     * pieces (head, payload, crc). */
+    /* One contiguous view: the writer's records come in three pieces
+     * (head, payload, crc). */
     const uint8_t *p = iov[0].iov_base;
     uint8_t *flat = NULL;
     if (n > 1) {

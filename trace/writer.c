@@ -104,7 +104,9 @@ static size_t frame(uint8_t head[11], uint8_t tail[4], uint8_t kind, const uint8
     return (size_t)(cd__uv_put(head + 1, n) - head);
 }
 
-int cd__writer_record(cd__tsink *s, uint8_t kind, const uint8_t *payload, size_t n)
+/* Encodes one record (kind, payload) with its framing and CRC into sink s
+ * (three pieces: head, payload, CRC). */
+static int write_record(cd__tsink *s, uint8_t kind, const uint8_t *payload, size_t n)
 {
     uint8_t head[11], tail[4];
     size_t hn = frame(head, tail, kind, payload, n);
@@ -126,7 +128,7 @@ static void record(uint8_t kind, pbuf *b)
     if (sink_err == 0 && b->failed)
         sink_err = -ENOMEM;
     if (sink_err == 0)
-        sink_err = cd__writer_record(sink, kind, b->p, b->len);
+        sink_err = write_record(sink, kind, b->p, b->len);
     b->len = 0;
 }
 
@@ -847,11 +849,6 @@ void cd__writer_fork_child(void)
     pend_n = pend_cap = 0;
     segment_ts = 0;
     membarrier_registered = 0;
-}
-
-int cd__writer_stop(void)
-{
-    return cd__writer_stop_sink(NULL);
 }
 
 int cd__writer_stop_sink(cd__tsink *only)
