@@ -83,6 +83,11 @@ static flight *running_flight;
 
 /* ---- the ring ------------------------------------------------------------ */
 
+/* Appends p[0..n) to a segment or the tables; 0 or -ENOMEM, at once.
+ * Not base/buf.h's buffer on purpose: a segment's capacity, in whole
+ * powers of two from 64 KiB, is what the recorder's memory bound counts
+ * (seg_bytes against max_bytes, evict), and base/buf.h's keeps a byte for
+ * a NUL, which would double a segment one byte early. */
 static int append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *p, size_t n)
 {
     if (*len + n > *cap) {
