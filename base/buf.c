@@ -1,5 +1,7 @@
 /* base/buf.c - growable output buffer, decimal and string writers. See buf.h.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/buf.h"
@@ -33,7 +35,10 @@ bool cd__buf_grow(cd__buf *b, size_t n)
     b->cap = cap;
     return true;
 fail:
-    b->oom = true;
+    /* No room left as far as the writers know (cd__buf_fail): each later
+     * write comes here and is dropped, so a failed buffer stays as it was
+     * without a check of oom on the inline writers' fast path. */
+    cd__buf_fail(b);
     return false;
 }
 
@@ -57,6 +62,31 @@ void cd__buf_free(cd__buf *b)
     free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;
+    b->oom = false;
+}
+
+void cd__buf_printf(cd__buf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    size_t room = b->cap - b->len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(room > 0 ? b->p + b->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        cd__buf_fail(b);
+        return;
+    }
+    if ((size_t)n >= room) {
+        /* Did not fit: grow (room for the NUL included) and format again. */
+        if (!cd__buf_grow(b, (size_t)n))
+            return;
+        va_start(ap, fmt);
+        (void)vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
 }
 
 /* "00".."99": two digits per division keeps a 20-digit number to ten

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "base/buf.h" /* cd__uv_put, the varint of the format */
+
 #define CD__TRACE_MAGIC       "CDTRACE\0"
 #define CD__TRACE_VERSION     2
 #define CD__TRACE_HEADER_SIZE 40
@@ -162,16 +164,5 @@ static inline uint64_t cd__ids_dec(unsigned type, int i, uint64_t v, uint64_t id
 #define CD__TRACE_MAX_ARGS 6
 /* type byte + timestamp delta + arguments, each varint at most 10 bytes */
 #define CD__TRACE_MAX_EVENT (1 + 10 + 10 * CD__TRACE_MAX_ARGS)
-
-/* Appends v as an unsigned LEB128 varint; returns the new end. */
-static inline uint8_t *cd__uv_put(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
 
 #endif /* CDEBUG_BASE_TRACE_EVENTS_H */

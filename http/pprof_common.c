@@ -58,28 +58,6 @@ enum MHD_Result cd__pprof_error_hdr(const cd__http_req *req, unsigned status, co
     return rc;
 }
 
-enum MHD_Result cd__pprof_reply(const cd__http_req *req, const char *name, bool text, uint8_t *body,
-                                size_t len)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if (r == NULL) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    if (text) {
-        MHD_add_response_header(r, "Content-Type", CD__HTTP_TEXT_PLAIN);
-    } else {
-        char disp[128];
-        snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", name);
-        MHD_add_response_header(r, "Content-Type", "application/octet-stream");
-        MHD_add_response_header(r, "Content-Disposition", disp);
-    }
-    enum MHD_Result rc = MHD_queue_response(req->conn, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return rc;
-}
-
 enum MHD_Result cd__pprof_reply_typed(const cd__http_req *req, const char *content_type, char *body,
                                       size_t len)
 {

@@ -20,14 +20,6 @@ enum MHD_Result cd__pprof_error_hdr(const cd__http_req *req, unsigned status, co
                                     const char *value, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* A 200 response with body (malloc'ed; ownership passes to the response,
- * freed also on failure): a profile.proto (text false: Content-Type
- * application/octet-stream and Content-Disposition: attachment;
- * filename="NAME") or text (text/plain; charset=utf-8). Always with
- * X-Content-Type-Options: nosniff. Thread-safe. */
-enum MHD_Result cd__pprof_reply(const cd__http_req *req, const char *name, bool text, uint8_t *body,
-                                size_t len);
-
 /* A 200 response with a body of the given Content-Type (malloc'ed body,
  * ownership passes) and X-Content-Type-Options: nosniff. Thread-safe. */
 enum MHD_Result cd__pprof_reply_typed(const cd__http_req *req, const char *content_type, char *body,

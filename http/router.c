@@ -110,11 +110,6 @@ static const route *lookup(const char *url)
     return best;
 }
 
-bool cd__http_route_exists(const char *url)
-{
-    return url != NULL && lookup(url) != NULL;
-}
-
 /* The method's bit, 0 for a method no route accepts. */
 static unsigned method_bit(const char *m)
 {
@@ -179,5 +174,5 @@ enum MHD_Result cd_http_handle(struct MHD_Connection *c, const char *url, const 
 
 bool cd_http_is_route(const char *url)
 {
-    return cd__http_route_exists(url);
+    return url != NULL && lookup(url) != NULL;
 }

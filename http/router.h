@@ -79,10 +79,6 @@ int cd__http_route_methods(const char *path, bool prefix, unsigned methods, cd__
  * handler returns. Thread-safe (the handler's thread); O(parameters). */
 const char *cd__http_query(const cd__http_req *req, const char *key);
 
-/* True when url would reach a route (ignoring method and token).
- * Thread-safe; lock-free; O(routes). */
-bool cd__http_route_exists(const char *url);
-
 /* True when url reaches a route that accepts method: the request will get
  * its handler's answer unless the token check fails. Thread-safe;
  * lock-free; O(routes). */

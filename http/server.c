@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "http/addr.h"
 #include "http/conns.h"
 #include "http/deferred.h"
@@ -95,8 +96,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 /* The body of a request to a route that accepts POST, kept until the
  * answer (freed by on_completed). */
 typedef struct reqbody {
-    char *p;
-    size_t len;
+    cd__buf b;
     bool too_big; /* longer than CD__HTTP_BODY_MAX: answered with 413 */
 } reqbody;
 
@@ -167,16 +167,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     reqbody *b = *req_cls == &seen ? NULL : *req_cls;
     if (*upload_data_size != 0) {
         if (b != NULL && !b->too_big) {
-            if (b->len + *upload_data_size > CD__HTTP_BODY_MAX) {
+            if (b->b.len + *upload_data_size > CD__HTTP_BODY_MAX) {
                 b->too_big = true;
             } else {
-                char *p = realloc(b->p, b->len + *upload_data_size + 1);
-                if (p == NULL)
+                cd__buf_put(&b->b, upload_data, *upload_data_size);
+                if (b->b.oom)
                     return MHD_NO;
-                memcpy(p + b->len, upload_data, *upload_data_size);
-                b->p = p;
-                b->len += *upload_data_size;
-                b->p[b->len] = '\0';
             }
         }
         *upload_data_size = 0;
@@ -185,8 +181,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (b != NULL && b->too_big)
         return answered(c, cd__http_reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
                                                "request body too large\n"));
-    return answered(c, cd__http_dispatch_body(c, url, method, s->token, b ? b->p : NULL,
-                                              b ? b->len : 0));
+    return answered(c, cd__http_dispatch_body(c, url, method, s->token, b ? b->b.p : NULL,
+                                              b ? b->b.len : 0));
 }
 
 /* MHD_RequestCompletedCallback: frees a kept body; the connection waits
@@ -198,7 +194,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     cd__http_conns_busy(c, false);
     if (*req_cls != NULL && *req_cls != &seen && *req_cls != &nul_target) {
         reqbody *b = *req_cls;
-        free(b->p);
+        cd__buf_free(&b->b);
         free(b);
     }
     *req_cls = NULL;
@@ -376,7 +372,12 @@ static void register_atfork(void)
     (void)pthread_atfork(NULL, NULL, fork_child);
 }
 
-int cd__http_start(const cd_http_opts *opts, char *why, size_t whylen)
+/* cd_http_start_opts without cd__ensure_init (cd__http_start_env runs
+ * during cd_init). On failure, when why != NULL, a one-line English reason
+ * ("address already in use", "... is not a loopback address; ...") is
+ * written into why[0..whylen). Returns what cd_http_start_opts returns.
+ * Thread-safe; not async-signal-safe; may block on the resolver. */
+static int start_server(const cd_http_opts *opts, char *why, size_t whylen)
 {
     if (why != NULL && whylen > 0)
         why[0] = '\0';
@@ -484,7 +485,7 @@ fail_free:
 int cd_http_start_opts(const cd_http_opts *opts)
 {
     cd__ensure_init();
-    return cd__http_start(opts, NULL, 0);
+    return start_server(opts, NULL, 0);
 }
 
 int cd_http_start(const char *addr)
@@ -531,7 +532,7 @@ void cd__http_start_env(const cd__config *cfg)
         return;
     cd_http_opts o = {.addr = cfg->http_addr, .allow_nonloopback = cfg->httpunsafe != 0};
     char why[384];
-    int rc = cd__http_start(&o, why, sizeof why);
+    int rc = start_server(&o, why, sizeof why);
     if (rc == 0)
         return;
     char line[600];

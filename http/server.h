@@ -15,13 +15,6 @@
 #define CD__HTTP_DEFAULT_CONNECTIONS 256
 #define CD__HTTP_DEFAULT_TIMEOUT_S   30
 
-/* cd_http_start_opts without cd__ensure_init (cd_init calls it with its
- * lock held). On failure, when why != NULL, a one-line English reason
- * ("address already in use", "... is not a loopback address; ...") is
- * written into why[0..whylen). Returns what cd_http_start_opts returns.
- * Thread-safe; not async-signal-safe; may block on the resolver. */
-int cd__http_start(const cd_http_opts *opts, char *why, size_t whylen);
-
 /* CDEBUG=http=ADDR: starts the server on cfg->http_addr (nothing when it
  * is empty) with allow_nonloopback = cfg->httpunsafe. A failure prints one
  * line on stderr, `cdebug: http: cannot listen on ADDR: REASON`, and the

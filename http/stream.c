@@ -75,7 +75,9 @@ void cd__hstream_wake(cd__hstream *s)
         MHD_resume_connection(s->conn);
 }
 
-void cd__hstream_response_free(void *cls)
+/* libmicrohttpd's free callback for the response: marks the stream closed,
+ * wakes the waiters and drops the response's reference. */
+static void response_free(void *cls)
 {
     cd__hstream *s = cls;
     pthread_mutex_lock(&s->lock);
@@ -97,7 +99,7 @@ enum MHD_Result cd__hstream_serve(const cd__http_req *req, cd__hstream *s,
                                   const cd__hstream_route *route)
 {
     struct MHD_Response *r = MHD_create_response_from_callback(
-        MHD_SIZE_UNKNOWN, 64 * 1024, route->read, s, cd__hstream_response_free);
+        MHD_SIZE_UNKNOWN, 64 * 1024, route->read, s, response_free);
     if (r == NULL) {
         route->stop(s);
         cd__hstream_discard(s);
@@ -108,7 +110,7 @@ enum MHD_Result cd__hstream_serve(const cd__http_req *req, cd__hstream *s,
     pthread_t t;
     if (cd__thread_spawn(&t, CD__THREAD_SYSTEM, false, route->control, s) != 0) {
         slot_set(route->slot, NULL);
-        MHD_destroy_response(r); /* cd__hstream_response_free: one reference left */
+        MHD_destroy_response(r); /* response_free: one reference left */
         route->stop(s);
         cd__hstream_unref(s);
         return cd__pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s: %s\n", route->error_prefix,

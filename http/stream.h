@@ -12,7 +12,7 @@
  * when the server stops (cancel).
  *
  * Lifetime: a stream is shared by the response (libmicrohttpd frees it
- * through cd__hstream_response_free) and the controller thread; the last
+ * through the response's free callback) and the controller thread; the last
  * reference calls the route's destroy hook. One stream at a time per route
  * is "active" in the route's slot, so that cd_http_stop can cancel it and
  * wait for it (cd__hstream_slot_shutdown).
@@ -72,10 +72,6 @@ bool cd__hstream_take_suspended(cd__hstream *s);
 /* Resumes the connection if the reader suspended it (there are bytes, or
  * the body has ended). Lock not held; any thread. */
 void cd__hstream_wake(cd__hstream *s);
-
-/* libmicrohttpd's free callback for the response: marks the stream closed,
- * wakes the waiters and drops the response's reference. */
-void cd__hstream_response_free(void *cls);
 
 /* A route's one active stream. */
 typedef struct cd__hstream_slot {

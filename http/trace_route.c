@@ -50,7 +50,11 @@
 typedef struct tstream {
     cd__hstream h;  /* first: the stream callbacks get &h */
     cd__tsink sink; /* the writer hands it back to stream_write (ctx) */
-    uint8_t *q;     /* queued bytes [off, off+len); h.lock */
+    /* Queued bytes [off, off+len); h.lock. A FIFO the server thread drains
+     * from the front (off), bounded by CD__HTTP_TRACE_QUEUE_MAX, whose
+     * failed growth fails one write (-ENOMEM) and leaves the queue as it
+     * was: not base/buf.h's append-only buffer. */
+    uint8_t *q;
     size_t off, len, cap;
     bool eof; /* the trace ended: END is queued */
 } tstream;

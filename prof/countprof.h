@@ -10,9 +10,8 @@
  *
  * Stacks with equal addresses and labels are one group; groups are sorted
  * by count (largest first), ties by their "@ ..." key as text. Lines go
- * through a re-implementation of Go's text/tabwriter as printCountProfile
- * configures it (minwidth 1, tabwidth 8, padding 1, tab padding), so the
- * columns line up tab for tab as Go's do.
+ * through Go's text/tabwriter as printCountProfile configures it
+ * (prof/tabwriter.h), so the columns line up tab for tab as Go's do.
  */
 #ifndef CDEBUG_PROF_COUNTPROF_H
 #define CDEBUG_PROF_COUNTPROF_H
@@ -39,10 +38,5 @@ int cd__countprof_text(FILE *f, const char *name, const cd__countprof_stack *sta
 /* Go's %q of s appended to f (quotes, backslash escapes, \xNN for bytes
  * outside printable ASCII). */
 void cd__countprof_quote(FILE *f, const char *s);
-
-/* Writes text to f through Go's text/tabwriter with printCountProfile's
- * settings. text is a whole number of lines ('\n'-terminated). Returns 0
- * or -ENOMEM. */
-int cd__tabwriter(FILE *f, const char *text, size_t len);
 
 #endif /* CDEBUG_PROF_COUNTPROF_H */

@@ -337,8 +337,10 @@ out:
 
 /* The pseudo-function that samples lost to full rings are charged to,
  * so the profile's total stays the CPU time really used (Go charges them
- * to runtime/pprof.lostProfileEvent). Never called. */
-__attribute__((noinline, used)) void cd__cpuprof_lost_samples(void)
+ * to runtime/pprof.lostProfileEvent). Never called. Static like any
+ * file-local function (the symbolizer reads local symbols too); its name
+ * is the one the profile shows (docs/profiling.md). */
+static __attribute__((noinline, used)) void cd__cpuprof_lost_samples(void)
 {
     __asm__ volatile("");
 }
@@ -577,7 +579,12 @@ static void arm_cb(cd__thread *t, void *ctx)
     arm(t);
 }
 
-void cd__cpuprof_thread_attach(cd__thread *t)
+/* Thread registry hooks (runtime/hooks.h, registered by cd__cpuprof_init).
+ * attach: the calling thread t was just linked into the registry; arms its
+ * timer if a profile runs. detach: t (the calling thread) was just
+ * unlinked; deletes its timer and drains its ring. One predictable branch
+ * when no profile runs. Not async-signal-safe. */
+static void thread_attach(cd__thread *t)
 {
     if (!atomic_load(&active))
         return;
@@ -587,7 +594,7 @@ void cd__cpuprof_thread_attach(cd__thread *t)
     pthread_mutex_unlock(&data_lock);
 }
 
-void cd__cpuprof_thread_detach(cd__thread *t)
+static void thread_detach(cd__thread *t)
 {
     if (__atomic_load_n(&t->prof, __ATOMIC_ACQUIRE) == NULL)
         return;
@@ -961,6 +968,6 @@ void cd__cpuprof_file_stop(void)
 
 int cd__cpuprof_init(void)
 {
-    int rc = cd__hooks_thread(cd__cpuprof_thread_attach, cd__cpuprof_thread_detach);
+    int rc = cd__hooks_thread(thread_attach, thread_detach);
     return rc == -EEXIST ? 0 : rc;
 }

@@ -91,18 +91,10 @@ int cd__cpuprof_stop_owner(void *ctx);
 /* True while a profile runs. Lock-free. */
 bool cd__cpuprof_running(void);
 
-/* Thread registry hooks (runtime/thread.c). attach: the calling thread t
- * was just linked into the registry; arms its timer if a profile runs.
- * detach: t (the calling thread) was just unlinked; deletes its timer and
- * drains its ring. One predictable branch when no profile runs. Not
- * async-signal-safe. */
-void cd__cpuprof_thread_attach(cd__thread *t);
-void cd__cpuprof_thread_detach(cd__thread *t);
-
-/* Registers the two functions above as the runtime's thread hooks
- * (runtime/hooks.h), so that every thread registered from then on is
- * sampled; threads already registered are found in the registry when a
- * profile starts. Called once by init/ before any profile can start.
+/* Registers the profiler's thread attach and detach functions as the
+ * runtime's thread hooks (runtime/hooks.h), so that every thread
+ * registered from then on is sampled; threads already registered are found
+ * in the registry when a profile starts. Called once by init/ before any profile can start.
  * Returns 0 or a negative errno. Thread-safe; not async-signal-safe. */
 int cd__cpuprof_init(void);
 

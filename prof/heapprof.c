@@ -23,6 +23,7 @@
 #include "prof/heapprof.h"
 #include "prof/pprof.h"
 #include "prof/profiles.h"
+#include "prof/tabwriter.h"
 #include "runtime/env.h"
 #include "runtime/start.h"
 #include "runtime/mprof.h"
@@ -107,97 +108,6 @@ static int allocs_build(cd__pprof *p)
 }
 
 /* ---- debug=1 text ------------------------------------------------------------ */
-
-/* Go's text/tabwriter as pprof's writeHeapInternal configures it
- * (minwidth 1, tabwidth 8, padding 1, padchar '\t', no flags): cells end
- * at tabs, the text after a line's last tab belongs to no column, and each
- * run of consecutive lines that have a cell in column j aligns that column
- * to its widest cell plus one, rounded up to a tab stop, padded with tabs. */
-#define TW_CELLS 8
-
-typedef struct twline {
-    const char *s;
-    size_t ncells;
-    size_t off[TW_CELLS], len[TW_CELLS], width[TW_CELLS];
-} twline;
-
-static size_t runes(const char *s, size_t n)
-{
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        w += ((unsigned char)s[i] & 0xc0) != 0x80;
-    return w;
-}
-
-static void tw_padding(FILE *f, size_t textw, size_t cellw)
-{
-    cellw = (cellw + 7) / 8 * 8;
-    for (size_t n = (cellw - textw + 7) / 8; n > 0; n--)
-        fputc('\t', f);
-}
-
-static void tw_lines(FILE *f, const twline *l, size_t from, size_t to, const size_t *widths,
-                     size_t nw)
-{
-    for (size_t i = from; i < to; i++) {
-        for (size_t j = 0; j < l[i].ncells; j++) {
-            fwrite(l[i].s + l[i].off[j], 1, l[i].len[j], f);
-            if (j < nw)
-                tw_padding(f, l[i].width[j], widths[j]);
-        }
-        fputc('\n', f);
-    }
-}
-
-static void tw_format(FILE *f, const twline *l, size_t line0, size_t line1, size_t *widths,
-                      size_t column)
-{
-    for (size_t this = line0; this < line1; this ++) {
-        if (column + 1 >= l[this].ncells)
-            continue;
-        tw_lines(f, l, line0, this, widths, column);
-        line0 = this;
-        size_t width = 1;
-        for (; this < line1 && column + 1 < l[this].ncells; this ++)
-            if (l[this].width[column] + 1 > width)
-                width = l[this].width[column] + 1;
-        widths[column] = width;
-        tw_format(f, l, line0, this, widths, column + 1);
-        line0 = this;
-    }
-    tw_lines(f, l, line0, line1, widths, column);
-}
-
-/* Writes text (whole lines) through the tabwriter. 0 or -ENOMEM. */
-static int tabwrite(FILE *f, const char *text, size_t len)
-{
-    size_t nl = 0;
-    for (size_t i = 0; i < len; i++)
-        nl += text[i] == '\n';
-    twline *l = calloc(nl ? nl : 1, sizeof *l);
-    if (l == NULL)
-        return -ENOMEM;
-    size_t k = 0;
-    for (const char *s = text, *end = text + len; s < end && k < nl; k++) {
-        const char *eol = memchr(s, '\n', (size_t)(end - s));
-        twline *ln = &l[k];
-        ln->s = s;
-        size_t start = 0, n = (size_t)(eol - s);
-        for (size_t i = 0; i <= n; i++)
-            if (i == n || (s[i] == '\t' && ln->ncells + 1 < TW_CELLS)) {
-                ln->off[ln->ncells] = start;
-                ln->len[ln->ncells] = i - start;
-                ln->width[ln->ncells] = runes(s + start, i - start);
-                ln->ncells++;
-                start = i + 1;
-            }
-        s = eol + 1;
-    }
-    size_t widths[TW_CELLS];
-    tw_format(f, l, 0, k, widths, 0);
-    free(l);
-    return 0;
-}
 
 static int cmp_inuse_desc(const void *x, const void *y)
 {
@@ -378,7 +288,7 @@ static int heap_text(FILE *f, int debug)
     if (fclose(mf) != 0 && rc == 0)
         rc = -ENOMEM;
     if (rc == 0)
-        rc = tabwrite(f, buf, len);
+        rc = cd__tabwriter(f, buf, len);
     free(buf);
     return rc;
 }
@@ -439,7 +349,13 @@ static void *collect_main(void *arg)
     return NULL;
 }
 
-int cd__heapprof_collect(void)
+/* Runs a full collection from any thread, including threads bdwgc does not
+ * know (CDEBUG=memprofile's at-exit work may run on one): a registered
+ * thread collects itself (cd_gc); any other spawns a short-lived kit thread
+ * registered with bdwgc that runs cd_gc, and joins it. Returns 0 or a
+ * negative errno (thread creation failed). Not async-signal-safe. Cost: a
+ * collection (plus a thread creation from a foreign thread). */
+static int collect(void)
 {
     cd__ensure_init();
     if (GC_thread_is_registered()) {
@@ -462,7 +378,7 @@ void cd__heapprof_write_env(void)
         return;
     /* go test -memprofile: runtime.GC() "to materialize all statistics",
      * then the allocs profile. */
-    int rc = cd__heapprof_collect();
+    int rc = collect();
     if (rc < 0)
         fprintf(stderr, "cdebug: memprofile: collection failed: %s\n", cd_strerror(rc));
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

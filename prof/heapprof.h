@@ -13,14 +13,6 @@
  * Not thread-safe against itself. */
 int cd__heapprof_init(void);
 
-/* Runs a full collection from any thread, including threads bdwgc does not
- * know (the debug server's, for /debug/pprof/heap?gc=1): a registered
- * thread collects itself (cd_gc); any other spawns a short-lived kit thread
- * registered with bdwgc that runs cd_gc, and joins it. Returns 0 or a
- * negative errno (thread creation failed). Not async-signal-safe. Cost: a
- * collection (plus a thread creation from a foreign thread). */
-int cd__heapprof_collect(void);
-
 /* CDEBUG=memprofile=FILE: after a collection, writes the allocs profile to
  * FILE (go test -memprofile's behaviour). No-op without the setting, and
  * in a child of fork() (the file is the parent's); runs once (later calls

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "prof/pprof.h"
+#include "base/buf.h"
 #include "base/symbolize.h"
 #include "base/io.h"
 
@@ -280,80 +281,38 @@ static size_t sort_unique(void *v, size_t n, size_t sz, int (*cmp)(const void *,
 
 /* ---- the wire format ------------------------------------------------------------- */
 
-typedef struct pbuf {
-    uint8_t *p;
-    size_t len, cap;
-    bool oom;
-} pbuf;
-
-static void pb_reserve(pbuf *b, size_t n)
-{
-    if (b->oom || b->len + n <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n)
-        cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
-    if (p == NULL) {
-        b->oom = true;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
-}
-
-static void pb_varint(pbuf *b, uint64_t v)
-{
-    pb_reserve(b, 10);
-    if (b->oom)
-        return;
-    while (v >= 0x80) {
-        b->p[b->len++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    b->p[b->len++] = (uint8_t)v;
-}
-
-static void pb_bytes(pbuf *b, const void *p, size_t n)
-{
-    if (n == 0)
-        return; /* p may be NULL (an empty message): memcpy must not see it */
-    pb_reserve(b, n);
-    if (b->oom)
-        return;
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
+/* Messages are built in base/buf.h's buffers; integers are varints
+ * (cd__buf_uvarint). */
 
 /* field with wire type 0 (varint); zero values are left out (proto3). */
-static void pb_int(pbuf *b, int field, int64_t v)
+static void pb_int(cd__buf *b, int field, int64_t v)
 {
     if (v == 0)
         return;
-    pb_varint(b, (uint64_t)field << 3);
-    pb_varint(b, (uint64_t)v);
+    cd__buf_uvarint(b, (uint64_t)field << 3);
+    cd__buf_uvarint(b, (uint64_t)v);
 }
 
-static void pb_bool(pbuf *b, int field, bool v)
+static void pb_bool(cd__buf *b, int field, bool v)
 {
     pb_int(b, field, v ? 1 : 0);
 }
 
 /* field with wire type 2: a nested message, string or packed array. */
-static void pb_len(pbuf *b, int field, const void *p, size_t n)
+static void pb_len(cd__buf *b, int field, const void *p, size_t n)
 {
-    pb_varint(b, (uint64_t)field << 3 | 2);
-    pb_varint(b, n);
-    pb_bytes(b, p, n);
+    cd__buf_uvarint(b, (uint64_t)field << 3 | 2);
+    cd__buf_uvarint(b, n);
+    cd__buf_put(b, p, n); /* n 0: p may be NULL (an empty message) */
 }
 
 /* Appends the message in m as field `field` of b and empties m. */
-static void pb_msg(pbuf *b, int field, pbuf *m)
+static void pb_msg(cd__buf *b, int field, cd__buf *m)
 {
     if (m->oom)
-        b->oom = true;
+        cd__buf_fail(b);
     pb_len(b, field, m->p, m->len);
-    m->len = 0;
+    cd__buf_reset(m);
 }
 
 /* ---- encoding ---------------------------------------------------------------------- */
@@ -477,10 +436,10 @@ static void merge_samples(cd__pprof *p)
     p->ns = j;
 }
 
-static void encode_body(enc *e, pbuf *out)
+static void encode_body(enc *e, cd__buf *out)
 {
     cd__pprof *p = e->p;
-    pbuf m = {0}, sub = {0};
+    cd__buf m = {0}, sub = {0};
     for (size_t i = 0; i < p->ntypes; i++) { /* 1: sample_type */
         pb_int(&m, 1, str_id(e, p->types[i]));
         pb_int(&m, 2, str_id(e, p->units[i]));
@@ -489,10 +448,10 @@ static void encode_body(enc *e, pbuf *out)
     for (size_t i = 0; i < p->ns; i++) { /* 2: sample */
         const psample *s = &p->s[i];
         for (size_t j = 0; j < s->n; j++)
-            pb_varint(&sub, loc_id(e, s->pcs[j]));
+            cd__buf_uvarint(&sub, loc_id(e, s->pcs[j]));
         pb_msg(&m, 1, &sub); /* location_id, packed */
         for (size_t t = 0; t < p->ntypes; t++)
-            pb_varint(&sub, (uint64_t)s->v[t]);
+            cd__buf_uvarint(&sub, (uint64_t)s->v[t]);
         pb_msg(&m, 2, &sub); /* value, packed */
         for (size_t j = 0; j < s->nl; j++) {
             pb_int(&sub, 1, str_id(e, s->labels[j].key));
@@ -549,12 +508,12 @@ static void encode_body(enc *e, pbuf *out)
         pb_int(out, 13, str_id(e, p->comments[i]));
     pb_int(out, 14, str_id(e, p->default_type));
     if (m.oom || sub.oom)
-        out->oom = true;
-    free(m.p);
-    free(sub.p);
+        cd__buf_fail(out);
+    cd__buf_free(&m);
+    cd__buf_free(&sub);
 }
 
-static int gzip_buf(const pbuf *in, uint8_t **out, size_t *len)
+static int gzip_buf(const cd__buf *in, uint8_t **out, size_t *len)
 {
     z_stream z = {0};
     if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
@@ -565,7 +524,7 @@ static int gzip_buf(const pbuf *in, uint8_t **out, size_t *len)
         deflateEnd(&z);
         return -ENOMEM;
     }
-    z.next_in = in->p;
+    z.next_in = (Bytef *)in->p;
     z.avail_in = (uInt)in->len;
     z.next_out = buf;
     z.avail_out = (uInt)cap;
@@ -584,7 +543,7 @@ int cd__pprof_encode(cd__pprof *p, uint8_t **out, size_t *len)
 {
     enc e = {.p = p};
     cd__symctx *sym = NULL;
-    pbuf body = {0};
+    cd__buf body = {0};
     int rc;
     *out = NULL;
     *len = 0;
@@ -625,7 +584,7 @@ int cd__pprof_encode(cd__pprof *p, uint8_t **out, size_t *len)
         goto out;
     rc = gzip_buf(&body, out, len);
 out:
-    free(body.p);
+    cd__buf_free(&body);
     free(e.strs);
     free(e.funcs);
     free(e.syms);

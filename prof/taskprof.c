@@ -599,7 +599,7 @@ static int64_t count(void)
     return (int64_t)(st.tasks_queued + cd__thread_count());
 }
 
-const cd__profile cd__taskprof_profile = {
+static const cd__profile taskprof_profile = {
     .name = "goroutine",
     .desc = "Stack traces of all current tasks (goroutines) and of the threads running none",
     .delta = true,
@@ -610,10 +610,10 @@ const cd__profile cd__taskprof_profile = {
 
 int cd__taskprof_register(void)
 {
-    return cd__profile_register(&cd__taskprof_profile);
+    return cd__profile_register(&taskprof_profile);
 }
 
 int cd_taskprof_write(int fd, int debug)
 {
-    return cd__profile_write_fd(&cd__taskprof_profile, fd, debug);
+    return cd__profile_write_fd(&taskprof_profile, fd, debug);
 }

@@ -34,9 +34,6 @@
 #include "prof/profiles.h"
 #include "runtime/thread.h"
 
-/* The registered profile "goroutine" (registered by a constructor). */
-extern const cd__profile cd__taskprof_profile;
-
 /* Registers the "goroutine" profile (prof/profiles.h). Called once by
  * init/. Returns 0 or a negative errno. Thread-safe. */
 int cd__taskprof_register(void);

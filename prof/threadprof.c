@@ -94,7 +94,7 @@ static int64_t count(void)
     return (int64_t)cd__thread_count();
 }
 
-const cd__profile cd__threadprof_profile = {
+static const cd__profile threadprof_profile = {
     .name = "threadcreate",
     .desc = "Stack traces that led to the creation of new OS threads",
     .delta = true,
@@ -105,10 +105,10 @@ const cd__profile cd__threadprof_profile = {
 
 int cd__threadprof_register(void)
 {
-    return cd__profile_register(&cd__threadprof_profile);
+    return cd__profile_register(&threadprof_profile);
 }
 
 int cd_threadprof_write(int fd, int debug)
 {
-    return cd__profile_write_fd(&cd__threadprof_profile, fd, debug);
+    return cd__profile_write_fd(&threadprof_profile, fd, debug);
 }

@@ -14,9 +14,6 @@
 
 #include "prof/profiles.h"
 
-/* The registered profile "threadcreate" (registered by a constructor). */
-extern const cd__profile cd__threadprof_profile;
-
 /* Registers the "threadcreate" profile (prof/profiles.h). Called once by
  * init/. Returns 0 or a negative errno. Thread-safe. */
 int cd__threadprof_register(void);

@@ -87,7 +87,10 @@ static void install(void)
     init_rc = sigaction(TS_SIG, &sa, NULL) == 0 ? 0 : -errno;
 }
 
-int cd__ts_init(void)
+/* Installs the signal handler (once; later calls return the first
+ * result). -EBUSY when the program has its own SIGURG handler: it is left
+ * alone and no thread is ever signalled. Thread-safe. */
+static int ts_init(void)
 {
     pthread_once(&init_once, install);
     return init_rc;
@@ -137,7 +140,7 @@ static bool finish(size_t i, cd__ts_req *r)
 
 int cd__ts_collect(cd__ts_req *reqs, size_t n)
 {
-    int rc = cd__ts_init();
+    int rc = ts_init();
     if (rc < 0)
         return rc;
     int answered = 0;

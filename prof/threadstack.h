@@ -49,15 +49,12 @@ typedef struct cd__ts_req {
     uintptr_t pcs[CD__FPWALK_MAX];
 } cd__ts_req;
 
-/* Installs the signal handler (once; later calls return the first
- * result). -EBUSY when the program has its own SIGURG handler: it is left
- * alone and no thread is ever signalled. Thread-safe. */
-int cd__ts_init(void);
-
 /* Asks every reqs[i].tid for its stack, CD__TS_SLOTS at a time, waiting
  * at most CD__TS_TIMEOUT_MS per batch. The calling thread must not be one
  * of them (it would wait for itself: use cd__fpwalk_here). Returns the
- * number of threads that answered, or a negative errno (cd__ts_init's).
+ * number of threads that answered, or a negative errno: -EBUSY when the
+ * program has its own SIGURG handler (it is left alone and no thread is
+ * ever signalled; the handler is installed at the first call).
  * Thread-safe (serialised); not async-signal-safe; holds no lock of the
  * runtime while waiting. */
 int cd__ts_collect(cd__ts_req *reqs, size_t n);

@@ -5,7 +5,9 @@
  * full of bytes actually read, so a record claiming 64 MiB in a 100-byte
  * file costs no 64 MiB allocation: memory is at most twice the bytes really
  * present (plus the initial buffer: 256 KiB, less for a small regular
- * file). Memory input is used in place.
+ * file). Memory input is used in place. It is an input window (consumed
+ * from the front, refilled by read(2), its bytes viewed in place by the
+ * decoder), not an output buffer: base/buf.h's does not fit it.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -22,7 +22,9 @@
 
 /* ---- formatting (pure) ------------------------------------------------- */
 
-/* A bounded string builder: keeps counting past the end like snprintf. */
+/* A bounded string builder: keeps counting past the end like snprintf.
+ * Not base/buf.h's growable buffer: it fills the caller's fixed array
+ * (cd__gctrace_format has snprintf's contract) and never allocates. */
 typedef struct sbuf {
     char *buf;
     size_t cap;

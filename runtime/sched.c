@@ -68,7 +68,7 @@
 #define CD__STEAL_ROUNDS 4
 
 cd__sched cd__sched_g;
-__thread cd__m *cd__cur_m;
+static __thread cd__m *cur_m; /* the calling worker thread's M, NULL elsewhere */
 
 /* Owner-only counter increment: the P's holder is its only writer, so a
  * relaxed load and store suffice (no locked instruction on the hot path). */
@@ -582,7 +582,7 @@ static cd__task *execute(cd__m *m, cd__task *t, bool started)
 static void *m_main(void *arg)
 {
     cd__m *m = arg;
-    cd__cur_m = m;
+    cur_m = m;
     m->thr = cd__self;
     atomic_store(&m->id, cd__self->id);
     /* Atomic: the task profile reads it from other threads (taskprof.c). */
@@ -600,7 +600,7 @@ static void *m_main(void *arg)
             t = started ? next : find_work(m);
         }
     }
-    cd__cur_m = NULL;
+    cur_m = NULL;
     return NULL;
 }
 
@@ -642,7 +642,7 @@ static inline __attribute__((always_inline)) int spawn(const char *name, void (*
     if (!atomic_load_explicit(&S.started, memory_order_acquire))
         return -ESHUTDOWN;
 
-    cd__m *m = cd__cur_m;
+    cd__m *m = cur_m;
     cd__p *p = m != NULL ? m->p : NULL;
     cd__task *cur = m != NULL ? atomic_load_explicit(&m->curg, memory_order_relaxed) : NULL;
     uint64_t parent = cur != NULL ? atomic_load_explicit(&cur->id, memory_order_relaxed) : 0;
@@ -723,7 +723,7 @@ static void __attribute__((noinline)) block_begin(const char *reason)
     cd__thread *self = cd__self;
     if (self != NULL && self->block_depth++ == 0)
         cd__thread_block_enter(self, reason != NULL ? reason : "blocked", 2);
-    cd__m *m = cd__cur_m;
+    cd__m *m = cur_m;
     cd__task *t = m != NULL ? atomic_load_explicit(&m->curg, memory_order_relaxed) : NULL;
     if (t == NULL)
         return; /* not inside a task: nothing to hand off */
@@ -769,7 +769,7 @@ void cd__sched_block_end(void)
     cd__thread *self = cd__self;
     if (self != NULL && self->block_depth > 0 && --self->block_depth == 0)
         cd__thread_block_exit(self);
-    cd__m *m = cd__cur_m;
+    cd__m *m = cur_m;
     cd__task *t = m != NULL ? atomic_load_explicit(&m->curg, memory_order_relaxed) : NULL;
     if (t == NULL || m->block_depth == 0)
         return;
@@ -925,7 +925,7 @@ static void fork_child(void)
     cd__schedtrace_fork_child();
     if (!atomic_load_explicit(&S.started, memory_order_relaxed))
         return;
-    cd__m *self = cd__cur_m;
+    cd__m *self = cur_m;
     cd__task *cur = self != NULL ? atomic_load_explicit(&self->curg, memory_order_relaxed) : NULL;
 
     S.lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
@@ -1014,7 +1014,7 @@ bool cd__sched_deadlocked(void)
 {
     if (!atomic_load_explicit(&S.started, memory_order_acquire) || atomic_load(&S.exiting))
         return false;
-    cd__m *m = cd__cur_m;
+    cd__m *m = cur_m;
     uint64_t self = m != NULL && atomic_load_explicit(&m->curg, memory_order_relaxed) != NULL;
     uint64_t created = created_total();
     if (outstanding() > self)
@@ -1093,7 +1093,7 @@ void cd__sched_stop(void)
 {
     if (!atomic_load(&S.started))
         return;
-    if (cd__cur_m != NULL) {
+    if (cur_m != NULL) {
         static const char msg[] = "cdebug: cd_shutdown called from a task; ignored\n";
         (void)!write(2, msg, sizeof msg - 1);
         return;

@@ -145,7 +145,6 @@ typedef struct cd__sched {
 } cd__sched;
 
 extern cd__sched cd__sched_g;
-extern __thread cd__m *cd__cur_m;
 
 /* runq.c */
 bool cd__runq_put(cd__p *p, cd__task *t); /* false: full, nothing queued */

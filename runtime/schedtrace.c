@@ -15,12 +15,12 @@
  * formats each report into a malloc'd buffer and writes it with one
  * write(2), so reports never interleave with each other. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/futex.h"
 #include "runtime/sched_int.h"
@@ -30,44 +30,8 @@
 
 #define S cd__sched_g
 
-/* A growable string; on allocation failure it stays failed and is dropped. */
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    bool failed;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = true;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap + (size_t)n + 1) * 2;
-        char *s = realloc(b->s, cap);
-        if (s == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-}
-
 typedef struct gctx {
-    sbuf *b;
+    cd__buf *b;
     uint32_t shown, hidden;
 } gctx;
 
@@ -80,8 +44,8 @@ static void print_g(const cd__task_view *v, void *ctx)
         return;
     }
     g->shown++;
-    sb_printf(g->b, "  G%llu: status=%d(%s) m=%lld\n", (unsigned long long)v->id, v->state,
-              v->reason != NULL ? v->reason : "", (long long)v->m);
+    cd__buf_printf(g->b, "  G%llu: status=%d(%s) m=%lld\n", (unsigned long long)v->id, v->state,
+                   v->reason != NULL ? v->reason : "", (long long)v->m);
 }
 
 static void print_thread(cd__thread *t, void *ctx)
@@ -90,54 +54,58 @@ static void print_thread(cd__thread *t, void *ctx)
      * state; the others (main, service, registered) hold no P. */
     if (t->kind == CD__THREAD_WORKER)
         return;
-    sb_printf(ctx, "  M%llu: p=-1 curg=-1 spinning=false blocked=false\n",
-              (unsigned long long)t->id);
+    cd__buf_printf(ctx, "  M%llu: p=-1 curg=-1 spinning=false blocked=false\n",
+                   (unsigned long long)t->id);
 }
 
 char *cd__schedtrace_format(uint64_t elapsed_ms, bool detailed, size_t *len)
 {
-    sbuf b = {0};
+    cd__buf b;
+    cd__buf_init(&b, 0);
     int nprocs = S.nprocs;
-    sb_printf(&b,
-              "SCHED %llums: gomaxprocs=%d idleprocs=%d threads=%u spinningthreads=%d "
-              "idlethreads=%d runqueue=%u",
-              (unsigned long long)elapsed_ms, nprocs, atomic_load(&S.npidle), cd__thread_count(),
-              atomic_load(&S.nmspinning), atomic_load(&S.nmidle), atomic_load(&S.gq_len));
+    cd__buf_printf(&b,
+                   "SCHED %llums: gomaxprocs=%d idleprocs=%d threads=%u spinningthreads=%d "
+                   "idlethreads=%d runqueue=%u",
+                   (unsigned long long)elapsed_ms, nprocs, atomic_load(&S.npidle),
+                   cd__thread_count(), atomic_load(&S.nmspinning), atomic_load(&S.nmidle),
+                   atomic_load(&S.gq_len));
     if (!detailed) {
-        sb_printf(&b, " [");
+        cd__buf_printf(&b, " [");
         for (int i = 0; i < nprocs; i++)
-            sb_printf(&b, i == 0 ? "%u" : " %u", cd__runq_len(S.allp[i]));
-        sb_printf(&b, "]\n");
+            cd__buf_printf(&b, i == 0 ? "%u" : " %u", cd__runq_len(S.allp[i]));
+        cd__buf_printf(&b, "]\n");
         goto out;
     }
-    sb_printf(&b, "\n");
+    cd__buf_printf(&b, "\n");
 
     for (int i = 0; i < nprocs; i++) {
         cd__p *p = S.allp[i];
-        sb_printf(&b,
-                  "  P%d: status=%d schedtick=%llu syscalltick=%llu m=%lld runqsize=%u "
-                  "gfreecnt=%u\n",
-                  i, atomic_load_explicit(&p->status, memory_order_relaxed),
-                  (unsigned long long)atomic_load_explicit(&p->schedtick, memory_order_relaxed),
-                  (unsigned long long)atomic_load_explicit(&p->syscalltick, memory_order_relaxed),
-                  (long long)atomic_load_explicit(&p->m, memory_order_relaxed), cd__runq_len(p),
-                  atomic_load_explicit(&p->nfree, memory_order_relaxed));
+        cd__buf_printf(
+            &b,
+            "  P%d: status=%d schedtick=%llu syscalltick=%llu m=%lld runqsize=%u "
+            "gfreecnt=%u\n",
+            i, atomic_load_explicit(&p->status, memory_order_relaxed),
+            (unsigned long long)atomic_load_explicit(&p->schedtick, memory_order_relaxed),
+            (unsigned long long)atomic_load_explicit(&p->syscalltick, memory_order_relaxed),
+            (long long)atomic_load_explicit(&p->m, memory_order_relaxed), cd__runq_len(p),
+            atomic_load_explicit(&p->nfree, memory_order_relaxed));
     }
 
     /* Ms, and the Gs they run: under the lock, the M list cannot shrink. */
     gctx g = {&b, 0, 0};
-    sbuf gl = {0}; /* G lines go after all M lines, as in Go */
+    cd__buf gl; /* G lines go after all M lines, as in Go */
+    cd__buf_init(&gl, 0);
     g.b = &gl;
     pthread_mutex_lock(&S.lock);
     for (cd__m *m = S.allm; m != NULL; m = m->all_next) {
         if (atomic_load(&m->id) == 0)
             continue; /* its thread has not started: not counted in threads= yet */
         cd__task *t = atomic_load_explicit(&m->curg, memory_order_acquire);
-        sb_printf(&b, "  M%llu: p=%d curg=%lld spinning=%s blocked=%s\n",
-                  (unsigned long long)atomic_load(&m->id), atomic_load(&m->pid),
-                  t != NULL ? (long long)atomic_load(&t->id) : -1LL,
-                  atomic_load(&m->spinning) ? "true" : "false",
-                  atomic_load(&m->blocked) ? "true" : "false");
+        cd__buf_printf(&b, "  M%llu: p=%d curg=%lld spinning=%s blocked=%s\n",
+                       (unsigned long long)atomic_load(&m->id), atomic_load(&m->pid),
+                       t != NULL ? (long long)atomic_load(&t->id) : -1LL,
+                       atomic_load(&m->spinning) ? "true" : "false",
+                       atomic_load(&m->blocked) ? "true" : "false");
     }
     pthread_mutex_unlock(&S.lock);
     cd__sched_foreach_task(CD__TASKS_CURRENT, print_g, &g);
@@ -147,20 +115,16 @@ char *cd__schedtrace_format(uint64_t elapsed_ms, bool detailed, size_t *len)
      * queue. */
     cd__sched_foreach_task(CD__TASKS_QUEUED, print_g, &g);
     if (g.hidden > 0)
-        sb_printf(&gl, "  (%u more tasks not shown)\n", g.hidden);
-    if (gl.failed)
-        b.failed = true;
-    else if (gl.len > 0)
-        sb_printf(&b, "%s", gl.s);
-    free(gl.s);
+        cd__buf_printf(&gl, "  (%u more tasks not shown)\n", g.hidden);
+    if (gl.oom)
+        cd__buf_fail(&b);
+    else
+        cd__buf_put(&b, gl.p, gl.len);
+    cd__buf_free(&gl);
 
 out:
-    if (b.failed) {
-        free(b.s);
-        return NULL;
-    }
     *len = b.len;
-    return b.s;
+    return cd__buf_finish(&b);
 }
 
 /* ---- the monitor thread ------------------------------------------------ */

@@ -14,7 +14,7 @@
  * before copying events. Memory: the tables grow with the distinct strings
  * and stacks of a session, up to CD__INTERN_MAX_BYTES; past that bound a
  * new string or stack gets id 0 (the empty string, no stack) and is
- * counted in cd__intern_refused. Distinct log messages are what could
+ * counted (`refused`). Distinct log messages are what could
  * otherwise grow them without end in a long (flight-recorder) session.
  * Freed at cd_trace_stop.
  */
@@ -45,7 +45,9 @@ typedef struct entry {
  * drain's callbacks only append to the writer's buffers). */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t bytes; /* copies and entries, against CD__INTERN_MAX_BYTES */
-_Atomic uint64_t cd__intern_refused;
+/* Strings and stacks refused because the tables reached their bound:
+ * nothing reports it yet (a debugger can read it). */
+static _Atomic uint64_t refused;
 static entry **table; /* open addressing, cap a power of two */
 static size_t cap, count;
 static uint32_t next_id = 1;
@@ -141,7 +143,7 @@ static uint32_t lookup_entry(int kind, uint64_t hash, const void *data, uint32_t
     }
     size_t need = sizeof(entry) + len * unit + 1;
     if (bytes + need > CD__INTERN_MAX_BYTES) {
-        atomic_fetch_add_explicit(&cd__intern_refused, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&refused, 1, memory_order_relaxed);
         goto out;
     }
     entry *e = calloc(1, sizeof *e);
@@ -389,7 +391,3 @@ void cd__intern_reset(void)
     pthread_mutex_unlock(&lock);
 }
 
-void cd__intern_free(void)
-{
-    cd__intern_reset();
-}

@@ -9,9 +9,6 @@
 
 #define CD__TRACE_MAX_FRAMES 32
 
-/* Strings and stacks refused because the tables reached their bound. */
-extern _Atomic uint64_t cd__intern_refused;
-
 /* Forgets every entry (a new session starts with empty tables). Called by
  * cd_trace_start before tracing is switched on. */
 void cd__intern_reset(void);
@@ -26,8 +23,5 @@ void cd__intern_drain(void (*on_string)(uint32_t id, const char *s, size_t n, vo
  * lock, the parent's entries forgotten, not freed (another thread may have
  * been changing them, inside the lock, at the fork). Plain stores only. */
 void cd__intern_fork_child(void);
-
-/* Frees the tables (at cd_trace_stop). */
-void cd__intern_free(void);
 
 #endif /* CDEBUG_RUNTIME_TRACE_INTERN_H */

@@ -96,6 +96,11 @@ static flight *running_flight;
 
 /* ---- the ring ------------------------------------------------------------ */
 
+/* Appends p[0..n) to a segment or the tables; 0 or -ENOMEM, at once.
+ * Not base/buf.h's buffer on purpose: a segment's capacity, in whole
+ * powers of two from 64 KiB, is what the recorder's memory bound counts
+ * (seg_bytes against max_bytes, evict), and base/buf.h's keeps a byte for
+ * a NUL, which would double a segment one byte early. */
 static int append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *p, size_t n)
 {
     if (*len + n > *cap) {
@@ -257,8 +262,8 @@ static int flight_write(cd__tsink *sk, const struct iovec *iov, int n)
     size_t total = 0;
     for (int i = 0; i < n; i++)
         total += iov[i].iov_len;
-    /* One contiguous view: records from cd__writer_record come in three
-     * pieces (head, payload, crc). */
+    /* One contiguous view: the writer's records come in three pieces
+     * (head, payload, crc). */
     const uint8_t *p = iov[0].iov_base;
     uint8_t *flat = NULL;
     if (n > 1) {

@@ -33,6 +33,7 @@
 #include <zlib.h>
 
 #include "cdebug/runtime.h"
+#include "base/buf.h"
 #include "base/symbolize.h"
 #include "base/clock.h"
 #include "base/futex.h"
@@ -69,45 +70,10 @@ static pthread_t writer_thread;
 static _Atomic int stop_requested;
 static cd__tbuf *free_bufs; /* writer only: recycled buffers */
 
-/* ---- payload builder --------------------------------------------------- */
+/* ---- records ------------------------------------------------------------ */
 
-typedef struct pbuf {
-    uint8_t *p;
-    size_t len, cap;
-    bool failed;
-} pbuf;
-
-static void pb_reserve(pbuf *b, size_t n)
-{
-    if (b->failed || b->len + n <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap * 2 : 4096;
-    while (cap < b->len + n)
-        cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
-    if (p == NULL) {
-        b->failed = true;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
-}
-
-static void pb_uv(pbuf *b, uint64_t v)
-{
-    pb_reserve(b, 10);
-    if (!b->failed)
-        b->len = (size_t)(cd__uv_put(b->p + b->len, v) - b->p);
-}
-
-static void pb_bytes(pbuf *b, const void *p, size_t n)
-{
-    pb_reserve(b, n);
-    if (!b->failed) {
-        memcpy(b->p + b->len, p, n);
-        b->len += n;
-    }
-}
+/* Payloads are built in base/buf.h's buffers; a failed one fails the
+ * session with -ENOMEM. */
 
 /* A record's frame around payload[0..n): head (kind, length; returns its
  * size) and tail (the payload's CRC-32, little-endian). */
@@ -121,7 +87,9 @@ static size_t frame(uint8_t head[11], uint8_t tail[4], uint8_t kind, const uint8
     return (size_t)(cd__uv_put(head + 1, n) - head);
 }
 
-int cd__writer_record(cd__tsink *s, uint8_t kind, const uint8_t *payload, size_t n)
+/* Encodes one record (kind, payload) with its framing and CRC into sink s
+ * (three pieces: head, payload, CRC). */
+static int write_record(cd__tsink *s, uint8_t kind, const uint8_t *payload, size_t n)
 {
     uint8_t head[11], tail[4];
     size_t hn = frame(head, tail, kind, payload, n);
@@ -138,38 +106,39 @@ size_t cd__writer_frame(uint8_t *out, uint8_t kind, const uint8_t *payload, size
     return hn + n + 4;
 }
 
-static void record(uint8_t kind, pbuf *b)
+/* Writes payload b as a record of that kind to the sink and empties b. */
+static void record(uint8_t kind, cd__buf *b)
 {
-    if (sink_err == 0 && b->failed)
+    if (sink_err == 0 && b->oom)
         sink_err = -ENOMEM;
     if (sink_err == 0)
-        sink_err = cd__writer_record(sink, kind, b->p, b->len);
-    b->len = 0;
+        sink_err = write_record(sink, kind, (const uint8_t *)b->p, b->len);
+    cd__buf_reset(b);
 }
 
-/* Frames a record into memory (the sweep's staging area). */
-static void stage_record(pbuf *stage, uint8_t kind, pbuf *b)
+/* Frames payload b as a record into memory (the sweep's staging area) and
+ * empties b. */
+static void stage_record(cd__buf *stage, uint8_t kind, cd__buf *b)
 {
-    if (b->failed)
-        stage->failed = true;
+    if (b->oom)
+        cd__buf_fail(stage);
     uint8_t head[11], tail[4];
-    size_t hn = frame(head, tail, kind, b->p, b->len);
-    pb_bytes(stage, head, hn);
-    if (b->len > 0)
-        pb_bytes(stage, b->p, b->len);
-    pb_bytes(stage, tail, 4);
-    b->len = 0;
+    size_t hn = frame(head, tail, kind, (const uint8_t *)b->p, b->len);
+    cd__buf_put(stage, (const char *)head, hn);
+    cd__buf_put(stage, b->p, b->len);
+    cd__buf_put(stage, (const char *)tail, 4);
+    cd__buf_reset(b);
 }
 
 /* Frames an EVENTS record whose payload is head[0..hn) then data[0..n)
  * straight into the staging area: the events are copied once, from the
  * thread's buffer to the stage (the writer's main cost per byte). */
-static void stage_events(pbuf *stage, const uint8_t *head, size_t hn, const uint8_t *data, size_t n)
+static void stage_events(cd__buf *stage, const uint8_t *head, size_t hn, const uint8_t *data,
+                         size_t n)
 {
-    pb_reserve(stage, 1 + 10 + hn + n + 4);
-    if (stage->failed)
+    uint8_t *start = (uint8_t *)cd__buf_room(stage, 1 + 10 + hn + n + 4), *p = start;
+    if (p == NULL)
         return;
-    uint8_t *p = stage->p + stage->len;
     *p++ = CD__REC_EVENTS;
     p = cd__uv_put(p, hn + n);
     memcpy(p, head, hn);
@@ -178,13 +147,13 @@ static void stage_events(pbuf *stage, const uint8_t *head, size_t hn, const uint
     p += hn + n;
     for (int i = 0; i < 4; i++)
         *p++ = (uint8_t)(crc >> (8 * i));
-    stage->len = (size_t)(p - stage->p);
+    stage->len += (size_t)(p - start);
 }
 
 /* ---- tables ------------------------------------------------------------ */
 
 typedef struct tables_ctx {
-    pbuf strings, stacks, symbols;
+    cd__buf strings, stacks, symbols;
 } tables_ctx;
 
 /* The pcs of stacks already written whose symbols are not: symbolized on
@@ -210,18 +179,18 @@ static bool pcs_push(uintptr_t **v, size_t *n, size_t *cap, uintptr_t pc)
 static void on_string(uint32_t id, const char *s, size_t n, void *p)
 {
     tables_ctx *c = p;
-    pb_uv(&c->strings, id);
-    pb_uv(&c->strings, n);
-    pb_bytes(&c->strings, s, n);
+    cd__buf_uvarint(&c->strings, id);
+    cd__buf_uvarint(&c->strings, n);
+    cd__buf_put(&c->strings, s, n);
 }
 
 static void on_stack(uint32_t id, const uintptr_t *pcs, int n, void *p)
 {
     tables_ctx *c = p;
-    pb_uv(&c->stacks, id);
-    pb_uv(&c->stacks, (uint64_t)n);
+    cd__buf_uvarint(&c->stacks, id);
+    cd__buf_uvarint(&c->stacks, (uint64_t)n);
     for (int i = 0; i < n; i++) {
-        pb_uv(&c->stacks, pcs[i]);
+        cd__buf_uvarint(&c->stacks, pcs[i]);
         /* Out of memory: this pc stays unsymbolized ("?" for readers). */
         (void)pcs_push(&pend_pcs, &pend_n, &pend_cap, pcs[i]);
     }
@@ -289,10 +258,10 @@ static void write_tables(bool symbols)
         for (size_t i = 0; i < pend_n; i++) {
             cd__sym y;
             symbolize(pend_pcs[i], &y);
-            pb_uv(&c.symbols, pend_pcs[i]);
-            pb_uv(&c.symbols, cd__trace_string(y.func));
-            pb_uv(&c.symbols, cd__trace_string(y.file));
-            pb_uv(&c.symbols, y.line > 0 ? (uint64_t)y.line : 0);
+            cd__buf_uvarint(&c.symbols, pend_pcs[i]);
+            cd__buf_uvarint(&c.symbols, cd__trace_string(y.func));
+            cd__buf_uvarint(&c.symbols, cd__trace_string(y.file));
+            cd__buf_uvarint(&c.symbols, y.line > 0 ? (uint64_t)y.line : 0);
         }
         pend_n = 0;
         /* The symbol names just interned (and anything interned
@@ -305,9 +274,9 @@ static void write_tables(bool symbols)
         record(CD__REC_STACKS, &c.stacks);
     if (c.symbols.len)
         record(CD__REC_SYMBOLS, &c.symbols);
-    free(c.strings.p);
-    free(c.stacks.p);
-    free(c.symbols.p);
+    cd__buf_free(&c.strings);
+    cd__buf_free(&c.stacks);
+    cd__buf_free(&c.symbols);
 }
 
 /* ---- buffers ----------------------------------------------------------- */
@@ -355,7 +324,7 @@ static uint64_t uv_read(const uint8_t **pp)
  * last: the buffer is full and goes back to the pool after this, so
  * nothing will be copied after `to` and the range need not be decoded
  * (most of the bytes under load: the writer's main cost per byte). */
-static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, bool last, pbuf *stage)
+static void write_range(cd__tstate *st, cd__tbuf *b, uint32_t to, bool last, cd__buf *stage)
 {
     uint32_t from = b->taken;
     if (to <= from)
@@ -431,17 +400,18 @@ static uint64_t segment_ts; /* writer: ts of the current segment */
  * first, and the tables written, before the snapshot record. */
 static void start_segment(uint64_t ts)
 {
-    pbuf pb = {0};
-    cd__trace_snapshot(ts, &pb.p, &pb.len);
-    pb.cap = pb.len;
+    cd__buf pb = {0};
+    cd__trace_snapshot(ts, &pb);
     write_tables(true);
     atomic_store(&sink->want_segment, false);
     segment_ts = ts;
     if (sink->segment != NULL)
         sink->segment(sink, ts);
-    if (pb.len > 0)
+    /* Out of memory: the segment starts without its snapshot (the reader
+     * accepts events of entities it has not seen). */
+    if (!pb.oom && pb.len > 0)
         record(CD__REC_EVENTS, &pb);
-    free(pb.p);
+    cd__buf_free(&pb);
 }
 
 /* Spare slots (a thread's own, or the reserve every thread may take
@@ -498,7 +468,7 @@ static void refill_spares(cd__tstate *st, uint32_t taken, bool dry, bool full)
  * that as needed, up to one sweep's batches), freed at stop. Used by the
  * writer thread, or under ctl when it is not running. */
 #define CD__STAGE_INITIAL (1u << 20)
-static pbuf sweep_stage;
+static cd__buf sweep_stage;
 
 /* One sweep; see the comment at the top. final: the trace is stopping.
  * Events are staged in memory and written after the tables: a string or
@@ -511,9 +481,8 @@ static int sweep(bool final, bool drain)
     if (!drain)
         membarrier_all();
 
-    pbuf pb = {0};
-    sweep_stage.len = 0;
-    sweep_stage.failed = false;
+    cd__buf pb = {0};
+    cd__buf_reset(&sweep_stage);
     bool complete = true;
     cd__trace_states_lock();
     for (cd__tstate *st = cd__trace_states_head(); st != NULL; st = st->next) {
@@ -554,9 +523,9 @@ static int sweep(bool final, bool drain)
             refill_spares(st, taken, lost != st->lost_reported_events, !drain);
         }
         if (lost != st->lost_reported_events) {
-            pb_uv(&pb, st->thread);
-            pb_uv(&pb, lost - st->lost_reported_events);
-            pb_uv(&pb, 0);
+            cd__buf_uvarint(&pb, st->thread);
+            cd__buf_uvarint(&pb, lost - st->lost_reported_events);
+            cd__buf_uvarint(&pb, 0);
             stage_record(&sweep_stage, CD__REC_LOST, &pb);
             st->lost_reported_events = lost;
         }
@@ -568,14 +537,14 @@ static int sweep(bool final, bool drain)
         slots_fill(cd__trace_reserve, CD__TRACE_RESERVE);
 
     write_tables(!drain || final);
-    if (sweep_stage.failed && sink_err == 0)
+    if (sweep_stage.oom && sink_err == 0)
         sink_err = -ENOMEM;
     if (sink_err == 0 && sweep_stage.len > 0) {
         struct iovec iov = {sweep_stage.p, sweep_stage.len};
         sink_err = sink->write(sink, &iov, 1);
     }
     if (complete && !drain) {
-        pb_uv(&pb, t0);
+        cd__buf_uvarint(&pb, t0);
         record(CD__REC_FRONTIER, &pb);
         if (sink->frontier != NULL && sink_err == 0)
             sink->frontier(sink, t0);
@@ -583,7 +552,7 @@ static int sweep(bool final, bool drain)
             (t0 - segment_ts >= sink->segment_ticks || atomic_load(&sink->want_segment)))
             start_segment(t0);
     }
-    free(pb.p);
+    cd__buf_free(&pb);
     return moved;
 }
 
@@ -760,8 +729,7 @@ int cd__tsink_fd_write(cd__tsink *s, const struct iovec *iov, int n)
 static void session_free(void)
 {
     cd__intern_reset();
-    free(sweep_stage.p);
-    sweep_stage = (pbuf){0};
+    cd__buf_free(&sweep_stage);
     if (symctx != NULL) {
         cd__sym_end(symctx);
         symctx = NULL;
@@ -790,10 +758,10 @@ int cd__writer_start(cd__tsink *s, uint32_t flags)
         membarrier_registered = 1;
     }
     (void)cd__trace_tick_hz(); /* calibrate before the first timestamp */
-    pb_reserve(&sweep_stage, CD__STAGE_INITIAL);
-    if (sweep_stage.failed) {
-        free(sweep_stage.p);
-        sweep_stage = (pbuf){0};
+    /* - 1: the buffer keeps a byte for a NUL it never gets here; asking
+     * for one byte less keeps the stage at CD__STAGE_INITIAL, not twice. */
+    if (!cd__buf_grow(&sweep_stage, CD__STAGE_INITIAL - 1)) {
+        cd__buf_free(&sweep_stage);
         pthread_mutex_unlock(&ctl);
         return -ENOMEM;
     }
@@ -857,18 +825,13 @@ void cd__writer_fork_child(void)
     fork_ghosts[2] = symctx;
     fork_ghosts[3] = pend_pcs;
     free_bufs = NULL;
-    sweep_stage = (pbuf){0};
+    sweep_stage = (cd__buf){0};
     symctx = NULL;
     symctx_made_ns = 0;
     pend_pcs = NULL;
     pend_n = pend_cap = 0;
     segment_ts = 0;
     membarrier_registered = 0;
-}
-
-int cd__writer_stop(void)
-{
-    return cd__writer_stop_sink(NULL);
 }
 
 int cd__writer_stop_sink(cd__tsink *only)
@@ -884,9 +847,9 @@ int cd__writer_stop_sink(cd__tsink *only)
     pthread_join(writer_thread, NULL);
     /* Off and visible to all (membarrier in sweep): drain and reclaim. */
     sweep(true, false);
-    pbuf pb = {0};
+    cd__buf pb = {0};
     record(CD__REC_END, &pb);
-    free(pb.p);
+    cd__buf_free(&pb);
     int rc = sink_err;
     while (free_bufs != NULL) {
         cd__tbuf *b = free_bufs;

@@ -36,13 +36,11 @@ int cd__tsink_fd_write(cd__tsink *s, const struct iovec *iov, int n);
 int cd__writer_start(cd__tsink *sink, uint32_t flags);
 
 /* Switches tracing off, waits for in-flight events, writes everything left
- * and an END record, stops the writer. Returns 0 or the first write error.
- * Idempotent (-ENOENT when nothing runs). */
-int cd__writer_stop(void);
-
-/* Same, only when the running session writes to s (each owner of a session
- * -- cd_trace_start's caller, an HTTP trace, the flight recorder -- stops
- * its own): -ENOENT otherwise. */
+ * and an END record, stops the writer; only when the running session
+ * writes to s (each owner of a session -- cd_trace_start's caller, an HTTP
+ * trace, the flight recorder -- stops its own), or whatever session runs
+ * when s is NULL. Returns 0 or the first write error; -ENOENT when no such
+ * session runs. */
 int cd__writer_stop_sink(cd__tsink *s);
 
 /* In a child of fork(), from the trace fork-child hook (trace/api.c): no session runs (the
@@ -56,9 +54,6 @@ void cd__writer_fork_child(void);
  * next period: the flight recorder's window then ends at the request.
  * Thread-safe; returns at once. */
 void cd__trace_request_frontier(void);
-
-/* Encodes one record (kind, payload) with its framing and CRC into sink. */
-int cd__writer_record(cd__tsink *sink, uint8_t kind, const uint8_t *payload, size_t n);
 
 /* The same framing into memory: out needs CD__TRACE_MAX_FRAMED(n) bytes;
  * returns the record's length. Any thread; pure. */

@@ -118,7 +118,7 @@ static void memstats_json(cd__buf *b)
     /* ~6 KB: on the heap rather than a server thread's stack. */
     cd_memstats *m = malloc(sizeof *m);
     if (m == NULL) {
-        b->oom = true;
+        cd__buf_fail(b);
         return;
     }
     cd_read_memstats(m);
@@ -172,7 +172,7 @@ static void sched_json(cd__buf *b)
 {
     cd_schedstats *s = malloc(sizeof *s); /* ~4 KB of run-queue lengths */
     if (s == NULL) {
-        b->oom = true;
+        cd__buf_fail(b);
         return;
     }
     cd_read_schedstats(s);

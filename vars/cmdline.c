@@ -201,40 +201,26 @@ static void read_proc(void)
     int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    while (buf != NULL) {
-        if (len == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t n = read(fd, buf + len, cap - len);
+    cd__buf b;
+    cd__buf_init(&b, 4096);
+    char *p;
+    while ((p = cd__buf_room(&b, 4096)) != NULL) {
+        ssize_t n = read(fd, p, 4096);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
-        len += (size_t)n;
+        b.len += (size_t)n;
     }
     close(fd);
     /* The last argument must end in NUL for the renderers; the kernel
      * leaves it off when a program rewrote its argv area. */
-    if (buf != NULL && len > 0 && buf[len - 1] != '\0') {
-        char *nb = realloc(buf, len + 1);
-        if (nb == NULL) {
-            free(buf);
-            return;
-        }
-        buf = nb;
-        buf[len++] = '\0';
-    }
-    raw = buf;
-    rawlen = buf ? len : 0;
+    if (b.len > 0 && b.p[b.len - 1] != '\0')
+        cd__buf_putc(&b, '\0');
+    rawlen = b.len;
+    raw = cd__buf_finish(&b); /* NULL when a growth failed */
+    if (raw == NULL)
+        rawlen = 0;
 }
 
 void cd__cmdline_read(void)

@@ -37,7 +37,10 @@ static bool pow2_up16(double x, char *buf)
     return true;
 }
 
-int cd__float_shortest(double x, char d[18], int *dp)
+/* Shortest round-trip decimal digits of |x|: writes nd digits (no dot, no
+ * trailing zeros, at most 17) to d and returns nd; |x| = 0.d[0]d[1]... x
+ * 10^*dp. x == 0 gives nd = 0, *dp = 0. x must be finite. */
+static int float_shortest(double x, char d[18], int *dp)
 {
     if (x < 0)
         x = -x;
@@ -175,7 +178,7 @@ size_t cd__fmt_go_g(char out[CD__FLOAT_BUF], double x)
         return (size_t)snprintf(out, CD__FLOAT_BUF, x > 0 ? "+Inf" : "-Inf");
     char d[18];
     int dp;
-    int nd = cd__float_shortest(x, d, &dp);
+    int nd = float_shortest(x, d, &dp);
     size_t n = 0;
     if (signbit(x))
         out[n++] = '-';
@@ -196,7 +199,7 @@ size_t cd__fmt_go_json(char out[CD__FLOAT_BUF], double x)
         return (size_t)snprintf(out, CD__FLOAT_BUF, "null");
     char d[18];
     int dp;
-    int nd = cd__float_shortest(x, d, &dp);
+    int nd = float_shortest(x, d, &dp);
     size_t n = 0;
     if (signbit(x))
         out[n++] = '-';

@@ -19,11 +19,6 @@
 /* Enough for any output of the functions below, with the NUL. */
 #define CD__FLOAT_BUF 40
 
-/* Shortest round-trip decimal digits of |x|: writes nd digits (no dot, no
- * trailing zeros, at most 17) to d and returns nd; |x| = 0.d[0]d[1]... x
- * 10^*dp. x == 0 gives nd = 0, *dp = 0. x must be finite. */
-int cd__float_shortest(double x, char d[18], int *dp);
-
 /* Go's strconv.FormatFloat(x, 'g', -1, 64): "0.1", "1e+21", "1e-07",
  * "1.23456789e+08", "-0", "NaN", "+Inf", "-Inf". Returns the length. */
 size_t cd__fmt_go_g(char out[CD__FLOAT_BUF], double x);

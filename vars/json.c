@@ -135,7 +135,7 @@ static void put_map(cd__buf *b, const struct cd_map *m)
     size_t n;
     cd__entry **es = cd__map_sorted(m, &n);
     if (es == NULL) {
-        b->oom = true;
+        cd__buf_fail(b);
         return;
     }
     cd__buf_putc(b, '{');

@@ -166,7 +166,7 @@ static char *resolve(prom *p, const char *base, const char *const *suffixes)
 oom:
     free(name);
     free(series);
-    p->b->oom = true;
+    cd__buf_fail(p->b);
     return NULL;
 }
 
@@ -393,7 +393,7 @@ static char *family(prom *p, const char *base, const char *suffix, const char *c
     size_t n = strlen(base) + strlen(suffix) + 1;
     char *full = malloc(n);
     if (full == NULL) {
-        p->b->oom = true;
+        cd__buf_fail(p->b);
         return NULL;
     }
     snprintf(full, n, "%s%s", base, suffix);
@@ -446,7 +446,7 @@ static void user_map(prom *p, const struct cd_map *m, const char *base, const ch
     size_t n;
     cd__entry **es = cd__map_sorted(m, &n);
     if (es == NULL) {
-        b->oom = true;
+        cd__buf_fail(b);
         return;
     }
     size_t nnum = 0, nstr = 0;
@@ -480,7 +480,7 @@ static void user_map(prom *p, const struct cd_map *m, const char *base, const ch
         if (cbase == NULL || path == NULL) {
             free(cbase);
             free(path);
-            b->oom = true;
+            cd__buf_fail(b);
             break;
         }
         memcpy(path, vname, vlen);
@@ -503,7 +503,7 @@ static void user_var(prom *p, cd__var *v)
         return; /* covered by the runtime metrics */
     char *base = base_name(NULL, v->name, v->namelen);
     if (base == NULL) {
-        b->oom = true;
+        cd__buf_fail(b);
         return;
     }
     char *name = NULL;
@@ -584,7 +584,7 @@ char *cd_vars_prometheus(void)
     cd__buf_init(&b, atomic_load_explicit(&last_size, memory_order_relaxed) + 1024);
     prom p = {&b, {NULL, 0, 0}};
     if (m == NULL || s == NULL) {
-        b.oom = true;
+        cd__buf_fail(&b);
     } else {
         cd_read_memstats(m);
         cd_read_schedstats(s);

@@ -33,7 +33,9 @@ unsigned long cd__hash(const char *s, size_t n)
     return (unsigned long)h;
 }
 
-int cd__bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
+/* Bytewise comparison of two counted strings, shorter first on a tie of
+ * the common prefix (Go's string ordering). Pure. */
+static int bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
     int c = memcmp(a, b, alen < blen ? alen : blen);
     if (c != 0)
@@ -178,13 +180,13 @@ oom:
 static int cmp_var(const void *pa, const void *pb)
 {
     const cd__var *a = *(cd__var *const *)pa, *b = *(cd__var *const *)pb;
-    return cd__bytes_cmp(a->name, a->namelen, b->name, b->namelen);
+    return bytes_cmp(a->name, a->namelen, b->name, b->namelen);
 }
 
 static int cmp_entry(const void *pa, const void *pb)
 {
     const cd__entry *a = *(cd__entry *const *)pa, *b = *(cd__entry *const *)pb;
-    return cd__bytes_cmp(a->key, a->keylen, b->key, b->keylen);
+    return bytes_cmp(a->key, a->keylen, b->key, b->keylen);
 }
 
 cd__var **cd__vars_sorted(size_t *n)

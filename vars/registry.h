@@ -156,10 +156,6 @@ cd__entry **cd__map_sorted(const struct cd_map *m, size_t *n);
 /* Initialises m's table. 0 or -ENOMEM. */
 int cd__map_init(struct cd_map *m);
 
-/* Bytewise comparison of two counted strings, shorter first on a tie of
- * the common prefix (Go's string ordering). Pure. */
-int cd__bytes_cmp(const char *a, size_t alen, const char *b, size_t blen);
-
 /* 64-bit hash of n bytes (FNV-1a with a final avalanche so rculfhash's
  * bucket index, taken from the low bits, is well mixed). Pure, O(n). */
 unsigned long cd__hash(const char *s, size_t n);

@@ -10,8 +10,9 @@
  *
  * Every row is one metric of one subject, and its name in a --fail-if
  * expression is METRIC(SUBJECT): `p99(task:search) > +10%`. The metric
- * table below (`metrics`) is the single list of what is shown, what can be
- * named in an expression, and its unit.
+ * table below (`cdt_diff_metrics`) is the single list of what is shown,
+ * what can be named in an expression (diff_expr.c parses them), and its
+ * unit.
  *
  * Memory: the two cdt_stats (bounded, stats.h) and one row per subject.
  * Cost: two streaming passes (cdt_stats_compute), then O(n log n) in the
@@ -27,83 +28,17 @@
 #include <string.h>
 
 #include "cdt.h"
+#include "diff.h"
 #include "limits.h"
 #include "stats.h"
 
-/* Exit status when some --fail-if condition is met (0, 1, 2 as cdt.h). */
-#define CDT_DIFF_MET 3
-
 /* ---- subjects and metrics ----------------------------------------------- */
 
-typedef enum subject_kind {
-    SUBJ_TRACE = 0,
-    SUBJ_TASK = 1,
-    SUBJ_REGION = 2,
-    SUBJ_USERTASK = 3,
-    SUBJ_GC = 4,
-    SUBJ_NKINDS = 5,
-} subject_kind;
-
 /* How an expression and the report spell each kind ("task:NAME"). */
-static const char *const kind_names[SUBJ_NKINDS] = {"trace", "task", "region", "usertask", "gc"};
-
-typedef enum unit {
-    U_COUNT = 0, /* an integer, no unit */
-    U_NS = 1,    /* a duration in nanoseconds, printed as milliseconds */
-    U_BYTES = 2, /* bytes */
-    U_PCT = 3,   /* a percentage, 0..100 */
-    U_NUM = 4,   /* a real number with no unit (average parallelism) */
-} unit;
-
-/* A metric's value in one trace: `ok` false when the trace has no value
- * for it (a percentile of a task name the trace lacks, a pause of a trace
- * without collections). Integers (ns, bytes, counts) are exact up to 2^53
- * in a double: 104 days of nanoseconds. */
-typedef struct value {
-    bool ok;
-    double v;
-} value;
-
-typedef enum metric_id {
-    M_DURATION,
-    M_EVENTS,
-    M_LOST,
-    M_PARALLELISM,
-    M_COUNT,
-    M_TOTAL,
-    M_MEAN,
-    M_P50,
-    M_P99,
-    M_MAX,
-    M_WAIT_P99,
-    M_BLOCKED,
-    M_FORCED,
-    M_PAUSE_P50,
-    M_PAUSE_P99,
-    M_PAUSE_MAX,
-    M_PAUSE_TOTAL,
-    M_PAUSE_PCT,
-    M_HEAP_AFTER,
-    M_HEAP_PEAK,
-    M_MMU_1MS,
-    M_MMU_10MS,
-    M_MMU_100MS,
-    M_MMU_1S,
-} metric_id;
-
-typedef struct metric {
-    metric_id id;
-    const char *name;
-    unit unit;
-    unsigned kinds; /* bit per subject_kind it applies to */
-} metric;
-
-#define K(k)     (1u << (k))
-#define K_NAMED  (K(SUBJ_REGION) | K(SUBJ_USERTASK))
-#define K_TIMING (K(SUBJ_TASK) | K_NAMED)
+const char *const cdt_diff_kind_names[SUBJ_NKINDS] = {"trace", "task", "region", "usertask", "gc"};
 
 /* In report order. */
-static const metric metrics[] = {
+const metric cdt_diff_metrics[] = {
     {M_DURATION, "duration", U_NS, K(SUBJ_TRACE)}, /* time of the last event */
     {M_EVENTS, "events", U_COUNT, K(SUBJ_TRACE)},  /* events read */
     {M_LOST, "lost", U_COUNT, K(SUBJ_TRACE)},      /* events the recorder dropped */
@@ -131,7 +66,8 @@ static const metric metrics[] = {
     {M_MMU_100MS, "mmu_100ms", U_PCT, K(SUBJ_GC)}, /* same, 100 ms windows */
     {M_MMU_1S, "mmu_1s", U_PCT, K(SUBJ_GC)},       /* same, 1 s windows */
 };
-#define NMETRICS (sizeof(metrics) / sizeof(metrics[0]))
+#define NMETRICS (sizeof(cdt_diff_metrics) / sizeof(cdt_diff_metrics[0]))
+const size_t cdt_diff_nmetrics = NMETRICS;
 
 /* One subject as seen in one trace: a pointer into its cdt_stats, or NULL
  * when the trace lacks it. */
@@ -344,225 +280,7 @@ static char *fmt_change(char *buf, const subject *sj, unit u, value b, value a)
     return buf;
 }
 
-/* ---- --fail-if expressions -------------------------------------------- */
-
-typedef enum op { OP_GT, OP_LT, OP_GE, OP_LE } op;
-
-typedef enum threshold_kind {
-    T_RELATIVE = 0, /* +10%: relative change in percent */
-    T_DELTA = 1,    /* +5ms: after - before */
-    T_ABSOLUTE = 2, /* 5ms: the after value */
-} threshold_kind;
-
-typedef struct cond {
-    const char *text; /* the expression as given */
-    const metric *m;
-    subject_kind kind;
-    char *name; /* task/region/user task name, NULL for trace and gc */
-    op op;
-    threshold_kind tk;
-    double threshold; /* percent, or in the metric's base unit */
-    /* Evaluation. */
-    bool evaluated, met;
-    value before, after;
-    double compared; /* what was compared with the threshold */
-} cond;
-
-/* p past spaces and tabs. */
-static const char *skip_ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return p;
-}
-
-/* Parses the unit suffix u (possibly empty) of a threshold for a metric of
- * unit mu into a multiplier. Returns false, with why in err, when it does
- * not fit: durations and sizes need a unit, so that "5" is never silently
- * nanoseconds. */
-static bool parse_unit(const char *u, unit mu, double *mult, const char **err)
-{
-    static const struct {
-        const char *s;
-        unit u;
-        double mult;
-    } units[] = {
-        {"ns", U_NS, 1},
-        {"us", U_NS, 1e3},
-        {"\xc2\xb5s", U_NS, 1e3},
-        {"ms", U_NS, 1e6},
-        {"s", U_NS, 1e9},
-        {"B", U_BYTES, 1},
-        {"KB", U_BYTES, 1024.0},
-        {"KiB", U_BYTES, 1024.0},
-        {"MB", U_BYTES, 1024.0 * 1024},
-        {"MiB", U_BYTES, 1024.0 * 1024},
-        {"GB", U_BYTES, 1024.0 * 1024 * 1024},
-        {"GiB", U_BYTES, 1024.0 * 1024 * 1024},
-    };
-    if (*u == '\0') {
-        if (mu == U_NS) {
-            *err = "is a duration: give a unit (ns, us, ms, s) or a relative change (+10%)";
-            return false;
-        }
-        if (mu == U_BYTES) {
-            *err = "is a size: give a unit (B, KB, MB, GB) or a relative change (+10%)";
-            return false;
-        }
-        *mult = 1;
-        return true;
-    }
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (strcmp(u, units[i].s) == 0) {
-            if (units[i].u != mu) {
-                *err = mu == U_NS      ? "is a duration: its unit is ns, us, ms or s"
-                       : mu == U_BYTES ? "is a size: its unit is B, KB, MB or GB"
-                                       : "has no unit";
-                return false;
-            }
-            *mult = units[i].mult;
-            return true;
-        }
-    *err = "has an unknown unit (ns us ms s, B KB MB GB, or % for a relative change)";
-    return false;
-}
-
-/* The metric named name[0..len), NULL if none. O(metrics). */
-static const metric *find_metric(const char *name, size_t len)
-{
-    for (size_t i = 0; i < NMETRICS; i++)
-        if (strlen(metrics[i].name) == len && memcmp(metrics[i].name, name, len) == 0)
-            return &metrics[i];
-    return NULL;
-}
-
-/* Parses `text` (docs/cdebug-trace-diff.md, "Conditions") into *c.
- * Returns 0, or -1 after one error line on stderr. Allocates c->name. */
-static int parse_cond(const char *text, cond *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->text = text;
-    const char *p = skip_ws(text), *why = NULL;
-    const char *open = strchr(p, '(');
-    /* The name may hold anything, parentheses included: the subject ends
-     * at the last ')', and no threshold has one. */
-    const char *close = strrchr(p, ')');
-    if (open == NULL || close == NULL || close < open) {
-        why = "expected METRIC(SUBJECT) OP THRESHOLD, e.g. 'p99(task:search) > +10%'";
-        goto bad;
-    }
-    const char *mend = open;
-    while (mend > p && (mend[-1] == ' ' || mend[-1] == '\t'))
-        mend--;
-    c->m = find_metric(p, (size_t)(mend - p));
-    if (c->m == NULL) {
-        cdt_error("diff: --fail-if '%s': unknown metric \"%.*s\" (see cdebug-trace diff --help)",
-                  text, (int)(mend - p), p);
-        return -1;
-    }
-    /* SUBJECT */
-    const char *s = open + 1;
-    const char *colon = memchr(s, ':', (size_t)(close - s));
-    size_t klen = (size_t)((colon != NULL ? colon : close) - s);
-    int kind = -1;
-    for (int k = 0; k < SUBJ_NKINDS; k++)
-        if (strlen(kind_names[k]) == klen && memcmp(kind_names[k], s, klen) == 0)
-            kind = k;
-    if (kind < 0) {
-        why = "the subject is trace, gc, task:NAME, region:NAME or usertask:NAME";
-        goto bad;
-    }
-    c->kind = (subject_kind)kind;
-    bool named = kind == SUBJ_TASK || kind == SUBJ_REGION || kind == SUBJ_USERTASK;
-    if (named != (colon != NULL) || (named && colon + 1 == close)) {
-        why = named ? "task, region and usertask need a name: task:NAME"
-                    : "trace and gc take no name";
-        goto bad;
-    }
-    if (named) {
-        size_t n = (size_t)(close - colon - 1);
-        c->name = malloc(n + 1);
-        if (c->name == NULL) {
-            cdt_error("diff: out of memory");
-            return -1;
-        }
-        memcpy(c->name, colon + 1, n);
-        c->name[n] = '\0';
-    }
-    if (!(c->m->kinds & K(kind))) {
-        cdt_error("diff: --fail-if '%s': %s does not apply to %s (see cdebug-trace diff --help)",
-                  text, c->m->name, kind_names[kind]);
-        return -1;
-    }
-    /* OP */
-    p = skip_ws(close + 1);
-    if (p[0] == '>' || p[0] == '<') {
-        bool eq = p[1] == '=';
-        c->op = p[0] == '>' ? (eq ? OP_GE : OP_GT) : (eq ? OP_LE : OP_LT);
-        p = skip_ws(p + (eq ? 2 : 1));
-    } else {
-        why = "expected an operator (>, <, >= or <=) after the subject";
-        goto bad;
-    }
-    /* THRESHOLD */
-    bool sign = *p == '+' || *p == '-';
-    const char *digits = sign ? p + 1 : p;
-    if (*digits == '.')
-        digits++;
-    if (!(*digits >= '0' && *digits <= '9')) {
-        why = "expected a threshold: +10% (relative change), +5ms (change) or 5ms (value)";
-        goto bad;
-    }
-    char *end;
-    errno = 0;
-    double t = strtod(p, &end);
-    if (errno != 0 || !isfinite(t) || end == p) {
-        why = "the threshold is not a number";
-        goto bad;
-    }
-    /* strtod also takes hexadecimal and exponents: only plain decimals. */
-    for (const char *q = p; q < end; q++)
-        if (!((*q >= '0' && *q <= '9') || *q == '.' || (q == p && sign))) {
-            why = "the threshold is not a plain decimal number";
-            goto bad;
-        }
-    char u[16];
-    const char *ue = end;
-    while (*ue != '\0' && *ue != ' ' && *ue != '\t')
-        ue++;
-    if ((size_t)(ue - end) >= sizeof(u)) {
-        why = "unknown unit";
-        goto bad;
-    }
-    memcpy(u, end, (size_t)(ue - end));
-    u[ue - end] = '\0';
-    if (*skip_ws(ue) != '\0') {
-        why = "unexpected text after the threshold";
-        goto bad;
-    }
-    if (strcmp(u, "%") == 0 && (sign || c->m->unit != U_PCT)) {
-        if (!sign) {
-            why = "a relative change has a sign: +10% or -10% (an unsigned value is the "
-                  "after trace's value, with a unit)";
-            goto bad;
-        }
-        c->tk = T_RELATIVE;
-        c->threshold = t;
-        return 0;
-    }
-    double mult = 1;
-    const char *uerr = NULL;
-    if (strcmp(u, "%") != 0 && !parse_unit(u, c->m->unit, &mult, &uerr)) {
-        cdt_error("diff: --fail-if '%s': %s %s", text, c->m->name, uerr);
-        return -1;
-    }
-    c->tk = sign ? T_DELTA : T_ABSOLUTE;
-    c->threshold = t * mult;
-    return 0;
-bad:
-    cdt_error("diff: --fail-if '%s': %s", text, why);
-    return -1;
-}
+/* ---- --fail-if conditions: evaluation (diff_expr.c parses them) -------- */
 
 /* v OP t. */
 static bool compare(double v, op o, double t)
@@ -816,14 +534,14 @@ static void report_text(FILE *f, const char *pb, const cdt_stats *b, const char 
             "change");
     for (size_t i = 0; i < n; i++) {
         const subject *sj = &subj[i];
-        fputs(kind_names[sj->kind], f);
+        fputs(cdt_diff_kind_names[sj->kind], f);
         if (sj->name != NULL) {
             putc(':', f);
             put_name(f, sj->name);
         }
         putc('\n', f);
         for (size_t k = 0; k < NMETRICS; k++) {
-            const metric *m = &metrics[k];
+            const metric *m = &cdt_diff_metrics[k];
             if (!(m->kinds & K(sj->kind)))
                 continue;
             value vb = metric_value(sj->kind, &sj->before, m->id);
@@ -882,7 +600,7 @@ static void put_json_metrics(FILE *f, const subject *sj)
     fputs("{", f);
     bool first = true;
     for (size_t k = 0; k < NMETRICS; k++) {
-        const metric *m = &metrics[k];
+        const metric *m = &cdt_diff_metrics[k];
         if (!(m->kinds & K(sj->kind)))
             continue;
         value vb = metric_value(sj->kind, &sj->before, m->id);
@@ -920,7 +638,7 @@ static void report_json(FILE *f, const char *pb, const cdt_stats *b, const char 
     put_json_trace(f, pa, a);
     for (int k = 0; k < SUBJ_NKINDS; k++) {
         if (arrays[k] == NULL) {
-            fprintf(f, ",\"%s\":", kind_names[k]);
+            fprintf(f, ",\"%s\":", cdt_diff_kind_names[k]);
             put_json_metrics(f, find_subject(subj, n, (subject_kind)k, NULL));
             continue;
         }
@@ -1005,17 +723,17 @@ static void diff_usage(FILE *f)
     for (int k = 0; k < SUBJ_NKINDS; k++) {
         if (k == SUBJ_USERTASK)
             continue; /* same as region */
-        fprintf(f, "      %-17s", k == SUBJ_REGION ? "region, usertask" : kind_names[k]);
+        fprintf(f, "      %-17s", k == SUBJ_REGION ? "region, usertask" : cdt_diff_kind_names[k]);
         int col = 23;
         for (size_t i = 0; i < NMETRICS; i++) {
-            if (!(metrics[i].kinds & K(k)))
+            if (!(cdt_diff_metrics[i].kinds & K(k)))
                 continue;
-            int len = (int)strlen(metrics[i].name) + 1;
+            int len = (int)strlen(cdt_diff_metrics[i].name) + 1;
             if (col + len > 79) {
                 fprintf(f, "\n%23s", "");
                 col = 23;
             }
-            fprintf(f, " %s", metrics[i].name);
+            fprintf(f, " %s", cdt_diff_metrics[i].name);
             col += len;
         }
         putc('\n', f);
@@ -1082,7 +800,7 @@ int cdt_cmd_diff(int argc, char **argv)
         } else {
             paths[npaths++] = a;
         }
-        if (expr != NULL && parse_cond(expr, &conds[nconds++]) != 0)
+        if (expr != NULL && cdt_diff_parse_cond(expr, &conds[nconds++]) != 0)
             goto cleanup; /* the error is printed; no usage text: it would bury it */
     }
     if (npaths != 2) {
@@ -1110,7 +828,8 @@ int cdt_cmd_diff(int argc, char **argv)
         const subject *sj = find_subject(subj, nsubj, conds[i].kind, conds[i].name);
         if (sj == NULL) {
             cdt_error("diff: --fail-if '%s': no %s named \"%s\" in either trace", conds[i].text,
-                      conds[i].kind == SUBJ_USERTASK ? "user task type" : kind_names[conds[i].kind],
+                      conds[i].kind == SUBJ_USERTASK ? "user task type"
+                                                     : cdt_diff_kind_names[conds[i].kind],
                       conds[i].name);
             code = CDT_USAGE;
             goto cleanup;

@@ -15,7 +15,8 @@
  *
  * Storage. One pass of the model (model.h) over the file appends fixed-size
  * records (64 bytes per span, 96 per task and per collection, 24 per heap
- * sample) to unlinked temporary files in $TMPDIR (default /tmp); names go
+ * sample) to unlinked temporary files in $TMPDIR (default /tmp,
+ * view_store.h); names go
  * to a string file, deduplicated through a bounded cache. When the pass
  * ends, the files are mapped and two arrays are built in two more
  * temporary files:
@@ -34,7 +35,8 @@
  * counted in `dropped`), a name cache of at most CDT_VIX_NAME_CACHE_BYTES,
  * the write and sort buffers; and the pages of the mappings a pass or a
  * query touched, which are dropped from the process whenever they pass 64
- * MiB (pace() in view_index.c), so the resident set stays bounded too.
+ * MiB (cdt_vix_pace() in view_index.c), so the resident set stays bounded
+ * too.
  *
  * Query cost, per lane, with P = ns_per_px and n spans on the lane:
  *   wide spans:  per duration class that can hold spans >= P (at most 64),
