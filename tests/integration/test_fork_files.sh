@@ -96,7 +96,8 @@ pp -top -sample_index=alloc_space "$d/mem.pb.gz" >"$tmp/mem.top"
 grep -qw parent_alloc "$tmp/mem.top" || { cat "$tmp/mem.top" >&2; fail "memprofile: no parent_alloc"; }
 ! grep -qw child_alloc "$tmp/mem.top" || { cat "$tmp/mem.top" >&2; fail "memprofile: a child's allocations"; }
 pp -top "$d/cpu.pb.gz" >"$tmp/cpu.top"
-grep -qw parent_work "$tmp/cpu.top" || { cat "$tmp/cpu.top" >&2; fail "cpuprofile: no parent_work"; }
+grep -qw parent_work "$tmp/cpu.top" ||
+    { pp -traces "$d/cpu.pb.gz" | head -n 60 >&2; fail "cpuprofile: no parent_work"; }
 ! grep -qw child_work "$tmp/cpu.top" || { cat "$tmp/cpu.top" >&2; fail "cpuprofile: a child's samples"; }
 ok "memprofile and cpuprofile written once, by the parent"
 

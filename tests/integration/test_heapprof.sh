@@ -115,16 +115,21 @@ grep -Eq $'^#\t0x[0-9a-f]+\tbig_site\\+0x[0-9a-f]+\t+.*prog_heapprof\\.c:[0-9]+$
 no_kit_frames "$d1/heap1.txt"
 ok "debug=1 records"
 
-# The user's finalizers on sampled objects still run, and the objects
-# leave the in-use counts once reclaimed.
-grep -qx 'finalized 10' "$tmp/r1.out" || { cat "$tmp/r1.out"; fail "user finalizers"; }
+# The user's finalizers on sampled objects still run (had the profiler's
+# link replaced them, none would), and the objects leave the in-use counts
+# once reclaimed. As below, a stale word can keep an object, finalizer and
+# all, alive: every reclaimed object must have been finalized, and most of
+# the ten must have been.
+finalized=$(awk '$1 == "finalized" { print $2 }' "$tmp/r1.out")
+reclaimed=$(awk '$1 == "reclaimed" { print $2 }' "$tmp/r1.out")
+[[ -n $finalized && -n $reclaimed ]] && ((finalized >= 5 && finalized >= reclaimed)) ||
+    { cat "$tmp/r1.out"; fail "user finalizers: $finalized of 10 ran, $reclaimed reclaimed"; }
 python3 "$check" "$d1/heap4.txt" >"$d1/heap4.rows" || fail "heap4.txt format"
 # Exactly the objects the collector reclaimed leave the in-use counts. The
 # collector is conservative: a stale word that looks like an object's address
 # (about half the runs here keep one of the ten) keeps it alive, and then it
 # is rightly still in use; most must be gone.
-reclaimed=$(awk '$1 == "reclaimed" { print $2 }' "$tmp/r1.out")
-[[ -n $reclaimed ]] && ((reclaimed >= 5)) || { cat "$tmp/r1.out"; fail "fin_site: $reclaimed of 10 reclaimed"; }
+((reclaimed >= 5)) || { cat "$tmp/r1.out"; fail "fin_site: $reclaimed of 10 reclaimed"; }
 left=$((10 - reclaimed))
 grep -qx "$left $((left * 2000)) 10 20000 fin_site" "$d1/heap4.rows" ||
     { cat "$d1/heap4.rows"; fail "fin_site: want $left in use ($reclaimed of 10 reclaimed)"; }
