@@ -1,6 +1,6 @@
 /* examples/freq.c - the execution-tracing walkthrough's program, in C.
  *
- * The Go original (the seeds' "Execution Tracing" section) counts how many
+ * The Go original (the Go tutorial's "Execution Tracing" section) counts how many
  * items of 4000 RSS documents mention a topic: each document is read,
  * decoded with xml.Unmarshal, and every <item> whose title or description
  * contains the topic counts once. It is then made concurrent in several ways
@@ -15,7 +15,7 @@
  *     CDEBUG=trace=numcpu.trace CDMAXPROCS=2 ./build/examples/freq --mode=numcpu
  *     ./build/viewer/cdebug-trace dump numcpu.trace | grep 'REGION_BEGIN.*"parse"' | head
  *
- * Modes (--mode=), the seed's find functions:
+ * Modes (--mode=), the Go original's find functions:
  *
  *   serial   find: one task loops over every document. One worker is busy,
  *            the others idle: the trace shows every region on one thread.
@@ -28,7 +28,7 @@
  *
  * The documents are generated in memory, deterministically (document i is a
  * function of i only), so the counts never change between runs or modes;
- * generating one stands for the seed's open-and-read of a file. --dump=DIR
+ * generating one stands for the Go original's open-and-read of a file. --dump=DIR
  * writes them out as DIR/000000.xml ...; --dir=DIR searches the .xml files of
  * a directory instead (read inside the tasks, each read bracketed as a
  * blocking call).
@@ -251,7 +251,7 @@ static uint64_t run_slices(size_t nslices, const char *name)
     return found;
 }
 
-/* bounded: the seed's findConcurrentSem spawns every goroutine and has each
+/* bounded: the Go original's findConcurrentSem spawns every goroutine and has each
  * block on a buffered channel until a slot is free. Here a task that blocks
  * holds an OS thread (docs/scheduler.md: no stack switching), so thousands
  * of tasks waiting for a slot would be thousands of threads. The limit is

@@ -1,6 +1,6 @@
 /* examples/search.c - the profiling walkthrough's RSS search service, in C.
  *
- * The Go original (the seeds' "Macro Level Optimization" section) is a web
+ * The Go original (the Go tutorial's "Macro Level Optimization" section) is a web
  * service that searches the RSS feeds of CNN, BBC and NYT for a term. Under
  * load, `go tool pprof -alloc_space .../debug/pprof/allocs` shows most
  * bytes allocated by strings.ToLower inside rssSearch: every request
@@ -150,7 +150,7 @@ static char *to_lower(const char *s)
     return l;
 }
 
-/* The seed's rssSearch: every item's description lower-cased for every
+/* The Go original's rssSearch: every item's description lower-cased for every
  * request (unless --fixed), then searched for the lower-cased term. */
 __attribute__((noinline)) static result *rss_search(const feed *f, const char *term, size_t *count)
 {
@@ -304,7 +304,7 @@ static int usage(const char *argv0)
             "  --addr     where it listens (default " DEFAULT_ADDR "; port 0: any free port)\n"
             "  --items    items per feed (default 1000)\n"
             "  --threads  server threads (default 4)\n"
-            "  --fixed    lower-case descriptions once at load (the seed's fix)\n",
+            "  --fixed    lower-case descriptions once at load (the Go original's fix)\n",
             argv0);
     return 2;
 }

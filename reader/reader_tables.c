@@ -13,19 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "reader/reader_int.h"
 
 /* ---- hash map ----------------------------------------------------------- */
 
+/* Ids are often dense: mixed, they spread over the table. */
 static size_t hash64(uint64_t k)
 {
-    /* splitmix64's finalizer: ids are often dense, this spreads them. */
-    k ^= k >> 30;
-    k *= 0xbf58476d1ce4e5b9ull;
-    k ^= k >> 27;
-    k *= 0x94d049bb133111ebull;
-    k ^= k >> 31;
-    return (size_t)k;
+    return (size_t)cd__mix64(k);
 }
 
 void *cd__tr_map_get(const cd__tr_map *m, uint64_t key)

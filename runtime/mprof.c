@@ -48,6 +48,7 @@
 #include "cdebug/runtime.h"
 #include "base/fpwalk.h"
 #include "base/clock.h"
+#include "base/hash.h"
 #include "runtime/gcevents.h"
 #include "runtime/mprof.h"
 #include "runtime/thread.h"
@@ -109,16 +110,6 @@ static uint64_t synced; /* gc_ended at the last sweep */
 static uint64_t nsampled;
 static _Atomic uint64_t nlost;
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
 static size_t rec_slot(uintptr_t addr)
 {
     return (size_t)(((uint64_t)addr * 0x9e3779b97f4a7c15ull) >> (64 - rbits));
@@ -126,9 +117,9 @@ static size_t rec_slot(uintptr_t addr)
 
 static uint64_t stack_hash(const uintptr_t *stk, size_t depth, uint64_t size)
 {
-    uint64_t h = mix64(size + depth);
+    uint64_t h = cd__mix64(size + depth);
     for (size_t i = 0; i < depth; i++)
-        h = mix64(h ^ stk[i]);
+        h = cd__mix64(h ^ stk[i]);
     return h;
 }
 
@@ -379,7 +370,7 @@ static void thread_init(void)
 {
     uint64_t seed = cd__nanotime() ^ (uint64_t)(uintptr_t)&tls_rng ^
                     (atomic_fetch_add_explicit(&seeds, 1, memory_order_relaxed) << 32);
-    tls_rng = mix64(seed) | 1;
+    tls_rng = cd__mix64(seed) | 1;
     if (cd__self == NULL)
         (void)cd__fpwalk_thread_init();
 }

@@ -750,7 +750,7 @@ static bool has_word(const char *t, size_t n, const char *w, size_t m)
     return false;
 }
 
-/* The seed's loop: an item counts once, title first. */
+/* The Go original's loop: an item counts once, title first. */
 uint64_t rss_count(const char *s, const rss_items *it, const char *topic, size_t topic_len)
 {
     uint64_t found = 0;

@@ -17,12 +17,12 @@
  *                       100 us, see heap-growth)
  *   low-parallelism  4  one "serial" task computes 100 chunks of 2 ms, with
  *                       a read before each: one worker of four busy (the
- *                       seeds' "only using one P at a time")
+ *                       Go tutorial's "only using one P at a time")
  *   gc-pause         1  a live heap of 100,000 pointer-rich objects, then
  *                       cd_gc(): a stop-the-world mark of milliseconds;
  *                       then the list is freed and collected
  *   heap-growth      1  a list of pointer-free 256 KiB blocks that only
- *                       grows, cd_gc() after every 4 blocks (the seeds'
+ *                       grows, cd_gc() after every 4 blocks (the Go tutorial's
  *                       leak). Its collections are as short as bdwgc's get
  *                       (the blocks are never scanned), yet marking the
  *                       roots and stacks of an almost empty heap takes
@@ -142,7 +142,7 @@ static int healthy(void)
 
 /* ---- low-parallelism --------------------------------------------------- */
 
-/* The seeds' program: one task does all the work, serially, between
+/* The Go tutorial's program: one task does all the work, serially, between
  * reads. Its reads are blocking calls, so it is no long-task; and with a
  * single task no timing of the OS can make two workers run at once (a
  * chain of tasks could: a spawning task descheduled before its TASK_END

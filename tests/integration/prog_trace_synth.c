@@ -4,7 +4,7 @@
  *
  *   prog_trace_synth serial FILE   4 workers; only worker 0 runs tasks: 100
  *                                  tasks "step" of 10 ms back to back over
- *                                  1 s (the seeds' "one P busy")
+ *                                  1 s (the Go tutorial's "one P busy")
  *   prog_trace_synth gc FILE       1 worker, 1 s; one collection whose world
  *                                  is stopped from 500 ms to 502.5 ms; heap
  *                                  1 MB before, 2 MB after

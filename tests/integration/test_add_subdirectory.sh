@@ -60,7 +60,7 @@ grep -qx 'Total Tests: 0' "$tmp/ctest.out" || { show "$tmp/ctest.out"; fail "CTe
 ok "add_subdirectory: the library's targets only, no -Werror, no tests"
 
 cmake --build "$tmp/plain" -j 2 >"$tmp/build.out" 2>"$tmp/build.log" ||
-    { show "$tmp/build.out"; fail "the consumer does not build"; }
+    { show "$tmp/build.out"; show "$tmp/build.log"; fail "the consumer does not build"; }
 for d in tests viewer examples bench fuzz; do
     [[ ! -e $tmp/plain/cdebug/$d ]] || fail "cdebug/$d exists in the consumer's build"
 done

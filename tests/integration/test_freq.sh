@@ -9,7 +9,7 @@
 #      count worked out by hand (and python agrees); malformed documents are
 #      reported with their name and offset (and python rejects them too).
 #   3. Usage: bad flags exit 2 with a message and the usage on stderr.
-#   4. The seed's point, in traces (CDEBUG=trace=FILE CDMAXPROCS=2, read with
+#   4. The Go original's point, in traces (CDEBUG=trace=FILE CDMAXPROCS=2, read with
 #      cdebug-trace dump): serial parses every document on one thread, one at
 #      a time; numcpu parses on two threads at once; one "freq" user task,
 #      one "chunk" per pool task, one load/parse/search region per document;

@@ -14,7 +14,7 @@
 #   - debug=1 text checked line by line (heapprof_text.py) against the same
 #     checks run on a real Go 1.19 program's output;
 #   - CDEBUG=memprofile=FILE written at exit; bad CDEBUG values warned;
-#   - HTTP: the index, ?debug=1, ?gc=1 and `-base` on live URLs, the seeds'
+#   - HTTP: the index, ?debug=1, ?gc=1 and `-base` on live URLs, the Go tutorial's
 #     `go tool pprof -alloc_space -top URL`, a ?seconds=N delta.
 # test_heapprof_stress.sh runs the concurrent stress (and is the one TSan
 # runs).
@@ -236,7 +236,7 @@ for p in heap allocs; do
     python3 "$check" "$tmp/b" >"$tmp/$p.rows" || fail "$p?debug=1: format"
     grep -q ' big_site$' "$tmp/$p.rows" || fail "$p?debug=1: no big_site"
 done
-# The seeds: allocs by bytes; heap snapshots compared with -base.
+# The Go tutorial: allocs by bytes; heap snapshots compared with -base.
 pp -alloc_space -top "$url/allocs" >"$tmp/h.as"
 [[ $(first "$tmp/h.as") == big_site ]] || { cat "$tmp/h.as"; fail "HTTP allocs: big_site first"; }
 expect_pct "$tmp/h.as" big_site 79 81 "HTTP allocs"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/integration/test_top_cdebug.sh - cdebug-top watching a C program:
 # examples/counter with the cdebug debug server (CDEBUG=http=...), the C
-# side of the seeds' expvar walkthrough.
+# side of the Go tutorial's expvar walkthrough.
 #
 #   - while requests hit the counter, cdebug-top -dummy shows "requests"
 #     growing, memstats in mem:/duration: form, a map entry (status.200), a

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cdebug-trace stats: exact figures on traces of known structure
-# (prog_trace_synth), the seeds' walkthrough on real traces of examples/freq
+# (prog_trace_synth), the Go tutorial's walkthrough on real traces of examples/freq
 # (serial: one busy worker of 2; numcpu: both), and every bad input.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -90,7 +90,7 @@ near(s["workers"][0]["running_pct"], 2, 0.001, "P0: 10 x 2 ms")
 assert lints() == [], lints()
 '
 
-# ---- the seeds' walkthrough: freq serial uses one of 2 workers, numcpu both
+# ---- the Go tutorial's walkthrough: freq serial uses one of 2 workers, numcpu both
 if [[ ! -x $freq ]]; then fail "examples/freq not built"; fi
 CDMAXPROCS=2 CDEBUG=trace="$tmp/freq-serial.trace" "$freq" --mode=serial >/dev/null
 CDMAXPROCS=2 CDEBUG=trace="$tmp/freq-numcpu.trace" "$freq" --mode=numcpu >/dev/null

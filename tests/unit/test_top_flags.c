@@ -251,7 +251,7 @@ static void test_ports_forms(void **state)
                  3);
     expect_ports("127.0.0.1:6061", ep,
                  (const char *[]){"127.0.0.1:6061 http://127.0.0.1:6061/debug/vars"}, 1);
-    /* the seed's ":5000" */
+    /* the Go original's ":5000" */
     expect_ports(":5000", ep, (const char *[]){"localhost:5000 http://localhost:5000/debug/vars"},
                  1);
     expect_ports("remoteapp:80-81", ep,

@@ -52,6 +52,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "cdt.h"
 #include "limits.h"
 #include "model.h"
@@ -81,13 +82,8 @@ typedef struct exp_set {
 /* Home slot of k in a table of cap (a power of two) slots. */
 static size_t exp_hash(uint64_t k, size_t cap)
 {
-    /* splitmix64's finaliser: ids are dense, the probe sequences must not be */
-    k ^= k >> 30;
-    k *= 0xbf58476d1ce4e5b9ull;
-    k ^= k >> 27;
-    k *= 0x94d049bb133111ebull;
-    k ^= k >> 31;
-    return (size_t)k & (cap - 1);
+    /* ids are dense, the probe sequences must not be */
+    return (size_t)cd__mix64(k) & (cap - 1);
 }
 
 /* Slot of key k, or of the empty slot where it would go. cap > 0. */

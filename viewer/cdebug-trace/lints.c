@@ -38,7 +38,7 @@ static void put(char *dst, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
-/* The seeds' "only one P at a time": work for most of the trace, but on
+/* The Go tutorial's "only one P at a time": work for most of the trace, but on
  * average at most about half the workers running it. */
 static void low_parallelism(const cdt_stats *s, out *o)
 {
@@ -96,7 +96,7 @@ static void gc_pause(const cdt_stats *s, out *o)
         "collection");
 }
 
-/* The seeds' leak: the heap left after collection grows at every one. */
+/* The Go tutorial's leak: the heap left after collection grows at every one. */
 static void heap_growth(const cdt_stats *s, out *o)
 {
     const cdt_gc_stats *g = &s->gc;

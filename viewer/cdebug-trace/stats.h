@@ -37,7 +37,7 @@
 #define CDT_MMU_WINDOWS          4          /* 1 ms, 10 ms, 100 ms, 1 s */
 
 /* Lint thresholds (docs/cdebug-trace.md, "Lints"). */
-#define CDT_LINT_PAUSE_NS       100000   /* the seeds' health rule: 100 µs */
+#define CDT_LINT_PAUSE_NS       100000   /* The Go tutorial's health rule: 100 µs */
 #define CDT_LINT_WAIT_NS        10000000 /* p99 scheduler wait of a task name */
 #define CDT_LINT_WAIT_MIN_TASKS 20       /* ... with at least this many tasks: one */
                                          /* task's wait is a wake-up, not a queue */

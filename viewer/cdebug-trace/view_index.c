@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "cdt.h"
 #include "view_index_int.h"
 
@@ -139,20 +140,10 @@ static uint64_t intern(cdt_vindex *ix, const char *s, size_t n)
 
 /* ---- tracks and lanes ------------------------------------------------- */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 /* Home slot of track (kind, id) in the track map. */
 static uint32_t tmap_slot(const cdt_vindex *ix, uint8_t kind, uint64_t id)
 {
-    return (uint32_t)mix64(id * 8 + kind) & (ix->tmap_cap - 1);
+    return (uint32_t)cd__mix64(id * 8 + kind) & (ix->tmap_cap - 1);
 }
 
 /* The track (kind, id), created if new. NO_ID32 on out of memory. O(1)

@@ -1,0 +1,24 @@
+/* base/hash.h - the one integer mixer of cdebug's hash tables.
+ *
+ * Keys in cdebug are often dense (ids 1, 2, 3, ...) or aligned (addresses,
+ * pcs), so the low bits a power-of-two table indexes by would collide
+ * without mixing. splitmix64's finalizer spreads every input bit over the
+ * whole word in five instructions. Pure, thread-safe and async-signal-safe.
+ * (Fibonacci hashing, key * 2^64/phi taken from the top bits, is used
+ * inline where one multiply is enough.) */
+#ifndef CDEBUG_BASE_HASH_H
+#define CDEBUG_BASE_HASH_H
+
+#include <stdint.h>
+
+static inline uint64_t cd__mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return x;
+}
+
+#endif
