@@ -504,8 +504,34 @@ static void on_gc_event(GC_EventType e)
                               memory_order_release);
 }
 
+/* fork() while another thread records a sample (mu held) would leave mu
+ * locked forever in the child, whose first sampled allocation would then
+ * hang. The forking thread takes mu around the fork, so the tables are
+ * whole in both processes. Safe in any order with the other prepare
+ * handlers (bdwgc's, the CPU profiler's): mu is a leaf, and a thread that
+ * holds it waits for no lock (its malloc calls take glibc's arena locks,
+ * which fork takes only after every prepare handler). */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&mu);
+}
+
+static void fork_release(void)
+{
+    pthread_mutex_unlock(&mu);
+}
+
+static void register_atfork(void)
+{
+    if (pthread_atfork(fork_prepare, fork_release, fork_release) != 0)
+        fprintf(stderr, "cdebug: heap profile: pthread_atfork failed: a child of fork() "
+                        "may hang in its first sampled allocation\n");
+}
+
 int cd__mprof_init(int64_t memprofilerate)
 {
+    static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+    pthread_once(&atfork_once, register_atfork);
     atomic_store_explicit(&rate, memprofilerate, memory_order_relaxed);
     int rc = cd__gcevents_listen(on_gc_event);
     if (rc != 0 && rc != -EEXIST)
