@@ -28,6 +28,7 @@
  * tail (acquire) and publishes head (release), which the producer reads
  * (acquire) to see free room.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -77,6 +78,10 @@ typedef struct slot {
     uint32_t idx;
     timer_t timer;
     cd__thread *thr; /* bound thread (data_lock); read by its own handler */
+    pid_t tid;       /* its kernel thread id (data_lock) */
+    unsigned long long start; /* a loose slot's thread start time (data_lock) */
+    bool seen;                /* a loose slot's thread found by this scan */
+    char tname[16];  /* its name, the samples' thread label (data_lock) */
     struct slot *next;
     uintptr_t ring[CD__CPUPROF_RING_WORDS];
 } slot;
@@ -92,7 +97,8 @@ static slot *live_slots; /* data_lock */
 typedef struct agg {
     uint64_t hash;
     int64_t count;
-    char *name; /* NULL: no task */
+    char *name;   /* NULL: no task */
+    char *thread; /* the thread's name */
     uint32_t n;
     uintptr_t pcs[];
 } agg;
@@ -262,6 +268,20 @@ static size_t fix_leaf(const void *ucv, uintptr_t *pcs, size_t n)
 #endif
 }
 
+/* The interrupted pc, or 0 where not known. */
+static uintptr_t uc_pc(const void *ucv)
+{
+    const ucontext_t *uc = ucv;
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.pc;
+#else
+    (void)uc;
+    return 0;
+#endif
+}
+
 static void on_sigprof(int sig, siginfo_t *si, void *uc)
 {
     int saved_errno = errno;
@@ -288,6 +308,8 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
 
     uintptr_t pcs[CD__FPWALK_MAX];
     size_t n = fix_leaf(uc, pcs, cd__fpwalk_ucontext(uc, pcs, CD__FPWALK_MAX));
+    if (n == 0 && (pcs[0] = uc_pc(uc)) != 0)
+        n = 1; /* stack bounds unknown (a thread found in /proc): its function */
     if (n == 0) {
         atomic_fetch_add_explicit(&s->no_stack, 1, memory_order_relaxed);
         goto release;
@@ -347,12 +369,16 @@ static __attribute__((noinline, used)) void cd__cpuprof_lost_samples(void)
 
 /* ---- aggregation (data_lock) ------------------------------------------- */
 
-static uint64_t hash_sample(const char *name, const uintptr_t *pcs, size_t n)
+static uint64_t hash_sample(const char *name, const char *thread, const uintptr_t *pcs,
+                            size_t n)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a over name then pcs */
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over name, thread, pcs */
     if (name != NULL)
         for (const char *p = name; *p; p++)
             h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+    for (const char *p = thread; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
     h = (h ^ 0xff) * 1099511628211ull;
     for (size_t i = 0; i < n; i++) {
         uint64_t v = (uint64_t)pcs[i];
@@ -362,11 +388,14 @@ static uint64_t hash_sample(const char *name, const uintptr_t *pcs, size_t n)
     return h;
 }
 
-static bool agg_eq(const agg *a, uint64_t h, const char *name, const uintptr_t *pcs, size_t n)
+static bool agg_eq(const agg *a, uint64_t h, const char *name, const char *thread,
+                   const uintptr_t *pcs, size_t n)
 {
     if (a->hash != h || a->n != n)
         return false;
     if ((a->name == NULL) != (name == NULL) || (name != NULL && strcmp(a->name, name) != 0))
+        return false;
+    if (strcmp(a->thread, thread) != 0)
         return false;
     return memcmp(a->pcs, pcs, n * sizeof *pcs) == 0;
 }
@@ -392,15 +421,17 @@ static int tab_grow(aggtab *t)
     return 0;
 }
 
-/* Adds weight to (name, stack). Returns false on out of memory. */
-static bool tab_add(aggtab *t, const char *name, const uintptr_t *pcs, size_t n, int64_t weight)
+/* Adds weight to (task name, thread name, stack). Returns false on out of
+ * memory. */
+static bool tab_add(aggtab *t, const char *name, const char *thread, const uintptr_t *pcs,
+                    size_t n, int64_t weight)
 {
     if ((t->len + 1) * 10 > t->cap * 7 && tab_grow(t) != 0)
         return false;
-    uint64_t h = hash_sample(name, pcs, n);
+    uint64_t h = hash_sample(name, thread, pcs, n);
     size_t j = h & (t->cap - 1);
     for (; t->v[j] != NULL; j = (j + 1) & (t->cap - 1)) {
-        if (agg_eq(t->v[j], h, name, pcs, n)) {
+        if (agg_eq(t->v[j], h, name, thread, pcs, n)) {
             t->v[j]->count += weight;
             return true;
         }
@@ -412,7 +443,12 @@ static bool tab_add(aggtab *t, const char *name, const uintptr_t *pcs, size_t n,
     a->count = weight;
     a->n = (uint32_t)n;
     a->name = NULL;
+    if ((a->thread = strdup(thread)) == NULL) {
+        free(a);
+        return false;
+    }
     if (name != NULL && (a->name = strdup(name)) == NULL) {
+        free(a->thread);
         free(a);
         return false;
     }
@@ -427,10 +463,32 @@ static void tab_free(aggtab *t)
     for (size_t i = 0; i < t->cap; i++)
         if (t->v[i] != NULL) {
             free(t->v[i]->name);
+            free(t->v[i]->thread);
             free(t->v[i]);
         }
     free(t->v);
     *t = (aggtab){0};
+}
+
+/* Refreshes out with the name of thread tid (what pthread_getname_np
+ * gives: the kernel's comm, set by pthread_setname_np or inherited from
+ * the program). When it cannot be read (the thread has exited: its last
+ * samples are drained after), out keeps the name read last, or the
+ * thread's number that arm_tid put there. */
+static void thread_name(pid_t tid, char out[16])
+{
+    char path[64], name[16];
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, name, sizeof name - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    while (n > 0 && (name[n - 1] == '\n' || name[n - 1] == '\0'))
+        n--;
+    if (n > 0) {
+        memcpy(out, name, (size_t)n);
+        out[n] = '\0';
+    }
 }
 
 /* Moves every complete record of s's ring into the table. */
@@ -439,6 +497,10 @@ static void drain(slot *s)
     uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&s->tail, memory_order_acquire);
     uint64_t got = 0;
+    /* Named now, not at arm time: a thread often names itself after it
+     * starts (pthread_setname_np). One small read per drain with samples. */
+    if (head < tail)
+        thread_name(s->tid, s->tname);
     while (head < tail) {
         uintptr_t hdr = s->ring[head & RING_MASK];
         size_t n = hdr & 0xff, nw = (hdr >> 8) & 0xff;
@@ -456,7 +518,7 @@ static void drain(slot *s)
             name.c[nw * sizeof(uintptr_t) - 1] = '\0';
         for (size_t i = 0; i < n; i++)
             pcs[i] = s->ring[(head + 1 + nw + i) & RING_MASK];
-        if (!tab_add(&S.tab, nw > 0 ? name.c : NULL, pcs, n, weight))
+        if (!tab_add(&S.tab, nw > 0 ? name.c : NULL, s->tname, pcs, n, weight))
             S.oom_lost += (uint64_t)weight;
         got += (uint64_t)weight;
         head += 1 + nw + n;
@@ -498,10 +560,11 @@ static uint32_t xorshift(uint32_t *x)
 
 /* Gives thread t a slot and a running timer. Failures leave t unsampled
  * (counted in stats.untracked). */
-static void arm(cd__thread *t)
+/* Binds a free slot to thread tid: t is its registry record, or NULL for
+ * a loose slot (a thread found in /proc/self/task, started at `start`).
+ * Returns the slot, or NULL (counted as untracked). data_lock held. */
+static slot *arm_tid(cd__thread *t, pid_t tid, unsigned long long start)
 {
-    if (__atomic_load_n(&t->prof, __ATOMIC_RELAXED) != NULL)
-        return;
     slot *s = slot_get();
     if (s == NULL)
         goto untracked;
@@ -510,17 +573,20 @@ static void arm(cd__thread *t)
     atomic_store_explicit(&s->head, 0, memory_order_relaxed);
     atomic_store_explicit(&s->tail, 0, memory_order_relaxed);
     s->thr = t;
+    s->tid = tid;
+    s->start = start;
+    snprintf(s->tname, sizeof s->tname, "%d", (int)tid);
     uint32_t gen = atomic_fetch_add(&s->gen, 1) + 1;
 
     /* The thread's CPU-time clock, computed from its kernel id as glibc's
      * pthread_getcpuclockid does (no pthread_t dereference: a foreign
      * thread may have exited without unregistering). */
-    clockid_t clk = (clockid_t)((~(unsigned)t->tid << 3) | 6u);
+    clockid_t clk = (clockid_t)((~(unsigned)tid << 3) | 6u);
     struct sigevent sev;
     memset(&sev, 0, sizeof sev);
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = SIGPROF;
-    sev.sigev_notify_thread_id = t->tid;
+    sev.sigev_notify_thread_id = tid;
     sev.sigev_value.sival_ptr =
         (void *)(uintptr_t)(TOKEN_MAGIC << 48 | (uint64_t)gen << 16 | s->idx);
     if (timer_create(clk, &sev, &s->timer) != 0)
@@ -537,10 +603,11 @@ static void arm(cd__thread *t)
         timer_delete(s->timer);
         goto give_back;
     }
-    __atomic_store_n(&t->prof, s, __ATOMIC_RELEASE);
+    if (t != NULL)
+        __atomic_store_n(&t->prof, s, __ATOMIC_RELEASE);
     s->next = live_slots;
     live_slots = s;
-    return;
+    return s;
 
 give_back:
     atomic_fetch_add(&s->gen, 1);
@@ -549,6 +616,30 @@ give_back:
     free_slots = s;
 untracked:
     atomic_fetch_add_explicit(&stats.untracked, 1, memory_order_relaxed);
+    return NULL;
+}
+
+static void retire(slot *s);
+
+/* The loose slot of thread tid, or NULL. data_lock held. */
+static slot *loose_slot(pid_t tid)
+{
+    for (slot *s = live_slots; s != NULL; s = s->next)
+        if (s->thr == NULL && s->tid == tid)
+            return s;
+    return NULL;
+}
+
+/* Binds a slot to registered thread t, after retiring the loose slot a
+ * scan may have given it before it registered. data_lock held. */
+static void arm(cd__thread *t)
+{
+    if (__atomic_load_n(&t->prof, __ATOMIC_RELAXED) != NULL)
+        return;
+    slot *loose = loose_slot(t->tid);
+    if (loose != NULL)
+        retire(loose);
+    (void)arm_tid(t, t->tid, 0);
 }
 
 /* Unbinds s: no signal of the binding writes to it after this returns. */
@@ -562,7 +653,8 @@ static void retire(slot *s)
     drain(s);
     /* Release: pairs with the detach path's acquire, after which the
      * thread's record may be freed. */
-    __atomic_store_n(&s->thr->prof, NULL, __ATOMIC_RELEASE);
+    if (s->thr != NULL)
+        __atomic_store_n(&s->thr->prof, NULL, __ATOMIC_RELEASE);
     s->thr = NULL;
     for (slot **pp = &live_slots; *pp != NULL; pp = &(*pp)->next)
         if (*pp == s) {
@@ -571,6 +663,121 @@ static void retire(slot *s)
         }
     s->next = free_slots;
     free_slots = s;
+}
+
+/* ---- threads found in /proc/self/task ------------------------------------ */
+
+/* A thread that did not go through the registry (runtime/pthread_create.c
+ * sees every pthread_create that binds to libcdebug's; not one made by
+ * clone(2), nor one created before libcdebug was loaded, nor a library's
+ * call that binds to another definition first, as a sanitizer's
+ * interceptor does) is found by listing /proc/self/task: at start and
+ * every CD__CPUPROF_SCAN_ROUNDS aggregator rounds, each such thread gets a
+ * loose slot (no registry record). Its stack bounds are unknown, so its
+ * samples hold the interrupted function only. A loose slot is retired when
+ * its thread is gone (or its id was reused: the start time differs) or
+ * registers.
+ *
+ * Not under TSan: its own background thread would run the handler. */
+#define CD__CPUPROF_SCAN_ROUNDS 10
+
+typedef struct tidset {
+    pid_t *v;
+    size_t n, cap;
+    bool oom;
+} tidset;
+
+static void collect_tid(cd__thread *t, void *ctx)
+{
+    tidset *set = ctx;
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 64;
+        pid_t *v = realloc(set->v, cap * sizeof *v);
+        if (v == NULL) {
+            set->oom = true;
+            return;
+        }
+        set->v = v;
+        set->cap = cap;
+    }
+    set->v[set->n++] = t->tid;
+}
+
+static int cmp_tid(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Field 22 of /proc/self/task/TID/stat (start time in clock ticks), or 0
+ * when the thread is gone. */
+static unsigned long long task_start(pid_t tid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the name may hold spaces and parens */
+    if (p == NULL)
+        return 0;
+    /* After ") ": field 3 (state) ... field 22 (starttime). */
+    int field = 2;
+    for (p++; *p != '\0' && field < 22; p++)
+        if (*p == ' ')
+            field++;
+    return strtoull(p, NULL, 10);
+}
+
+/* Arms loose slots for the unseen threads, retires the stale ones.
+ * data_lock held (the registry's lock is taken under it). */
+static void scan_tasks(void)
+{
+#if defined(__SANITIZE_THREAD__)
+    return;
+#else
+    tidset reg = {0};
+    cd__thread_foreach(collect_tid, &reg);
+    DIR *d = reg.oom ? NULL : opendir("/proc/self/task");
+    if (d == NULL)
+        goto out;
+    qsort(reg.v, reg.n, sizeof *reg.v, cmp_tid);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid <= 0 || (reg.n > 0 && bsearch(&tid, reg.v, reg.n, sizeof *reg.v, cmp_tid)))
+            continue;
+        unsigned long long start = task_start(tid);
+        if (start == 0)
+            continue;
+        slot *s = loose_slot(tid);
+        if (s != NULL && s->start != start) { /* the id was reused */
+            retire(s);
+            s = NULL;
+        }
+        if (s == NULL)
+            s = arm_tid(NULL, tid, start);
+        if (s != NULL)
+            s->seen = true;
+    }
+    closedir(d);
+    for (slot *s = live_slots, *next; s != NULL; s = next) {
+        next = s->next;
+        if (s->thr != NULL)
+            continue;
+        if (!s->seen)
+            retire(s); /* gone, or registered since */
+        else
+            s->seen = false;
+    }
+out:
+    free(reg.v);
+#endif
 }
 
 static void arm_cb(cd__thread *t, void *ctx)
@@ -611,6 +818,7 @@ static void *aggr_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&data_lock);
+    unsigned round = 0;
     while (!S.quit) {
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
@@ -622,6 +830,8 @@ static void *aggr_main(void *arg)
         pthread_cond_timedwait(&S.cond, &data_lock, &until);
         for (slot *s = live_slots; s != NULL; s = s->next)
             drain(s);
+        if (++round % CD__CPUPROF_SCAN_ROUNDS == 0 && !S.quit)
+            scan_tasks();
     }
     pthread_mutex_unlock(&data_lock);
     return NULL;
@@ -705,6 +915,7 @@ static int start_locked(int hz, cd__cpuprof_done_fn done, void *ctx)
     S.pid = getpid();
     atomic_store(&active, 1);
     cd__thread_foreach(arm_cb, NULL);
+    scan_tasks();
     pthread_mutex_unlock(&data_lock);
 
     /* The aggregator is a kit thread like any other: it gets a timer too,
@@ -763,8 +974,8 @@ static int encode(aggtab *tab, uint64_t lost, int64_t duration_ns, uint8_t **out
         if (a == NULL)
             continue;
         int64_t v[2] = {a->count, a->count * S.period_ns};
-        cd__pprof_label l = {.key = "task", .str = a->name};
-        if ((rc = cd__pprof_sample(p, a->pcs, a->n, true, v, &l, a->name != NULL ? 1 : 0)) != 0)
+        cd__pprof_label l[2] = {{.key = "thread", .str = a->thread}, {.key = "task", .str = a->name}};
+        if ((rc = cd__pprof_sample(p, a->pcs, a->n, true, v, l, a->name != NULL ? 2 : 1)) != 0)
             goto out;
     }
     if (lost > 0) {
@@ -799,7 +1010,8 @@ static void forget_in_child(void)
         live_slots = s->next;
         atomic_fetch_add(&s->gen, 1);
         atomic_store(&s->busy, 0);
-        __atomic_store_n(&s->thr->prof, NULL, __ATOMIC_RELEASE); /* as in retire */
+        if (s->thr != NULL)
+            __atomic_store_n(&s->thr->prof, NULL, __ATOMIC_RELEASE); /* as in retire */
         s->thr = NULL;
         s->next = free_slots;
         free_slots = s;

@@ -62,7 +62,7 @@ typedef struct snap {
     const cd__taskprof_dumpopt *opt;
 } snap;
 
-static const char *const kind_names[] = {"main", "worker", "system", "registered"};
+static const char *const kind_names[] = {"main", "worker", "system", "registered", "pthread"};
 
 /* ---- snapshot ------------------------------------------------------------ */
 
@@ -512,12 +512,14 @@ static void print_block(FILE *f, cd__symctx *sym, const ent *e, const uintptr_t 
         print_created_by(f, sym, cpc);
 }
 
-/* A thread's "created by": only kit threads were created by a stack we
- * know (main's and registered threads' record is where they registered). */
+/* A thread's "created by": kit threads and the program's pthreads were
+ * created by a stack we know (main's and registered threads' record is
+ * where they registered). */
 static uintptr_t thread_creator(const snap *s, const ent *e)
 {
     if (e->kind != K_THREAD || e->cn == 0 ||
-        (e->tkind != CD__THREAD_WORKER && e->tkind != CD__THREAD_SYSTEM))
+        (e->tkind != CD__THREAD_WORKER && e->tkind != CD__THREAD_SYSTEM &&
+         e->tkind != CD__THREAD_PTHREAD))
         return 0;
     return s->pool[e->coff];
 }

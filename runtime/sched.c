@@ -824,13 +824,20 @@ int cd_thread_register(void)
 {
     cd__ensure_init();
     int rc = cd__thread_attach(CD__THREAD_FOREIGN, true);
-    return rc == -EEXIST ? 0 : rc;
+    /* Already known: a kit thread (registered with bdwgc already), or a
+     * thread the program created with pthread_create, which the registry
+     * knows but bdwgc does not yet. */
+    return rc == -EEXIST ? cd__thread_gc_register() : rc;
 }
 
 void cd_thread_unregister(void)
 {
-    if (cd__self != NULL && cd__self->kind == CD__THREAD_FOREIGN)
+    if (cd__self == NULL)
+        return;
+    if (cd__self->kind == CD__THREAD_FOREIGN)
         cd__thread_detach();
+    else if (cd__self->kind == CD__THREAD_PTHREAD)
+        cd__thread_gc_unregister(); /* it stays seen until it exits */
 }
 
 int cd_maxprocs(void)

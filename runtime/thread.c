@@ -12,6 +12,7 @@
 #include "base/fpwalk.h"
 #include "base/clock.h"
 #include "runtime/hooks.h"
+#include "runtime/pthread_create.h"
 #include "runtime/thread.h"
 #include "runtime/trace_recorder.h"
 
@@ -20,7 +21,10 @@ __thread cd__thread *cd__self;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static cd__thread *registry_head;
 static _Atomic uint32_t registry_count;
-static _Atomic uint64_t next_thread_id = 1;
+/* Thread ids: 1 is the main thread's (the thread that ran cd_init, Go's
+ * m0) even when threads start before it registers, as bdwgc's markers do
+ * inside GC_INIT; the others count from 2. */
+static _Atomic uint64_t next_thread_id = 2;
 /* Counters of threads that have exited, folded in under registry_lock. */
 static uint64_t dead_mallocs, dead_bytes, dead_frees;
 
@@ -37,7 +41,8 @@ attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n, unsigned s
     cd__thread *t = calloc(1, sizeof *t);
     if (t == NULL)
         return -ENOMEM;
-    t->id = atomic_fetch_add_explicit(&next_thread_id, 1, memory_order_relaxed);
+    t->id = kind == CD__THREAD_MAIN ? 1
+                                    : atomic_fetch_add_explicit(&next_thread_id, 1, memory_order_relaxed);
     t->tid = (pid_t)syscall(SYS_gettid);
     t->pthread = pthread_self();
     t->kind = kind;
@@ -89,6 +94,61 @@ int cd__thread_attach_skip(cd__thread_kind kind, bool gc, unsigned skip)
     int rc = attach(kind, gc, NULL, 0, skip);
     __asm__ volatile("" ::: "memory"); /* no tail call: attach skips this frame */
     return rc;
+}
+
+/* ---- threads created outside the kit ------------------------------------ */
+
+/* Set (to a non-NULL value) on every thread cd__thread_attach_created
+ * registered: its destructor runs when the thread ends, however it ends. */
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+static int exit_key_err;
+
+static void exit_key_destructor(void *unused)
+{
+    (void)unused;
+    cd__thread_detach(); /* a no-op once cd_thread_unregister detached it */
+}
+
+static void exit_key_init(void)
+{
+    exit_key_err = pthread_key_create(&exit_key, exit_key_destructor);
+}
+
+int cd__thread_attach_created(cd__thread_kind kind, const uintptr_t *pcs, size_t n)
+{
+    pthread_once(&exit_key_once, exit_key_init);
+    if (exit_key_err != 0)
+        return -exit_key_err; /* a record nothing would remove: none */
+    int rc = attach(kind, false, pcs, n, 0);
+    if (rc == 0 && pthread_setspecific(exit_key, (void *)1) != 0) {
+        cd__thread_detach();
+        rc = -ENOMEM;
+    }
+    return rc;
+}
+
+int cd__thread_gc_register(void)
+{
+    cd__thread *t = cd__self;
+    if (t == NULL)
+        return -ENOENT;
+    if (t->gc_registered || GC_thread_is_registered())
+        return 0;
+    struct GC_stack_base sb;
+    if (GC_get_stack_base(&sb) != GC_SUCCESS)
+        return -EAGAIN;
+    t->gc_registered = GC_register_my_thread(&sb) == GC_SUCCESS;
+    return t->gc_registered ? 0 : -EAGAIN;
+}
+
+void cd__thread_gc_unregister(void)
+{
+    cd__thread *t = cd__self;
+    if (t == NULL || !t->gc_registered)
+        return;
+    GC_unregister_my_thread();
+    t->gc_registered = false;
 }
 
 void cd__thread_detach(void)
@@ -220,7 +280,9 @@ int cd__thread_spawn(pthread_t *out, cd__thread_kind kind, bool gc, void *(*fn)(
     pthread_sigmask(SIG_BLOCK, &block, &old);
 
     pthread_t th;
-    int rc = pthread_create(&th, NULL, spawn_trampoline, ctx);
+    /* Not wrapped as the program's threads are (runtime/pthread_create.c):
+     * the trampoline registers the thread with its own kind. */
+    int rc = cd__pthread_create_kit(&th, NULL, spawn_trampoline, ctx);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         free(ctx);

@@ -28,10 +28,12 @@ typedef enum cd__thread_kind {
     CD__THREAD_WORKER,  /* scheduler thread (runs tasks) */
     CD__THREAD_SYSTEM,  /* kit service thread (printer, monitor, ...) */
     CD__THREAD_FOREIGN, /* user thread registered with cd_thread_register */
+    CD__THREAD_PTHREAD, /* created with pthread_create outside the kit, seen by
+                           runtime/pthread_create.c */
 } cd__thread_kind;
 
 typedef struct cd__thread {
-    uint64_t id; /* cdebug thread id ("M" number), never reused */
+    uint64_t id; /* cdebug thread id ("M" number): 1 for main, never reused */
     pid_t tid;   /* kernel thread id */
     pthread_t pthread;
     cd__thread_kind kind;
@@ -77,6 +79,23 @@ int cd__thread_attach(cd__thread_kind kind, bool gc);
  * caller: the runtime's start attaches M0 with the stack of whoever
  * started the runtime (cd_init, or the first entry point), not its own. */
 int cd__thread_attach_skip(cd__thread_kind kind, bool gc, unsigned skip);
+
+/* Registers the calling thread, just started, as kind (not with bdwgc),
+ * with creation stack pcs[0..n), and arranges that it leaves the registry
+ * when it exits (a thread-specific-data destructor: on return,
+ * pthread_exit and cancellation). For runtime/pthread_create.c's threads.
+ * Returns as cd__thread_attach. Not async-signal-safe. */
+int cd__thread_attach_created(cd__thread_kind kind, const uintptr_t *pcs, size_t n);
+
+/* Registers the calling thread, which must be registered, with bdwgc if it
+ * is not yet (a CD__THREAD_PTHREAD thread that calls cd_thread_register).
+ * Returns 0, -EAGAIN when bdwgc cannot find its stack, -ENOENT when the
+ * thread is not registered. */
+int cd__thread_gc_register(void);
+
+/* Undoes cd__thread_gc_register on the calling thread when it made the
+ * registration (the thread stays in cdebug's registry). */
+void cd__thread_gc_unregister(void);
 
 /* Removes the calling thread: folds its counters into the dead-thread totals,
  * unregisters it from bdwgc if we registered it, frees the record. */

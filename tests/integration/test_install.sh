@@ -7,8 +7,12 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-# 1. Exported symbols: the public API and nothing else.
-extra=$(nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}' | grep -v '^cd_' || true)
+# 1. Exported symbols: the public API and the interposed pthread_create
+# (runtime/pthread_create.c), nothing else.
+extra=$(nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}' | grep -v '^cd_' |
+    grep -vx 'pthread_create' || true)
+nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}' | grep -qx pthread_create ||
+    fail "pthread_create is not exported: the program's threads would go unseen"
 [[ -z $extra ]] || fail "non-cd_ symbols exported: $(tr '\n' ' ' <<<"$extra")"
 for sym in cd_init cd_shutdown cd_alloc cd_gc cd_read_memstats cd_go cd_wg_wait cd_strerror \
   cd_err_name cd_trace_task_begin cd_trace_region_begin cd_trace_log cd_func_new cd_http_handle; do
