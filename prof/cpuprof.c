@@ -736,11 +736,16 @@ static unsigned long long task_start(pid_t tid)
 
 /* Arms loose slots for the unseen threads, retires the stale ones.
  * data_lock held (the registry's lock is taken under it). */
+#if defined(__SANITIZE_THREAD__)
+#define SCAN_TASKS 0
+#else
+#define SCAN_TASKS 1
+#endif
+
 static void scan_tasks(void)
 {
-#if defined(__SANITIZE_THREAD__)
-    return;
-#else
+    if (!SCAN_TASKS)
+        return;
     tidset reg = {0};
     cd__thread_foreach(collect_tid, &reg);
     DIR *d = reg.oom ? NULL : opendir("/proc/self/task");
@@ -777,7 +782,6 @@ static void scan_tasks(void)
     }
 out:
     free(reg.v);
-#endif
 }
 
 static void arm_cb(cd__thread *t, void *ctx)

@@ -23,7 +23,10 @@
  * provides from the start); one made with clone(2) directly, or by code
  * bound to glibc's pthread_create by symbol version or -Bsymbolic, is not:
  * prof/cpuprof.c finds those in /proc/self/task. In a fully static
- * executable there is no next definition to forward to.
+ * executable there is no next definition to forward to. A TSan build wraps
+ * nothing (TSan's own start routine must run first in a new thread) and
+ * scans nothing (its background thread must not take SIGPROF): there only
+ * the kit's threads and cd_thread_register'ed ones are seen.
  */
 #ifndef CDEBUG_RUNTIME_PTHREAD_CREATE_H
 #define CDEBUG_RUNTIME_PTHREAD_CREATE_H
