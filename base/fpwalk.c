@@ -112,6 +112,19 @@ static size_t walk(uintptr_t fp, span cur, span then, uintptr_t *out, size_t n, 
     return n;
 }
 
+uintptr_t cd__fpwalk_ucontext_pc(const void *ucv)
+{
+    const ucontext_t *uc = ucv;
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.pc;
+#else
+    (void)uc;
+    return 0;
+#endif
+}
+
 size_t cd__fpwalk_ucontext(const void *ucv, uintptr_t *out, size_t max)
 {
     const ucontext_t *uc = ucv;

@@ -69,6 +69,11 @@ int cd__fpwalk_thread_init(void);
  * the alternate stack. Async-signal-safe. */
 size_t cd__fpwalk_ucontext(const void *uc, uintptr_t *out, size_t max);
 
+/* The interrupted pc of a signal handler's ucontext (void *: ucontext_t
+ * *), or 0 on an architecture not handled. For a thread whose stack
+ * bounds are unknown, the one frame that can be told. Async-signal-safe. */
+uintptr_t cd__fpwalk_ucontext_pc(const void *uc);
+
 /* The calling code's stack: out[0] is the return address of the caller of
  * the function that calls cd__fpwalk_here, after `skip` more frames. 0
  * frames when the thread's bounds are unknown or it runs on neither its

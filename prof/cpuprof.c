@@ -268,20 +268,6 @@ static size_t fix_leaf(const void *ucv, uintptr_t *pcs, size_t n)
 #endif
 }
 
-/* The interrupted pc, or 0 where not known. */
-static uintptr_t uc_pc(const void *ucv)
-{
-    const ucontext_t *uc = ucv;
-#if defined(__x86_64__)
-    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-    return (uintptr_t)uc->uc_mcontext.pc;
-#else
-    (void)uc;
-    return 0;
-#endif
-}
-
 static void on_sigprof(int sig, siginfo_t *si, void *uc)
 {
     int saved_errno = errno;
@@ -307,9 +293,12 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
     }
 
     uintptr_t pcs[CD__FPWALK_MAX];
-    size_t n = fix_leaf(uc, pcs, cd__fpwalk_ucontext(uc, pcs, CD__FPWALK_MAX));
-    if (n == 0 && (pcs[0] = uc_pc(uc)) != 0)
-        n = 1; /* stack bounds unknown (a thread found in /proc): its function */
+    size_t n = cd__fpwalk_ucontext(uc, pcs, CD__FPWALK_MAX);
+    /* Stack bounds unknown (a thread found in /proc): its function, and
+     * the caller fix_leaf can tell from the word at the stack pointer. */
+    if (n == 0 && (pcs[0] = cd__fpwalk_ucontext_pc(uc)) != 0)
+        n = 1;
+    n = fix_leaf(uc, pcs, n);
     if (n == 0) {
         atomic_fetch_add_explicit(&s->no_stack, 1, memory_order_relaxed);
         goto release;
