@@ -1,12 +1,14 @@
 /* bench/bench_cpuprof.c - CPU overhead of a CPU profiler at 100 Hz on a
  * CPU-bound program.
  *
- *   bench_cpuprof --prof=off|cdebug [--threads=T] [--iters=N] [--hz=HZ]
+ *   bench_cpuprof --prof=off|cdebug [--threads=T] [--foreign=F] [--iters=N] [--hz=HZ]
  *
- * T threads (default 2, registered with cdebug) each run N iterations
+ * T threads (default 2) each run N iterations
  * (default 2000000) of a workload with realistic stacks: a chain of 8
  * calls down to a small hash loop, so a profiler walks 10 or more frames
- * per sample. --prof=cdebug runs cdebug's profiler (cd_cpuprof_start at
+ * per sample. T - F of them register with cdebug (cd_thread_register); the
+ * F others (default 0) are plain pthreads, which cdebug sees only through
+ * its pthread_create. --prof=cdebug runs cdebug's profiler (cd_cpuprof_start at
  * HZ, default 100) during the work; --prof=off runs nothing itself, which
  * is also how gperftools is measured: bench/run_cpuprof runs the same
  * binary with LD_PRELOAD=libprofiler.so CPUPROFILE=FILE
@@ -77,31 +79,37 @@ __attribute__((noinline)) static uint64_t chain(int depth, uint64_t x)
 
 static void *worker(void *arg)
 {
-    (void)arg;
-    cd_thread_register();
+    bool registers = arg != NULL;
+    if (registers)
+        cd_thread_register();
     uint64_t x = (uint64_t)(uintptr_t)&x;
     for (uint64_t i = 0; i < iters; i++)
         x = chain(8, x);
     sink += x;
-    cd_thread_unregister();
+    if (registers)
+        cd_thread_unregister();
     return NULL;
 }
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_cpuprof --prof=off|cdebug [--threads=T] [--iters=N] [--hz=HZ]\n");
+    fprintf(stderr, "usage: bench_cpuprof --prof=off|cdebug [--threads=T] [--foreign=F] [--iters=N] "
+                    "[--hz=HZ]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     const char *prof = NULL;
-    uint64_t threads = 2, hz = 100;
+    uint64_t threads = 2, foreign = 0, hz = 100;
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--prof=", 7) == 0)
             prof = argv[i] + 7;
         else if (strncmp(argv[i], "--threads=", 10) == 0) {
             if (parse_u64(argv[i] + 10, 64, &threads) != 0 || threads == 0)
+                usage();
+        } else if (strncmp(argv[i], "--foreign=", 10) == 0) {
+            if (parse_u64(argv[i] + 10, 64, &foreign) != 0)
                 usage();
         } else if (strncmp(argv[i], "--iters=", 8) == 0) {
             if (parse_u64(argv[i] + 8, UINT64_C(1) << 40, &iters) != 0 || iters == 0)
@@ -112,7 +120,8 @@ int main(int argc, char **argv)
         } else
             usage();
     }
-    if (prof == NULL || (strcmp(prof, "off") != 0 && strcmp(prof, "cdebug") != 0))
+    if (prof == NULL || (strcmp(prof, "off") != 0 && strcmp(prof, "cdebug") != 0) ||
+        foreign > threads)
         usage();
     bool cdebug = strcmp(prof, "cdebug") == 0;
 
@@ -131,7 +140,7 @@ int main(int argc, char **argv)
     pthread_t th[64];
     uint64_t c0 = rusage_cpu_ns(), w0 = now_ns(CLOCK_MONOTONIC);
     for (uint64_t i = 0; i < threads; i++)
-        if (pthread_create(&th[i], NULL, worker, NULL) != 0) {
+        if (pthread_create(&th[i], NULL, worker, i < foreign ? NULL : (void *)1) != 0) {
             fprintf(stderr, "bench_cpuprof: pthread_create failed\n");
             return 1;
         }
@@ -152,10 +161,10 @@ int main(int argc, char **argv)
     }
     cd__cpuprof_read_stats(&s1);
     double ops = (double)iters * (double)threads;
-    printf("cpuprof prof=%s threads=%" PRIu64 " iters=%" PRIu64
+    printf("cpuprof prof=%s threads=%" PRIu64 " foreign=%" PRIu64 " iters=%" PRIu64
            " cpu_ns_per_op=%.2f wall_ns_per_op=%.2f samples=%" PRIu64 " dropped=%" PRIu64
            " stop_ms=%" PRIu64 "\n",
-           prof, threads, iters, (double)(c1 - c0) / ops, (double)(w1 - w0) / ops,
+           prof, threads, foreign, iters, (double)(c1 - c0) / ops, (double)(w1 - w0) / ops,
            s1.samples - s0.samples, s1.dropped - s0.dropped, stop_ms);
     return 0;
 }
