@@ -27,6 +27,7 @@
 #include "http/trace_route.h"
 #include "http/vars_routes.h"
 #include "prof/cpuprof.h"
+#include "prof/lockprof.h"
 #include "prof/heapprof.h"
 #include "prof/profiles.h"
 #include "prof/sigquit.h"
@@ -60,6 +61,7 @@ static void register_all(void)
         {"heap and allocs profiles", cd__heapprof_init},
         {"goroutine profile", cd__taskprof_register},
         {"threadcreate profile", cd__threadprof_register},
+        {"block and mutex profiles", cd__lockprof_register},
         {"/debug/vars and /metrics", cd__http_vars_routes_register},
         {"/debug/pprof/trace", cd__http_trace_route_register},
         {"/debug/pprof/profile", cd__http_profile_route_register},

@@ -89,12 +89,10 @@ static char *make_key(const cd__countprof_stack *s)
     return buf;
 }
 
-/* Go's printStackRecord (allFrames true: cdebug has no runtime frames to
- * hide). Unknown functions print their address only. */
-static void print_stack(FILE *f, cd__symctx *sym, const cd__countprof_stack *s)
+void cd__countprof_print_stack(FILE *f, cd__symctx *sym, const uintptr_t *pcs, size_t n)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        uintptr_t pc = s->pcs[i] > 0 ? s->pcs[i] - 1 : 0;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t pc = pcs[i] > 0 ? pcs[i] - 1 : 0;
         cd__sym y;
         cd__sym_lookup(sym, pc, &y);
         if (strcmp(y.func, "?") == 0) {
@@ -146,7 +144,7 @@ int cd__countprof_text(FILE *out, const char *name, const cd__countprof_stack *s
     fprintf(f, "%s profile: total %zu\n", name, n);
     for (size_t i = 0; i < ng; i++) {
         fprintf(f, "%zu %s\n", g[i].count, g[i].key);
-        print_stack(f, sym, &stacks[g[i].first]);
+        cd__countprof_print_stack(f, sym, stacks[g[i].first].pcs, stacks[g[i].first].n);
     }
     if (fclose(f) != 0) {
         f = NULL;

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/symbolize.h"
+
 /* One stack: return addresses, innermost first (a frame is shown as the
  * call, pc - 1, as Go's runtime.CallersFrames does), and its labels in
  * Go's labelMap.String() form ({"k":"v", ...}) or NULL. */
@@ -34,6 +36,12 @@ typedef struct cd__countprof_stack {
  * (-ENOMEM, -EIO). Thread-safe (no shared state); not async-signal-safe;
  * O(S log S) for S frames in all, plus symbolizing each group's frames. */
 int cd__countprof_text(FILE *f, const char *name, const cd__countprof_stack *stacks, size_t n);
+
+/* Go's printStackRecord (allFrames true: cdebug has no runtime frames to
+ * hide): one "#\tpc\tfunc+off\tfile:line" line per frame of pcs[0..n)
+ * (return addresses, shown as the call: pc - 1), then an empty line.
+ * Unknown functions print their address only. */
+void cd__countprof_print_stack(FILE *f, cd__symctx *sym, const uintptr_t *pcs, size_t n);
 
 /* Go's %q of s appended to f (quotes, backslash escapes, \xNN for bytes
  * outside printable ASCII). */

@@ -258,6 +258,10 @@ static const setting settings[] = {
     {"memprofilerate", set_int, offsetof(cd__config, memprofilerate), 0, INT_MAX,
      "bytes from 0 (off) to 2147483647; 1 samples every allocation"},
     {"memprofile", set_path, offsetof(cd__config, memprofile_path), 0, 0, "a file name"},
+    {"blockprofilerate", set_int, offsetof(cd__config, blockprofilerate), 0, INT_MAX,
+     "nanoseconds from 0 (off) to 2147483647; 1 records every blocking event"},
+    {"mutexprofilefraction", set_int, offsetof(cd__config, mutexprofilefraction), 0, INT_MAX,
+     "from 0 (off) to 2147483647; N records 1 contention in N"},
     {"sigquit", set_int, offsetof(cd__config, sigquit), 0, 1, "0 or 1"},
 };
 

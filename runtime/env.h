@@ -44,6 +44,8 @@ typedef struct cd__config {
     int cpuprofilerate;                 /* CDEBUG cpuprofilerate: its samples per CPU-second */
     int memprofilerate;                 /* CDEBUG memprofilerate: bytes per heap sample, 0 = off */
     char memprofile_path[CD__PATH_MAX]; /* CDEBUG memprofile: allocs profile written at exit */
+    int blockprofilerate;     /* CDEBUG blockprofilerate: Go's SetBlockProfileRate, 0 = off */
+    int mutexprofilefraction; /* CDEBUG mutexprofilefraction: Go's SetMutexProfileFraction */
     int sigquit;                        /* CDEBUG sigquit: 0/1, SIGQUIT dumps tasks and exits 2 */
 } cd__config;
 

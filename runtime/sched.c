@@ -59,6 +59,7 @@
 #include "runtime/hooks.h"
 #include "runtime/start.h"
 #include "runtime/sched_int.h"
+#include "runtime/contention.h"
 #include "runtime/sched_priv.h"
 #include "runtime/trace_intern.h"
 #include "runtime/trace_recorder.h"
@@ -815,7 +816,17 @@ void cd_block_begin(const char *reason)
 
 void cd_block_end(void)
 {
+    /* The outermost end of a blocking section is a block profile event
+     * (runtime/contention.h), from its cd_block_begin. */
+    cd__thread *self = cd__self;
+    uint64_t since = 0;
+    if (self != NULL && self->block_depth == 1 &&
+        atomic_load_explicit(&cd__block_rate, memory_order_relaxed) != 0)
+        since = atomic_load_explicit(&self->block_since, memory_order_relaxed);
     cd__sched_block_end();
+    if (since != 0)
+        cd__contention_event(CD__CONTENTION_BLOCK, (int64_t)(cd__nanotime() - since), 0);
+    __asm__ volatile("" ::: "memory"); /* no tail call: the event's stack skips this frame */
 }
 
 /* ---- public: foreign threads, stats ------------------------------------ */

@@ -14,7 +14,9 @@
 #include "cdebug/runtime.h"
 #include "runtime/env.h"
 #include "runtime/gc.h"
+#include "runtime/contention.h"
 #include "runtime/mprof.h"
+#include "runtime/pthread_locks.h"
 #include "runtime/sched_int.h"
 #include "runtime/start.h"
 #include "runtime/thread.h"
@@ -42,6 +44,10 @@ __attribute__((noinline)) int cd__runtime_init(void)
     /* A sampler that cannot listen to collections never publishes: it
      * reports nothing rather than wrong counts; the program runs on. */
     (void)cd__mprof_init(cd__cfg.memprofilerate);
+    (void)cd__contention_init();
+    cd__pthread_locks_init();
+    cd__contention_set_block_rate(cd__cfg.blockprofilerate);
+    (void)cd__contention_set_mutex_fraction(cd__cfg.mutexprofilefraction);
     /* The thread running this (normally main, from the constructor) is M0. */
     rc = cd__thread_attach_skip(CD__THREAD_MAIN, true, 1);
     if (rc != 0 && rc != -EEXIST)

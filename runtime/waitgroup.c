@@ -35,7 +35,9 @@
 #include <unistd.h>
 
 #include "cdebug/sched.h"
+#include "base/clock.h"
 #include "base/futex.h"
+#include "runtime/contention.h"
 #include "runtime/sched_priv.h"
 
 #define CD__WG_CHECK_S 1 /* seconds between deadlock checks of a sleeping wait */
@@ -117,6 +119,9 @@ void cd_wg_wait(cd_waitgroup *wg)
         /* st was reloaded by the failed CAS; seq cannot have moved without
          * the count reaching zero, which the loop checks. */
     }
+    /* The block profile's event (runtime/contention.h): timed only when
+     * it is on. */
+    uint64_t t0 = atomic_load_explicit(&cd__block_rate, memory_order_relaxed) != 0 ? cd__nanotime() : 0;
     cd__sched_block_begin("sync.WaitGroup.Wait");
     const struct timespec period = {CD__WG_CHECK_S, 0};
     while (__atomic_load_n(&wg->seq_, __ATOMIC_SEQ_CST) == seq) {
@@ -125,4 +130,7 @@ void cd_wg_wait(cd_waitgroup *wg)
         cd__futex_wait((_Atomic uint32_t *)&wg->seq_, seq, &period);
     }
     cd__sched_block_end();
+    if (t0 != 0)
+        cd__contention_event(CD__CONTENTION_BLOCK, (int64_t)(cd__nanotime() - t0), 0);
+    __asm__ volatile("" ::: "memory"); /* no tail call: the event's stack skips this frame */
 }

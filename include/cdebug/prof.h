@@ -10,6 +10,8 @@
 #ifndef CDEBUG_PROF_H
 #define CDEBUG_PROF_H
 
+#include <stdint.h>
+
 #include <cdebug/runtime.h>
 
 #ifdef __cplusplus
@@ -46,6 +48,28 @@ CD_EXTERN int cd_heapprof_write(int fd, int debug);
 CD_EXTERN int cd_allocsprof_write(int fd, int debug);
 CD_EXTERN int cd_taskprof_write(int fd, int debug);
 CD_EXTERN int cd_threadprof_write(int fd, int debug);
+
+/* The block and mutex profiles (Go's), written to fd as the functions
+ * above: debug 0 profile.proto (contentions/count, delay/nanoseconds), 1
+ * Go's text ("--- contention:" / "--- mutex:"). Same returns, thread
+ * safety and cost (O(recorded stacks)). */
+CD_EXTERN int cd_blockprof_write(int fd, int debug);
+CD_EXTERN int cd_mutexprof_write(int fd, int debug);
+
+/* Go's runtime.SetBlockProfileRate: record a blocking event of d ns (a
+ * condition wait, pthread_join, sem_wait, cd_wg_wait, a cd_block_begin /
+ * cd_block_end section, a contended lock) when d >= ns, else with
+ * probability d/ns; 1 records every event, 0 (the default) none; a
+ * negative ns is 0. Also CDEBUG=blockprofilerate=NS. Thread-safe;
+ * async-signal-safe. Cost: a store. */
+CD_EXTERN void cd_set_block_profile_rate(int64_t ns);
+
+/* Go's runtime.SetMutexProfileFraction: record on average 1 in n
+ * contended lock acquisitions (pthread_mutex_lock, pthread_rwlock_*lock);
+ * 0 (the default) none. n < 0 only reads. Returns the previous fraction.
+ * Also CDEBUG=mutexprofilefraction=N. Thread-safe; async-signal-safe.
+ * Cost: a store. */
+CD_EXTERN int cd_set_mutex_profile_fraction(int n);
 
 #ifdef __cplusplus
 }

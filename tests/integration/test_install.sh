@@ -7,10 +7,11 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-# 1. Exported symbols: the public API and the interposed pthread_create
-# (runtime/pthread_create.c), nothing else.
+# 1. Exported symbols: the public API and the interposed pthread functions
+# (runtime/pthread_create.c, runtime/pthread_locks.c), nothing else.
+interposed='pthread_create|pthread_mutex_lock|pthread_rwlock_rdlock|pthread_rwlock_wrlock|pthread_cond_wait|pthread_cond_timedwait|pthread_join|sem_wait'
 extra=$(nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}' | grep -v '^cd_' |
-    grep -vx 'pthread_create' || true)
+    grep -Evx "$interposed" || true)
 nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}' | grep -qx pthread_create ||
     fail "pthread_create is not exported: the program's threads would go unseen"
 [[ -z $extra ]] || fail "non-cd_ symbols exported: $(tr '\n' ' ' <<<"$extra")"
