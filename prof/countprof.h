@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/symbolize.h"
+
 /* One stack: return addresses, innermost first (a frame is shown as the
  * call, pc - 1, as Go's runtime.CallersFrames does), and its labels in
  * Go's labelMap.String() form ({"k":"v", ...}) or NULL. */
@@ -34,6 +36,14 @@ typedef struct cd__countprof_stack {
  * (-ENOMEM, -EIO). Thread-safe (no shared state); not async-signal-safe;
  * O(S log S) for S frames in all, plus symbolizing each group's frames. */
 int cd__countprof_text(FILE *f, const char *name, const cd__countprof_stack *stacks, size_t n);
+
+/* One frame of Go's printStackRecord: "#\tPC\tFUNC+0xOFF\tFILE:LINE\n",
+ * pc being the call (return address - 1) and s its symbol. A pc its file
+ * has no symbol for prints "#\tPC\tFILE+0xADDR" (base/symbolize.h: the
+ * library and the pc's address in it, never "?"); one in no file prints
+ * "#\tPC" alone, as Go prints a pc it cannot name. Shared by the count
+ * profiles and heap?debug=1. Not async-signal-safe (stdio). */
+void cd__countprof_frame(FILE *f, uintptr_t pc, const cd__sym *s);
 
 /* Go's %q of s appended to f (quotes, backslash escapes, \xNN for bytes
  * outside printable ASCII). */

@@ -10,7 +10,8 @@
  *     300 ms of CPU, then each library's srcview_V_burn_entry for as long;
  *   - heap (run it with CDEBUG=memprofilerate=1): main_alloc makes 100
  *     objects of 4096 bytes, each library's srcview_V_alloc_entry 100 of
- *     2048, all kept; DIR/heap.pb.gz and DIR/heap.txt (debug=1);
+ *     2048, all kept; after a collection, DIR/heap.pb.gz and DIR/heap.txt
+ *     (debug=1);
  *   - tasks: one task per library runs srcview_V_park_entry (it waits on a
  *     wait group); once they all wait (tasks_blocked), DIR/goroutine1.txt (debug=1) and
  *     DIR/goroutine2.txt (debug=2); then they are released.
@@ -46,7 +47,10 @@ typedef struct lib {
     void (*park)(void *);
 } lib;
 
-static void *kept[MAX_LIBS + 1][NOBJ];
+/* The objects kept alive: a root bdwgc scans. Not static: stores to a
+ * static array never read would be optimized away, and the objects with
+ * them. */
+void *srcview_kept[MAX_LIBS + 1][NOBJ];
 static volatile uint64_t sink;
 
 static int64_t thread_cpu_ns(void)
@@ -158,10 +162,11 @@ int main(int argc, char **argv)
 
     /* Heap. */
     for (int j = 0; j < NOBJ; j++)
-        kept[MAX_LIBS][j] = main_alloc(4096);
+        srcview_kept[MAX_LIBS][j] = main_alloc(4096);
     for (int i = 0; i < nlibs; i++)
         for (int j = 0; j < NOBJ; j++)
-            kept[i][j] = libs[i].alloc(2048);
+            srcview_kept[i][j] = libs[i].alloc(2048);
+    cd_gc(); /* the profile is as of the last collection, as Go's */
     write_prof(dir, "heap.pb.gz", cd_heapprof_write, 0);
     write_prof(dir, "heap.txt", cd_heapprof_write, 1);
 

@@ -73,18 +73,28 @@ views() {
     awk -v n="$n:" '$3 == n && $1 != "." { found = 1 } END { exit !found }' "$tmp/list" ||
         { cat "$tmp/list"; fail "$what: -list: no samples on line $n"; }
     # -disasm: the function's instructions, one of them with samples (an
-    # allocation's: the call).
-    gopp "$tmp/disasm" -disasm "^$func\$" "$prof" || fail "$what: -disasm failed"
+    # allocation's: the call). The regexp is unanchored: pprof matches it
+    # against "ADDRESS NAME FILE:LINE" here.
+    gopp "$tmp/disasm" -disasm "$func\\b" "$prof" || fail "$what: -disasm failed"
     grep -q "^ROUTINE =* $func\$" "$tmp/disasm" || { cat "$tmp/disasm"; fail "$what: -disasm: no routine"; }
     local want='[0-9A-Z]'
     [[ $prof == *heap* ]] && want='CALL'
     awk -v want="$want" '$3 ~ /^[0-9a-f]+:$/ && $1 != "." && $4 ~ want { found = 1 } END { exit !found }' \
         "$tmp/disasm" || { cat "$tmp/disasm"; fail "$what: -disasm: no instruction with samples"; }
+    # Exactly the function's samples on its instructions, with the stacks
+    # through it alone (-focus): go tool pprof matches samples to
+    # instructions by address whatever their file, and other files' own
+    # addresses may coincide (docs/profiling.md).
+    gopp "$tmp/fdisasm" -focus "^$func\$" -disasm "$func\\b" "$prof" || fail "$what: -focus -disasm failed"
+    local lsum dsum
+    lsum=$(awk '/\(flat, cum\)/ { print $1; exit }' "$tmp/list")
+    dsum=$(awk '/\(flat, cum\)/ { print $1; exit }' "$tmp/fdisasm")
+    [[ -n $lsum && $lsum == "$dsum" ]] || { cat "$tmp/list" "$tmp/fdisasm"; fail "$what: -disasm flat $dsum, -list $lsum"; }
     # -weblist: the marker line is live source with its instructions
     # nested under it, each naming its file:line.
     gopp "$tmp/web.out" -weblist "^$func\$" -output "$tmp/web.html" "$prof" || fail "$what: -weblist failed"
     web_ok "$tmp/web.html" "$marker" "${file##*/}:$n" || fail "$what: -weblist: no source with assembly"
-    ok "$what: -list, -disasm, -weblist"
+    ok "$what: -list, -disasm ($dsum), -weblist"
 }
 
 # web_ok HTML MARKER FILE:LINE: pprof's source page shows the line holding
