@@ -23,6 +23,8 @@ struct cd__symctx {
     size_t nmaps;
     local_lines *local; /* modules asked about so far (a few dozen) */
     size_t nlocal;
+    char **names; /* the FILE+0xADDR names handed out, freed at the end */
+    size_t nnames, capnames;
 };
 
 static const Dwfl_Callbacks callbacks = {
@@ -39,6 +41,38 @@ static char *hex(const unsigned char *p, int n)
         snprintf(s + 2 * i, 3, "%02x", p[i]);
     s[2 * n] = '\0';
     return s;
+}
+
+/* The mapping's range in its file's own addresses (obj_*), given the
+ * file's load bias. A profile's addresses are the file's own because
+ * `go tool pprof`'s object tool (Go's cmd/pprof, not upstream pprof's
+ * binutils) relocates nothing: it disassembles and looks lines up at the
+ * addresses the profile gives, and takes a mapping's start as the file's
+ * load address, its first executable PT_LOAD's p_vaddr. That segment
+ * starts on a page boundary in GNU ld's layout; lld's puts it mid-page
+ * (p_vaddr 0x14b0 for a mapping from 0x1000), so the start moves up to it
+ * and the offset with it: the same file page still maps to the same
+ * address, and upstream pprof's base computation (start - offset +
+ * p_offset - p_vaddr) gives 0 either way. */
+static void obj_range(cd__mapping *m, Elf *elf, GElf_Addr bias)
+{
+    m->obj_start = m->start - bias;
+    m->obj_limit = m->limit - bias;
+    m->obj_offset = m->offset;
+    size_t n;
+    if (elf_getphdrnum(elf, &n) != 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(elf, (int)i, &ph) == NULL || ph.p_type != PT_LOAD ||
+            (ph.p_flags & PF_X) == 0)
+            continue;
+        if (ph.p_vaddr > m->obj_start && ph.p_vaddr < m->obj_limit) {
+            m->obj_offset += ph.p_vaddr - m->obj_start;
+            m->obj_start = ph.p_vaddr;
+        }
+        return; /* the first executable segment only, as Go's tool */
+    }
 }
 
 /* The r-x file mappings of /proc/self/maps: what pprof calls Mappings. */
@@ -72,9 +106,9 @@ static int read_maps(cd__symctx *c)
             c->maps = v;
         }
         cd__mapping *m = &c->maps[c->nmaps];
-        m->start = start;
-        m->limit = end;
-        m->offset = off;
+        m->start = m->obj_start = start;
+        m->limit = m->obj_limit = end;
+        m->offset = m->obj_offset = off;
         m->file = strdup(path);
         m->build_id = NULL;
         if (m->file == NULL) {
@@ -86,10 +120,14 @@ static int read_maps(cd__symctx *c)
         GElf_Addr vaddr;
         GElf_Addr bias;
         Dwfl_Module *mod = dwfl_addrmodule(c->dwfl, start);
-        /* The build id is read from the ELF file, which libdwfl opens on
-         * first use. */
-        if (mod != NULL && dwfl_module_getelf(mod, &bias) == NULL)
+        /* The build id and the program headers are read from the ELF
+         * file, which libdwfl opens on first use. A file it cannot read
+         * keeps the process's addresses, as its pcs do (cd__sym.objaddr). */
+        Elf *elf = mod != NULL ? dwfl_module_getelf(mod, &bias) : NULL;
+        if (elf == NULL)
             mod = NULL;
+        else
+            obj_range(m, elf, bias);
         int n = mod != NULL ? dwfl_module_build_id(mod, &bits, &vaddr) : 0;
         m->build_id = n > 0 ? hex(bits, n) : strdup("");
         if (m->build_id == NULL) {
@@ -160,21 +198,51 @@ void cd__sym_lookup(cd__symctx *c, uintptr_t pc, cd__sym *out)
     cd__sym_lookup_local(c, pc, out, false);
 }
 
+/* "FILE+0xADDR" for a pc that mod's file has no symbol for: the file's
+ * base name and the pc's address in it. Kept until cd__sym_end; "?" on
+ * out of memory. */
+static const char *file_name(cd__symctx *c, Dwfl_Module *mod, uintptr_t objaddr)
+{
+    const char *path = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (path == NULL)
+        return "?";
+    const char *base = strrchr(path, '/');
+    base = base != NULL ? base + 1 : path;
+    if (c->nnames == c->capnames) {
+        size_t cap = c->capnames ? c->capnames * 2 : 16;
+        char **v = realloc(c->names, cap * sizeof *v);
+        if (v == NULL)
+            return "?";
+        c->names = v;
+        c->capnames = cap;
+    }
+    int n = snprintf(NULL, 0, "%s+0x%" PRIxPTR, base, objaddr);
+    char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (s == NULL)
+        return "?";
+    snprintf(s, (size_t)n + 1, "%s+0x%" PRIxPTR, base, objaddr);
+    c->names[c->nnames++] = s;
+    return s;
+}
+
 void cd__sym_lookup_local(cd__symctx *c, uintptr_t pc, cd__sym *out, bool local)
 {
-    out->func = "?";
-    out->file = "";
-    out->line = 0;
-    out->start = 0;
+    *out = (cd__sym){.func = "?", .file = "", .objaddr = pc};
     Dwfl_Module *mod = dwfl_addrmodule(c->dwfl, pc);
     if (mod == NULL)
         return;
+    GElf_Addr bias;
+    if (dwfl_module_getelf(mod, &bias) != NULL)
+        out->objaddr = pc - bias;
     GElf_Off off = 0;
     GElf_Sym sym;
     const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
     if (name != NULL) {
         out->func = name;
         out->start = pc - off;
+        out->named = true;
+    } else {
+        out->func = file_name(c, mod, out->objaddr);
     }
     if (local && !has_local_lines(c, mod))
         return;
@@ -203,6 +271,9 @@ void cd__sym_end(cd__symctx *c)
     }
     free(c->maps);
     free(c->local);
+    for (size_t i = 0; i < c->nnames; i++)
+        free(c->names[i]);
+    free(c->names);
     if (c->dwfl != NULL)
         dwfl_end(c->dwfl);
     free(c);

@@ -8,6 +8,14 @@
  * otherwise). A context is a snapshot of the mappings when it was made: a
  * library loaded later is unknown to it ("?" names).
  *
+ * A pc in a file that has no symbol for it (a stripped library's static
+ * function) is named after the file and the pc's address in it,
+ * "libz.so.1.2.13+0x3f3c": never a bare "?", which is left for a pc in no
+ * mapped file. Addresses "in the file" are its own (link-time, ELF
+ * virtual) addresses, the pc less the file's load bias: what addr2line,
+ * objdump and gdb take for that file, the same in every run whatever
+ * address randomization did.
+ *
  * Not async-signal-safe (allocates, opens files). A context is used by one
  * thread at a time; distinct contexts are independent.
  */
@@ -21,15 +29,27 @@
 typedef struct cd__symctx cd__symctx;
 
 typedef struct cd__sym {
-    const char *func; /* "?" when unknown; valid until cd__sym_end */
+    /* The function's name; "FILE+0xADDR" (the file's base name, objaddr
+     * below) when the pc's file has no symbol for it; "?" only for a pc in
+     * no mapped file. Valid until cd__sym_end. */
+    const char *func;
     const char *file; /* "" when unknown */
     int64_t line;     /* 0 when unknown */
     uintptr_t start;  /* the function's first address, 0 when unknown */
+    bool named;       /* func is a symbol's name (not FILE+0xADDR nor "?") */
+    /* The pc in its file's own addresses (pc less the file's load bias);
+     * the pc itself when it lies in no file whose ELF headers could be
+     * read. */
+    uintptr_t objaddr;
 } cd__sym;
 
-/* An executable mapping of /proc/self/maps. */
+/* An executable mapping of /proc/self/maps: start, limit and offset as the
+ * kernel shows them (the process's addresses); obj_start, obj_limit and
+ * obj_offset the same range in the file's own addresses, as pprof's
+ * object tools want them (see read_maps in symbolize.c). */
 typedef struct cd__mapping {
     uintptr_t start, limit, offset;
+    uintptr_t obj_start, obj_limit, obj_offset;
     const char *file;     /* path; valid until cd__sym_end */
     const char *build_id; /* hex GNU build id, "" if none */
 } cd__mapping;
@@ -39,8 +59,9 @@ typedef struct cd__mapping {
 int cd__sym_begin(cd__symctx **ctx);
 
 /* Symbolizes pc (an exact instruction address: callers pass a return
- * address minus 1). Always fills *out (with "?" when unknown). O(log
- * symbols) after the module's first use. */
+ * address minus 1). Always fills *out (FILE+0xADDR or "?" when the name is
+ * unknown, see cd__sym). O(log symbols) after the module's first use; a
+ * FILE+0xADDR name allocates (freed by cd__sym_end; "?" when that fails). */
 void cd__sym_lookup(cd__symctx *ctx, uintptr_t pc, cd__sym *out);
 
 /* cd__sym_lookup, but with local set, file and line only from a module

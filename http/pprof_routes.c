@@ -293,7 +293,7 @@ static int run_symbol(void *ctx, cd__http_jobctl *ctl, uint8_t **out, size_t *le
         if (pc != 0) {
             cd__sym s;
             cd__sym_lookup(sym, (uintptr_t)pc, &s);
-            if (strcmp(s.func, "?") != 0) /* Go prints only known pcs */
+            if (s.named) /* Go prints only known pcs */
                 fprintf(f, "%#" PRIx64 " %s\n", pc, s.func);
         }
         i += wl + 1;

@@ -1,5 +1,6 @@
 /* prof/countprof.c - Go's count-profile text; see countprof.h. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,18 +90,24 @@ static char *make_key(const cd__countprof_stack *s)
     return buf;
 }
 
+void cd__countprof_frame(FILE *f, uintptr_t pc, const cd__sym *s)
+{
+    if (s->named)
+        fprintf(f, "#\t0x%" PRIxPTR "\t%s+0x%" PRIxPTR "\t%s:%" PRId64 "\n", pc, s->func,
+                s->start != 0 && s->start <= pc ? pc - s->start : (uintptr_t)0, s->file, s->line);
+    else if (strcmp(s->func, "?") != 0)
+        fprintf(f, "#\t0x%" PRIxPTR "\t%s\n", pc, s->func);
+    else
+        fprintf(f, "#\t0x%" PRIxPTR "\n", pc);
+}
+
 void cd__countprof_print_stack(FILE *f, cd__symctx *sym, const uintptr_t *pcs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         uintptr_t pc = pcs[i] > 0 ? pcs[i] - 1 : 0;
         cd__sym y;
         cd__sym_lookup(sym, pc, &y);
-        if (strcmp(y.func, "?") == 0) {
-            fprintf(f, "#\t0x%lx\n", (unsigned long)pc);
-            continue;
-        }
-        fprintf(f, "#\t0x%lx\t%s+0x%lx\t%s:%lld\n", (unsigned long)pc, y.func,
-                (unsigned long)(pc - y.start), y.file, (long long)y.line);
+        cd__countprof_frame(f, pc, &y);
     }
     fputc('\n', f);
 }

@@ -37,10 +37,18 @@ typedef struct cd__countprof_stack {
  * O(S log S) for S frames in all, plus symbolizing each group's frames. */
 int cd__countprof_text(FILE *f, const char *name, const cd__countprof_stack *stacks, size_t n);
 
+/* One frame of Go's printStackRecord: "#\tPC\tFUNC+0xOFF\tFILE:LINE\n",
+ * pc being the call (return address - 1) and s its symbol. A pc its file
+ * has no symbol for prints "#\tPC\tFILE+0xADDR" (base/symbolize.h: the
+ * library and the pc's address in it, never "?"); one in no file prints
+ * "#\tPC" alone, as Go prints a pc it cannot name. Shared by the count
+ * profiles and heap?debug=1. Not async-signal-safe (stdio). */
+void cd__countprof_frame(FILE *f, uintptr_t pc, const cd__sym *s);
+
 /* Go's printStackRecord (allFrames true: cdebug has no runtime frames to
- * hide): one "#\tpc\tfunc+off\tfile:line" line per frame of pcs[0..n)
- * (return addresses, shown as the call: pc - 1), then an empty line.
- * Unknown functions print their address only. */
+ * hide): cd__countprof_frame for each frame of pcs[0..n) (return
+ * addresses, shown as the call: pc - 1), then an empty line. The count
+ * profiles and the block and mutex profiles print their stacks with it. */
 void cd__countprof_print_stack(FILE *f, cd__symctx *sym, const uintptr_t *pcs, size_t n);
 
 /* Go's %q of s appended to f (quotes, backslash escapes, \xNN for bytes

@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "base/io.h"
 #include "base/symbolize.h"
+#include "prof/countprof.h"
 #include "prof/heapprof.h"
 #include "prof/pprof.h"
 #include "prof/profiles.h"
@@ -157,12 +158,7 @@ static void print_stack(FILE *f, symcache *sym, const hrow *b)
         uintptr_t pc = b->stk[i] - 1;
         cd__sym s;
         sym_get(sym, pc, &s);
-        if (strcmp(s.func, "?") == 0) {
-            fprintf(f, "#\t%#" PRIxPTR "\n", pc);
-            continue;
-        }
-        fprintf(f, "#\t%#" PRIxPTR "\t%s+%#" PRIxPTR "\t%s:%" PRId64 "\n", pc, s.func,
-                s.start != 0 && s.start <= pc ? pc - s.start : (uintptr_t)0, s.file, s.line);
+        cd__countprof_frame(f, pc, &s);
     }
     fputc('\n', f);
 }

@@ -1,5 +1,18 @@
 /* prof/pprof.c - see pprof.h.
  *
+ * Addresses: a Location's address and its Mapping's range are in the
+ * mapped file's own (link-time) addresses, not the process's: the pc less
+ * the file's load bias (base/symbolize.h, cd__sym.objaddr and
+ * cd__mapping.obj_*), as a non-PIE Go binary's are. `go tool pprof`
+ * disassembles and finds lines at the profile's addresses without
+ * relocating them, so -disasm, -weblist and the web UI's source view need
+ * them (with the process's addresses they came back empty for a PIE
+ * executable and every shared library). Upstream pprof relocates with the
+ * mapping (base start - offset + p_offset - p_vaddr = 0) and reads the
+ * same. Two files' addresses may now coincide; the Locations stay
+ * distinct (by id and mapping). The addresses in the text forms
+ * (debug=1) stay the process's, as Go prints them.
+ *
  * Nothing is deduplicated while samples come in (adding a sample is a copy);
  * at encode time every table is built by sorting: samples (to merge equal
  * ones), addresses (Locations), (name, file) pairs (Functions) and strings
@@ -465,12 +478,17 @@ static void encode_body(enc *e, cd__buf *out)
         }
         pb_msg(out, 2, &m);
     }
+    /* Mappings and Locations in each file's own addresses (see the file
+     * comment). has_functions and the rest: every location was looked up
+     * in process, with all the file has (symbol tables, DWARF, separate
+     * debug files); pprof is not to ask again (the symbol route takes the
+     * process's addresses, not these). */
     for (size_t i = 0; i < e->nmaps; i++) { /* 3: mapping */
         const cd__mapping *mp = &e->maps[i];
         pb_int(&m, 1, (int64_t)i + 1);
-        pb_int(&m, 2, (int64_t)mp->start);
-        pb_int(&m, 3, (int64_t)mp->limit);
-        pb_int(&m, 4, (int64_t)mp->offset);
+        pb_int(&m, 2, (int64_t)mp->obj_start);
+        pb_int(&m, 3, (int64_t)mp->obj_limit);
+        pb_int(&m, 4, (int64_t)mp->obj_offset);
         pb_int(&m, 5, str_id(e, mp->file));
         pb_int(&m, 6, str_id(e, mp->build_id));
         pb_bool(&m, 7, true);
@@ -479,12 +497,20 @@ static void encode_body(enc *e, cd__buf *out)
         pb_msg(out, 3, &m);
     }
     for (size_t i = 0; i < e->naddrs; i++) { /* 4: location */
+        /* In no Mapping (the vdso, which /proc/self/maps names no file
+         * for): the process's address, there being no file to open. */
+        uint64_t mid = mapping_id(e, e->addrs[i]);
         pb_int(&m, 1, (int64_t)i + 1);
-        pb_int(&m, 2, (int64_t)mapping_id(e, e->addrs[i]));
-        pb_int(&m, 3, (int64_t)e->addrs[i]);
-        pb_int(&sub, 1, (int64_t)func_id(e, &e->syms[i]));
-        pb_int(&sub, 2, e->syms[i].line);
-        pb_msg(&m, 4, &sub);
+        pb_int(&m, 2, (int64_t)mid);
+        pb_int(&m, 3, (int64_t)(mid != 0 ? e->syms[i].objaddr : e->addrs[i]));
+        /* No symbol: no Line, pprof's unsymbolized location, which it
+         * shows as its file ("[libz.so.1.2.13]", the address with
+         * -addresses and -raw), as it does Go's for C code. */
+        if (e->syms[i].named) {
+            pb_int(&sub, 1, (int64_t)func_id(e, &e->syms[i]));
+            pb_int(&sub, 2, e->syms[i].line);
+            pb_msg(&m, 4, &sub);
+        }
         pb_msg(out, 4, &m);
     }
     for (size_t i = 0; i < e->nfuncs; i++) { /* 5: function */
@@ -570,11 +596,13 @@ int cd__pprof_encode(cd__pprof *p, uint8_t **out, size_t *len)
     rc = -ENOMEM;
     if (e.syms == NULL || e.funcs == NULL)
         goto out;
+    size_t nf = 0;
     for (size_t i = 0; i < e.naddrs; i++) {
         cd__sym_lookup(sym, e.addrs[i], &e.syms[i]);
-        e.funcs[i] = (func){e.syms[i].func, e.syms[i].file};
+        if (e.syms[i].named)
+            e.funcs[nf++] = (func){e.syms[i].func, e.syms[i].file};
     }
-    e.nfuncs = sort_unique(e.funcs, e.naddrs, sizeof *e.funcs, cmp_func);
+    e.nfuncs = sort_unique(e.funcs, nf, sizeof *e.funcs, cmp_func);
     rc = collect_strings(&e);
     if (rc < 0)
         goto out;

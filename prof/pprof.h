@@ -13,9 +13,12 @@
  * Samples are collected as given and turned into the message at write time:
  * identical stacks with identical labels are merged (values summed), every
  * distinct address becomes a Location, symbolized in process
- * (base/symbolize.h) into a Function with name, file and line, and the
+ * (base/symbolize.h) into a Function with name, file and line (no Line for
+ * a pc its file has no symbol for: pprof shows the file), and the
  * executable mappings of /proc/self/maps become Mappings with their build
- * ids, so the profile needs no binary to be read. Encoding is a small hand
+ * ids, so the profile needs no binary to be read. Addresses are each
+ * file's own, not the process's (pprof.c says why: go tool pprof's source
+ * views). Encoding is a small hand
  * encoder of the protobuf wire format, as Go's runtime/pprof does.
  *
  * Not thread-safe (one builder per thread); not async-signal-safe.

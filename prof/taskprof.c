@@ -448,8 +448,8 @@ static void print_frame(FILE *f, cd__symctx *sym, uintptr_t pc, bool exact)
 {
     cd__sym y;
     cd__sym_lookup(sym, exact ? pc : pc - 1, &y);
-    if (strcmp(y.func, "?") == 0) {
-        fprintf(f, "?(...)\n\t?:0 pc=0x%lx\n", (unsigned long)pc);
+    if (!y.named) { /* FILE+0xADDR, or "?" for a pc in no file */
+        fprintf(f, "%s(...)\n\t?:0 pc=0x%lx\n", y.func, (unsigned long)pc);
         return;
     }
     fprintf(f, "%s(...)\n\t%s:%lld", y.func, y.file, (long long)y.line);

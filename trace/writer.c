@@ -223,7 +223,8 @@ static bool in_mappings(cd__symctx *ctx, uintptr_t pc)
  * once a second: a garbage pc from a truncated frame walk, in no mapping,
  * would otherwise remake it (reading every mapped object again) for every
  * such pc. So a library loaded less than a second before its first stack
- * may show "?" with the object's path. Unknown is "?". */
+ * may show "?" with the object's path. A pc its file has no symbol for is
+ * named FILE+0xADDR (base/symbolize.h); one in no known file is "?". */
 static void symbolize(uintptr_t pc, cd__sym *out)
 {
     *out = (cd__sym){.func = "?", .file = ""};

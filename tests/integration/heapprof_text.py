@@ -21,7 +21,9 @@ import sys
 
 HEADER = re.compile(r"^heap profile: (\d+): (\d+) \[(\d+): (\d+)\] @ heap/(\d+)$")
 RECORD = re.compile(r"^(\d+): (\d+) \[(\d+): (\d+)\] @((?: 0x[0-9a-f]+)*)$")
-FRAME = re.compile(r"^#\t0x[0-9a-f]+(?:\t+([^\t]+)\+0x[0-9a-f]+\t+([^\t]*):(\d+))?$")
+# A frame: "#\tPC\tFUNC+0xOFF\tFILE:LINE"; "#\tPC" alone (Go: a pc it cannot
+# name); cdebug's "#\tPC\tFILE+0xADDR" for a pc in a file without symbols.
+FRAME = re.compile(r"^#\t0x[0-9a-f]+(?:\t+([^\t]+)\+0x[0-9a-f]+\t+([^\t]*):(\d+)|\t+[^\t]+\+0x[0-9a-f]+)?$")
 U = r"\d+"
 MEMSTATS = [
     ("Alloc", U), ("TotalAlloc", U), ("Sys", U), ("Lookups", U), ("Mallocs", U),
