@@ -48,6 +48,7 @@
 #include "runtime/start.h"
 #include "runtime/sched_view.h"
 #include "base/io.h"
+#include "base/sigsafe.h"
 
 #ifndef sigev_notify_thread_id
 #define sigev_notify_thread_id _sigev_un._tid
@@ -142,13 +143,7 @@ static struct sigaction old_action;
  * kill the process. */
 static void chain(int sig, siginfo_t *si, void *uc)
 {
-    if (old_action.sa_flags & SA_SIGINFO) {
-        if (old_action.sa_sigaction != NULL)
-            old_action.sa_sigaction(sig, si, uc);
-    } else if (old_action.sa_handler != SIG_DFL && old_action.sa_handler != SIG_IGN &&
-               old_action.sa_handler != NULL) {
-        old_action.sa_handler(sig);
-    }
+    (void)cd__sig_forward(&old_action, sig, si, uc);
 }
 
 /* The current task's name on slot s's thread, or NULL. Only the
