@@ -465,6 +465,7 @@ void cd__config_defaults(cd__config *c)
     c->memprofilerate = CD__MEMPROFILERATE;
     c->cpuprofilerate = CD__CPUPROFILERATE;
     c->cmdlineredact = 2; /* CD_CMDLINE_SECRETS: secure by default */
+    c->sigquit = 1;       /* Go's: SIGQUIT dumps every goroutine */
     c->traceback = CD__TB_SINGLE;
 }
 

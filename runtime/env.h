@@ -45,7 +45,8 @@ typedef struct cd__config {
     int cpuprofilerate;                 /* CDEBUG cpuprofilerate: its samples per CPU-second */
     int memprofilerate;                 /* CDEBUG memprofilerate: bytes per heap sample, 0 = off */
     char memprofile_path[CD__PATH_MAX]; /* CDEBUG memprofile: allocs profile written at exit */
-    int sigquit;                        /* CDEBUG sigquit: 0/1, SIGQUIT dumps tasks and exits 2 */
+    int sigquit;                        /* CDEBUG sigquit: 0/1 (default 1), SIGQUIT dumps tasks
+                                         * and exits 2 */
     int traceback;                      /* CDTRACEBACK: a CD__TB_* level, default single */
 } cd__config;
 

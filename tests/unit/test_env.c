@@ -104,6 +104,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.scheddetail, 0);
     assert_int_equal(c.maxprocs, n);
     assert_int_equal(c.gc_percent, 100);
+    assert_int_equal(c.sigquit, 1); /* Go's SIGQUIT dump */
     assert_int_equal(c.traceback, CD__TB_SINGLE);
 }
 
