@@ -27,6 +27,9 @@
  *   registry-lock   main crashes inside cd__thread_foreach's callback: the
  *                   thread registry's lock, which the task dump needs, is held
  *   recorder-lock   task "crasher" crashes holding the trace recorder's lock
+ *   wild            task "crasher" writes to address 16 (for the sanitizer
+ *                   builds: not NULL, so UBSan's null check lets the fault
+ *                   happen and ASan's SIGSEGV handler sees it)
  *   chain-fix       PROG_CRASH_PRIOR=segv: a SIGSEGV handler installed before
  *                   cdebug's makes a PROT_NONE page writable and returns;
  *                   main writes there, prints "resolved" and exits 0
@@ -180,6 +183,8 @@ static void __attribute__((noinline)) crash_here(void)
         sink = recurse(0);
     if (strcmp(mode, "recorder-lock") == 0)
         cd__trace_states_lock();
+    if (strcmp(mode, "wild") == 0)
+        *(volatile int *)(uintptr_t)(sink + 16) = 1; /* not NULL: no UBSan check */
     crash_null();
     keep();
 }

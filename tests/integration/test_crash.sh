@@ -120,7 +120,26 @@ task_hdr='goroutine [0-9]+ \[running, task "crasher"\]:'
 # ---- SIGSEGV in a task, default level (single) ------------------------------------
 if [[ -n $sanitize ]]; then
     skip "segv: the sanitizer's SIGSEGV handler is installed first and reports itself"
+    # What applies instead: the order. A wild write (not NULL: UBSan's null
+    # check lets it fault) reaches ASan's handler first, which reports and
+    # aborts (abort_on_error=1); cdebug reports that SIGABRT.
+    if [[ $sanitize == *address* ]]; then
+        crun wild "$prog" wild
+        grep -q 'AddressSanitizer: SEGV on unknown address' "$tmp/wild.err" ||
+            { show "$tmp/wild.err"; fail "wild: no ASan report"; }
+        ! grep -qx 'SIGSEGV: segmentation violation' "$tmp/wild.err" || fail "wild: cdebug's handler ran first"
+        if [[ ${ASAN_OPTIONS:-} == *abort_on_error=1* ]]; then
+            want_status wild "exit 2"
+            sed -n '/^SIGABRT: abort$/,$p' "$tmp/wild.err" | grep -Eqx "$task_hdr" ||
+                { show "$tmp/wild.err"; fail "wild: no report of the abort after ASan's"; }
+        fi
+        mv "$tmp/wild.err" "$tmp/wild.log" # an ASan report on purpose
+        ok "under ASan its SIGSEGV handler runs first; cdebug reports the abort that follows"
+    fi
 else
+    crun wild "$prog" wild
+    report wild 'SIGSEGV: segmentation violation' "$task_hdr"
+    grep -Eq '^PC=0x[0-9a-f]+ m=[0-9]+ sigcode=1 addr=0x10$' "$tmp/wild.err" || fail "wild: addr"
     crun segv "$prog" segv
     report segv 'SIGSEGV: segmentation violation' "$task_hdr"
     grep -Eq '^PC=0x[0-9a-f]+ m=[0-9]+ sigcode=1 addr=0x0$' "$tmp/segv.err" || fail "segv: sigcode/addr"
@@ -169,7 +188,7 @@ else
     report bus 'SIGBUS: bus error' "$task_hdr"
     frames bus bus_error
 fi
-ok "SIGABRT, SIGILL, SIGTRAP, SIGFPE, SIGBUS"
+ok "SIGABRT, SIGILL, SIGTRAP$([[ -n $sanitize ]] || echo ", SIGFPE, SIGBUS")"
 
 # ---- CDTRACEBACK ----------------------------------------------------------------------
 sig=abort # SIGABRT: the one every build lets cdebug handle
@@ -224,7 +243,7 @@ else
     [[ $how == "signal 6 core 1" ]] || echo "note: core_pattern '$pattern': no core bit ($how)"
 fi
 ulimit -S -c 0
-ok "CDTRACEBACK=crash: the report, then death by the signal with a core"
+ok "CDTRACEBACK=crash: the report, then death by the signal"
 
 # A bad value: one warning, the default (single) kept.
 crun tb-bad env CDTRACEBACK=everything "$prog" $sig
