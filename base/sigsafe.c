@@ -177,6 +177,7 @@ static void match_line(const char *s, const char *end, const uintptr_t *pcs, siz
         if (out[i].found || pcs[i] < start || pcs[i] >= limit)
             continue;
         out[i].found = true;
+        out[i].exec = perms[2] == 'x';
         out[i].off = pcs[i] - start + off;
         memcpy(out[i].path, s, plen);
         out[i].path[plen] = '\0';
@@ -187,6 +188,7 @@ int cd__sig_modules(const uintptr_t *pcs, size_t n, cd__sigmod *out, char *scrat
 {
     for (size_t i = 0; i < n; i++) {
         out[i].found = false;
+        out[i].exec = false;
         out[i].off = 0;
         out[i].path[0] = '\0';
     }

@@ -445,20 +445,29 @@ static void raw_frame(cd__sigw *w, uintptr_t pc, const cd__sigmod *m)
     cd__sigw_putn(w, "\n", 1);
 }
 
-/* The raw frames: each pc with its file and offset (crash.h, step 1). */
+/* The raw frames: each pc with its file and offset (crash.h, step 1).
+ * The walk ends at the first return address outside code: code without
+ * frame pointers (libc's) leaves garbage in the frame-pointer register,
+ * and what the walk reads through it is data, not callers (Go's
+ * traceback stops at an unexpected return pc too). */
 static void raw_frames(cd__sigw *w)
 {
     uintptr_t pcs[CD__FPWALK_MAX + 1];
-    size_t n = hit.n;
+    size_t n = hit.n, cb = CD__FPWALK_MAX + 1;
     memcpy(pcs, hit.pcs, n * sizeof *pcs);
     if (hit.created_by != 0)
-        pcs[n++] = hit.created_by;
-    (void)cd__sig_modules(pcs, n, mods, maps_scratch, sizeof maps_scratch);
+        pcs[cb = n++] = hit.created_by;
+    int rc = cd__sig_modules(pcs, n, mods, maps_scratch, sizeof maps_scratch);
+    for (size_t i = 1; rc == 0 && i < hit.n; i++)
+        if (!mods[i].exec) {
+            hit.n = i;
+            break;
+        }
     for (size_t i = 0; i < hit.n; i++)
         raw_frame(w, pcs[i], &mods[i]);
     if (hit.created_by != 0) {
         cd__sigw_puts(w, "created by ");
-        raw_frame(w, hit.created_by, &mods[hit.n]);
+        raw_frame(w, hit.created_by, &mods[cb]);
     }
 }
 
