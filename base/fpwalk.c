@@ -73,11 +73,19 @@ static bool spans_at(uintptr_t sp, span *cur, span *then)
         return true;
     }
     stack_t ss;
-    if (sigaltstack(NULL, &ss) != 0 || (ss.ss_flags & SS_DISABLE) != 0)
+    bool alt = sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_DISABLE) == 0;
+    uintptr_t alo = alt ? (uintptr_t)ss.ss_sp : 0, ahi = alt ? alo + ss.ss_size : 0;
+    if (sp < alo || sp >= ahi) {
+        /* A stack overflow: sp went past the stack's end, into its guard
+         * (an alternate stack may lie right there: asked first); the
+         * frames are above it, in the stack (a crash handler on the
+         * alternate stack walks them). */
+        if (sp < stack_lo && stack_lo - sp <= CD__FPWALK_OVERFLOW) {
+            *cur = (span){stack_lo, stack_hi};
+            return true;
+        }
         return false;
-    uintptr_t alo = (uintptr_t)ss.ss_sp, ahi = alo + ss.ss_size;
-    if (sp < alo || sp >= ahi)
-        return false;
+    }
     *cur = (span){sp, ahi};
     /* A handler on the alternate stack was called from the thread's
      * stack: its first frame links there. */
@@ -112,7 +120,7 @@ static size_t walk(uintptr_t fp, span cur, span then, uintptr_t *out, size_t n, 
     return n;
 }
 
-uintptr_t cd__fpwalk_ucontext_pc(const void *ucv)
+uintptr_t cd__fpwalk_pc(const void *ucv)
 {
     const ucontext_t *uc = ucv;
 #if defined(__x86_64__)
@@ -128,15 +136,13 @@ uintptr_t cd__fpwalk_ucontext_pc(const void *ucv)
 size_t cd__fpwalk_ucontext(const void *ucv, uintptr_t *out, size_t max)
 {
     const ucontext_t *uc = ucv;
-    uintptr_t pc, fp, sp;
+    uintptr_t pc = cd__fpwalk_pc(ucv), fp, sp;
     if (stack_hi == 0 || max == 0)
         return 0;
 #if defined(__x86_64__)
-    pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
     sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
 #elif defined(__aarch64__)
-    pc = (uintptr_t)uc->uc_mcontext.pc;
     fp = (uintptr_t)uc->uc_mcontext.regs[29];
     sp = (uintptr_t)uc->uc_mcontext.sp;
 #else

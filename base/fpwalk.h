@@ -21,6 +21,13 @@
  *     handler's first frame links to the code it interrupted, on the
  *     thread's stack, so such a walk may go on there, once, within the
  *     part of the thread's stack known to be mapped (below).
+ * A stack pointer just below the thread's stack (by at most
+ * CD__FPWALK_OVERFLOW, and not on the alternate stack) is an overflow
+ * caught on the alternate stack (the crash report): the walk reads the
+ * thread's stack from its end, [lo, top). A thread's stack is mapped whole;
+ * the main thread's grew to its limit to overflow, so at most the few
+ * pages its arguments and environment take at the top are missing at the
+ * bottom, where only a garbage frame pointer would lead.
  * A frame pointer outside the current stack, not 8-byte aligned, or not
  * above the previous one ends the walk. A walk that starts on neither
  * stack (a coroutine's stack of the program's own) gives no frames.
@@ -55,6 +62,10 @@
 
 #define CD__FPWALK_MAX 64 /* deepest stack recorded; deeper ones are cut */
 
+/* How far below its stack a stack pointer may be and still be the
+ * thread's, overflowed: a frame that crossed the guard page. */
+#define CD__FPWALK_OVERFLOW (64 * 1024)
+
 /* Records the calling thread's stack bounds (pthread_getattr_np) in
  * thread-local storage. Call once per thread before walking in it (the
  * thread registry does it for every thread it registers). Not
@@ -69,10 +80,10 @@ int cd__fpwalk_thread_init(void);
  * the alternate stack. Async-signal-safe. */
 size_t cd__fpwalk_ucontext(const void *uc, uintptr_t *out, size_t max);
 
-/* The interrupted pc of a signal handler's ucontext (void *: ucontext_t
- * *), or 0 on an architecture not handled. For a thread whose stack
- * bounds are unknown, the one frame that can be told. Async-signal-safe. */
-uintptr_t cd__fpwalk_ucontext_pc(const void *uc);
+/* The interrupted pc of a signal handler's context (void *: ucontext_t
+ * *); 0 on the architectures cdebug does not walk. Async-signal-safe; a
+ * load. */
+uintptr_t cd__fpwalk_pc(const void *uc);
 
 /* The calling code's stack: out[0] is the return address of the caller of
  * the function that calls cd__fpwalk_here, after `skip` more frames. 0

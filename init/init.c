@@ -30,7 +30,7 @@
 #include "prof/lockprof.h"
 #include "prof/heapprof.h"
 #include "prof/profiles.h"
-#include "prof/sigquit.h"
+#include "prof/crash.h"
 #include "prof/taskprof.h"
 #include "prof/threadprof.h"
 #include "runtime/env.h"
@@ -109,8 +109,10 @@ int cd_init(void)
     }
     register_all();
     cd__http_start_env(&cd__cfg); /* a failure is reported, never fatal */
-    if (cd__cfg.sigquit != 0 && (rc = cd__sigquit_start()) != 0)
-        fprintf(stderr, "cdebug: sigquit: %s\n", cd_strerror(rc)); /* SIGQUIT keeps its default */
+    /* Crash reports (CDTRACEBACK) and the SIGQUIT dump: a failure is
+     * reported, the signals keep what they had (prof/crash.h). */
+    if ((rc = cd__crash_start(cd__cfg.traceback, cd__cfg.sigquit != 0)) != 0)
+        fprintf(stderr, "cdebug: crash reports: %s\n", cd_strerror(rc));
     state = ST_RUNNING;
     init_result = 0;
     pthread_mutex_unlock(&init_lock);

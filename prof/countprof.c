@@ -7,40 +7,17 @@
 
 #include "prof/countprof.h"
 #include "prof/tabwriter.h"
+#include "base/sigsafe.h"
 #include "base/symbolize.h"
 
 /* ---- printCountProfile ------------------------------------------------- */
 
 void cd__countprof_quote(FILE *f, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':
-            fputs("\\\"", f);
-            break;
-        case '\\':
-            fputs("\\\\", f);
-            break;
-        case '\n':
-            fputs("\\n", f);
-            break;
-        case '\t':
-            fputs("\\t", f);
-            break;
-        case '\r':
-            fputs("\\r", f);
-            break;
-        default:
-            if (*p >= 0x20 && *p < 0x7f) {
-                fputc(*p, f);
-            } else {
-                fputs("\\x", f);
-                fputc(hex[*p >> 4], f);
-                fputc(hex[*p & 15], f);
-            }
-        }
+        char e[4];
+        fwrite(e, 1, cd__quote_byte(*p, e), f);
     }
     fputc('"', f);
 }

@@ -49,6 +49,7 @@
 #include "runtime/start.h"
 #include "runtime/sched_view.h"
 #include "base/io.h"
+#include "base/sigsafe.h"
 
 #ifndef sigev_notify_thread_id
 #define sigev_notify_thread_id _sigev_un._tid
@@ -148,13 +149,7 @@ static struct sigaction old_action;
  * kill the process. */
 static void chain(int sig, siginfo_t *si, void *uc)
 {
-    if (old_action.sa_flags & SA_SIGINFO) {
-        if (old_action.sa_sigaction != NULL)
-            old_action.sa_sigaction(sig, si, uc);
-    } else if (old_action.sa_handler != SIG_DFL && old_action.sa_handler != SIG_IGN &&
-               old_action.sa_handler != NULL) {
-        old_action.sa_handler(sig);
-    }
+    (void)cd__sig_forward(&old_action, sig, si, uc);
 }
 
 /* The current task's name on slot s's thread, or NULL. Only the
@@ -296,7 +291,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
     size_t n = cd__fpwalk_ucontext(uc, pcs, CD__FPWALK_MAX);
     /* Stack bounds unknown (a thread found in /proc): its function, and
      * the caller fix_leaf can tell from the word at the stack pointer. */
-    if (n == 0 && (pcs[0] = cd__fpwalk_ucontext_pc(uc)) != 0)
+    if (n == 0 && (pcs[0] = cd__fpwalk_pc(uc)) != 0)
         n = 1;
     n = fix_leaf(uc, pcs, n);
     if (n == 0) {

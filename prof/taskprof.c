@@ -62,8 +62,6 @@ typedef struct snap {
     const cd__taskprof_dumpopt *opt;
 } snap;
 
-static const char *const kind_names[] = {"main", "worker", "system", "registered", "pthread"};
-
 /* ---- snapshot ------------------------------------------------------------ */
 
 static size_t pool_add(snap *s, const uintptr_t *pcs, size_t n)
@@ -128,6 +126,13 @@ static void on_thread(cd__thread *thr, void *ctx)
 {
     snap *s = ctx;
     if (s->opt != NULL && thr == s->opt->skip)
+        return;
+    /* The crash report below "system" leaves out the runtime's threads
+     * that run no task: Go's GOTRACEBACK=all shows the program's
+     * goroutines, not the runtime's. */
+    if (s->opt != NULL && s->opt->user_only &&
+        (thr->kind == CD__THREAD_WORKER || thr->kind == CD__THREAD_SYSTEM) &&
+        !cd__sched_thread_task(thr, &(cd__task_view){0}))
         return;
     uintptr_t bpcs[CD__FPWALK_MAX];
     size_t bn = 0;
@@ -198,14 +203,11 @@ static int by_kind_id(const void *a, const void *b)
 /* The frames below a task's function: cut from the end of its stack
  * (task_base, plus the return address into run_task before them). Only
  * when they are really there: a truncated walk keeps everything. */
-static void trim_base(ent *e, const uintptr_t *pool, const uintptr_t *base, size_t nbase)
+static size_t trim_base(const uintptr_t *pcs, size_t n, const uintptr_t *base, size_t nbase)
 {
-    if (nbase == 0 || e->n < nbase + 1)
-        return;
-    const uintptr_t *tail = pool + e->off + e->n - nbase;
-    if (memcmp(tail, base, nbase * sizeof *base) != 0)
-        return;
-    e->n -= nbase + 1;
+    if (nbase == 0 || n < nbase + 1 || memcmp(pcs + n - nbase, base, nbase * sizeof *base) != 0)
+        return n;
+    return n - (nbase + 1);
 }
 
 /* Step 2: current stacks of the threads that are running something. */
@@ -304,7 +306,8 @@ static int snap_take(snap *s, const cd__taskprof_dumpopt *opt)
              * and the stack we got may be the next task's. */
             if (!cd__sched_task_same(&e->tv))
                 continue;
-            trim_base(e, s->pool, base, nbase);
+            if (opt == NULL || !opt->runtime)
+                e->n = trim_base(s->pool + e->off, e->n, base, nbase);
         }
         s->e[w++] = *e;
     }
@@ -356,7 +359,7 @@ static int build(cd__pprof *p)
             l = (cd__pprof_label){"task", e->name, 0, NULL};
             nl = 1;
         } else if (e->kind == K_THREAD) {
-            l = (cd__pprof_label){"thread", kind_names[e->tkind], 0, NULL};
+            l = (cd__pprof_label){"thread", cd__thread_kind_name(e->tkind), 0, NULL};
             nl = 1;
         }
         if ((rc = cd__pprof_sample(p, pcs, n, false, &one, &l, nl)) < 0)
@@ -376,7 +379,7 @@ static char *labels_of(const ent *e)
         v = e->name;
     } else if (e->kind == K_THREAD) {
         k = "thread";
-        v = kind_names[e->tkind];
+        v = cd__thread_kind_name(e->tkind);
     } else {
         return NULL;
     }
@@ -458,6 +461,16 @@ static void print_frame(FILE *f, cd__symctx *sym, uintptr_t pc, bool exact)
     fputc('\n', f);
 }
 
+/* The frames of a stack, innermost first; exact: pcs[0] is an
+ * interrupted pc + 1 (the snapshot's convention), not a return address. */
+static void print_frames(FILE *f, cd__symctx *sym, const uintptr_t *pcs, size_t n, bool exact)
+{
+    for (size_t i = 0; i < n; i++)
+        print_frame(f, sym, exact && i == 0 ? pcs[i] - 1 : pcs[i], exact && i == 0);
+    if (n >= CD__FPWALK_MAX)
+        fputs("...additional frames elided...\n", f);
+}
+
 /* Go's printcreatedby: the function that spawned, at its call. */
 static void print_created_by(FILE *f, cd__symctx *sym, uintptr_t pc)
 {
@@ -469,9 +482,8 @@ static void print_created_by(FILE *f, cd__symctx *sym, uintptr_t pc)
     fputc('\n', f);
 }
 
-/* The block of one entry; pcs/n/exact: its stack (may be another than the
- * snapshot's: the SIGQUIT thread's at the signal); cpc: a thread's
- * creation pc (0: none). */
+/* The block of one entry; pcs/n/exact: its stack in the snapshot's pool;
+ * cpc: a thread's creation pc (0: none). */
 static void print_block(FILE *f, cd__symctx *sym, const ent *e, const uintptr_t *pcs, size_t n,
                         bool exact, uintptr_t cpc)
 {
@@ -483,8 +495,8 @@ static void print_block(FILE *f, cd__symctx *sym, const ent *e, const uintptr_t 
     if (e->kind == K_TASK)
         fprintf(f, "goroutine %llu [%s", (unsigned long long)e->id, state_text(e));
     else
-        fprintf(f, "thread M%llu [%s, %s", (unsigned long long)e->id, kind_names[e->tkind],
-                state_text(e));
+        fprintf(f, "thread M%llu [%s, %s", (unsigned long long)e->id,
+                cd__thread_kind_name(e->tkind), state_text(e));
     if (minutes >= 1)
         fprintf(f, ", %llu minutes", (unsigned long long)minutes);
     if (e->kind == K_TASK && e->name[0] != '\0') {
@@ -494,10 +506,7 @@ static void print_block(FILE *f, cd__symctx *sym, const ent *e, const uintptr_t 
     fputs("]:\n", f);
 
     if (n > 0) {
-        for (size_t i = 0; i < n; i++)
-            print_frame(f, sym, exact && i == 0 ? pcs[i] - 1 : pcs[i], exact && i == 0);
-        if (n == CD__FPWALK_MAX)
-            fputs("...additional frames elided...\n", f);
+        print_frames(f, sym, pcs, n, exact);
     } else if (e->kind == K_TASK && e->state == S_RUNNABLE) {
         if (e->fn != 0)
             print_frame(f, sym, e->fn, true); /* not started: its entry */
@@ -527,57 +536,48 @@ static uintptr_t thread_creator(const snap *s, const ent *e)
 int cd__taskprof_dump(FILE *f, const cd__taskprof_dumpopt *opt)
 {
     snap s;
-    cd__symctx *sym = NULL;
+    cd__symctx *sym = opt != NULL ? opt->sym : NULL, *own = NULL;
     int rc = snap_take(&s, opt);
     if (rc < 0)
         goto out;
-    if ((rc = cd__sym_begin(&sym)) < 0)
+    if (sym == NULL && (rc = cd__sym_begin(&own)) < 0)
         goto out;
-    bool first = true;
-    /* The thread the signal hit goes first, with its stack at the signal
-     * (Go prints the signalled goroutine first). */
-    size_t hit = s.n;
-    if (opt != NULL && opt->first_m != 0)
-        for (size_t i = 0; i < s.n; i++)
-            if (s.e[i].m == opt->first_m && s.e[i].state != S_RUNNABLE) {
-                hit = i;
-                break;
-            }
-    if (hit < s.n) {
-        ent *e = &s.e[hit];
-        uintptr_t pcs[CD__FPWALK_MAX];
-        size_t n = opt->first_n < CD__FPWALK_MAX ? opt->first_n : CD__FPWALK_MAX;
-        memcpy(pcs, opt->first_pcs, n * sizeof *pcs);
-        if (n > 0)
-            pcs[0]++; /* return-address convention, as the snapshot's */
-        ent tmp = *e;
-        if (e->kind == K_TASK) {
-            uintptr_t base[CD__SCHED_BASE_MAX];
-            size_t nbase = cd__sched_task_base(base, CD__SCHED_BASE_MAX);
-            /* trim_base works on the pool: do the same on pcs */
-            if (nbase > 0 && n >= nbase + 1 &&
-                memcmp(pcs + n - nbase, base, nbase * sizeof *base) == 0)
-                n -= nbase + 1;
-        }
-        print_block(f, sym, &tmp, pcs, n, n > 0, thread_creator(&s, e));
-        first = false;
-    }
+    if (sym == NULL)
+        sym = own;
     for (size_t i = 0; i < s.n; i++) {
-        if (i == hit)
-            continue;
         const ent *e = &s.e[i];
-        if (!first)
+        if (i > 0)
             fputc('\n', f);
-        first = false;
         print_block(f, sym, e, e->n > 0 ? s.pool + e->off : NULL, e->n, e->leaf_exact,
                     thread_creator(&s, e));
     }
     rc = ferror(f) ? -EIO : 0;
 out:
-    if (sym != NULL)
-        cd__sym_end(sym);
+    cd__sym_end(own);
     snap_free(&s);
     return rc;
+}
+
+void cd__taskprof_print_stack(FILE *f, cd__symctx *sym, const uintptr_t *pcs, size_t n, bool task,
+                              bool runtime, uintptr_t created_by)
+{
+    uintptr_t v[CD__FPWALK_MAX];
+    if (n > CD__FPWALK_MAX)
+        n = CD__FPWALK_MAX;
+    memcpy(v, pcs, n * sizeof *v);
+    if (n > 0)
+        v[0]++; /* the snapshot's convention for an interrupted pc */
+    if (task && !runtime) {
+        uintptr_t base[CD__SCHED_BASE_MAX];
+        size_t nbase = cd__sched_task_base(base, CD__SCHED_BASE_MAX);
+        n = trim_base(v, n, base, nbase);
+    }
+    if (n > 0)
+        print_frames(f, sym, v, n, true);
+    else
+        fputs("...frames not available...\n", f);
+    if (created_by != 0)
+        print_created_by(f, sym, created_by);
 }
 
 static int text(FILE *f, int debug)

@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/symbolize.h"
 #include "prof/profiles.h"
 #include "runtime/thread.h"
 
@@ -38,21 +39,35 @@
  * init/. Returns 0 or a negative errno. Thread-safe. */
 int cd__taskprof_register(void);
 
-/* Options of the debug=2 dump for the SIGQUIT handler (prof/sigquit.c). */
+/* Options of the debug=2 dump for the crash report (prof/crash.c). */
 typedef struct cd__taskprof_dumpopt {
-    bool signal_all;            /* ask every thread for its stack, even in a
-                                 * system call a signal interrupts (the process
-                                 * is about to exit) */
-    const cd__thread *skip;     /* a thread left out (the dumping thread), or NULL */
-    uint64_t first_m;           /* thread printed first (the one the signal hit), 0: none */
-    const uintptr_t *first_pcs; /* its stack at the signal: [0] the interrupted pc */
-    size_t first_n;
+    bool signal_all;        /* ask every thread for its stack, even in a
+                             * system call a signal interrupts (the process
+                             * is about to exit) */
+    const cd__thread *skip; /* a thread left out (the one the report began
+                             * with), or NULL */
+    bool user_only;         /* leave out pool and kit threads running no
+                             * task (GOTRACEBACK=all: the program's own) */
+    bool runtime;           /* keep the pool's frames below a task's
+                             * function (GOTRACEBACK=system) */
+    cd__symctx *sym;        /* a symbolizer to use, or NULL: one of its own */
 } cd__taskprof_dumpopt;
 
 /* Writes the debug=2 dump (Go's traceback shape) to f. NULL opt: the
  * profile's own (no thread skipped, careful signalling). Returns 0 or a
  * negative errno. Thread-safe; not async-signal-safe; allocates (malloc,
- * never GC memory) and symbolizes. */
+ * never GC memory), symbolizes, takes the thread registry's and the
+ * scheduler's locks. */
 int cd__taskprof_dump(FILE *f, const cd__taskprof_dumpopt *opt);
+
+/* The frames of one stack taken in a signal handler (cd__fpwalk_ucontext:
+ * pcs[0] the interrupted pc, then return addresses), in the dump's shape,
+ * then "created by" created_by when not 0 (a return address). A task's
+ * stack (task) loses the pool's frames below its function unless runtime.
+ * For the crash report, whose handler has printed the header. Takes no
+ * lock of the runtime (only sym's and the allocator's). Not
+ * async-signal-safe. */
+void cd__taskprof_print_stack(FILE *f, cd__symctx *sym, const uintptr_t *pcs, size_t n, bool task,
+                              bool runtime, uintptr_t created_by);
 
 #endif /* CDEBUG_PROF_TASKPROF_H */

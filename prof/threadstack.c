@@ -16,6 +16,7 @@
 #include "prof/threadstack.h"
 #include "base/clock.h"
 #include "base/futex.h"
+#include "base/sigsafe.h"
 
 #define TS_SIG SIGURG
 
@@ -75,8 +76,7 @@ static void install(void)
         return;
     }
     /* A handler of the program's own: leave it alone, ask no thread. */
-    if ((old.sa_flags & SA_SIGINFO) != 0 ||
-        (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)) {
+    if (cd__sig_is_handler(&old)) {
         init_rc = -EBUSY;
         return;
     }

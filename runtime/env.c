@@ -1,4 +1,5 @@
-/* runtime/env.c - the CDEBUG, CDMAXPROCS and CDGC environment variables.
+/* runtime/env.c - the CDEBUG, CDMAXPROCS, CDGC and CDTRACEBACK environment
+ * variables.
  *
  * Everything but cd__env_load() is a pure function over a cd__config: no
  * allocation, no I/O, no global state. That keeps the parsers testable with
@@ -397,6 +398,42 @@ int cd__env_parse_gc(cd__config *c, const char *s, cd__warn_fn warn, void *ctx)
     return 0;
 }
 
+/* ---- CDTRACEBACK --------------------------------------------------------- */
+
+/* GOTRACEBACK's names, then its historical numbers (Go's runtime
+ * documents 0, 1 and 2 as none, all and system). */
+static const struct {
+    const char *name;
+    int level;
+} tb_names[] = {
+    {"none", CD__TB_NONE},     {"single", CD__TB_SINGLE}, {"all", CD__TB_ALL},
+    {"system", CD__TB_SYSTEM}, {"crash", CD__TB_CRASH},   {"0", CD__TB_NONE},
+    {"1", CD__TB_ALL},         {"2", CD__TB_SYSTEM},
+};
+
+int cd__env_parse_traceback(cd__config *c, const char *s, cd__warn_fn warn, void *ctx)
+{
+    line l;
+
+    /* Set but empty: unset, as GOTRACEBACK= is in Go. */
+    if (s == NULL || *s == '\0')
+        return 0;
+    for (size_t i = 0; i < sizeof tb_names / sizeof tb_names[0]; i++)
+        if (strcmp(s, tb_names[i].name) == 0) {
+            c->traceback = tb_names[i].level;
+            return 0;
+        }
+    /* Go reads any other word as "all" with level 0; a typo here keeps
+     * the level in force, with a word. */
+    line_init(&l);
+    line_puts(&l, "cdebug: CDTRACEBACK: bad value ");
+    line_putq(&l, s, strlen(s));
+    line_puts(&l, " ignored (want none, single, all, system or crash); using ");
+    int in_force = c->traceback >= 0 && c->traceback <= CD__TB_CRASH ? c->traceback : 1;
+    line_puts(&l, tb_names[in_force].name); /* the first five rows are in level order */
+    return emit(&l, warn, ctx);
+}
+
 unsigned long cd__gc_divisor(int gc_percent)
 {
     if (gc_percent < 0)
@@ -432,6 +469,8 @@ void cd__config_defaults(cd__config *c)
     c->memprofilerate = CD__MEMPROFILERATE;
     c->cpuprofilerate = CD__CPUPROFILERATE;
     c->cmdlineredact = 2; /* CD_CMDLINE_SECRETS: secure by default */
+    c->sigquit = 1;       /* Go's: SIGQUIT dumps every goroutine */
+    c->traceback = CD__TB_SINGLE;
 }
 
 /* Writes one warning line to stderr in a single write(2), so lines from
@@ -463,7 +502,7 @@ static void warn_stderr(const char *msg, void *ctx)
 /* Every variable cdebug reads, for the secure-execution warning. */
 static const char *const env_names[] = {
     "CDEBUG", "CDMAXPROCS", "CDGC", "CDEBUG_HTTP_TOKEN", "CDEBUG_FLIGHT_MAX_BYTES",
-    "CDEBUG_TRACE_NO_TSC",
+    "CDEBUG_TRACE_NO_TSC", "CDTRACEBACK",
 };
 
 const char *cd__getenv(const char *name)
@@ -511,6 +550,7 @@ void cd__env_load(cd__config *c)
     (void)cd__env_parse_cdebug(c, cd__getenv("CDEBUG"), warn_stderr, NULL);
     (void)cd__env_parse_maxprocs(c, cd__getenv("CDMAXPROCS"), warn_stderr, NULL);
     (void)cd__env_parse_gc(c, cd__getenv("CDGC"), warn_stderr, NULL);
+    (void)cd__env_parse_traceback(c, cd__getenv("CDTRACEBACK"), warn_stderr, NULL);
     /* Runs from a constructor: do not leave a stray errno for main(). */
     errno = saved;
 }

@@ -1,4 +1,5 @@
-/* runtime/env.h - the CDEBUG, CDMAXPROCS and CDGC environment variables.
+/* runtime/env.h - the CDEBUG, CDMAXPROCS, CDGC and CDTRACEBACK environment
+ * variables.
  *
  * CDEBUG follows GODEBUG's grammar: comma-separated name=value pairs,
  * case-sensitive, the last occurrence of a name wins, empty items are skipped.
@@ -46,8 +47,13 @@ typedef struct cd__config {
     char memprofile_path[CD__PATH_MAX]; /* CDEBUG memprofile: allocs profile written at exit */
     int blockprofilerate;     /* CDEBUG blockprofilerate: Go's SetBlockProfileRate, 0 = off */
     int mutexprofilefraction; /* CDEBUG mutexprofilefraction: Go's SetMutexProfileFraction */
-    int sigquit;                        /* CDEBUG sigquit: 0/1, SIGQUIT dumps tasks and exits 2 */
+    int sigquit;                        /* CDEBUG sigquit: 0/1 (default 1), SIGQUIT dumps tasks
+                                         * and exits 2 */
+    int traceback;                      /* CDTRACEBACK: a CD__TB_* level, default single */
 } cd__config;
+
+/* CDTRACEBACK levels, GOTRACEBACK's (prof/crash.h says what each prints). */
+enum { CD__TB_NONE, CD__TB_SINGLE, CD__TB_ALL, CD__TB_SYSTEM, CD__TB_CRASH };
 
 /* Receives one warning line (no trailing newline). */
 typedef void (*cd__warn_fn)(const char *line, void *ctx);
@@ -66,6 +72,12 @@ int cd__env_parse_maxprocs(cd__config *c, const char *s, cd__warn_fn warn, void 
 /* Applies a CDGC value ("off" or 0..INT_MAX percent). Returns warnings count. */
 int cd__env_parse_gc(cd__config *c, const char *s, cd__warn_fn warn, void *ctx);
 
+/* Applies a CDTRACEBACK value: none, single, all, system or crash, or
+ * Go's numeric synonyms 0 (none), 1 (all) and 2 (system); empty means
+ * unset. Returns the number of warnings (a bad value: one, the level in
+ * force kept). Pure. */
+int cd__env_parse_traceback(cd__config *c, const char *s, cd__warn_fn warn, void *ctx);
+
 /* Strict unsigned decimal parse: [0-9]+ only, value <= max. 0 or -EINVAL
  * (empty, other characters) or -ERANGE (> max). Pure. */
 int cd__parse_uint(const char *s, uint64_t max, uint64_t *out);
@@ -83,7 +95,7 @@ unsigned long cd__gc_divisor(int gc_percent);
  * environment must not change meanwhile); not async-signal-safe; O(environ). */
 const char *cd__getenv(const char *name);
 
-/* Reads CDEBUG, CDMAXPROCS and CDGC from the environment into c, writing
+/* Reads CDEBUG, CDMAXPROCS, CDGC and CDTRACEBACK from the environment into c, writing
  * warnings to stderr; in a secure-execution process it reads none of them
  * and writes one line naming the cdebug variables that were set. Called
  * once by cd_init. */

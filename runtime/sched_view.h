@@ -51,7 +51,8 @@ enum {
 void cd__sched_foreach_task(unsigned which, cd__task_visit visit, void *ctx);
 
 /* The task thr runs now (running, or blocked in cd_block_begin), copied
- * into *v: false when it runs none. Thread-safe; not async-signal-safe. */
+ * into *v: false when it runs none. Thread-safe; async-signal-safe (atomic
+ * loads only: the crash report's handler reads its own thread's task). */
 bool cd__sched_thread_task(const cd__thread *thr, cd__task_view *v);
 
 /* The name of the task thr runs, or NULL: a few loads, for a signal

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include <gc/gc.h>
@@ -50,6 +51,10 @@ attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n, unsigned s
      * thread's stacks are empty, which is all a failure here costs. Early:
      * the registration stack below is such a walk. */
     (void)cd__fpwalk_thread_init();
+    /* Where the fatal-signal handlers run: without it, a stack overflow
+     * cannot be reported (the kernel finds no stack for the handler and
+     * kills the process). */
+    t->sigstack = cd__sigstack_add(&t->sigstack_len);
     if (pcs != NULL) {
         t->ncreate = (uint32_t)(n < CD__THREAD_CREATE_DEPTH ? n : CD__THREAD_CREATE_DEPTH);
         memcpy(t->create_pcs, pcs, t->ncreate * sizeof pcs[0]);
@@ -60,6 +65,7 @@ attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n, unsigned s
     if (gc && !GC_thread_is_registered()) {
         struct GC_stack_base sb;
         if (GC_get_stack_base(&sb) != GC_SUCCESS) {
+            cd__sigstack_drop(t->sigstack, t->sigstack_len);
             free(t);
             return -EAGAIN;
         }
@@ -177,7 +183,55 @@ void cd__thread_detach(void)
     cd__self = NULL;
     if (t->gc_registered)
         GC_unregister_my_thread();
+    cd__sigstack_drop(t->sigstack, t->sigstack_len);
     free(t);
+}
+
+const char *cd__thread_kind_name(cd__thread_kind kind)
+{
+    static const char *const names[] = {"main", "worker", "system", "registered", "pthread"};
+    return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}
+
+void *cd__sigstack_add(size_t *len)
+{
+    *len = 0;
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) != 0 || (cur.ss_flags & SS_DISABLE) == 0)
+        return NULL; /* it has one: the program's or a sanitizer's */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t size = CD__SIGSTACK_SIZE;
+    long min = sysconf(_SC_MINSIGSTKSZ); /* larger on CPUs with wide vector registers */
+    if (min > 0 && (size_t)min * 4 > size)
+        size = ((size_t)min * 4 + page - 1) / page * page;
+    char *mem = mmap(NULL, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return NULL;
+    /* A guard page below: a handler that overflows its stack faults
+     * instead of writing over whatever is mapped there. */
+    (void)mprotect(mem, page, PROT_NONE);
+    stack_t ss = {.ss_sp = mem + page, .ss_size = size, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) != 0) {
+        munmap(mem, size + page);
+        return NULL;
+    }
+    *len = size + page;
+    return mem;
+}
+
+void cd__sigstack_drop(void *mem, size_t len)
+{
+    if (mem == NULL)
+        return;
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE) == 0 &&
+        (char *)cur.ss_sp > (char *)mem && (char *)cur.ss_sp < (char *)mem + len) {
+        if ((cur.ss_flags & SS_ONSTACK) != 0)
+            return; /* running on it (a handler detaching?): leave it be */
+        stack_t off = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+        (void)sigaltstack(&off, NULL);
+    }
+    munmap(mem, len);
 }
 
 /* The records of the threads a fork left behind (cd__thread_fork_child):

@@ -62,6 +62,10 @@ typedef struct cd__thread {
     _Atomic uint32_t block_n;
     _Atomic uintptr_t block_pcs[CD__FPWALK_MAX];
     int block_depth; /* nesting of cd_block_begin, owner only */
+    /* The alternate signal stack cdebug gave the thread (NULL: none, or
+     * the thread had its own), freed at detach. */
+    void *sigstack;
+    size_t sigstack_len;
     struct cd__thread *next;
 } cd__thread;
 
@@ -131,6 +135,31 @@ void cd__thread_block_exit(cd__thread *self);
  * cd__thread_foreach). Lock-free, async-signal-safe. */
 const char *cd__thread_block_read(cd__thread *t, uintptr_t *pcs, size_t max, size_t *n,
                                   uint64_t *since);
+
+/* The name of a thread kind in the task dump and the crash report:
+ * "main", "worker", "system", "registered" or "pthread". Async-signal-safe;
+ * pure. */
+const char *cd__thread_kind_name(cd__thread_kind kind);
+
+/* Bytes of the alternate signal stack a thread gets (the fatal-signal
+ * handlers run there, so a stack overflow is reported), plus one guard
+ * page below it. Go gives each M 32 KiB; the report's handler needs less
+ * than 16, a sanitizer's interceptors more. */
+#define CD__SIGSTACK_SIZE (64 * 1024)
+
+/* Gives the calling thread an alternate signal stack (sigaltstack) unless
+ * it has one already (the program's, a sanitizer's: kept). Returns the
+ * mapping to pass to cd__sigstack_drop, with its length in *len, or NULL
+ * when nothing was installed (the thread had one, or mmap failed: a stack
+ * overflow on that thread then kills it without a report). Every thread
+ * the registry attaches gets one; the crash report's own thread too. Not
+ * async-signal-safe (mmap). */
+void *cd__sigstack_add(size_t *len);
+
+/* Takes back a stack cd__sigstack_add installed on the calling thread
+ * (disables it unless the thread has another one by now) and unmaps it.
+ * NULL: nothing. Not async-signal-safe. */
+void cd__sigstack_drop(void *mem, size_t len);
 
 /* Creates a joinable kit thread that registers itself (kind, gc) before
  * running fn(arg) and detaches after. Signals are blocked in the new thread

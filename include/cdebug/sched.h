@@ -45,7 +45,8 @@ typedef struct cd_waitgroup {
  * async-signal-safe (two atomic stores); O(1). */
 CD_EXTERN void cd_wg_init(cd_waitgroup *wg);
 /* Adds delta (may be negative) to the count; waking waiters when it reaches
- * zero. A negative count aborts with a message (Go panics). As in Go, Adds
+ * zero. A negative count aborts with a message (Go panics; the crash report
+ * then exits with status 2, as Go's panic does: docs/crash.md). As in Go, Adds
  * that start a new round must happen after every Wait of the previous round
  * has returned. Thread-safe; not async-signal-safe; O(1), one atomic add
  * (plus a futex wake when the count reaches zero with waiters). */

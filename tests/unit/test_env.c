@@ -1,4 +1,4 @@
-/* tests/unit/test_env.c - CDEBUG, CDMAXPROCS and CDGC parsing.
+/* tests/unit/test_env.c - CDEBUG, CDMAXPROCS, CDGC and CDTRACEBACK parsing.
  *
  * The parsers are pure, so most tests drive them with literal strings and
  * collect the warning lines through the callback. One end-to-end test runs
@@ -104,6 +104,8 @@ static void test_defaults(void **state)
     assert_int_equal(c.scheddetail, 0);
     assert_int_equal(c.maxprocs, n);
     assert_int_equal(c.gc_percent, 100);
+    assert_int_equal(c.sigquit, 1); /* Go's SIGQUIT dump */
+    assert_int_equal(c.traceback, CD__TB_SINGLE);
 }
 
 /* ---- CDEBUG: valid input ------------------------------------------------- */
@@ -663,6 +665,56 @@ static void test_gc_texts(void **state)
     assert_int_equal(c.gc_percent, -1);
 }
 
+/* ---- CDTRACEBACK ----------------------------------------------------------- */
+
+static void test_traceback(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int want, nwarn;
+    } cases[] = {
+        {NULL, CD__TB_SINGLE, 0},
+        {"", CD__TB_SINGLE, 0},
+        {"none", CD__TB_NONE, 0},
+        {"single", CD__TB_SINGLE, 0},
+        {"all", CD__TB_ALL, 0},
+        {"system", CD__TB_SYSTEM, 0},
+        {"crash", CD__TB_CRASH, 0},
+        /* Go's historical numbers. */
+        {"0", CD__TB_NONE, 0},
+        {"1", CD__TB_ALL, 0},
+        {"2", CD__TB_SYSTEM, 0},
+        /* Rejected: the default stays. */
+        {"3", CD__TB_SINGLE, 1},
+        {"ALL", CD__TB_SINGLE, 1},
+        {"all ", CD__TB_SINGLE, 1},
+        {"wer", CD__TB_SINGLE, 1},
+        {"-1", CD__TB_SINGLE, 1},
+        {"crash,all", CD__TB_SINGLE, 1},
+    };
+    for (size_t i = 0; i < NELEM(cases); i++) {
+        cd__config c = defaults();
+        warns w;
+        reset(&w);
+        int n = cd__env_parse_traceback(&c, cases[i].in, collect, &w);
+        assert_int_equal(n, w.n);
+        if (n != cases[i].nwarn || c.traceback != cases[i].want)
+            fail_msg("\"%s\": %d warnings, level %d; want %d, %d",
+                     cases[i].in ? cases[i].in : "(null)", n, c.traceback, cases[i].nwarn,
+                     cases[i].want);
+    }
+    /* The text names the level in force, which an earlier value set. */
+    cd__config c = defaults();
+    warns w;
+    reset(&w);
+    c.traceback = CD__TB_CRASH;
+    assert_int_equal(cd__env_parse_traceback(&c, "\x1b[2J", collect, &w), 1);
+    assert_string_equal(w.line[0], "cdebug: CDTRACEBACK: bad value \"\\x1b[2J\" ignored "
+                                   "(want none, single, all, system or crash); using crash");
+    assert_int_equal(c.traceback, CD__TB_CRASH);
+}
+
 static void test_gc_divisor(void **state)
 {
     (void)state;
@@ -765,6 +817,18 @@ static void test_env_load(void **state)
     assert_int_equal(errno, 1234);
     assert_string_equal(out, "");
     assert_cfg_eq(&c, &d);
+
+    /* CDTRACEBACK is read too; a bad one warns after the others. */
+    assert_int_equal(setenv("CDTRACEBACK", "system", 1), 0);
+    load_capturing(&c, out, sizeof(out));
+    assert_string_equal(out, "");
+    assert_int_equal(c.traceback, CD__TB_SYSTEM);
+    assert_int_equal(setenv("CDTRACEBACK", "loud", 1), 0);
+    load_capturing(&c, out, sizeof(out));
+    assert_string_equal(out, "cdebug: CDTRACEBACK: bad value \"loud\" ignored "
+                             "(want none, single, all, system or crash); using single\n");
+    assert_int_equal(c.traceback, CD__TB_SINGLE);
+    unsetenv("CDTRACEBACK");
 }
 
 static void test_http_settings(void **state)
@@ -869,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_gc),
         cmocka_unit_test(test_gc_texts),
         cmocka_unit_test(test_gc_divisor),
+        cmocka_unit_test(test_traceback),
         cmocka_unit_test(test_env_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,7 @@
  * lies above every mapping this test makes.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -303,6 +304,30 @@ static void test_altstack_from_context(void **state)
     __asm__ volatile("" ::: "memory");
 }
 
+/* A stack overflow seen from a crash handler: the interrupted stack
+ * pointer lies just below the thread's stack (in its guard), its frame
+ * pointer in the stack. The walk follows the frames; a stack pointer far
+ * below is no stack of the thread's. */
+static KEEP void test_overflow_context(void **state)
+{
+    (void)state;
+    pthread_attr_t a;
+    void *addr;
+    size_t size;
+    assert_int_equal(pthread_getattr_np(pthread_self(), &a), 0);
+    assert_int_equal(pthread_attr_getstack(&a, &addr, &size), 0);
+    pthread_attr_destroy(&a);
+    uintptr_t lo = (uintptr_t)addr, out[8];
+    ucontext_t uc;
+    context_with(&uc, lo - 256, (uintptr_t)__builtin_frame_address(0));
+    size_t n = cd__fpwalk_ucontext(&uc, out, 8);
+    assert_true(n >= 2);
+    assert_true(out[1] == (uintptr_t)__builtin_return_address(0));
+    context_with(&uc, lo - (1u << 20), (uintptr_t)__builtin_frame_address(0)); /* 1 MiB */
+    assert_int_equal(cd__fpwalk_ucontext(&uc, out, 8), 1);
+    __asm__ volatile("" ::: "memory");
+}
+
 int main(void)
 {
     /* The main thread registers, with its stack bounds. */
@@ -315,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_redzone_from_trace),
         cmocka_unit_test_setup_teardown(test_altstack_from_here, setup_alt, teardown_alt),
         cmocka_unit_test_setup_teardown(test_altstack_from_context, setup_alt, teardown_alt),
+        cmocka_unit_test(test_overflow_context),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     cd_shutdown();

@@ -452,10 +452,10 @@ static void name_thread(exp *x, uint64_t thread, int64_t kind)
     note_oom(x, rc);
     if (rc <= 0)
         return;
-    static const char *const kinds[] = {"main", "worker", "service", "registered"};
+    static const char *const kinds[] = {"main", "worker", "service", "registered", "pthread"};
     char b[64];
     int n;
-    if (kind >= 0 && kind < 4)
+    if (kind >= 0 && kind < (int)(sizeof kinds / sizeof kinds[0]))
         n = snprintf(b, sizeof(b), "M%" PRIu64 " (%s)", thread, kinds[kind]);
     else
         n = snprintf(b, sizeof(b), "M%" PRIu64, thread);

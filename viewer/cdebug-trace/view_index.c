@@ -255,7 +255,7 @@ static void on_event(void *ud, const cd_tr_event *ev, int64_t ns)
     }
     uint32_t t = track_get(ix, VT_THREAD, thread);
     if (t != NO_ID32)
-        ix->tracks[t].thread_kind = kind <= 3 ? (uint8_t)kind : 255;
+        ix->tracks[t].thread_kind = kind <= 4 ? (uint8_t)kind : 255; /* 4: pthread (runtime/thread.h) */
 }
 
 /* User tasks: the lowest free row while they run. O(rows). */

@@ -34,14 +34,14 @@ static const char *track_kind_name(uint8_t k)
 /* Writes a track's display name ("Thread 3 (worker)") as a JSON string. */
 static void put_track_name(FILE *f, const vtrack *t)
 {
-    static const char *const tk[] = {"main", "worker", "service", "registered"};
+    static const char *const tk[] = {"main", "worker", "service", "registered", "pthread"};
     char buf[96];
     switch (t->kind) {
     case VT_WORKER:
         snprintf(buf, sizeof(buf), "Worker %" PRIu64, t->id);
         break;
     case VT_THREAD:
-        if (t->thread_kind <= 3)
+        if (t->thread_kind < sizeof tk / sizeof tk[0])
             snprintf(buf, sizeof(buf), "Thread %" PRIu64 " (%s)", t->id, tk[t->thread_kind]);
         else
             snprintf(buf, sizeof(buf), "Thread %" PRIu64, t->id);
