@@ -7,9 +7,21 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-# 1. Exported symbols: the public API and nothing else.
-extra=$(nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}' | grep -v '^cd_' || true)
+# 1. Exported symbols: the public API, the malloc family when the library
+# defines it (CDEBUG_MALLOC, off in sanitizer builds), and nothing else.
+family=(malloc calloc realloc free posix_memalign aligned_alloc memalign valloc pvalloc malloc_usable_size)
+exported=$(nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}')
+extra=$(grep -v '^cd_' <<<"$exported" | grep -vxF -f <(printf '%s\n' "${family[@]}") || true)
 [[ -z $extra ]] || fail "non-cd_ symbols exported: $(tr '\n' ' ' <<<"$extra")"
+want_family=0
+[[ -z $sanitize ]] && grep -q '^CDEBUG_MALLOC:BOOL=ON$' "$build/CMakeCache.txt" && want_family=1
+for sym in "${family[@]}"; do
+  if grep -qx "$sym" <<<"$exported"; then
+    ((want_family)) || fail "$sym exported by a build without cdebug's malloc"
+  else
+    ((!want_family)) || fail "$sym not exported (CDEBUG_MALLOC=ON)"
+  fi
+done
 for sym in cd_init cd_shutdown cd_alloc cd_gc cd_read_memstats cd_go cd_wg_wait cd_strerror \
   cd_err_name cd_trace_task_begin cd_trace_region_begin cd_trace_log cd_func_new cd_http_handle; do
   nm -D --defined-only "$build/libcdebug.so" | grep -q " $sym\$" || fail "$sym not exported"
