@@ -19,6 +19,9 @@
 #   - threads and fork while sampling (every allocation, then the default);
 #   - free of a pointer the allocator never returned: the same report and
 #     status as without cdebug.
+#   - /debug/vars' malloc object and /metrics' cdebug_malloc_* for glibc,
+#     jemalloc and (when installed) tcmalloc: the allocator named, HeapAlloc
+#     up by the 64 MiB kept, Go's relations between the fields, promtool.
 # A build without the interposer (CDEBUG_MALLOC=OFF, any sanitizer build)
 # skips (77): there is no malloc of cdebug's to test.
 set -euo pipefail
@@ -231,6 +234,17 @@ vars_check vars_glibc glibc
 vars_check vars_jemalloc jemalloc LD_PRELOAD="$lib $jemalloc"
 jq -e '.malloc.HeapReleased >= 0' "$tmp/vars_jemalloc/vars2.json" >/dev/null ||
     fail "jemalloc: no malloc.HeapReleased"
+# tcmalloc (gperftools, a benchmark package: scripts/bootstrap bench) when
+# installed.
+tcmalloc=
+for f in /usr/lib/x86_64-linux-gnu/libtcmalloc.so.4 /usr/lib/aarch64-linux-gnu/libtcmalloc.so.4; do
+    [[ -e $f ]] && { tcmalloc=$f; break; }
+done
+if [[ -n $tcmalloc ]]; then
+    vars_check vars_tcmalloc tcmalloc LD_PRELOAD="$lib $tcmalloc"
+else
+    ok "tcmalloc not installed: its figures not checked"
+fi
 
 # ---- threads and fork while sampling -------------------------------------------------------
 secs=3
