@@ -32,13 +32,6 @@
 
 static void *volatile sink;
 
-static uint64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Wall time in *wall, process CPU time (every thread: the parallel
  * markers too) in *cpu. */
 __attribute__((noinline)) static void loop(size_t size, uint64_t n, uint64_t *wall, uint64_t *cpu)
@@ -63,17 +56,8 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     uint64_t n = 20000000, size = 64;
-    for (int i = 1; i < argc; i++) {
-        if (strncmp(argv[i], "--iters=", 8) == 0) {
-            if (parse_u64(argv[i] + 8, 1000000000, &n) != 0 || n < 1000)
-                return usage();
-        } else if (strncmp(argv[i], "--size=", 7) == 0) {
-            if (parse_u64(argv[i] + 7, 65536, &size) != 0 || size < 1)
-                return usage();
-        } else {
-            return usage();
-        }
-    }
+    if (parse_iters_size(argc, argv, &n, &size) != 0)
+        return usage();
     int rc = cd_init();
     if (rc != 0) {
         fprintf(stderr, "bench_heapprof: cd_init: %s\n", cd_strerror(rc));

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
+#include <time.h>
 
 /* Strict unsigned decimal: digits only, no sign or space, at most max.
  * Returns 0, -EINVAL or -ERANGE. */
@@ -24,6 +26,34 @@ static inline int parse_u64(const char *s, uint64_t max, uint64_t *out)
     if (v > max)
         return -ERANGE;
     *out = v;
+    return 0;
+}
+
+/* The clock id's time in ns (CLOCK_MONOTONIC: wall; CLOCK_PROCESS_CPUTIME_ID:
+ * the process's CPU, every thread). */
+static inline uint64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The --iters=N (1000..1000000000) and --size=BYTES (1..65536) options of
+ * the allocation benchmarks, over the defaults in *n and *size. 0, or -1
+ * on anything else (the caller prints its usage). */
+static inline int parse_iters_size(int argc, char **argv, uint64_t *n, uint64_t *size)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--iters=", 8) == 0) {
+            if (parse_u64(argv[i] + 8, 1000000000, n) != 0 || *n < 1000)
+                return -1;
+        } else if (strncmp(argv[i], "--size=", 7) == 0) {
+            if (parse_u64(argv[i] + 7, 65536, size) != 0 || *size < 1)
+                return -1;
+        } else {
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -44,6 +44,7 @@
 #include "prof/cpuprof.h"
 #include "base/fpwalk.h"
 #include "prof/pprof.h"
+#include "runtime/mprof.h"
 #include "runtime/hooks.h"
 #include "runtime/env.h"
 #include "runtime/start.h"
@@ -977,7 +978,9 @@ static int encode(aggtab *tab, uint64_t lost, int64_t duration_ns, uint8_t **out
         if ((rc = cd__pprof_comment(p, c)) != 0)
             goto out;
     }
+    cd__mprof_quiet++; /* the encoder's and libdw's mallocs are the tool's */
     rc = cd__pprof_encode(p, out, len);
+    cd__mprof_quiet--;
 out:
     cd__pprof_free(p);
     return rc;

@@ -90,9 +90,13 @@ static int build(cd__pprof *p, const char *default_type)
         int64_t v[4];
         scale(c->allocs, c->alloc_bytes, r, &v[0], &v[1]);
         scale(sub0(c->allocs, c->frees), sub0(c->alloc_bytes, c->free_bytes), r, &v[2], &v[3]);
-        /* Go's "bytes" label: the bucket's object size. */
-        cd__pprof_label bytes = {.key = "bytes", .num = (int64_t)c->size};
-        rc = cd__pprof_sample(p, c->stk, c->depth, false, v, &bytes, c->allocs > 0 ? 1 : 0);
+        /* Go's "bytes" label: the bucket's object size (Go leaves it out of
+         * a bucket with no allocation); cdebug's "allocator": whose object. */
+        cd__pprof_label labels[2] = {
+            {.key = "allocator", .str = c->kind == CD__MPROF_MALLOC ? "malloc" : "gc"},
+            {.key = "bytes", .num = (int64_t)c->size},
+        };
+        rc = cd__pprof_sample(p, c->stk, c->depth, false, v, labels, c->allocs > 0 ? 2 : 1);
     }
     free(rows);
     return rc;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "prof/profiles.h"
+#include "runtime/mprof.h"
 #include "base/clock.h"
 #include "base/io.h"
 
@@ -81,10 +82,8 @@ static int render_text(const cd__profile *p, int debug, uint8_t **out, size_t *l
     return 0;
 }
 
-int cd__profile_render(const cd__profile *p, int debug, uint8_t **out, size_t *len)
+static int render(const cd__profile *p, int debug, uint8_t **out, size_t *len)
 {
-    *out = NULL;
-    *len = 0;
     if (debug > 0)
         return render_text(p, debug, out, len);
     cd__pprof *b = cd__pprof_new();
@@ -94,6 +93,17 @@ int cd__profile_render(const cd__profile *p, int debug, uint8_t **out, size_t *l
     if (rc == 0)
         rc = cd__pprof_encode(b, out, len);
     cd__pprof_free(b);
+    return rc;
+}
+
+int cd__profile_render(const cd__profile *p, int debug, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    /* The render's mallocs are the tool's, not the program's. */
+    cd__mprof_quiet++;
+    int rc = render(p, debug, out, len);
+    cd__mprof_quiet--;
     return rc;
 }
 
@@ -120,6 +130,7 @@ int cd__profile_render_delta(const cd__profile *p, int64_t seconds, cd__profile_
     *len = 0;
     if (!p->delta || seconds <= 0)
         return -EINVAL;
+    cd__mprof_quiet++; /* the tool's mallocs, as in cd__profile_render */
     cd__pprof *b0 = cd__pprof_new(), *b1 = cd__pprof_new();
     int rc = -ENOMEM;
     if (b0 == NULL || b1 == NULL)
@@ -144,5 +155,6 @@ int cd__profile_render_delta(const cd__profile *p, int64_t seconds, cd__profile_
 out:
     cd__pprof_free(b0);
     cd__pprof_free(b1);
+    cd__mprof_quiet--;
     return rc;
 }

@@ -31,6 +31,10 @@
  * links), run at most once per collection by the sampling slow path and by
  * every profile read: O(live sampled objects), amortised over the bytes
  * allocated per collection.
+ *
+ * A malloc'd object (runtime/malloc.c) has no link and no cycle: its
+ * allocation and its free (free, realloc) are counted in the published
+ * counts when they happen (mprof.h says why).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +58,8 @@
 #include "runtime/thread.h"
 
 __thread int64_t cd__mprof_next __attribute__((tls_model("initial-exec")));
+__thread unsigned cd__mprof_busy __attribute__((tls_model("initial-exec")));
+__thread unsigned cd__mprof_quiet __attribute__((tls_model("initial-exec")));
 _Atomic uint32_t cd__mprof_filter[1u << CD__MPROF_FILTER_BITS];
 
 /* The calling thread's PRNG state (0: not seeded yet). */
@@ -86,18 +92,36 @@ typedef struct hbucket {
     cyc future[NFUTURE];
     uint64_t fcycle[NFUTURE]; /* the cycle each future slot holds */
     uint32_t depth;
+    cd__mprof_kind kind;
     uintptr_t stk[]; /* return addresses, innermost first */
 } hbucket;
 
 /* A sampled object not yet seen freed. */
 typedef struct hrec {
-    void *obj;      /* the long link: bdwgc sets it to NULL when the object dies */
+    void *obj;      /* the long link: bdwgc sets it to NULL when the object dies
+                       (a malloc'd object's is never cleared) */
     uintptr_t addr; /* the object's address */
     hbucket *b;
     struct hrec *next;
 } hrec;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* mu, with the thread marked busy while it holds it: a malloc made under
+ * it (records, tables, rows) is forwarded untouched instead of sampled,
+ * which would take mu again. */
+static void lock(void)
+{
+    cd__mprof_busy++;
+    pthread_mutex_lock(&mu);
+}
+
+static void unlock(void)
+{
+    pthread_mutex_unlock(&mu);
+    cd__mprof_busy--;
+}
+
 /* Everything below is guarded by mu. */
 static hbucket **btab; /* bucket hash table, 1 << bbits chains */
 static unsigned bbits;
@@ -115,9 +139,9 @@ static size_t rec_slot(uintptr_t addr)
     return (size_t)(((uint64_t)addr * 0x9e3779b97f4a7c15ull) >> (64 - rbits));
 }
 
-static uint64_t stack_hash(const uintptr_t *stk, size_t depth, uint64_t size)
+static uint64_t stack_hash(const uintptr_t *stk, size_t depth, uint64_t size, cd__mprof_kind kind)
 {
-    uint64_t h = cd__mix64(size + depth);
+    uint64_t h = cd__mix64(size + depth + ((uint64_t)kind << 56));
     for (size_t i = 0; i < depth; i++)
         h = cd__mix64(h ^ stk[i]);
     return h;
@@ -150,6 +174,19 @@ static void account(hbucket *b, uint64_t cycle, bool is_free)
     } else {
         b->future[s].allocs++;
         b->future[s].alloc_bytes += b->size;
+    }
+}
+
+/* Counts one allocation or free of a malloc'd object of b's size in the
+ * published counts, at once (see mprof.h). mu held. O(1). */
+static void account_now(hbucket *b, bool is_free)
+{
+    if (is_free) {
+        b->active.frees++;
+        b->active.free_bytes += b->size;
+    } else {
+        b->active.allocs++;
+        b->active.alloc_bytes += b->size;
     }
 }
 
@@ -220,14 +257,14 @@ static int tables_init(void)
     return 0;
 }
 
-/* The bucket of (stack, size), created when new. mu held. NULL on out of
- * memory. O(depth) expected. */
-static hbucket *bucket_get(const uintptr_t *stk, size_t depth, uint64_t size)
+/* The bucket of (stack, size, allocator), created when new. mu held. NULL
+ * on out of memory. O(depth) expected. */
+static hbucket *bucket_get(const uintptr_t *stk, size_t depth, uint64_t size, cd__mprof_kind kind)
 {
-    uint64_t h = stack_hash(stk, depth, size);
+    uint64_t h = stack_hash(stk, depth, size, kind);
     size_t s = (size_t)(h >> (64 - bbits));
     for (hbucket *b = btab[s]; b != NULL; b = b->hnext)
-        if (b->hash == h && b->size == size && b->depth == depth &&
+        if (b->hash == h && b->size == size && b->depth == depth && b->kind == kind &&
             memcmp(b->stk, stk, depth * sizeof *stk) == 0)
             return b;
     hbucket *b = calloc(1, sizeof *b + depth * sizeof *stk);
@@ -236,6 +273,7 @@ static hbucket *bucket_get(const uintptr_t *stk, size_t depth, uint64_t size)
     b->hash = h;
     b->size = size;
     b->depth = (uint32_t)depth;
+    b->kind = kind;
     memcpy(b->stk, stk, depth * sizeof *stk);
     b->hnext = btab[s];
     btab[s] = b;
@@ -246,11 +284,17 @@ static hbucket *bucket_get(const uintptr_t *stk, size_t depth, uint64_t size)
     return b;
 }
 
+/* An atomic add, not a load and a store under mu: pins are added without
+ * it (cd__mprof_filter_pin). Once per sample or free of a sampled object. */
 static void filter_add(uintptr_t addr, int d)
 {
-    _Atomic uint32_t *c = &cd__mprof_filter[cd__mprof_slot((const void *)addr)];
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + (uint32_t)d,
-                          memory_order_relaxed);
+    atomic_fetch_add_explicit(&cd__mprof_filter[cd__mprof_slot((const void *)addr)], (uint32_t)d,
+                              memory_order_relaxed);
+}
+
+void cd__mprof_filter_pin(const void *p)
+{
+    filter_add((uintptr_t)p, +1);
 }
 
 static bool rec_dead(const hrec *r)
@@ -375,8 +419,8 @@ static void thread_init(void)
         (void)cd__fpwalk_thread_init();
 }
 
-/* Records p (n bytes, stack stk) as a sampled object. */
-static void record(void *p, size_t n, const uintptr_t *stk, size_t depth)
+/* Records p (n bytes, stack stk) as a sampled object of `kind`'s. */
+static void record(void *p, size_t n, const uintptr_t *stk, size_t depth, cd__mprof_kind kind)
 {
     /* Read before the link exists: the first collection that can see the
      * link begins after this read (registering waits for bdwgc's lock). */
@@ -387,19 +431,23 @@ static void record(void *p, size_t n, const uintptr_t *stk, size_t depth)
     r->obj = p;
     r->addr = (uintptr_t)p;
     /* The record is malloc'd, so bdwgc never scans it: the link does not
-     * keep the object alive. */
-    if (GC_register_long_link(&r->obj, p) != GC_SUCCESS)
+     * keep the object alive. A malloc'd object needs none: free tells. */
+    if (kind == CD__MPROF_GC && GC_register_long_link(&r->obj, p) != GC_SUCCESS)
         goto lost_free;
 
-    pthread_mutex_lock(&mu);
-    hbucket *b = tables_init() == 0 ? bucket_get(stk, depth, n) : NULL;
+    lock();
+    hbucket *b = tables_init() == 0 ? bucket_get(stk, depth, n, kind) : NULL;
     if (b == NULL) {
-        pthread_mutex_unlock(&mu);
-        (void)GC_unregister_long_link(&r->obj);
+        unlock();
+        if (kind == CD__MPROF_GC)
+            (void)GC_unregister_long_link(&r->obj);
         goto lost_free;
     }
     r->b = b;
-    account(b, cycle, false);
+    if (kind == CD__MPROF_GC)
+        account(b, cycle, false);
+    else
+        account_now(b, false);
     size_t s = rec_slot(r->addr);
     r->next = rtab[s];
     rtab[s] = r;
@@ -411,7 +459,7 @@ static void record(void *p, size_t n, const uintptr_t *stk, size_t depth)
      * records do not pile up between profile reads. */
     if (atomic_load_explicit(&gc_ended, memory_order_acquire) != synced)
         sweep_locked();
-    pthread_mutex_unlock(&mu);
+    unlock();
     return;
 
 lost_free:
@@ -420,20 +468,26 @@ lost:
     atomic_fetch_add_explicit(&nlost, 1, memory_order_relaxed);
 }
 
-__attribute__((noinline)) void cd__mprof_sample(void *p, size_t n)
+/* The slow path of both allocators, inlined into each entry point so the
+ * frame walk starts one frame below the allocating function. The thread is
+ * busy throughout: the first slow path of a thread cdebug does not know
+ * reads its stack bounds (pthread_getattr_np mallocs), and record mallocs. */
+__attribute__((always_inline)) static inline void sample(void *p, size_t n, cd__mprof_kind kind)
 {
     if (!atomic_load_explicit(&ready, memory_order_acquire)) {
-        /* Before cd_init reached us: look again after 64 KiB. */
+        /* Before cd_init reached us: look again after 64 KiB (or at once
+         * in the thread that initialises the sampler). */
         cd__mprof_next = 64 << 10;
         return;
     }
     int64_t r = atomic_load_explicit(&rate, memory_order_relaxed);
+    cd__mprof_busy++;
     bool first = tls_rng == 0;
     if (first)
         thread_init();
     if (r <= 0) {
         cd__mprof_next = INT64_MAX;
-        return;
+        goto out;
     }
     if (first) {
         /* The thread's first countdown (Go draws it when the mcache is
@@ -441,55 +495,92 @@ __attribute__((noinline)) void cd__mprof_sample(void *p, size_t n)
         int64_t pre = draw(r);
         if ((int64_t)n < pre) {
             cd__mprof_next = pre - (int64_t)n;
-            return;
+            goto out;
         }
     }
     cd__mprof_next = draw(r);
     if (n == 0)
-        return;
+        goto out;
     /* Walked here, in the frame called by the allocating function: skip 1
      * drops that function, so stk[0] is a return address in its caller. */
     uintptr_t stk[CD__FPWALK_MAX];
     size_t depth = cd__fpwalk_here(stk, CD__FPWALK_MAX, 1);
-    record(p, n, stk, depth);
+    record(p, n, stk, depth, kind);
+out:
+    cd__mprof_busy--;
 }
 
-bool cd__mprof_forget(void *p)
+__attribute__((noinline)) void cd__mprof_sample(void *p, size_t n)
 {
-    pthread_mutex_lock(&mu);
+    sample(p, n, CD__MPROF_GC);
+}
+
+__attribute__((noinline)) void cd__mprof_sample_malloc(void *p, size_t n)
+{
+    /* A failed allocation leaves the countdown run out: the next one is
+     * looked at. So does a malloc made by the sampler itself (busy), which
+     * must not re-enter it, and one of cdebug's own work (quiet). */
+    if (p == NULL || cd__mprof_busy || cd__mprof_quiet)
+        return;
+    sample(p, n, CD__MPROF_MALLOC);
+}
+
+/* Drops the live record of `kind`'s object at p, counting its free.
+ * Compares addresses only: p is never dereferenced. */
+static bool forget(void *p, cd__mprof_kind kind)
+{
+    lock();
     hrec *r = NULL;
     if (rtab != NULL) {
         /* Only a live record can be p's: a dead one at the same address is
-         * a reclaimed object whose memory p now reuses. */
+         * a reclaimed object whose memory p now reuses. Only the same
+         * allocator's: bdwgc may have unmapped a dead object's pages, which
+         * malloc then mapped again. */
         for (hrec **pp = &rtab[rec_slot((uintptr_t)p)]; *pp != NULL; pp = &(*pp)->next)
-            if ((*pp)->addr == (uintptr_t)p && !rec_dead(*pp)) {
+            if ((*pp)->addr == (uintptr_t)p && (*pp)->b->kind == kind && !rec_dead(*pp)) {
                 r = *pp;
                 *pp = r->next;
                 break;
             }
     }
     if (r == NULL) {
-        pthread_mutex_unlock(&mu);
+        unlock();
         return false;
     }
     nrecs--;
     filter_add(r->addr, -1);
-    account(r->b, atomic_load_explicit(&gc_started, memory_order_acquire) + 1, true);
-    pthread_mutex_unlock(&mu);
+    if (kind == CD__MPROF_GC)
+        account(r->b, atomic_load_explicit(&gc_started, memory_order_acquire) + 1, true);
+    else
+        account_now(r->b, true);
+    unlock();
     /* Outside mu: bdwgc's lock is never taken under ours. The caller still
      * holds p, so no collection clears the link meanwhile. */
-    (void)GC_unregister_long_link(&r->obj);
+    if (kind == CD__MPROF_GC)
+        (void)GC_unregister_long_link(&r->obj);
+    cd__mprof_busy++;
     free(r);
+    cd__mprof_busy--;
     return true;
+}
+
+bool cd__mprof_forget(void *p)
+{
+    return forget(p, CD__MPROF_GC);
+}
+
+bool cd__mprof_forget_malloc(void *p)
+{
+    return forget(p, CD__MPROF_MALLOC);
 }
 
 void cd__mprof_read_stats(cd__mprof_stats *s)
 {
-    pthread_mutex_lock(&mu);
+    lock();
     s->sampled = nsampled;
     s->records = nrecs;
     s->buckets = nbuckets;
-    pthread_mutex_unlock(&mu);
+    unlock();
     s->lost = atomic_load_explicit(&nlost, memory_order_relaxed);
 }
 
@@ -510,15 +601,17 @@ static void on_gc_event(GC_EventType e)
  * whole in both processes. Safe in any order with the other prepare
  * handlers (bdwgc's, the CPU profiler's): mu is a leaf, and a thread that
  * holds it waits for no lock (its malloc calls take glibc's arena locks,
- * which fork takes only after every prepare handler). */
+ * which fork takes only after every prepare handler). Busy meanwhile: a
+ * prepare handler that runs after this one, or a child handler before the
+ * release, may malloc, which must not sample (mu is held). */
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&mu);
+    lock();
 }
 
 static void fork_release(void)
 {
-    pthread_mutex_unlock(&mu);
+    unlock();
 }
 
 static void register_atfork(void)
@@ -537,6 +630,11 @@ int cd__mprof_init(int64_t memprofilerate)
     if (rc != 0 && rc != -EEXIST)
         return rc;
     atomic_store_explicit(&ready, true, memory_order_release);
+    /* The initialising thread (main, normally) may hold the placeholder
+     * countdown of an allocation made before: its next allocation draws
+     * the real one. Other threads that allocated before keep theirs (at
+     * most 64 KiB unsampled). */
+    cd__mprof_next = 0;
     return 0;
 }
 
@@ -554,23 +652,24 @@ double cd__mprof_sample_prob(double bytes, int64_t r)
 
 int cd__mprof_snapshot(cd__mprof_row **out, size_t *n)
 {
-    pthread_mutex_lock(&mu);
+    lock();
     sweep_locked();
     uint64_t ended = atomic_load_explicit(&gc_ended, memory_order_acquire);
     bool any = false;
     for (hbucket *b = ball; b != NULL; b = b->all) {
         publish(b, ended);
-        any |= b->active.allocs != 0 || b->active.frees != 0;
+        if (b->kind == CD__MPROF_GC)
+            any |= b->active.allocs != 0 || b->active.frees != 0;
     }
     /* Go's rule: nothing published at all suggests no collection has run
      * (or collection is off); publish every cycle so the profile is not
-     * empty. */
+     * empty. Malloc counts are always published, so only bdwgc's tell. */
     if (!any)
         for (hbucket *b = ball; b != NULL; b = b->all)
             publish(b, UINT64_MAX);
     cd__mprof_row *rows = malloc((nbuckets ? nbuckets : 1) * sizeof *rows);
     if (rows == NULL) {
-        pthread_mutex_unlock(&mu);
+        unlock();
         return -ENOMEM;
     }
     size_t k = 0;
@@ -582,8 +681,9 @@ int cd__mprof_snapshot(cd__mprof_row **out, size_t *n)
                                     .allocs = b->active.allocs,
                                     .frees = b->active.frees,
                                     .alloc_bytes = b->active.alloc_bytes,
-                                    .free_bytes = b->active.free_bytes};
-    pthread_mutex_unlock(&mu);
+                                    .free_bytes = b->active.free_bytes,
+                                    .kind = b->kind};
+    unlock();
     *out = rows;
     *n = k;
     return 0;
@@ -591,9 +691,9 @@ int cd__mprof_snapshot(cd__mprof_row **out, size_t *n)
 
 int64_t cd__mprof_buckets(void)
 {
-    pthread_mutex_lock(&mu);
+    lock();
     int64_t n = (int64_t)nbuckets;
-    pthread_mutex_unlock(&mu);
+    unlock();
     return n;
 }
 

@@ -1,7 +1,8 @@
 /* runtime/mprof.h - the heap sampler: Go's MemProfileRate sampling of the
- * cd_alloc family, the core of the "heap" and "allocs" profiles
- * (prof/heapprof.h renders them). Go keeps the same in its runtime
- * (mprof.go): the allocator calls it on every allocation.
+ * cd_alloc family and of the malloc family (runtime/malloc.h), the core of
+ * the "heap" and "allocs" profiles (prof/heapprof.h renders them). Go keeps
+ * the same in its runtime (mprof.go): the allocator calls it on every
+ * allocation.
  *
  * Sampling. Every thread keeps a countdown of bytes until its next sample
  * (cd__mprof_next, Go's mcache.nextSample). An allocation of n bytes
@@ -21,6 +22,21 @@
  * unlike a finalizer, leaves the object's own finalizer slot to the user.
  * cd_free and cd_realloc of a sampled object drop its record first
  * (cd__mprof_free), counting the free.
+ *
+ * Two allocators. Both share the countdown (one Poisson process over every
+ * byte the thread allocates, as Go's one mcache). A malloc'd object is not
+ * bdwgc's: its record has no link, and only free and realloc end it
+ * (cd__mprof_forget_malloc). Its counts are published at once, not at the
+ * next collection: Go waits for a collection because that is when it learns
+ * of frees, but a malloc free is known when it happens, and a program that
+ * only mallocs may never collect. Buckets are per allocator; a row says
+ * whose it is (the profiles' `allocator` label).
+ *
+ * Re-entrancy. The sampler itself mallocs (records, tables, the snapshot)
+ * and the malloc family calls the sampler: cd__mprof_busy is non-zero while
+ * a thread runs sampler code (its lock held, or a sample being taken), and
+ * the malloc family then forwards without sampling, so no call re-enters
+ * the sampler or waits for the lock its own thread holds.
  *
  * Records are grouped in buckets keyed by (stack, size), as Go's mprof
  * buckets, with counts of allocations and frees (objects and bytes). Counts
@@ -50,9 +66,26 @@
 extern __thread int64_t cd__mprof_next __attribute__((tls_model("initial-exec")));
 
 /* Counting filter over sampled addresses: slot (address hash) counts the
- * live records whose address hashes there. 0 proves "not sampled". Written
- * under the sampler's mutex, read with relaxed loads by cd__mprof_free. */
+ * live records whose address hashes there, plus the pinned addresses
+ * (cd__mprof_filter_pin). 0 proves "neither sampled nor pinned". Updated
+ * with atomic adds, read with relaxed loads by the free paths. */
 extern _Atomic uint32_t cd__mprof_filter[1u << CD__MPROF_FILTER_BITS];
+
+/* Non-zero while the calling thread runs sampler code (see the top): the
+ * malloc family forwards its calls untouched. Initial-exec TLS. */
+extern __thread unsigned cd__mprof_busy __attribute__((tls_model("initial-exec")));
+
+/* Non-zero while the calling thread does cdebug's own work whose mallocs
+ * are the tool's, not the program's: rendering a profile (libdw reads
+ * every module's DWARF to symbolize it, megabytes a render; zlib, the
+ * encoder). Its mallocs are not sampled; its frees are looked up as usual.
+ * Go's runtime/pprof allocations do show in Go's profiles, but they are a
+ * few kilobytes; here they would drown the program's at
+ * memprofilerate=1. Initial-exec TLS; nest with ++ and --. */
+extern __thread unsigned cd__mprof_quiet __attribute__((tls_model("initial-exec")));
+
+/* Whose allocation a record or a row is: the profiles' `allocator` label. */
+typedef enum cd__mprof_kind { CD__MPROF_GC = 0, CD__MPROF_MALLOC = 1 } cd__mprof_kind;
 
 /* Sets memprofilerate (bytes per sample on average; 1 every allocation, 0
  * none) and listens to the collections (runtime/gcevents.h) that publish
@@ -84,6 +117,27 @@ void cd__mprof_sample(void *p, size_t n);
  * or moves p. Not async-signal-safe. Cost: a mutex and a hash lookup. */
 bool cd__mprof_forget(void *p);
 
+/* cd__mprof_sample for the malloc family (runtime/malloc.c): p (n bytes,
+ * NULL when the allocation failed) was just returned by the next
+ * allocator. Same frame rule: called directly from the malloc-family
+ * function the program called. Does nothing while cd__mprof_busy. Not
+ * async-signal-safe. Cost: as cd__mprof_sample, without bdwgc. */
+void cd__mprof_sample_malloc(void *p, size_t n);
+
+/* Drops p's record if p is a sampled malloc'd object, counting its free;
+ * true when it was. Never dereferences p: any value is safe (a pointer the
+ * allocator never returned finds no record). Call before the next
+ * allocator frees or moves p. Not async-signal-safe; must not be called
+ * while cd__mprof_busy (the thread may hold the lock). Cost: a mutex and a
+ * hash lookup. */
+bool cd__mprof_forget_malloc(void *p);
+
+/* Makes p's filter slot non-zero for good, so the free paths look at p
+ * (runtime/malloc.c pins its bootstrap arena's blocks, which must never
+ * reach the next allocator's free). Thread-safe; async-signal-safe (one
+ * atomic add); O(1). */
+void cd__mprof_filter_pin(const void *p);
+
 /* The filter slot of address p. Pure. */
 static inline size_t cd__mprof_slot(const void *p)
 {
@@ -101,14 +155,37 @@ __attribute__((always_inline)) static inline void cd__mprof_alloc(void *p, size_
         cd__mprof_sample(p, n);
 }
 
+/* The malloc family's countdown, run before forwarding an allocation of n
+ * bytes: true when it must be sampled (forward, then call
+ * cd__mprof_sample_malloc). Deciding first lets the usual case forward
+ * with a tail call, no frame of its own. */
+__attribute__((always_inline)) static inline bool cd__mprof_malloc_due(size_t n)
+{
+    return __builtin_expect((cd__mprof_next -= (int64_t)n) <= 0, 0);
+}
+
+/* The malloc family's allocation hook after the fact, as cd__mprof_alloc
+ * (p may be NULL: a failed allocation, which the slow path ignores). */
+__attribute__((always_inline)) static inline void cd__mprof_malloc_alloc(void *p, size_t n)
+{
+    if (__builtin_expect((cd__mprof_next -= (int64_t)n) <= 0, 0))
+        cd__mprof_sample_malloc(p, n);
+}
+
+/* Whether p's filter slot is in use: false proves p is neither a sampled
+ * object nor pinned. One relaxed load. Async-signal-safe. */
+static inline bool cd__mprof_maybe_sampled(const void *p)
+{
+    return __builtin_expect(
+        atomic_load_explicit(&cd__mprof_filter[cd__mprof_slot(p)], memory_order_relaxed) != 0, 0);
+}
+
 /* The free hook, for cd_free and cd_realloc before bdwgc releases p (not
  * NULL). Returns true when p was a sampled object (its record is gone and
  * the free counted). One relaxed load unless p's filter slot is in use. */
 static inline bool cd__mprof_free(void *p)
 {
-    if (__builtin_expect(atomic_load_explicit(&cd__mprof_filter[cd__mprof_slot(p)],
-                                              memory_order_relaxed) == 0,
-                         1))
+    if (!cd__mprof_maybe_sampled(p))
         return false;
     return cd__mprof_forget(p);
 }
@@ -122,12 +199,14 @@ typedef struct cd__mprof_row {
     uint64_t size; /* bytes of each object of the bucket */
     uint64_t hash; /* of (stack, size): a stable order for equal counts */
     uint64_t allocs, frees, alloc_bytes, free_bytes;
+    cd__mprof_kind kind; /* the allocator */
 } cd__mprof_row;
 
 /* Publishes what can be published and copies every bucket into a malloc'd
  * array (*out, *n; the caller frees it). As in Go's MemProfile, when
- * nothing is published yet (no collection has run, or collection is off),
- * every pending count is. Returns 0 or -ENOMEM. Thread-safe; not
+ * nothing of bdwgc's heap is published yet (no collection has run, or
+ * collection is off), every pending count is (malloc counts are never
+ * pending). Returns 0 or -ENOMEM. Thread-safe; not
  * async-signal-safe; O(records + buckets). */
 int cd__mprof_snapshot(cd__mprof_row **out, size_t *n);
 

@@ -1,5 +1,4 @@
 /* runtime/pthread_create.c - see pthread_create.h. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -9,6 +8,7 @@
 #include <stdlib.h>
 
 #include "base/fpwalk.h"
+#include "base/interpose.h"
 #include "runtime/pthread_create.h"
 #include "runtime/thread.h"
 
@@ -36,7 +36,9 @@ static create_fn resolve(void)
 {
     create_fn f = atomic_load_explicit(&next_create, memory_order_acquire);
     if (f == NULL) {
-        f = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
+        f = (create_fn)cd__interpose_next("pthread_create", (const void *)pthread_create);
+        if (f == NULL)
+            f = (create_fn)cd__interpose_libc("pthread_create", (const void *)pthread_create);
         if (f == NULL)
             return NULL;
         atomic_store_explicit(&next_create, f, memory_order_release);

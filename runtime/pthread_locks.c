@@ -23,7 +23,6 @@
  * internal locks are not); an uncontended lock is never an event, as in
  * Go; a recursive mutex already held by the caller succeeds at the try.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -33,6 +32,7 @@
 #include <stdlib.h>
 
 #include "base/clock.h"
+#include "base/interpose.h"
 #include "runtime/contention.h"
 #include "runtime/pthread_locks.h"
 
@@ -60,13 +60,15 @@ static struct {
     _Atomic(sem_fn) sem_wait;
 } next;
 
-/* The next definition of name; aborts the process when there is none (a
- * static executable: no lock could be taken at all). */
-static void *resolve(const char *name)
+/* The next definition of name (base/interpose.h), or libc's; aborts the
+ * process when there is none (no lock could be taken at all). */
+static void *resolve(const char *name, const void *self)
 {
-    void *f = dlsym(RTLD_NEXT, name);
+    void *f = cd__interpose_next(name, self);
+    if (f == NULL)
+        f = cd__interpose_libc(name, self);
     if (f == NULL) {
-        fprintf(stderr, "cdebug: %s: no next definition (static executable?)\n", name);
+        fprintf(stderr, "cdebug: %s: no next definition\n", name);
         abort();
     }
     return f;
@@ -77,7 +79,7 @@ static void *resolve(const char *name)
         __typeof__(atomic_load_explicit(&next.field, memory_order_acquire)) f_ =                  \
             atomic_load_explicit(&next.field, memory_order_acquire);                              \
         if (__builtin_expect(f_ == NULL, 0)) {                                                     \
-            f_ = (__typeof__(f_))resolve(name);                                                    \
+            f_ = (__typeof__(f_))resolve(name, NULL);                                              \
             atomic_store_explicit(&next.field, f_, memory_order_release);                         \
         }                                                                                          \
         f_;                                                                                        \

@@ -1,14 +1,16 @@
-/* vars/builtin.c - memstats and sched, and the registration of the
- * built-in vars (cmdline lives in vars/cmdline.c). See builtin.h.
+/* vars/builtin.c - memstats, malloc and sched, and the registration of
+ * the built-in vars (cmdline lives in vars/cmdline.c). See builtin.h.
  *
  * All three are read at render time without stopping the world:
  * cd_read_memstats takes bdwgc's allocation lock for a copy (about a
  * microsecond), cd_read_schedstats reads the pool's atomics, and cmdline
  * was copied from /proc/self/cmdline when the registry was created.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/mallocstats.h"
 #include "vars/builtin.h"
 #include "vars/cmdline.h"
 #include "vars/gofloat.h"
@@ -126,6 +128,42 @@ static void memstats_json(cd__buf *b)
     free(m);
 }
 
+/* ---- malloc ------------------------------------------------------------- */
+
+void cd__mallocstats_json(cd__buf *b, const cd__mallocstats *m)
+{
+    static const struct {
+        unsigned bit;
+        const char *key;
+        size_t off;
+    } fields[] = {
+        {CD__MS_HEAP_ALLOC, ",\"HeapAlloc\":", offsetof(cd__mallocstats, heap_alloc)},
+        {CD__MS_HEAP_SYS, ",\"HeapSys\":", offsetof(cd__mallocstats, heap_sys)},
+        {CD__MS_HEAP_IDLE, ",\"HeapIdle\":", offsetof(cd__mallocstats, heap_idle)},
+        {CD__MS_HEAP_INUSE, ",\"HeapInuse\":", offsetof(cd__mallocstats, heap_inuse)},
+        {CD__MS_HEAP_RELEASED, ",\"HeapReleased\":", offsetof(cd__mallocstats, heap_released)},
+    };
+    KEY(b, "{\"Allocator\":\"");
+    cd__buf_puts(b, m->allocator); /* a fixed word: nothing to escape */
+    cd__buf_putc(b, '"');
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (!(m->have & fields[i].bit))
+            continue;
+        cd__buf_puts(b, fields[i].key);
+        uint64_t v;
+        memcpy(&v, (const char *)m + fields[i].off, sizeof v);
+        cd__buf_u64(b, v);
+    }
+    cd__buf_putc(b, '}');
+}
+
+static void malloc_json(cd__buf *b)
+{
+    cd__mallocstats m;
+    cd__mallocstats_read(&m);
+    cd__mallocstats_json(b, &m);
+}
+
 /* ---- sched -------------------------------------------------------------- */
 
 void cd__sched_json(cd__buf *b, const cd_schedstats *s)
@@ -196,6 +234,7 @@ void cd__builtins_register(void)
 {
     cd__cmdline_read();
     add_builtin("cmdline", cd__cmdline_json);
+    add_builtin("malloc", malloc_json);
     add_builtin("memstats", memstats_json);
     add_builtin("sched", sched_json);
 }

@@ -1,4 +1,4 @@
-/* vars/builtin.h - the built-in vars: cmdline, memstats and sched.
+/* vars/builtin.h - the built-in vars: cmdline, malloc, memstats and sched.
  *
  * They are registered with the first use of the registry (cd__vars_init),
  * never from the library constructor. Their JSON is written by hand into
@@ -13,8 +13,10 @@
 #include "cdebug/runtime.h"
 #include "cdebug/sched.h"
 #include "base/buf.h"
+#include "runtime/mallocstats.h"
 
-/* Reads /proc/self/cmdline and publishes cmdline, memstats and sched.
+/* Reads /proc/self/cmdline and publishes cmdline, malloc, memstats and
+ * sched.
  * Called once, from cd__vars_init. Not thread-safe against itself. */
 void cd__builtins_register(void);
 
@@ -24,6 +26,11 @@ void cd__builtins_register(void);
  * BySize as 61 {"Size","Mallocs","Frees"} objects. Pure apart from b;
  * about 600 numbers, no printf. */
 void cd__memstats_json(cd__buf *b, const cd_memstats *m);
+
+/* Appends m as the malloc object: {"Allocator": NAME, then the figures
+ * the allocator gives, under Go's MemStats names: HeapAlloc, HeapSys,
+ * HeapIdle, HeapInuse, HeapReleased} (docs/vars.md). Pure apart from b. */
+void cd__mallocstats_json(cd__buf *b, const cd__mallocstats *m);
 
 /* Appends s as the sched object (fields in docs/vars.md). Pure apart from
  * b; O(workers). */

@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #include "cdebug/runtime.h"
 #include "cdebug/sched.h"
 #include "runtime/gcevents.h"
+#include "runtime/mallocstats.h"
 #include "base/buf.h"
 #include "vars/gofloat.h"
 #include "vars/prom.h"
@@ -364,6 +366,48 @@ static void runtime_metrics(prom *p, const cd_memstats *m, const cd_schedstats *
                "Workers handed to another thread when a task blocked.", s->handoffs);
 }
 
+/* The malloc heap (runtime/mallocstats.h): an info series naming the
+ * allocator, then the figures it gives, under the names of the collected
+ * heap's with "malloc_" (the `malloc` var's fields). */
+static void malloc_metrics(prom *p)
+{
+    cd__mallocstats m;
+    cd__mallocstats_read(&m);
+    static const char *const info = PREFIX "malloc_info";
+    (void)claim(&p->names, info);
+    header(p->b, info, "gauge", "The allocator serving malloc (always 1).", NULL, 0);
+    series(p->b, info, "allocator", m.allocator, strlen(m.allocator));
+    cd__buf_puts(p->b, "1\n");
+    static const struct {
+        unsigned bit;
+        const char *name, *help;
+        size_t off;
+    } fields[] = {
+        {CD__MS_HEAP_ALLOC, PREFIX "malloc_heap_alloc_bytes",
+         "Bytes in malloc'd blocks not yet freed (malloc.HeapAlloc).",
+         offsetof(cd__mallocstats, heap_alloc)},
+        {CD__MS_HEAP_SYS, PREFIX "malloc_heap_sys_bytes",
+         "Bytes of malloc heap obtained from the OS (malloc.HeapSys).",
+         offsetof(cd__mallocstats, heap_sys)},
+        {CD__MS_HEAP_IDLE, PREFIX "malloc_heap_idle_bytes",
+         "Bytes of malloc heap holding no block (malloc.HeapIdle).",
+         offsetof(cd__mallocstats, heap_idle)},
+        {CD__MS_HEAP_INUSE, PREFIX "malloc_heap_inuse_bytes",
+         "Bytes of malloc heap holding blocks (malloc.HeapInuse).",
+         offsetof(cd__mallocstats, heap_inuse)},
+        {CD__MS_HEAP_RELEASED, PREFIX "malloc_heap_released_bytes",
+         "Bytes of malloc heap returned to the OS (malloc.HeapReleased).",
+         offsetof(cd__mallocstats, heap_released)},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (!(m.have & fields[i].bit))
+            continue;
+        uint64_t v;
+        memcpy(&v, (const char *)&m + fields[i].off, sizeof v);
+        metric_u64(p, fields[i].name, "gauge", fields[i].help, v);
+    }
+}
+
 /* ---- user vars ---------------------------------------------------------- */
 
 /* "cdebug_" + sanitised name, or parent + "_" + sanitised key (malloc'd). */
@@ -589,6 +633,7 @@ char *cd_vars_prometheus(void)
         cd_read_memstats(m);
         cd_read_schedstats(s);
         runtime_metrics(&p, m, s);
+        malloc_metrics(&p);
         for (size_t i = 0; i < n && !b.oom; i++)
             user_var(&p, vars[i]);
     }

@@ -80,10 +80,23 @@ def main():
             die("a stack does not end with a blank line", i)
         i += 1
         # text/tabwriter: the file column starts at the same tab stop on
-        # every named frame line of a stack.
-        stops = {len(l.expandtabs(8)) - len(l.rsplit("\t", 1)[1]) for l in frames if l.count("\t") >= 3}
-        if len(stops) > 1:
-            die(f"stack columns not aligned: {sorted(stops)}", i)
+        # every named frame line of a run of them. An unnamed frame ("#\tPC",
+        # fewer cells) ends the column's block, as in Go's own output: a
+        # malloc called from code without frame pointers can leave one in
+        # the middle of a stack.
+        runs, cur = [], []
+        for l in frames:
+            if l.count("\t") >= 3:
+                cur.append(l)
+            elif cur:
+                runs.append(cur)
+                cur = []
+        if cur:
+            runs.append(cur)
+        for run in runs:
+            stops = {len(l.expandtabs(8)) - len(l.rsplit("\t", 1)[1]) for l in run}
+            if len(stops) > 1:
+                die(f"stack columns not aligned: {sorted(stops)}", i)
         vals = [int(x) for x in r.groups()[:4]]
         rows.append(vals + [top or "?"])
     # One blank line ended the last stack; the MemStats block follows one more.

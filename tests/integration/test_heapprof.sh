@@ -99,7 +99,11 @@ ok "memprofilerate=1: exact sites, in-use halving, -base"
 for f in heap1 allocs1 heap2; do
     python3 "$check" "$d1/$f.txt" >"$d1/$f.rows" || fail "$f.txt: not Go's debug=1 format"
 done
-cmp -s "$d1/heap1.rows" "$d1/allocs1.rows" || fail "heap and allocs debug=1 differ"
+# The same published counts for the program's sites (cd_alloc's, published
+# collection by collection); malloc's records, published as they happen
+# (cdebug's own allocations while rendering the first), may differ.
+cmp -s <(grep '_site$' "$d1/heap1.rows") <(grep '_site$' "$d1/allocs1.rows") ||
+    fail "heap and allocs debug=1 differ"
 rows=$d1/heap1.rows
 [[ $(head -n1 "$rows") == 'rate 2 frames_per_pc exact' ]] || { head -n1 "$rows"; fail "heap/2, one frame line per pc"; }
 want_row() { grep -qx "$1" "$rows" || { cat "$rows" >&2; fail "debug=1: no record '$1'"; }; }

@@ -7,14 +7,27 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-# 1. Exported symbols: the public API and the interposed pthread functions
-# (runtime/pthread_create.c, runtime/pthread_locks.c), nothing else.
-interposed='pthread_create|pthread_mutex_lock|pthread_rwlock_rdlock|pthread_rwlock_wrlock|pthread_cond_wait|pthread_cond_timedwait|pthread_join|sem_wait'
-extra=$(nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}' | grep -v '^cd_' |
-    grep -Evx "$interposed" || true)
-nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}' | grep -qx pthread_create ||
+# 1. Exported symbols: the public API, the malloc family when the library
+# defines it (CDEBUG_MALLOC, off in sanitizer builds), the interposed
+# pthread functions (runtime/pthread_create.c, runtime/pthread_locks.c),
+# and nothing else.
+family=(malloc calloc realloc free posix_memalign aligned_alloc memalign valloc pvalloc malloc_usable_size)
+pthreads=(pthread_create pthread_mutex_lock pthread_rwlock_rdlock pthread_rwlock_wrlock pthread_cond_wait
+    pthread_cond_timedwait pthread_join sem_wait)
+exported=$(nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}')
+extra=$(grep -v '^cd_' <<<"$exported" | grep -vxF -f <(printf '%s\n' "${family[@]}" "${pthreads[@]}") || true)
+grep -qx pthread_create <<<"$exported" ||
     fail "pthread_create is not exported: the program's threads would go unseen"
 [[ -z $extra ]] || fail "non-cd_ symbols exported: $(tr '\n' ' ' <<<"$extra")"
+want_family=0
+[[ -z $sanitize ]] && grep -q '^CDEBUG_MALLOC:BOOL=ON$' "$build/CMakeCache.txt" && want_family=1
+for sym in "${family[@]}"; do
+  if grep -qx "$sym" <<<"$exported"; then
+    ((want_family)) || fail "$sym exported by a build without cdebug's malloc"
+  else
+    ((!want_family)) || fail "$sym not exported (CDEBUG_MALLOC=ON)"
+  fi
+done
 for sym in cd_init cd_shutdown cd_alloc cd_gc cd_read_memstats cd_go cd_wg_wait cd_strerror \
   cd_err_name cd_trace_task_begin cd_trace_region_begin cd_trace_log cd_func_new cd_http_handle; do
   nm -D --defined-only "$build/libcdebug.so" | grep -q " $sym\$" || fail "$sym not exported"

@@ -5,6 +5,9 @@
 # server although the program never calls cd_init), and every
 # /debug/pprof/ route answers, threadcreate included (its profile once
 # registered itself from an object file nothing in a static link named).
+# The archive's malloc family (runtime/malloc.c, CDEBUG_MALLOC) is linked
+# into the program, which then defines malloc itself: its malloc sites are
+# in the heap profile.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
 
@@ -24,9 +27,16 @@ cat >"$tmp/app.c" <<'C'
 #include <cdebug/http.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 static cd_waitgroup wg;
 static void work(void *arg) { (void)arg; cd_wg_done(&wg); }
+static void *kept;
+__attribute__((noinline)) static void static_malloc_site(void) {
+    kept = malloc(1 << 20);
+    __asm__ volatile("" ::: "memory");
+}
 int main(void) {
+    static_malloc_site();
     /* No cd_init, no cd_shutdown: the constructor must have run. */
     sigset_t set;
     sigemptyset(&set);
@@ -76,7 +86,7 @@ cc -std=gnu11 -pthread -o "$tmp/app-pc" "$tmp/app.c" $(pkg-config --cflags --lib
 if ldd "$tmp/app-pc" | grep -q libcdebug; then fail "app-pc loads libcdebug.so"; fi
 
 check_routes() { # NAME BINARY
-    CDEBUG=http=127.0.0.1:0 start "$1" 'listening on' "$2"
+    CDEBUG=http=127.0.0.1:0,memprofilerate=1 start "$1" 'listening on' "$2"
     [[ $port -gt 0 ]] || fail "$1: no debug server (cd_http_port() = $port): the constructor did not run"
     local base=http://127.0.0.1:$port code name names
     code=$(fetch "$base/debug/pprof/")
@@ -96,8 +106,22 @@ check_routes() { # NAME BINARY
         code=$(fetch "$base$path")
         [[ $code == 200 ]] || fail "$1: $path: status $code"
     done
+    if ((malloc)); then
+        [[ $(fetch "$base/debug/pprof/heap?debug=1") == 200 ]] && grep -q 'static_malloc_site+' "$tmp/b" ||
+            fail "$1: the program's malloc site is not in the heap profile"
+    fi
     stop "$1" "$pid"
     ok "$1: static link, every route of the index answers ($(tr '\n' ' ' <<<"$names"))"
 }
+# With cdebug's malloc (CDEBUG_MALLOC, the default), the program defines the
+# malloc family, from the archive: nm shows it in the executable.
+malloc=0
+if grep -q '^CDEBUG_MALLOC:BOOL=ON$' "$build/CMakeCache.txt"; then
+    malloc=1
+    for app in "$tmp/app-pc" "$tmp/cm/build/app"; do
+        nm --defined-only "$app" | awk '$3 == "malloc" || $3 == "free" { n++ } END { exit n != 2 }' ||
+            fail "${app##*/}: does not define malloc and free (libcdebug.a's runtime/malloc.o)"
+    done
+fi
 check_routes pkgconfig "$tmp/app-pc"
 check_routes cmake "$tmp/cm/build/app"
