@@ -23,6 +23,7 @@
 #include "base/symbolize.h"
 #include "prof/crash.h"
 #include "prof/taskprof.h"
+#include "runtime/pthread_create.h"
 #include "runtime/env.h"
 #include "runtime/sched_view.h"
 #include "runtime/thread.h"
@@ -234,7 +235,9 @@ static int start_reporter(void)
             sigdelset(&all, sigs[i].sig);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_t th;
-    int rc = pthread_create(&th, NULL, reporter_main, NULL);
+    /* The kit's own creation: not registered as a program's thread would
+     * be (runtime/pthread_create.h), its mask kept whole. */
+    int rc = cd__pthread_create_kit(&th, NULL, reporter_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
         return -rc;

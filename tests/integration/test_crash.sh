@@ -158,7 +158,7 @@ else
     report segv-main 'SIGSEGV: segmentation violation' 'thread M1 \[main, running\]:'
     frames segv-main crash_null crash_here main
     crun segv-reg "$prog" segv-registered
-    report segv-reg 'SIGSEGV: segmentation violation' 'thread M[0-9]+ \[registered, running\]:'
+    report segv-reg 'SIGSEGV: segmentation violation' 'thread M[0-9]+ \[(registered|pthread), running\]:'
     frames segv-reg crash_null thread_main
     crun segv-thread "$prog" segv-thread
     report segv-thread 'SIGSEGV: segmentation violation' 'thread tid [0-9]+ \[unregistered, running\]:'
