@@ -156,32 +156,41 @@ EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
     return rc;
 }
 
-EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
+/* A rwlock acquisition: tried first when a profile is on, the wait timed
+ * only when contended. Inlined into each interposer, whose frame the
+ * event's stack skips. */
+static inline __attribute__((always_inline)) int rwlock_acquire(pthread_rwlock_t *l, rwlock_fn lock,
+                                                               rwlock_fn (*trylock)(void))
 {
-    rwlock_fn lock = NEXT(rdlock, "pthread_rwlock_rdlock");
     if (__builtin_expect(!profiling(), 1))
         return lock(l);
-    int rc = NEXT(tryrdlock, "pthread_rwlock_tryrdlock")(l);
+    int rc = trylock()(l);
     if (rc != EBUSY)
-        return rc;
+        return rc; /* taken, or an error lock would give too */
     uint64_t t0 = cd__nanotime();
     rc = lock(l);
     contended(t0);
     return rc;
 }
 
+static rwlock_fn tryrdlock(void)
+{
+    return NEXT(tryrdlock, "pthread_rwlock_tryrdlock");
+}
+
+static rwlock_fn trywrlock(void)
+{
+    return NEXT(trywrlock, "pthread_rwlock_trywrlock");
+}
+
+EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
+{
+    return rwlock_acquire(l, NEXT(rdlock, "pthread_rwlock_rdlock"), tryrdlock);
+}
+
 EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 {
-    rwlock_fn lock = NEXT(wrlock, "pthread_rwlock_wrlock");
-    if (__builtin_expect(!profiling(), 1))
-        return lock(l);
-    int rc = NEXT(trywrlock, "pthread_rwlock_trywrlock")(l);
-    if (rc != EBUSY)
-        return rc;
-    uint64_t t0 = cd__nanotime();
-    rc = lock(l);
-    contended(t0);
-    return rc;
+    return rwlock_acquire(l, NEXT(wrlock, "pthread_rwlock_wrlock"), trywrlock);
 }
 
 /* Not defined under ASan: with these definitions in an executable built

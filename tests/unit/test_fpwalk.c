@@ -76,18 +76,6 @@ static KEEP void context_with(ucontext_t *uc, uintptr_t sp, uintptr_t fp)
 #endif
 }
 
-static uintptr_t context_pc(const ucontext_t *uc)
-{
-#if defined(__x86_64__)
-    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-    return (uintptr_t)uc->uc_mcontext.pc;
-#else
-    (void)uc;
-    return 0;
-#endif
-}
-
 /* ---- plain walk ---------------------------------------------------- */
 
 static KEEP size_t inner(uintptr_t *out, uintptr_t *ret_inner)
@@ -150,7 +138,7 @@ static void test_redzone_from_context(void **state)
     uintptr_t out[8];
     size_t n = cd__fpwalk_ucontext(&uc, out, 8);
     assert_true(n >= 1);
-    assert_true(out[0] == context_pc(&uc));
+    assert_true(out[0] == cd__fpwalk_pc(&uc));
     __asm__ volatile("" ::"r"(arr) : "memory");
 }
 
@@ -286,7 +274,7 @@ static void test_altstack_from_context(void **state)
     context_with(&uc, (uintptr_t)rec - 64, (uintptr_t)rec);
     size_t n = cd__fpwalk_ucontext(&uc, out, 8);
     assert_true(n >= 3);
-    assert_true(out[0] == context_pc(&uc));
+    assert_true(out[0] == cd__fpwalk_pc(&uc));
     assert_true(out[1] == 0x1234);
     assert_true(out[2] == (uintptr_t)__builtin_return_address(0));
 
