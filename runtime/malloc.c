@@ -404,12 +404,28 @@ __attribute__((noinline)) static void free_slow(void *p)
     NEXT(free)(p);
 }
 
-void cd__malloc_free(void *p)
+/* The two usual cases each end in their own forwarding jump: nothing
+ * sampled at all (memprofilerate=0: one load, one branch), and p's filter
+ * slot free (a sampling process, the default: the code runs straight
+ * through). With one shared jump (gcc's cross jumping) or the first case
+ * laid out as the straight one, a sampling process paid 0.3 ns more per
+ * malloc+free pair (bench/run_malloc, 10 ns pairs). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_CROSSJUMPING __attribute__((optimize("no-crossjumping")))
+#else
+#define NO_CROSSJUMPING
+#endif
+NO_CROSSJUMPING void cd__malloc_free(void *p)
 {
-    if (cd__mprof_maybe_sampled(p))
-        free_slow(p);
-    else
+    if (__builtin_expect(!cd__mprof_filter_any(), 0)) {
         NEXT(free)(p);
+        return;
+    }
+    if (__builtin_expect(!cd__mprof_slot_used(p), 1)) {
+        NEXT(free)(p);
+        return;
+    }
+    free_slow(p);
 }
 
 void *cd__malloc_realloc(void *p, size_t n)

@@ -39,7 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h> /* frexp and ldexp only: glibc has them in libc, no libm needed */
+#include <math.h> /* ldexp only: glibc has it in libc, no libm needed */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +61,7 @@ __thread int64_t cd__mprof_next __attribute__((tls_model("initial-exec")));
 __thread unsigned cd__mprof_busy __attribute__((tls_model("initial-exec")));
 __thread unsigned cd__mprof_quiet __attribute__((tls_model("initial-exec")));
 _Atomic uint32_t cd__mprof_filter[1u << CD__MPROF_FILTER_BITS];
+cd__mprof_sum cd__mprof_filter_sum;
 
 /* The calling thread's PRNG state (0: not seeded yet). */
 static __thread uint64_t tls_rng __attribute__((tls_model("initial-exec")));
@@ -288,8 +289,16 @@ static hbucket *bucket_get(const uintptr_t *stk, size_t depth, uint64_t size, cd
  * it (cd__mprof_filter_pin). Once per sample or free of a sampled object. */
 static void filter_add(uintptr_t addr, int d)
 {
+    /* Adds happen before p is handed out and removes after its free was
+     * decided, so a free of p (which happens after the handing out) sees
+     * both. The sum goes up first and down last: it is never below the
+     * slots' total, so a non-zero slot never meets a zero sum. */
+    if (d > 0)
+        atomic_fetch_add_explicit(&cd__mprof_filter_sum.n, (uint32_t)d, memory_order_relaxed);
     atomic_fetch_add_explicit(&cd__mprof_filter[cd__mprof_slot((const void *)addr)], (uint32_t)d,
                               memory_order_relaxed);
+    if (d < 0)
+        atomic_fetch_add_explicit(&cd__mprof_filter_sum.n, (uint32_t)d, memory_order_relaxed);
 }
 
 void cd__mprof_filter_pin(const void *p)
@@ -350,23 +359,37 @@ static uint64_t rng_next(void)
     return x * 0x2545f4914f6cdd1dull;
 }
 
-/* ln(u) for u in (0, 1], without libm: u = m * 2^e with m in [1/sqrt2,
- * sqrt2), ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, whose
- * series converges to double precision in 9 terms. */
+/* ln(u) for u in [2^-53, 1], without libm: u = m * 2^e with m in
+ * [1/sqrt2, sqrt2), ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172,
+ * whose series converges to double precision in 10 terms. Once per
+ * sample: one division, the series in Horner form with the 1/k constant
+ * (a division per term made the draw twice as slow). */
 static double ln01(double u)
 {
-    int e;
-    double m = frexp(u, &e); /* [0.5, 1) */
+    uint64_t bits;
+    memcpy(&bits, &u, sizeof bits);
+    /* u is normal (>= 2^-53): its exponent field is e + 1022 for
+     * u = m * 2^e, m in [0.5, 1). */
+    int e = (int)((bits >> 52) & 0x7ff) - 1022;
+    bits = (bits & ~(0x7ffull << 52)) | (1022ull << 52);
+    double m;
+    memcpy(&m, &bits, sizeof m);
     if (m < 0.70710678118654752) {
         m *= 2;
         e--;
     }
-    double s = (m - 1) / (m + 1), s2 = s * s, term = s, sum = 0;
-    for (int k = 1; k <= 19; k += 2) {
-        sum += term / k;
-        term *= s2;
-    }
-    return 2 * sum + e * 0.69314718055994531;
+    double s = (m - 1) / (m + 1), s2 = s * s;
+    double p = 1.0 / 19;
+    p = 1.0 / 17 + s2 * p;
+    p = 1.0 / 15 + s2 * p;
+    p = 1.0 / 13 + s2 * p;
+    p = 1.0 / 11 + s2 * p;
+    p = 1.0 / 9 + s2 * p;
+    p = 1.0 / 7 + s2 * p;
+    p = 1.0 / 5 + s2 * p;
+    p = 1.0 / 3 + s2 * p;
+    p = 1 + s2 * p;
+    return 2 * s * p + e * 0.69314718055994531;
 }
 
 /* 1 - exp(-a) for a >= 0, without libm (and without cancellation for

@@ -71,6 +71,17 @@ extern __thread int64_t cd__mprof_next __attribute__((tls_model("initial-exec"))
  * with atomic adds, read with relaxed loads by the free paths. */
 extern _Atomic uint32_t cd__mprof_filter[1u << CD__MPROF_FILTER_BITS];
 
+/* The sum of the filter's slots: 0 while nothing is sampled or pinned,
+ * which is every free of a process that samples nothing (memprofilerate=0,
+ * and the bootstrap arena unused: dlsym allocates only on errors). Read
+ * first by the free paths: one load of a hot line and a predictable branch,
+ * where the slot costs a hash and a load of a 128 KiB table. On its own
+ * cache line: written once per sample and per free of a sampled object. */
+typedef struct cd__mprof_sum {
+    _Alignas(64) _Atomic uint32_t n; /* the struct fills the line */
+} cd__mprof_sum;
+extern cd__mprof_sum cd__mprof_filter_sum;
+
 /* Non-zero while the calling thread runs sampler code (see the top): the
  * malloc family forwards its calls untouched. Initial-exec TLS. */
 extern __thread unsigned cd__mprof_busy __attribute__((tls_model("initial-exec")));
@@ -172,12 +183,28 @@ __attribute__((always_inline)) static inline void cd__mprof_malloc_alloc(void *p
         cd__mprof_sample_malloc(p, n);
 }
 
+/* Whether anything at all is sampled or pinned: false proves every
+ * pointer is neither. One relaxed load of a hot line. Async-signal-safe. */
+static inline bool cd__mprof_filter_any(void)
+{
+    return atomic_load_explicit(&cd__mprof_filter_sum.n, memory_order_relaxed) != 0;
+}
+
+/* Whether p's own filter slot is in use (see cd__mprof_maybe_sampled). A
+ * hash and one relaxed load. Async-signal-safe. */
+static inline bool cd__mprof_slot_used(const void *p)
+{
+    return atomic_load_explicit(&cd__mprof_filter[cd__mprof_slot(p)], memory_order_relaxed) != 0;
+}
+
 /* Whether p's filter slot is in use: false proves p is neither a sampled
- * object nor pinned. One relaxed load. Async-signal-safe. */
+ * object nor pinned. The caller holds p, so the sampler's adds for p
+ * (made before p was handed out) are visible to it, and no remove for p
+ * can be under way. One relaxed load while nothing is sampled, two
+ * otherwise. Async-signal-safe. */
 static inline bool cd__mprof_maybe_sampled(const void *p)
 {
-    return __builtin_expect(
-        atomic_load_explicit(&cd__mprof_filter[cd__mprof_slot(p)], memory_order_relaxed) != 0, 0);
+    return __builtin_expect(cd__mprof_filter_any() && cd__mprof_slot_used(p), 0);
 }
 
 /* The free hook, for cd_free and cd_realloc before bdwgc releases p (not

@@ -10,7 +10,8 @@
  * and emptying the filter slot; the allocators' records kept apart; a
  * pointer the allocator never returned looked up without being touched;
  * a busy thread (the sampler's own mallocs) forwarded unsampled; a quiet
- * one (a profile render) unsampled, its frees still looked up.
+ * one (a profile render) unsampled, its frees still looked up; the filter's
+ * sum (free's first test) always the total of its slots.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -128,6 +129,44 @@ __attribute__((noipa)) static void *malloc_here(size_t n)
     void *p = cd__malloc_malloc(n);
     __asm__ volatile("" ::: "memory"); /* not a tail call */
     return p;
+}
+
+/* The total of the filter's slots: what cd__mprof_filter_sum must hold. */
+static uint64_t slots_total(void)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < (1u << CD__MPROF_FILTER_BITS); i++)
+        t += atomic_load(&cd__mprof_filter[i]);
+    return t;
+}
+
+/* free forwards at once while the sum is 0: a sample, a pin or a free of a
+ * sampled object that left it out of step would send a sampled pointer to
+ * the next allocator (its record kept for good) or stop looking at arena
+ * blocks (the next allocator freeing a block it never made). */
+static void test_filter_sum(void **state)
+{
+    (void)state;
+    sample_all();
+    assert_int_equal(atomic_load(&cd__mprof_filter_sum.n), slots_total());
+    void *p[8];
+    for (size_t i = 0; i < 8; i++) {
+        p[i] = malloc_here(100 + i);
+        assert_non_null(p[i]);
+        assert_true(cd__mprof_filter_any());
+        assert_int_equal(atomic_load(&cd__mprof_filter_sum.n), slots_total());
+    }
+    void *a = cd__malloc_arena_alloc(16, 16);
+    assert_non_null(a);
+    assert_true(cd__mprof_maybe_sampled(a));
+    assert_int_equal(atomic_load(&cd__mprof_filter_sum.n), slots_total());
+    for (size_t i = 0; i < 8; i++) {
+        cd__malloc_free(p[i]);
+        assert_int_equal(atomic_load(&cd__mprof_filter_sum.n), slots_total());
+    }
+    cd__malloc_free(a); /* an arena block: kept, still pinned */
+    assert_true(cd__mprof_maybe_sampled(a));
+    assert_true(cd__mprof_filter_any());
 }
 
 static void test_malloc_sampled(void **state)
@@ -291,7 +330,8 @@ int main(void)
         cmocka_unit_test(test_bogus_pointers),
         cmocka_unit_test(test_busy_forwards),
         cmocka_unit_test(test_quiet),
-        cmocka_unit_test(test_arena_spent),
+        cmocka_unit_test(test_filter_sum),
+        cmocka_unit_test(test_arena_spent), /* last: it spends the arena */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
