@@ -30,6 +30,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <link.h>
+#include <stddef.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -171,23 +175,74 @@ static const char *current_task_name(const slot *s)
  * to its caller's caller). The return address is then the word at the
  * stack pointer, as it is at a function's first instruction and at its
  * `ret`. fix_leaf inserts that word as the first caller when it is a
- * return address: it lies in a readable executable mapping (recorded at
- * start, outside the handler) right after a call instruction, and the
- * walk did not already find it. A framed function's lowest stack slot is
- * a local or the saved frame pointer, which almost never passes both
- * tests. */
+ * return address: it lies in a readable executable mapping (the table
+ * below) right after a call instruction, and the walk did not already
+ * find it. A framed function's lowest stack slot is a local or the saved
+ * frame pointer, which almost never passes both tests.
+ *
+ * The table is read from /proc/self/maps at start and again by the
+ * aggregator when the dynamic loader's count of objects loaded or
+ * unloaded (dl_iterate_phdr's dlpi_adds, dlpi_subs) moved: a library
+ * dlopened during the profile gets its leaves' callers, and one
+ * dlclosed leaves the table. Between the dlclose and the next drain the
+ * table still holds the unloaded code, and the word at the stack pointer
+ * may be a stale return address into it (a slot left by an earlier call
+ * into the library): the code bytes are therefore never loaded directly
+ * but copied with process_vm_readv(2) on our own process, which fails
+ * (EFAULT) on an unmapped address instead of faulting. Where that system
+ * call is refused (a seccomp filter: checked once at start), the repair is
+ * off. */
 
 #define MAX_TEXT 512
+/* Written by one thread at a time (start_locked before the aggregator
+ * exists, then the aggregator), read by handlers: a sequence lock. The
+ * handler gives up when the sequence is odd or moved while it read; the
+ * words are atomics so that a torn read is only a wrong answer it then
+ * discards, never undefined behaviour. */
 static struct {
-    uintptr_t lo, hi;
+    _Atomic uintptr_t lo, hi;
 } text[MAX_TEXT];
 static _Atomic size_t ntext;
+static _Atomic unsigned text_seq;
+static unsigned long long text_dl_count; /* adds + subs when last read */
+static _Atomic bool code_readable;       /* process_vm_readv works */
 
-/* Records the readable executable mappings (ctl_lock held, no profile
- * running: no handler reads the table meanwhile). */
+/* dl_iterate_phdr callback: the loader's adds + subs (the same in every
+ * entry), then stop. */
+static int dl_count_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+        *(unsigned long long *)data = info->dlpi_adds + info->dlpi_subs;
+    return 1;
+}
+
+static unsigned long long dl_count(void)
+{
+    unsigned long long n = 0;
+    dl_iterate_phdr(dl_count_cb, &n);
+    return n;
+}
+
+/* Copies n bytes at a of our own memory into buf, failing (false) rather
+ * than faulting when a is not mapped. Async-signal-safe: one system call
+ * (getpid and process_vm_readv, through syscall(2): no interceptor of a
+ * sanitizer runs in the handler). */
+static bool read_code(uintptr_t a, void *buf, size_t n)
+{
+    struct iovec local = {buf, n}, remote = {(void *)a, n};
+    return syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L, 0L) == (long)n;
+}
+
+/* Records the readable executable mappings. Called by start_locked
+ * (ctl_lock held, no aggregator yet) or by the aggregator (data_lock not
+ * held: reads a file): one writer at a time. */
 static void load_text_ranges(void)
 {
+    static struct {
+        uintptr_t lo, hi;
+    } v[MAX_TEXT];
     size_t n = 0;
+    text_dl_count = dl_count(); /* before the read: a change after it is seen next time */
     FILE *f = fopen("/proc/self/maps", "re");
     if (f != NULL) {
         char line[512];
@@ -196,28 +251,52 @@ static void load_text_ranges(void)
             char perm[5];
             if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perm) == 3 && perm[0] == 'r' &&
                 perm[2] == 'x') {
-                text[n].lo = lo;
-                text[n].hi = hi;
+                v[n].lo = lo;
+                v[n].hi = hi;
                 n++;
             }
+            /* A line longer than the buffer: skip its rest. */
+            while (strchr(line, '\n') == NULL && fgets(line, sizeof line, f) != NULL)
+                ;
         }
         fclose(f);
     }
-    atomic_store_explicit(&ntext, n, memory_order_release);
+    unsigned seq = atomic_load_explicit(&text_seq, memory_order_relaxed);
+    atomic_store_explicit(&text_seq, seq + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    for (size_t i = 0; i < n; i++) {
+        atomic_store_explicit(&text[i].lo, v[i].lo, memory_order_relaxed);
+        atomic_store_explicit(&text[i].hi, v[i].hi, memory_order_relaxed);
+    }
+    atomic_store_explicit(&ntext, n, memory_order_relaxed);
+    atomic_store_explicit(&text_seq, seq + 2, memory_order_release);
 }
 
-/* The mapping holding a, or NULL. Binary search: maps is sorted. */
+/* The aggregator's check, each drain: reloads the table when a library
+ * was loaded or unloaded since it was read. O(1) (dl_iterate_phdr stops
+ * at the first object) unless it reloads. */
+static void refresh_text_ranges(void)
+{
+    if (dl_count() != text_dl_count)
+        load_text_ranges();
+}
+
+/* Whether a lies in the table; *lo is then its mapping's start. Binary
+ * search: maps is sorted. Async-signal-safe; the caller checks the
+ * sequence (text_seq) around it. */
 static bool in_text(uintptr_t a, uintptr_t *lo)
 {
-    size_t l = 0, r = atomic_load_explicit(&ntext, memory_order_acquire);
+    size_t l = 0, r = atomic_load_explicit(&ntext, memory_order_relaxed);
+    if (r > MAX_TEXT)
+        return false;
     while (l < r) {
         size_t m = l + (r - l) / 2;
-        if (a < text[m].lo)
+        if (a < atomic_load_explicit(&text[m].lo, memory_order_relaxed))
             r = m;
-        else if (a >= text[m].hi)
+        else if (a >= atomic_load_explicit(&text[m].hi, memory_order_relaxed))
             l = m + 1;
         else {
-            *lo = text[m].lo;
+            *lo = atomic_load_explicit(&text[m].lo, memory_order_relaxed);
             return true;
         }
     }
@@ -227,13 +306,22 @@ static bool in_text(uintptr_t a, uintptr_t *lo)
 /* True when the bytes before ra encode an x86-64 call: call rel32
  * (e8), call *disp32(%rip) (ff 15), call *%reg (ff d0+r, maybe after a
  * REX prefix), call *(%reg) (ff 10+r), call *disp8(%reg) (ff 50+r xx),
- * call *disp32(%reg) (ff 90+r xxxxxxxx). */
-__attribute__((no_sanitize_address)) static bool after_call(uintptr_t ra)
+ * call *disp32(%reg) (ff 90+r xxxxxxxx). Async-signal-safe. */
+static bool after_call(uintptr_t ra)
 {
     uintptr_t lo;
-    if (!in_text(ra - 1, &lo) || ra - lo < 6)
+    uint8_t b[6];
+    if (!atomic_load_explicit(&code_readable, memory_order_relaxed))
         return false;
-    const uint8_t *c = (const uint8_t *)ra;
+    unsigned seq = atomic_load_explicit(&text_seq, memory_order_acquire);
+    if ((seq & 1) != 0 || !in_text(ra - 1, &lo) || ra - lo < 6)
+        return false;
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&text_seq, memory_order_relaxed) != seq)
+        return false; /* the table changed under us */
+    if (!read_code(ra - 6, b, sizeof b))
+        return false; /* unmapped since the table was read */
+    const uint8_t *c = b + 6; /* c[-k]: the byte k before ra */
     return c[-5] == 0xe8 || (c[-6] == 0xff && c[-5] == 0x15) ||
            (c[-2] == 0xff && ((c[-1] & 0xf8) == 0xd0 || (c[-1] & 0xf8) == 0x10)) ||
            (c[-3] == 0xff && (c[-2] & 0xf8) == 0x50) || (c[-6] == 0xff && (c[-5] & 0xf8) == 0x90);
@@ -817,6 +905,10 @@ static void *aggr_main(void *arg)
             until.tv_nsec -= 1000000000L;
         }
         pthread_cond_timedwait(&S.cond, &data_lock, &until);
+        /* Outside data_lock: the loader's lock is taken, a file read. */
+        pthread_mutex_unlock(&data_lock);
+        refresh_text_ranges();
+        pthread_mutex_lock(&data_lock);
         for (slot *s = live_slots; s != NULL; s = s->next)
             drain(s);
         if (++round % CD__CPUPROF_SCAN_ROUNDS == 0 && !S.quit)
@@ -882,6 +974,9 @@ static int start_locked(int hz, cd__cpuprof_done_fn done, void *ctx)
     if (rc != 0)
         return rc;
     load_text_ranges();
+    static const uint8_t probe = 0xe8;
+    uint8_t got = 0;
+    atomic_store(&code_readable, read_code((uintptr_t)&probe, &got, 1) && got == probe);
 
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
