@@ -46,6 +46,7 @@
 
 #include "cdebug/prof.h"
 #include "prof/cpuprof.h"
+#include "base/dlhist.h"
 #include "base/fpwalk.h"
 #include "prof/pprof.h"
 #include "runtime/mprof.h"
@@ -103,6 +104,7 @@ static slot *live_slots; /* data_lock */
 typedef struct agg {
     uint64_t hash;
     int64_t count;
+    uint32_t epoch; /* base/dlhist.h's, when the samples were taken */
     char *name;   /* NULL: no task */
     char *thread; /* the thread's name */
     uint32_t n;
@@ -410,7 +412,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
     if (weight > 0xffffffffu)
         weight = 0xffffffffu;
 
-    uint64_t words = 1 + nw + n;
+    uint64_t words = 2 + nw + n;
     uint64_t tail = atomic_load_explicit(&s->tail, memory_order_relaxed);
     uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
     if (tail - head + words > CD__CPUPROF_RING_WORDS) {
@@ -418,10 +420,13 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
         goto release;
     }
     s->ring[tail & RING_MASK] = (uintptr_t)(n | nw << 8 | weight << 16);
+    /* The unload epoch: the stack's pcs are symbolized in the libraries
+     * loaded now, even if unloaded before the profile is written. */
+    s->ring[(tail + 1) & RING_MASK] = cd__dl_epoch();
     for (size_t i = 0; i < nw; i++)
-        s->ring[(tail + 1 + i) & RING_MASK] = name.w[i];
+        s->ring[(tail + 2 + i) & RING_MASK] = name.w[i];
     for (size_t i = 0; i < n; i++)
-        s->ring[(tail + 1 + nw + i) & RING_MASK] = pcs[i];
+        s->ring[(tail + 2 + nw + i) & RING_MASK] = pcs[i];
     atomic_store_explicit(&s->tail, tail + words, memory_order_release);
 
 release:
@@ -442,10 +447,10 @@ static __attribute__((noinline, used)) void cd__cpuprof_lost_samples(void)
 
 /* ---- aggregation (data_lock) ------------------------------------------- */
 
-static uint64_t hash_sample(const char *name, const char *thread, const uintptr_t *pcs,
-                            size_t n)
+static uint64_t hash_sample(const char *name, const char *thread, const uintptr_t *pcs, size_t n,
+                            uint32_t epoch)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a over name, thread, pcs */
+    uint64_t h = 1469598103934665603ull ^ epoch; /* FNV-1a over name, thread, pcs */
     if (name != NULL)
         for (const char *p = name; *p; p++)
             h = (h ^ (uint8_t)*p) * 1099511628211ull;
@@ -462,9 +467,9 @@ static uint64_t hash_sample(const char *name, const char *thread, const uintptr_
 }
 
 static bool agg_eq(const agg *a, uint64_t h, const char *name, const char *thread,
-                   const uintptr_t *pcs, size_t n)
+                   const uintptr_t *pcs, size_t n, uint32_t epoch)
 {
-    if (a->hash != h || a->n != n)
+    if (a->hash != h || a->n != n || a->epoch != epoch)
         return false;
     if ((a->name == NULL) != (name == NULL) || (name != NULL && strcmp(a->name, name) != 0))
         return false;
@@ -494,17 +499,17 @@ static int tab_grow(aggtab *t)
     return 0;
 }
 
-/* Adds weight to (task name, thread name, stack). Returns false on out of
- * memory. */
-static bool tab_add(aggtab *t, const char *name, const char *thread, const uintptr_t *pcs,
-                    size_t n, int64_t weight)
+/* Adds weight to (task name, thread name, stack, epoch). Returns false on
+ * out of memory. */
+static bool tab_add(aggtab *t, const char *name, const char *thread, const uintptr_t *pcs, size_t n,
+                    uint32_t epoch, int64_t weight)
 {
     if ((t->len + 1) * 10 > t->cap * 7 && tab_grow(t) != 0)
         return false;
-    uint64_t h = hash_sample(name, thread, pcs, n);
+    uint64_t h = hash_sample(name, thread, pcs, n, epoch);
     size_t j = h & (t->cap - 1);
     for (; t->v[j] != NULL; j = (j + 1) & (t->cap - 1)) {
-        if (agg_eq(t->v[j], h, name, thread, pcs, n)) {
+        if (agg_eq(t->v[j], h, name, thread, pcs, n, epoch)) {
             t->v[j]->count += weight;
             return true;
         }
@@ -514,6 +519,7 @@ static bool tab_add(aggtab *t, const char *name, const char *thread, const uintp
         return false;
     a->hash = h;
     a->count = weight;
+    a->epoch = epoch;
     a->n = (uint32_t)n;
     a->name = NULL;
     if ((a->thread = strdup(thread)) == NULL) {
@@ -578,23 +584,24 @@ static void drain(slot *s)
         uintptr_t hdr = s->ring[head & RING_MASK];
         size_t n = hdr & 0xff, nw = (hdr >> 8) & 0xff;
         int64_t weight = (int64_t)(hdr >> 16);
-        if (n == 0 || n > CD__FPWALK_MAX || nw > NAME_WORDS || head + 1 + nw + n > tail)
+        if (n == 0 || n > CD__FPWALK_MAX || nw > NAME_WORDS || head + 2 + nw + n > tail)
             break; /* cannot happen; never read past what was published */
+        uint32_t epoch = (uint32_t)s->ring[(head + 1) & RING_MASK];
         union {
             char c[NAME_WORDS * sizeof(uintptr_t)];
             uintptr_t w[NAME_WORDS];
         } name;
         uintptr_t pcs[CD__FPWALK_MAX];
         for (size_t i = 0; i < nw; i++)
-            name.w[i] = s->ring[(head + 1 + i) & RING_MASK];
+            name.w[i] = s->ring[(head + 2 + i) & RING_MASK];
         if (nw > 0)
             name.c[nw * sizeof(uintptr_t) - 1] = '\0';
         for (size_t i = 0; i < n; i++)
-            pcs[i] = s->ring[(head + 1 + nw + i) & RING_MASK];
-        if (!tab_add(&S.tab, nw > 0 ? name.c : NULL, s->tname, pcs, n, weight))
+            pcs[i] = s->ring[(head + 2 + nw + i) & RING_MASK];
+        if (!tab_add(&S.tab, nw > 0 ? name.c : NULL, s->tname, pcs, n, epoch, weight))
             S.oom_lost += (uint64_t)weight;
         got += (uint64_t)weight;
-        head += 1 + nw + n;
+        head += 2 + nw + n;
     }
     atomic_store_explicit(&s->head, tail, memory_order_release);
     S.dropped += atomic_exchange_explicit(&s->dropped, 0, memory_order_relaxed);
@@ -1059,7 +1066,8 @@ static int encode(aggtab *tab, uint64_t lost, int64_t duration_ns, uint8_t **out
             continue;
         int64_t v[2] = {a->count, a->count * S.period_ns};
         cd__pprof_label l[2] = {{.key = "thread", .str = a->thread}, {.key = "task", .str = a->name}};
-        if ((rc = cd__pprof_sample(p, a->pcs, a->n, true, v, l, a->name != NULL ? 2 : 1)) != 0)
+        if ((rc = cd__pprof_sample_at(p, a->pcs, a->n, true, a->epoch, v, l,
+                                      a->name != NULL ? 2 : 1)) != 0)
             goto out;
     }
     if (lost > 0) {
