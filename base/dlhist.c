@@ -130,57 +130,139 @@ static bool has(const cd__dlset *s, const dlobj *o)
     return false;
 }
 
-/* The interned copy of path (lock held); NULL on out of memory. */
-static const char *intern(const char *path)
+/* The interned copy of path (lock held), or NULL when it is new. */
+static const char *interned(const char *path)
 {
     for (size_t i = 0; i < npaths; i++)
         if (strcmp(paths[i], path) == 0)
             return paths[i];
-    if (!grow((void **)&paths, &cappaths, npaths, sizeof *paths))
-        return NULL;
-    char *p = strdup(path);
-    if (p != NULL)
-        paths[npaths++] = p;
-    return p;
+    return NULL;
+}
+
+/* Takes the lock with room for k more entries and k more paths (false,
+ * unlocked, on out of memory). Nothing is allocated under the lock: it is
+ * a leaf, taken around fork() by the prepare handler below, and a malloc
+ * may sample (runtime/mprof.c takes its own lock around fork too). */
+static bool lock_with_room(size_t k)
+{
+    for (;;) {
+        pthread_mutex_lock(&lock);
+        if (nhist + k <= caphist && npaths + k <= cappaths)
+            return true;
+        size_t ch = (nhist + k) * 2, cp = (npaths + k) * 2;
+        pthread_mutex_unlock(&lock);
+        cd__dlgone *h = malloc(ch * sizeof *h);
+        char **pp = malloc(cp * sizeof *pp);
+        bool ok = h != NULL && pp != NULL;
+        pthread_mutex_lock(&lock);
+        if (ok && ch >= nhist + k && cp >= npaths + k) { /* else grown meanwhile */
+            if (nhist > 0)
+                memcpy(h, hist, nhist * sizeof *h);
+            if (npaths > 0)
+                memcpy(pp, paths, npaths * sizeof *pp);
+            cd__dlgone *oh = hist;
+            char **op = paths;
+            hist = h;
+            caphist = ch;
+            paths = pp;
+            cappaths = cp;
+            h = oh;
+            pp = op;
+        }
+        pthread_mutex_unlock(&lock);
+        free(h);
+        free(pp);
+        if (!ok)
+            return false;
+    }
+}
+
+/* fork() while another thread holds the lock would leave it locked in the
+ * child, whose next dlclose or profile would then hang: the forking thread
+ * takes it around the fork. A leaf (see lock_with_room): safe in any
+ * order with the other prepare handlers. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&lock);
+}
+
+static void fork_release(void)
+{
+    pthread_mutex_unlock(&lock);
+}
+
+static void register_atfork(void)
+{
+    (void)pthread_atfork(fork_prepare, fork_release, fork_release);
+}
+
+static void once(void)
+{
+    static pthread_once_t o = PTHREAD_ONCE_INIT;
+    pthread_once(&o, register_atfork);
 }
 
 void cd__dlset_gone(const cd__dlset *before)
 {
+    once();
     cd__dlset *now = NULL;
     if (cd__dlset_read(&now) < 0)
         return; /* the unload goes unrecorded */
-    pthread_mutex_lock(&lock);
-    uint32_t next = atomic_load_explicit(&epoch, memory_order_relaxed) + 1;
-    bool any = false;
-    for (size_t i = 0; i < before->nobjs; i++) {
+    /* The objects that left, with their whole paths (the name as it was
+     * dlopened may be relative to the working directory: /proc/self/maps
+     * and the symbolizer want it whole), before the lock. */
+    size_t k = 0, nsegs = 0;
+    char **gone = calloc(before->nobjs ? before->nobjs : 1, sizeof *gone);
+    for (size_t i = 0; gone != NULL && i < before->nobjs; i++) {
         const dlobj *o = &before->objs[i];
         if (o->nsegs == 0 || has(now, o))
             continue;
-        /* The name as it was dlopened may be relative to the working
-         * directory: /proc/self/maps and the symbolizer want it whole. */
         char real[PATH_MAX];
-        const char *path = intern(realpath(o->name, real) != NULL ? real : o->name);
-        for (size_t j = 0; path != NULL && j < o->nsegs; j++) {
-            if (!grow((void **)&hist, &caphist, nhist, sizeof *hist))
-                break;
-            const dlseg *g = &before->segs[o->first + j];
-            hist[nhist++] = (cd__dlgone){path, o->bias, g->lo, g->hi, g->offset, next};
-            any = true;
-        }
+        gone[i] = strdup(realpath(o->name, real) != NULL ? real : o->name);
+        k += gone[i] != NULL;
+        nsegs += gone[i] != NULL ? o->nsegs : 0;
     }
-    if (any)
+    if (k > 0 && lock_with_room(nsegs)) {
+        uint32_t next = atomic_load_explicit(&epoch, memory_order_relaxed) + 1;
+        for (size_t i = 0; i < before->nobjs; i++) {
+            if (gone[i] == NULL)
+                continue;
+            const char *path = interned(gone[i]);
+            if (path == NULL) { /* kept: freed never */
+                path = paths[npaths++] = gone[i];
+                gone[i] = NULL;
+            }
+            const dlobj *o = &before->objs[i];
+            for (size_t j = 0; j < o->nsegs; j++) {
+                const dlseg *g = &before->segs[o->first + j];
+                hist[nhist++] = (cd__dlgone){path, o->bias, g->lo, g->hi, g->offset, next};
+            }
+        }
         atomic_store_explicit(&epoch, next, memory_order_relaxed);
-    pthread_mutex_unlock(&lock);
+        pthread_mutex_unlock(&lock);
+    }
+    for (size_t i = 0; gone != NULL && i < before->nobjs; i++)
+        free(gone[i]);
+    free(gone);
     cd__dlset_free(now);
 }
 
 int cd__dl_history(cd__dlgone **out, size_t *n)
 {
+    once();
+    /* The first n entries: the history only grows, and a prefix is the
+     * history of an earlier moment (no malloc under the lock). */
     pthread_mutex_lock(&lock);
-    *n = nhist;
-    *out = malloc((nhist ? nhist : 1) * sizeof **out);
-    if (*out != NULL && nhist > 0)
-        memcpy(*out, hist, nhist * sizeof **out);
+    size_t want = nhist;
     pthread_mutex_unlock(&lock);
-    return *out != NULL ? 0 : -ENOMEM;
+    *n = 0;
+    *out = malloc((want ? want : 1) * sizeof **out);
+    if (*out == NULL)
+        return -ENOMEM;
+    pthread_mutex_lock(&lock);
+    if (want > 0)
+        memcpy(*out, hist, want * sizeof **out);
+    pthread_mutex_unlock(&lock);
+    *n = want;
+    return 0;
 }

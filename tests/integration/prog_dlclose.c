@@ -31,6 +31,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,7 +172,7 @@ static int stale(const char *dir, const char *path)
 /* ---- serve ----------------------------------------------------------------- */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static volatile int stopping;
+static _Atomic int stopping;
 static volatile sig_atomic_t terminated;
 
 static void on_term(int sig)
