@@ -179,8 +179,11 @@ static bool lock_with_room(size_t k)
 
 /* fork() while another thread holds the lock would leave it locked in the
  * child, whose next dlclose or profile would then hang: the forking thread
- * takes it around the fork. A leaf (see lock_with_room): safe in any
- * order with the other prepare handlers. */
+ * takes it around the fork. The lock is a leaf (see lock_with_room), but
+ * the CPU profiler takes it under its own (writing a profile), so this
+ * prepare handler must run after the profilers': pthread_atfork runs them
+ * in reverse order of registration, and cd__dlhist_init registers this
+ * one first, at the runtime's start. */
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&lock);
@@ -196,7 +199,7 @@ static void register_atfork(void)
     (void)pthread_atfork(fork_prepare, fork_release, fork_release);
 }
 
-static void once(void)
+void cd__dlhist_init(void)
 {
     static pthread_once_t o = PTHREAD_ONCE_INIT;
     pthread_once(&o, register_atfork);
@@ -204,7 +207,7 @@ static void once(void)
 
 void cd__dlset_gone(const cd__dlset *before)
 {
-    once();
+    cd__dlhist_init();
     cd__dlset *now = NULL;
     if (cd__dlset_read(&now) < 0)
         return; /* the unload goes unrecorded */
@@ -249,7 +252,7 @@ void cd__dlset_gone(const cd__dlset *before)
 
 int cd__dl_history(cd__dlgone **out, size_t *n)
 {
-    once();
+    cd__dlhist_init();
     /* The first n entries: the history only grows, and a prefix is the
      * history of an earlier moment (no malloc under the lock). */
     pthread_mutex_lock(&lock);

@@ -41,6 +41,12 @@ typedef struct cd__dlgone {
     uint32_t epoch; /* the first epoch after its unload: a pc of a lower epoch may be its */
 } cd__dlgone;
 
+/* Registers the fork handlers of the history's lock, once. Call it before
+ * any other fork handler that holds a lock under which the history is read
+ * (runtime/start.c calls it first thing; the other functions here call it
+ * too, for a dlclose before the runtime starts). Thread-safe. */
+void cd__dlhist_init(void);
+
 /* The epoch a sample taken now carries. Async-signal-safe (a relaxed
  * atomic load); thread-safe; O(1). */
 uint32_t cd__dl_epoch(void);

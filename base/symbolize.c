@@ -33,6 +33,7 @@ struct cd__symctx {
     cd__dlgone *gone; /* the unloads so far, in epoch order */
     size_t ngone;
     size_t *gone_map; /* per unload: 1 + its index in maps, 0 not made yet */
+    size_t *canon;    /* per unload: 1 + canonical(), 0 not known yet */
     grave *graves;    /* opened files of unloaded libraries */
     size_t ngraves;
     local_lines *local; /* modules asked about so far (a few dozen) */
@@ -190,8 +191,9 @@ int cd__sym_begin(cd__symctx **out)
     if (rc < 0)
         goto fail;
     c->gone_map = calloc(c->ngone ? c->ngone : 1, sizeof *c->gone_map);
+    c->canon = calloc(c->ngone ? c->ngone : 1, sizeof *c->canon);
     rc = -ENOMEM;
-    if (c->gone_map == NULL)
+    if (c->gone_map == NULL || c->canon == NULL)
         goto fail;
     *out = c;
     return 0;
@@ -306,11 +308,27 @@ void cd__sym_lookup_local(cd__symctx *c, uintptr_t pc, cd__sym *out, bool local)
     lookup(c, c->dwfl, pc, out, local);
 }
 
+/* The first unload of the same segment of the same file at the same
+ * address as unload i: a library loaded and unloaded many times at one
+ * place is one Mapping, and each of its pcs one Location. Memoized. */
+static size_t canonical(cd__symctx *c, size_t i)
+{
+    if (c->canon[i] != 0)
+        return c->canon[i] - 1;
+    const cd__dlgone *g = &c->gone[i];
+    size_t j = 0;
+    while (j < i && !(c->gone[j].path == g->path && c->gone[j].bias == g->bias &&
+                      c->gone[j].lo == g->lo && c->gone[j].hi == g->hi))
+        j++; /* paths are interned: equal paths are one pointer */
+    c->canon[i] = j + 1;
+    return j;
+}
+
 uint32_t cd__sym_which(cd__symctx *c, uintptr_t pc, uint32_t epoch)
 {
     for (size_t i = 0; i < c->ngone; i++) /* in epoch order: the first unload after epoch */
         if (c->gone[i].epoch > epoch && pc >= c->gone[i].lo && pc < c->gone[i].hi)
-            return (uint32_t)i + 1;
+            return (uint32_t)canonical(c, i) + 1;
     return 0;
 }
 
@@ -419,6 +437,7 @@ void cd__sym_end(cd__symctx *c)
     free(c->local);
     free(c->gone);
     free(c->gone_map);
+    free(c->canon);
     for (size_t i = 0; i < c->ngraves; i++)
         if (c->graves[i].dwfl != NULL)
             dwfl_end(c->graves[i].dwfl);

@@ -80,8 +80,10 @@ void cd__sym_lookup_local(cd__symctx *ctx, uintptr_t pc, cd__sym *out, bool loca
 
 /* Which library pc, sampled in epoch (cd__dl_epoch when the sample was
  * taken), lies in: 0 for what is mapped now, else 1 + the index of the
- * first unload after epoch whose code covered pc. Pass it to
- * cd__sym_lookup_in. Pure given the context; O(unloads). */
+ * first unload after epoch whose code covered pc, or rather of the first
+ * unload of that same file's segment at the same address (a library
+ * loaded and unloaded many times at one place is one Mapping). Pass it to
+ * cd__sym_lookup_in. O(unloads). */
 uint32_t cd__sym_which(cd__symctx *ctx, uintptr_t pc, uint32_t epoch);
 
 /* cd__sym_lookup, in the library `which` names (cd__sym_which): 0 is

@@ -166,6 +166,16 @@ for v in a b; do
 done
 ok "the unloaded library's frames keep its function names (heap, allocs${held:+, mutex, block})"
 
+# One Mapping per place a library was loaded at, however many times: at
+# most as many as the distinct addresses prog_dlclose printed for it.
+for v in a b; do
+    want=$(awk -v v=$v '$1 == "round" && $3 == v { print $4 }' "$tmp/serve.out" | sort -u | wc -l)
+    pp -raw "$tmp/end/heap.pb.gz" >"$tmp/end_heap.raw"
+    got=$(awk -v lib="/libdlclose_$v.so" '/^Mappings/ { on = 1; next } on && index($0, lib " ") { n++ } END { print n + 0 }' "$tmp/end_heap.raw")
+    ((got >= 1 && got <= want)) || { sed -n '/^Mappings/,$p' "$tmp/end_heap.raw"; fail "heap: $got Mappings of libdlclose_$v.so, want 1 to $want"; }
+done
+ok "one Mapping per library and address, whatever the number of rounds"
+
 # -- a whole-run CPU profile at 1000 Hz (a file, written at exit) --
 start serve2 '^port ' env CDEBUG=http=127.0.0.1:0,cpuprofile="$tmp/cpu_run.pb.gz",cpuprofilerate=1000 \
     "$prog" serve "$liba" "$libb" "$rounds"
