@@ -11,8 +11,9 @@
 #     dlclose, a contended mutex waited on from inside the library,
 #     dlclose, under every profile that keeps stacks (cpu over HTTP
 #     mid-run and a whole-run cpuprofile at 1000 Hz, heap, allocs, mutex,
-#     block; goroutine and heap's debug=1 text), the last profiles taken
-#     with the second library mapped where the first was: nothing crashes
+#     block, goroutine, and their debug=1 text, goroutine?debug=2), the
+#     last profiles taken with the second library mapped where the first
+#     was: nothing crashes
 #     or hangs, every profile parses, and no frame of one library is named
 #     after the other's function (a stack run from via_a holds no
 #     dlclose_b_ function, and the other way round); the unloaded
@@ -97,13 +98,15 @@ named() {
     }
 }
 
-# heap_text FILE: heap?debug=1 records: no record with via_a names a
-# dlclose_b_ function, nor the other way round.
-heap_text() {
-    awk 'function flush() { if (v != "" && other != "") bad = bad "\n  " other " with via_" v; v = ""; other = ""; n = 0; delete fr }
-        /^[0-9]+: [0-9]+ \[/ { flush(); next }
-        /^#\t/ { fr[++n] = $3; if ($3 ~ /^via_[ab]\+/) { v = substr($3, 5, 1); for (i = 1; i < n; i++) if (fr[i] ~ /^dlclose_[ab]_/ && substr(fr[i], 9, 1) != v) other = fr[i] } next }
-        END { flush(); if (bad != "") { print "misattributed:" bad; exit 1 } }' "$1" ||
+# text_form FILE: a text form (heap?debug=1, goroutine?debug=1 and 2: one
+# stack per paragraph) has no stack with via_a that names a dlclose_b_
+# function, nor the other way round.
+text_form() {
+    awk 'BEGIN { RS = "" }
+        { a = index($0, "via_a"); b = index($0, "via_b") }
+        a && !b && /dlclose_b_/ { bad = bad "\n" $0 }
+        b && !a && /dlclose_a_/ { bad = bad "\n" $0 }
+        END { if (bad != "") { print "misattributed:" bad; exit 1 } }' "$1" ||
         { fail "${1##*/}: a frame named after the other library's function"; }
 }
 
@@ -116,7 +119,7 @@ profiles() {
         [[ $code == 200 ]] || fail "$p: HTTP $code"
         cp "$tmp/b" "$d/$p.pb.gz"
     done
-    for p in heap goroutine; do
+    for p in heap goroutine mutex block; do
         code=$(fetch "http://127.0.0.1:$port/debug/pprof/$p?debug=1")
         [[ $code == 200 ]] || fail "$p?debug=1: HTTP $code"
         cp "$tmp/b" "$d/$p.txt"
@@ -150,9 +153,11 @@ for d in mid end; do
     for p in heap allocs mutex block goroutine; do
         stacks "$tmp/$d/$p.pb.gz" "${d}_$p"
     done
-    heap_text "$tmp/$d/heap.txt"
+    for t in heap.txt goroutine.txt goroutine2.txt mutex.txt block.txt; do
+        text_form "$tmp/$d/$t"
+    done
 done
-ok "no frame named after the other library's function (cpu, heap, allocs, mutex, block, goroutine, heap text)"
+ok "no frame named after the other library's function (cpu, heap, allocs, mutex, block, goroutine; the text forms)"
 # Under TSan the lock functions forward untimed (runtime/pthread_locks.c):
 # no mutex or block events.
 held=(mutex block)
@@ -164,7 +169,10 @@ for v in a b; do
         named "end_$p" $v take
     done
 done
-ok "the unloaded library's frames keep its function names (heap, allocs${held:+, mutex, block})"
+# The text form too: heap?debug=1's frames of the unloaded library.
+awk 'BEGIN { RS = "" } index($0, "via_a") && /\tdlclose_a_fill\+0x/ { f = 1 } END { exit !f }' "$tmp/end/heap.txt" ||
+    { head -n 40 "$tmp/end/heap.txt"; fail "heap?debug=1: no dlclose_a_fill frame under via_a"; }
+ok "the unloaded library's frames keep its function names (heap, allocs${held:+, mutex, block}, heap?debug=1)"
 
 # One Mapping per place a library was loaded at, however many times: at
 # most as many as the distinct addresses prog_dlclose printed for it.
