@@ -22,7 +22,7 @@
  * a library file replaced on disk after its unload (its symbols are read
  * from the file when the profile is written).
  *
- * Memory: about 64 bytes per executable segment unloaded, plus each
+ * Memory: 48 bytes per executable segment unloaded, plus each
  * distinct path once; never freed (a pc of any earlier epoch may still sit
  * in a profile).
  */

@@ -18,7 +18,9 @@
 #     after the other's function (a stack run from via_a holds no
 #     dlclose_b_ function, and the other way round); the unloaded
 #     library's frames keep its function names (the symbols are read from
-#     the file, as it was mapped when the sample was taken).
+#     the file, as it was mapped when the sample was taken), or, its file
+#     removed, show the file and the address in it; one Mapping per
+#     library and address.
 # Under ASan/UBSan (CDEBUG_SANITIZE set) stderr must carry no report; under
 # TSan neither (the mutex and block profiles are empty there).
 set -euo pipefail
@@ -144,6 +146,16 @@ done
 grep -qx 'rounds done' "$tmp/serve.out" || fail "prog_dlclose serve: the rounds did not end in 120 s"
 reused "$tmp/serve.out"
 profiles "$tmp/end"
+# The unloaded library's file gone from disk: its frames show the file
+# and their address in it, still never the other library's names.
+mv "$liba" "$liba.away"
+mkdir -p "$tmp/gone"
+for q in "" "?debug=1"; do
+    code=$(fetch "http://127.0.0.1:$port/debug/pprof/heap$q")
+    [[ $code == 200 ]] || fail "heap$q with the library's file gone: HTTP $code"
+    cp "$tmp/b" "$tmp/gone/heap${q:+.txt}"
+done
+mv "$liba.away" "$liba"
 stop serve "$serve"
 grep -qx ok "$tmp/serve.out" || fail "prog_dlclose serve did not end cleanly"
 ok "$rounds rounds of dlopen/dlclose under every profile over HTTP: no crash, no hang"
@@ -173,6 +185,14 @@ done
 awk 'BEGIN { RS = "" } index($0, "via_a") && /\tdlclose_a_fill\+0x/ { f = 1 } END { exit !f }' "$tmp/end/heap.txt" ||
     { head -n 40 "$tmp/end/heap.txt"; fail "heap?debug=1: no dlclose_a_fill frame under via_a"; }
 ok "the unloaded library's frames keep its function names (heap, allocs${held:+, mutex, block}, heap?debug=1)"
+
+stacks "$tmp/gone/heap" gone_heap
+grep -qx 'a \[libdlclose_a.so\]' "$tmp/gone_heap.seen" ||
+    { sort "$tmp/gone_heap.seen" | uniq -c >&2; fail "file gone: no [libdlclose_a.so] frame under via_a"; }
+text_form "$tmp/gone/heap.txt"
+awk 'BEGIN { RS = "" } index($0, "via_a") && /\tlibdlclose_a\.so\+0x[0-9a-f]+\n/ { f = 1 } END { exit !f }' \
+    "$tmp/gone/heap.txt" || { head -n 40 "$tmp/gone/heap.txt"; fail "file gone: heap?debug=1 has no libdlclose_a.so+0x... frame"; }
+ok "the unloaded library's file gone: [libdlclose_a.so] and libdlclose_a.so+0x..., not the other's names"
 
 # One Mapping per place a library was loaded at, however many times: at
 # most as many as the distinct addresses prog_dlclose printed for it.
