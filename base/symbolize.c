@@ -8,6 +8,7 @@
 
 #include <elfutils/libdwfl.h>
 
+#include "base/dlhist.h"
 #include "base/symbolize.h"
 
 /* Whether a module's own ELF file carries its line table (.debug_line):
@@ -17,10 +18,24 @@ typedef struct local_lines {
     bool has;
 } local_lines;
 
+/* An unloaded library's file, opened on first use at its old load bias. */
+typedef struct grave {
+    const char *path; /* interned by base/dlhist.c */
+    uintptr_t bias;
+    Dwfl *dwfl; /* NULL: the file could not be read */
+} grave;
+
 struct cd__symctx {
     Dwfl *dwfl;
     cd__mapping *maps;
-    size_t nmaps;
+    size_t nmaps, capmaps;
+    size_t nlive;     /* maps[0..nlive): /proc/self/maps; then unloaded ones */
+    cd__dlgone *gone; /* the unloads so far, in epoch order */
+    size_t ngone;
+    size_t *gone_map; /* per unload: 1 + its index in maps, 0 not made yet */
+    size_t *canon;    /* per unload: 1 + canonical(), 0 not known yet */
+    grave *graves;    /* opened files of unloaded libraries */
+    size_t ngraves;
     local_lines *local; /* modules asked about so far (a few dozen) */
     size_t nlocal;
     char **names; /* the FILE+0xADDR names handed out, freed at the end */
@@ -75,6 +90,29 @@ static void obj_range(cd__mapping *m, Elf *elf, GElf_Addr bias)
     }
 }
 
+/* Room for one more mapping. */
+static bool grow_maps(cd__symctx *c)
+{
+    if (c->nmaps < c->capmaps)
+        return true;
+    size_t cap = c->capmaps ? c->capmaps * 2 : 16;
+    cd__mapping *v = realloc(c->maps, cap * sizeof *v);
+    if (v == NULL)
+        return false;
+    c->maps = v;
+    c->capmaps = cap;
+    return true;
+}
+
+/* The mapping's build id: hex, "" if none (NULL on out of memory). */
+static char *build_id(Dwfl_Module *mod)
+{
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    int n = mod != NULL ? dwfl_module_build_id(mod, &bits, &vaddr) : 0;
+    return n > 0 ? hex(bits, n) : strdup("");
+}
+
 /* The r-x file mappings of /proc/self/maps: what pprof calls Mappings. */
 static int read_maps(cd__symctx *c)
 {
@@ -82,7 +120,6 @@ static int read_maps(cd__symctx *c)
     if (f == NULL)
         return -errno;
     char line[4096 + 128];
-    size_t cap = 0;
     int rc = 0;
     while (fgets(line, sizeof line, f) != NULL) {
         uintptr_t start, end, off;
@@ -96,14 +133,9 @@ static int read_maps(cd__symctx *c)
         path[strcspn(path, "\n")] = '\0';
         if (perms[2] != 'x' || path[0] != '/')
             continue;
-        if (c->nmaps == cap) {
-            cap = cap ? cap * 2 : 16;
-            cd__mapping *v = realloc(c->maps, cap * sizeof *v);
-            if (v == NULL) {
-                rc = -ENOMEM;
-                break;
-            }
-            c->maps = v;
+        if (!grow_maps(c)) {
+            rc = -ENOMEM;
+            break;
         }
         cd__mapping *m = &c->maps[c->nmaps];
         m->start = m->obj_start = start;
@@ -116,8 +148,6 @@ static int read_maps(cd__symctx *c)
             break;
         }
         c->nmaps++;
-        const unsigned char *bits;
-        GElf_Addr vaddr;
         GElf_Addr bias;
         Dwfl_Module *mod = dwfl_addrmodule(c->dwfl, start);
         /* The build id and the program headers are read from the ELF
@@ -128,8 +158,7 @@ static int read_maps(cd__symctx *c)
             mod = NULL;
         else
             obj_range(m, elf, bias);
-        int n = mod != NULL ? dwfl_module_build_id(mod, &bits, &vaddr) : 0;
-        m->build_id = n > 0 ? hex(bits, n) : strdup("");
+        m->build_id = build_id(mod);
         if (m->build_id == NULL) {
             rc = -ENOMEM;
             break;
@@ -156,6 +185,15 @@ int cd__sym_begin(cd__symctx **out)
         goto fail;
     rc = read_maps(c);
     if (rc < 0)
+        goto fail;
+    c->nlive = c->nmaps;
+    rc = cd__dl_history(&c->gone, &c->ngone);
+    if (rc < 0)
+        goto fail;
+    c->gone_map = calloc(c->ngone ? c->ngone : 1, sizeof *c->gone_map);
+    c->canon = calloc(c->ngone ? c->ngone : 1, sizeof *c->canon);
+    rc = -ENOMEM;
+    if (c->gone_map == NULL || c->canon == NULL)
         goto fail;
     *out = c;
     return 0;
@@ -198,14 +236,10 @@ void cd__sym_lookup(cd__symctx *c, uintptr_t pc, cd__sym *out)
     cd__sym_lookup_local(c, pc, out, false);
 }
 
-/* "FILE+0xADDR" for a pc that mod's file has no symbol for: the file's
- * base name and the pc's address in it. Kept until cd__sym_end; "?" on
- * out of memory. */
-static const char *file_name(cd__symctx *c, Dwfl_Module *mod, uintptr_t objaddr)
+/* "FILE+0xADDR": path's base name and an address in the file. Kept until
+ * cd__sym_end; "?" on out of memory. */
+static const char *path_name(cd__symctx *c, const char *path, uintptr_t objaddr)
 {
-    const char *path = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-    if (path == NULL)
-        return "?";
     const char *base = strrchr(path, '/');
     base = base != NULL ? base + 1 : path;
     if (c->nnames == c->capnames) {
@@ -225,10 +259,18 @@ static const char *file_name(cd__symctx *c, Dwfl_Module *mod, uintptr_t objaddr)
     return s;
 }
 
-void cd__sym_lookup_local(cd__symctx *c, uintptr_t pc, cd__sym *out, bool local)
+/* "FILE+0xADDR" for a pc that mod's file has no symbol for: the file's
+ * base name and the pc's address in it. */
+static const char *file_name(cd__symctx *c, Dwfl_Module *mod, uintptr_t objaddr)
 {
-    *out = (cd__sym){.func = "?", .file = "", .objaddr = pc};
-    Dwfl_Module *mod = dwfl_addrmodule(c->dwfl, pc);
+    const char *path = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    return path != NULL ? path_name(c, path, objaddr) : "?";
+}
+
+/* The lookup in dwfl (the live one or an unloaded library's). */
+static void lookup(cd__symctx *c, Dwfl *dwfl, uintptr_t pc, cd__sym *out, bool local)
+{
+    Dwfl_Module *mod = dwfl != NULL ? dwfl_addrmodule(dwfl, pc) : NULL;
     if (mod == NULL)
         return;
     GElf_Addr bias;
@@ -255,6 +297,128 @@ void cd__sym_lookup_local(cd__symctx *c, uintptr_t pc, cd__sym *out, bool local)
     }
 }
 
+void cd__sym_lookup_local(cd__symctx *c, uintptr_t pc, cd__sym *out, bool local)
+{
+    *out = (cd__sym){.func = "?", .file = "", .objaddr = pc};
+    for (size_t i = 0; i < c->nlive; i++)
+        if (pc >= c->maps[i].start && pc < c->maps[i].limit) {
+            out->mapping = i + 1;
+            break;
+        }
+    lookup(c, c->dwfl, pc, out, local);
+}
+
+/* The first unload of the same segment of the same file at the same
+ * address as unload i: a library loaded and unloaded many times at one
+ * place is one Mapping, and each of its pcs one Location. Memoized. */
+static size_t canonical(cd__symctx *c, size_t i)
+{
+    if (c->canon[i] != 0)
+        return c->canon[i] - 1;
+    const cd__dlgone *g = &c->gone[i];
+    size_t j = 0;
+    while (j < i && !(c->gone[j].path == g->path && c->gone[j].bias == g->bias &&
+                      c->gone[j].lo == g->lo && c->gone[j].hi == g->hi))
+        j++; /* paths are interned: equal paths are one pointer */
+    c->canon[i] = j + 1;
+    return j;
+}
+
+uint32_t cd__sym_which(cd__symctx *c, uintptr_t pc, uint32_t epoch)
+{
+    for (size_t i = 0; i < c->ngone; i++) /* in epoch order: the first unload after epoch */
+        if (c->gone[i].epoch > epoch && pc >= c->gone[i].lo && pc < c->gone[i].hi)
+            return (uint32_t)canonical(c, i) + 1;
+    return 0;
+}
+
+static const Dwfl_Callbacks offline_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+};
+
+/* The unloaded library g's file, reported at its old bias (opened once per
+ * context); NULL when it cannot be read. */
+static Dwfl *grave_dwfl(cd__symctx *c, const cd__dlgone *g)
+{
+    for (size_t i = 0; i < c->ngraves; i++)
+        if (c->graves[i].path == g->path && c->graves[i].bias == g->bias)
+            return c->graves[i].dwfl;
+    grave *v = realloc(c->graves, (c->ngraves + 1) * sizeof *v);
+    if (v == NULL)
+        return NULL;
+    c->graves = v;
+    Dwfl *d = dwfl_begin(&offline_callbacks);
+    if (d != NULL) {
+        dwfl_report_begin(d);
+        const char *base = strrchr(g->path, '/');
+        /* add_p_vaddr: the first segment at bias + its p_vaddr, i.e. the
+         * bias is the library's, whatever its layout. */
+        Dwfl_Module *mod =
+            dwfl_report_elf(d, base != NULL ? base + 1 : g->path, g->path, -1, g->bias, true);
+        if (dwfl_report_end(d, NULL, NULL) != 0 || mod == NULL) {
+            dwfl_end(d);
+            d = NULL;
+        }
+    }
+    c->graves[c->ngraves++] = (grave){g->path, g->bias, d};
+    return d;
+}
+
+/* The Mapping of unload i (made on first use; 0 on out of memory). */
+static size_t grave_mapping(cd__symctx *c, size_t i, Dwfl *d)
+{
+    if (c->gone_map[i] != 0 || !grow_maps(c))
+        return c->gone_map[i];
+    const cd__dlgone *g = &c->gone[i];
+    cd__mapping *m = &c->maps[c->nmaps];
+    *m = (cd__mapping){.start = g->lo,
+                       .limit = g->hi,
+                       .offset = g->offset,
+                       .obj_start = g->lo - g->bias,
+                       .obj_limit = g->hi - g->bias,
+                       .obj_offset = g->offset};
+    Dwfl_Module *mod = d != NULL ? dwfl_addrmodule(d, g->lo) : NULL;
+    GElf_Addr bias;
+    Elf *elf = mod != NULL ? dwfl_module_getelf(mod, &bias) : NULL;
+    if (elf != NULL)
+        obj_range(m, elf, bias);
+    m->file = strdup(g->path);
+    m->build_id = build_id(elf != NULL ? mod : NULL);
+    if (m->file == NULL || m->build_id == NULL) {
+        free((char *)m->file);
+        free((char *)m->build_id);
+        return 0;
+    }
+    c->nmaps++;
+    c->gone_map[i] = c->nmaps;
+    return c->gone_map[i];
+}
+
+void cd__sym_lookup_in(cd__symctx *c, uintptr_t pc, uint32_t which, cd__sym *out)
+{
+    if (which == 0 || which > c->ngone) {
+        cd__sym_lookup_local(c, pc, out, false);
+        return;
+    }
+    size_t i = which - 1;
+    const cd__dlgone *g = &c->gone[i];
+    Dwfl *d = grave_dwfl(c, g);
+    /* A file that cannot be read any more: its name and the address in
+     * it, never what is mapped at pc now. */
+    *out = (cd__sym){.func = "?", .file = "", .objaddr = pc - g->bias};
+    out->mapping = grave_mapping(c, i, d);
+    lookup(c, d, pc, out, false);
+    if (!out->named && strcmp(out->func, "?") == 0)
+        out->func = path_name(c, g->path, out->objaddr);
+}
+
+void cd__sym_lookup_epoch(cd__symctx *c, uintptr_t pc, uint32_t epoch, cd__sym *out)
+{
+    cd__sym_lookup_in(c, pc, cd__sym_which(c, pc, epoch), out);
+}
+
 size_t cd__sym_mappings(cd__symctx *c, const cd__mapping **maps)
 {
     *maps = c->maps;
@@ -271,6 +435,13 @@ void cd__sym_end(cd__symctx *c)
     }
     free(c->maps);
     free(c->local);
+    free(c->gone);
+    free(c->gone_map);
+    free(c->canon);
+    for (size_t i = 0; i < c->ngraves; i++)
+        if (c->graves[i].dwfl != NULL)
+            dwfl_end(c->graves[i].dwfl);
+    free(c->graves);
     for (size_t i = 0; i < c->nnames; i++)
         free(c->names[i]);
     free(c->names);

@@ -6,7 +6,11 @@
  * /proc/self/maps; names come from the symbol tables (static functions
  * included) and lines from DWARF when the file has it (line 0 and file ""
  * otherwise). A context is a snapshot of the mappings when it was made: a
- * library loaded later is unknown to it ("?" names).
+ * library loaded later is unknown to it ("?" names). It also knows the
+ * libraries unloaded before it was made (base/dlhist.h): a pc sampled
+ * while one of them was loaded (cd__sym_which, from the sample's epoch) is
+ * looked up in that library's file at its old address, whatever is mapped
+ * there now.
  *
  * A pc in a file that has no symbol for it (a stripped library's static
  * function) is named after the file and the pc's address in it,
@@ -41,6 +45,9 @@ typedef struct cd__sym {
      * the pc itself when it lies in no file whose ELF headers could be
      * read. */
     uintptr_t objaddr;
+    /* 1 + the index of the pc's mapping in cd__sym_mappings' array; 0 for
+     * a pc in none (the vdso, or nothing). */
+    size_t mapping;
 } cd__sym;
 
 /* An executable mapping of /proc/self/maps: start, limit and offset as the
@@ -71,7 +78,27 @@ void cd__sym_lookup(cd__symctx *ctx, uintptr_t pc, cd__sym *out);
  * which runs beside the program it traces. */
 void cd__sym_lookup_local(cd__symctx *ctx, uintptr_t pc, cd__sym *out, bool local);
 
-/* The executable mappings, in address order. */
+/* Which library pc, sampled in epoch (cd__dl_epoch when the sample was
+ * taken), lies in: 0 for what is mapped now, else 1 + the index of the
+ * first unload after epoch whose code covered pc, or rather of the first
+ * unload of that same file's segment at the same address (a library
+ * loaded and unloaded many times at one place is one Mapping). Pass it to
+ * cd__sym_lookup_in. O(unloads). */
+uint32_t cd__sym_which(cd__symctx *ctx, uintptr_t pc, uint32_t epoch);
+
+/* cd__sym_lookup, in the library `which` names (cd__sym_which): 0 is
+ * cd__sym_lookup; otherwise the unloaded library's file, opened at its old
+ * load bias on first use, and a Mapping for it (as it was mapped). A file
+ * that cannot be read any more gives "FILE+0xADDR", never a name of what is
+ * mapped at pc now. */
+void cd__sym_lookup_in(cd__symctx *ctx, uintptr_t pc, uint32_t which, cd__sym *out);
+
+/* cd__sym_lookup_in(ctx, pc, cd__sym_which(ctx, pc, epoch), out). */
+void cd__sym_lookup_epoch(cd__symctx *ctx, uintptr_t pc, uint32_t epoch, cd__sym *out);
+
+/* The mappings: the executable mappings of /proc/self/maps in address
+ * order, then those of unloaded libraries that lookups used so far (call
+ * it after the lookups; the array moves when a lookup adds one). */
 size_t cd__sym_mappings(cd__symctx *ctx, const cd__mapping **maps);
 
 void cd__sym_end(cd__symctx *ctx);

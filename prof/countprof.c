@@ -7,6 +7,7 @@
 
 #include "prof/countprof.h"
 #include "prof/tabwriter.h"
+#include "base/dlhist.h"
 #include "base/sigsafe.h"
 #include "base/symbolize.h"
 
@@ -78,12 +79,13 @@ void cd__countprof_frame(FILE *f, uintptr_t pc, const cd__sym *s)
         fprintf(f, "#\t0x%" PRIxPTR "\n", pc);
 }
 
-void cd__countprof_print_stack(FILE *f, cd__symctx *sym, const uintptr_t *pcs, size_t n)
+void cd__countprof_print_stack(FILE *f, cd__symctx *sym, const uintptr_t *pcs, size_t n,
+                               uint32_t epoch)
 {
     for (size_t i = 0; i < n; i++) {
         uintptr_t pc = pcs[i] > 0 ? pcs[i] - 1 : 0;
         cd__sym y;
-        cd__sym_lookup(sym, pc, &y);
+        cd__sym_lookup_epoch(sym, pc, epoch, &y);
         cd__countprof_frame(f, pc, &y);
     }
     fputc('\n', f);
@@ -128,7 +130,8 @@ int cd__countprof_text(FILE *out, const char *name, const cd__countprof_stack *s
     fprintf(f, "%s profile: total %zu\n", name, n);
     for (size_t i = 0; i < ng; i++) {
         fprintf(f, "%zu %s\n", g[i].count, g[i].key);
-        cd__countprof_print_stack(f, sym, stacks[g[i].first].pcs, stacks[g[i].first].n);
+        cd__countprof_print_stack(f, sym, stacks[g[i].first].pcs, stacks[g[i].first].n,
+                                  stacks[g[i].first].epoch);
     }
     if (fclose(f) != 0) {
         f = NULL;

@@ -23,12 +23,15 @@
 #include "base/symbolize.h"
 
 /* One stack: return addresses, innermost first (a frame is shown as the
- * call, pc - 1, as Go's runtime.CallersFrames does), and its labels in
- * Go's labelMap.String() form ({"k":"v", ...}) or NULL. */
+ * call, pc - 1, as Go's runtime.CallersFrames does), its labels in Go's
+ * labelMap.String() form ({"k":"v", ...}) or NULL, and the unload epoch
+ * it was taken in (base/dlhist.h; CD__DL_EPOCH_NOW: symbolize with the
+ * mappings of now). */
 typedef struct cd__countprof_stack {
     const uintptr_t *pcs;
     size_t n;
     const char *labels;
+    uint32_t epoch;
 } cd__countprof_stack;
 
 /* Writes "NAME profile: total N" and the groups of stacks[0..n) to f,
@@ -48,8 +51,11 @@ void cd__countprof_frame(FILE *f, uintptr_t pc, const cd__sym *s);
 /* Go's printStackRecord (allFrames true: cdebug has no runtime frames to
  * hide): cd__countprof_frame for each frame of pcs[0..n) (return
  * addresses, shown as the call: pc - 1), then an empty line. The count
- * profiles and the block and mutex profiles print their stacks with it. */
-void cd__countprof_print_stack(FILE *f, cd__symctx *sym, const uintptr_t *pcs, size_t n);
+ * profiles and the block and mutex profiles print their stacks with it;
+ * epoch is the unload epoch the stack was taken in (base/dlhist.h;
+ * CD__DL_EPOCH_NOW for a live stack). */
+void cd__countprof_print_stack(FILE *f, cd__symctx *sym, const uintptr_t *pcs, size_t n,
+                               uint32_t epoch);
 
 /* Go's %q of s appended to f (quotes, backslash escapes, \xNN for bytes
  * outside printable ASCII). */

@@ -30,6 +30,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <link.h>
+#include <stddef.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -42,6 +46,7 @@
 
 #include "cdebug/prof.h"
 #include "prof/cpuprof.h"
+#include "base/dlhist.h"
 #include "base/fpwalk.h"
 #include "prof/pprof.h"
 #include "runtime/mprof.h"
@@ -99,6 +104,7 @@ static slot *live_slots; /* data_lock */
 typedef struct agg {
     uint64_t hash;
     int64_t count;
+    uint32_t epoch; /* base/dlhist.h's, when the samples were taken */
     char *name;   /* NULL: no task */
     char *thread; /* the thread's name */
     uint32_t n;
@@ -171,23 +177,74 @@ static const char *current_task_name(const slot *s)
  * to its caller's caller). The return address is then the word at the
  * stack pointer, as it is at a function's first instruction and at its
  * `ret`. fix_leaf inserts that word as the first caller when it is a
- * return address: it lies in a readable executable mapping (recorded at
- * start, outside the handler) right after a call instruction, and the
- * walk did not already find it. A framed function's lowest stack slot is
- * a local or the saved frame pointer, which almost never passes both
- * tests. */
+ * return address: it lies in a readable executable mapping (the table
+ * below) right after a call instruction, and the walk did not already
+ * find it. A framed function's lowest stack slot is a local or the saved
+ * frame pointer, which almost never passes both tests.
+ *
+ * The table is read from /proc/self/maps at start and again by the
+ * aggregator when the dynamic loader's count of objects loaded or
+ * unloaded (dl_iterate_phdr's dlpi_adds, dlpi_subs) moved: a library
+ * dlopened during the profile gets its leaves' callers, and one
+ * dlclosed leaves the table. Between the dlclose and the next drain the
+ * table still holds the unloaded code, and the word at the stack pointer
+ * may be a stale return address into it (a slot left by an earlier call
+ * into the library): the code bytes are therefore never loaded directly
+ * but copied with process_vm_readv(2) on our own process, which fails
+ * (EFAULT) on an unmapped address instead of faulting. Where that system
+ * call is refused (a seccomp filter: checked once at start), the repair is
+ * off. */
 
 #define MAX_TEXT 512
+/* Written by one thread at a time (start_locked before the aggregator
+ * exists, then the aggregator), read by handlers: a sequence lock. The
+ * handler gives up when the sequence is odd or moved while it read; the
+ * words are atomics so that a torn read is only a wrong answer it then
+ * discards, never undefined behaviour. */
 static struct {
-    uintptr_t lo, hi;
+    _Atomic uintptr_t lo, hi;
 } text[MAX_TEXT];
 static _Atomic size_t ntext;
+static _Atomic unsigned text_seq;
+static unsigned long long text_dl_count; /* adds + subs when last read */
+static _Atomic bool code_readable;       /* process_vm_readv works */
 
-/* Records the readable executable mappings (ctl_lock held, no profile
- * running: no handler reads the table meanwhile). */
+/* dl_iterate_phdr callback: the loader's adds + subs (the same in every
+ * entry), then stop. */
+static int dl_count_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+        *(unsigned long long *)data = info->dlpi_adds + info->dlpi_subs;
+    return 1;
+}
+
+static unsigned long long dl_count(void)
+{
+    unsigned long long n = 0;
+    dl_iterate_phdr(dl_count_cb, &n);
+    return n;
+}
+
+/* Copies n bytes at a of our own memory into buf, failing (false) rather
+ * than faulting when a is not mapped. Async-signal-safe: one system call
+ * (getpid and process_vm_readv, through syscall(2): no interceptor of a
+ * sanitizer runs in the handler). */
+static bool read_code(uintptr_t a, void *buf, size_t n)
+{
+    struct iovec local = {buf, n}, remote = {(void *)a, n};
+    return syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L, 0L) == (long)n;
+}
+
+/* Records the readable executable mappings. Called by start_locked
+ * (ctl_lock held, no aggregator yet) or by the aggregator (data_lock not
+ * held: reads a file): one writer at a time. */
 static void load_text_ranges(void)
 {
+    static struct {
+        uintptr_t lo, hi;
+    } v[MAX_TEXT];
     size_t n = 0;
+    text_dl_count = dl_count(); /* before the read: a change after it is seen next time */
     FILE *f = fopen("/proc/self/maps", "re");
     if (f != NULL) {
         char line[512];
@@ -196,28 +253,52 @@ static void load_text_ranges(void)
             char perm[5];
             if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perm) == 3 && perm[0] == 'r' &&
                 perm[2] == 'x') {
-                text[n].lo = lo;
-                text[n].hi = hi;
+                v[n].lo = lo;
+                v[n].hi = hi;
                 n++;
             }
+            /* A line longer than the buffer: skip its rest. */
+            while (strchr(line, '\n') == NULL && fgets(line, sizeof line, f) != NULL)
+                ;
         }
         fclose(f);
     }
-    atomic_store_explicit(&ntext, n, memory_order_release);
+    unsigned seq = atomic_load_explicit(&text_seq, memory_order_relaxed);
+    atomic_store_explicit(&text_seq, seq + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    for (size_t i = 0; i < n; i++) {
+        atomic_store_explicit(&text[i].lo, v[i].lo, memory_order_relaxed);
+        atomic_store_explicit(&text[i].hi, v[i].hi, memory_order_relaxed);
+    }
+    atomic_store_explicit(&ntext, n, memory_order_relaxed);
+    atomic_store_explicit(&text_seq, seq + 2, memory_order_release);
 }
 
-/* The mapping holding a, or NULL. Binary search: maps is sorted. */
+/* The aggregator's check, each drain: reloads the table when a library
+ * was loaded or unloaded since it was read. O(1) (dl_iterate_phdr stops
+ * at the first object) unless it reloads. */
+static void refresh_text_ranges(void)
+{
+    if (dl_count() != text_dl_count)
+        load_text_ranges();
+}
+
+/* Whether a lies in the table; *lo is then its mapping's start. Binary
+ * search: maps is sorted. Async-signal-safe; the caller checks the
+ * sequence (text_seq) around it. */
 static bool in_text(uintptr_t a, uintptr_t *lo)
 {
-    size_t l = 0, r = atomic_load_explicit(&ntext, memory_order_acquire);
+    size_t l = 0, r = atomic_load_explicit(&ntext, memory_order_relaxed);
+    if (r > MAX_TEXT)
+        return false;
     while (l < r) {
         size_t m = l + (r - l) / 2;
-        if (a < text[m].lo)
+        if (a < atomic_load_explicit(&text[m].lo, memory_order_relaxed))
             r = m;
-        else if (a >= text[m].hi)
+        else if (a >= atomic_load_explicit(&text[m].hi, memory_order_relaxed))
             l = m + 1;
         else {
-            *lo = text[m].lo;
+            *lo = atomic_load_explicit(&text[m].lo, memory_order_relaxed);
             return true;
         }
     }
@@ -227,13 +308,22 @@ static bool in_text(uintptr_t a, uintptr_t *lo)
 /* True when the bytes before ra encode an x86-64 call: call rel32
  * (e8), call *disp32(%rip) (ff 15), call *%reg (ff d0+r, maybe after a
  * REX prefix), call *(%reg) (ff 10+r), call *disp8(%reg) (ff 50+r xx),
- * call *disp32(%reg) (ff 90+r xxxxxxxx). */
-__attribute__((no_sanitize_address)) static bool after_call(uintptr_t ra)
+ * call *disp32(%reg) (ff 90+r xxxxxxxx). Async-signal-safe. */
+static bool after_call(uintptr_t ra)
 {
     uintptr_t lo;
-    if (!in_text(ra - 1, &lo) || ra - lo < 6)
+    uint8_t b[6];
+    if (!atomic_load_explicit(&code_readable, memory_order_relaxed))
         return false;
-    const uint8_t *c = (const uint8_t *)ra;
+    unsigned seq = atomic_load_explicit(&text_seq, memory_order_acquire);
+    if ((seq & 1) != 0 || !in_text(ra - 1, &lo) || ra - lo < 6)
+        return false;
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&text_seq, memory_order_relaxed) != seq)
+        return false; /* the table changed under us */
+    if (!read_code(ra - 6, b, sizeof b))
+        return false; /* unmapped since the table was read */
+    const uint8_t *c = b + 6; /* c[-k]: the byte k before ra */
     return c[-5] == 0xe8 || (c[-6] == 0xff && c[-5] == 0x15) ||
            (c[-2] == 0xff && ((c[-1] & 0xf8) == 0xd0 || (c[-1] & 0xf8) == 0x10)) ||
            (c[-3] == 0xff && (c[-2] & 0xf8) == 0x50) || (c[-6] == 0xff && (c[-5] & 0xf8) == 0x90);
@@ -322,7 +412,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
     if (weight > 0xffffffffu)
         weight = 0xffffffffu;
 
-    uint64_t words = 1 + nw + n;
+    uint64_t words = 2 + nw + n;
     uint64_t tail = atomic_load_explicit(&s->tail, memory_order_relaxed);
     uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
     if (tail - head + words > CD__CPUPROF_RING_WORDS) {
@@ -330,10 +420,13 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
         goto release;
     }
     s->ring[tail & RING_MASK] = (uintptr_t)(n | nw << 8 | weight << 16);
+    /* The unload epoch: the stack's pcs are symbolized in the libraries
+     * loaded now, even if unloaded before the profile is written. */
+    s->ring[(tail + 1) & RING_MASK] = cd__dl_epoch();
     for (size_t i = 0; i < nw; i++)
-        s->ring[(tail + 1 + i) & RING_MASK] = name.w[i];
+        s->ring[(tail + 2 + i) & RING_MASK] = name.w[i];
     for (size_t i = 0; i < n; i++)
-        s->ring[(tail + 1 + nw + i) & RING_MASK] = pcs[i];
+        s->ring[(tail + 2 + nw + i) & RING_MASK] = pcs[i];
     atomic_store_explicit(&s->tail, tail + words, memory_order_release);
 
 release:
@@ -354,10 +447,10 @@ static __attribute__((noinline, used)) void cd__cpuprof_lost_samples(void)
 
 /* ---- aggregation (data_lock) ------------------------------------------- */
 
-static uint64_t hash_sample(const char *name, const char *thread, const uintptr_t *pcs,
-                            size_t n)
+static uint64_t hash_sample(const char *name, const char *thread, const uintptr_t *pcs, size_t n,
+                            uint32_t epoch)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a over name, thread, pcs */
+    uint64_t h = 1469598103934665603ull ^ epoch; /* FNV-1a over name, thread, pcs */
     if (name != NULL)
         for (const char *p = name; *p; p++)
             h = (h ^ (uint8_t)*p) * 1099511628211ull;
@@ -374,9 +467,9 @@ static uint64_t hash_sample(const char *name, const char *thread, const uintptr_
 }
 
 static bool agg_eq(const agg *a, uint64_t h, const char *name, const char *thread,
-                   const uintptr_t *pcs, size_t n)
+                   const uintptr_t *pcs, size_t n, uint32_t epoch)
 {
-    if (a->hash != h || a->n != n)
+    if (a->hash != h || a->n != n || a->epoch != epoch)
         return false;
     if ((a->name == NULL) != (name == NULL) || (name != NULL && strcmp(a->name, name) != 0))
         return false;
@@ -406,17 +499,17 @@ static int tab_grow(aggtab *t)
     return 0;
 }
 
-/* Adds weight to (task name, thread name, stack). Returns false on out of
- * memory. */
-static bool tab_add(aggtab *t, const char *name, const char *thread, const uintptr_t *pcs,
-                    size_t n, int64_t weight)
+/* Adds weight to (task name, thread name, stack, epoch). Returns false on
+ * out of memory. */
+static bool tab_add(aggtab *t, const char *name, const char *thread, const uintptr_t *pcs, size_t n,
+                    uint32_t epoch, int64_t weight)
 {
     if ((t->len + 1) * 10 > t->cap * 7 && tab_grow(t) != 0)
         return false;
-    uint64_t h = hash_sample(name, thread, pcs, n);
+    uint64_t h = hash_sample(name, thread, pcs, n, epoch);
     size_t j = h & (t->cap - 1);
     for (; t->v[j] != NULL; j = (j + 1) & (t->cap - 1)) {
-        if (agg_eq(t->v[j], h, name, thread, pcs, n)) {
+        if (agg_eq(t->v[j], h, name, thread, pcs, n, epoch)) {
             t->v[j]->count += weight;
             return true;
         }
@@ -426,6 +519,7 @@ static bool tab_add(aggtab *t, const char *name, const char *thread, const uintp
         return false;
     a->hash = h;
     a->count = weight;
+    a->epoch = epoch;
     a->n = (uint32_t)n;
     a->name = NULL;
     if ((a->thread = strdup(thread)) == NULL) {
@@ -490,23 +584,24 @@ static void drain(slot *s)
         uintptr_t hdr = s->ring[head & RING_MASK];
         size_t n = hdr & 0xff, nw = (hdr >> 8) & 0xff;
         int64_t weight = (int64_t)(hdr >> 16);
-        if (n == 0 || n > CD__FPWALK_MAX || nw > NAME_WORDS || head + 1 + nw + n > tail)
+        if (n == 0 || n > CD__FPWALK_MAX || nw > NAME_WORDS || head + 2 + nw + n > tail)
             break; /* cannot happen; never read past what was published */
+        uint32_t epoch = (uint32_t)s->ring[(head + 1) & RING_MASK];
         union {
             char c[NAME_WORDS * sizeof(uintptr_t)];
             uintptr_t w[NAME_WORDS];
         } name;
         uintptr_t pcs[CD__FPWALK_MAX];
         for (size_t i = 0; i < nw; i++)
-            name.w[i] = s->ring[(head + 1 + i) & RING_MASK];
+            name.w[i] = s->ring[(head + 2 + i) & RING_MASK];
         if (nw > 0)
             name.c[nw * sizeof(uintptr_t) - 1] = '\0';
         for (size_t i = 0; i < n; i++)
-            pcs[i] = s->ring[(head + 1 + nw + i) & RING_MASK];
-        if (!tab_add(&S.tab, nw > 0 ? name.c : NULL, s->tname, pcs, n, weight))
+            pcs[i] = s->ring[(head + 2 + nw + i) & RING_MASK];
+        if (!tab_add(&S.tab, nw > 0 ? name.c : NULL, s->tname, pcs, n, epoch, weight))
             S.oom_lost += (uint64_t)weight;
         got += (uint64_t)weight;
-        head += 1 + nw + n;
+        head += 2 + nw + n;
     }
     atomic_store_explicit(&s->head, tail, memory_order_release);
     S.dropped += atomic_exchange_explicit(&s->dropped, 0, memory_order_relaxed);
@@ -817,6 +912,10 @@ static void *aggr_main(void *arg)
             until.tv_nsec -= 1000000000L;
         }
         pthread_cond_timedwait(&S.cond, &data_lock, &until);
+        /* Outside data_lock: the loader's lock is taken, a file read. */
+        pthread_mutex_unlock(&data_lock);
+        refresh_text_ranges();
+        pthread_mutex_lock(&data_lock);
         for (slot *s = live_slots; s != NULL; s = s->next)
             drain(s);
         if (++round % CD__CPUPROF_SCAN_ROUNDS == 0 && !S.quit)
@@ -882,6 +981,9 @@ static int start_locked(int hz, cd__cpuprof_done_fn done, void *ctx)
     if (rc != 0)
         return rc;
     load_text_ranges();
+    static const uint8_t probe = 0xe8;
+    uint8_t got = 0;
+    atomic_store(&code_readable, read_code((uintptr_t)&probe, &got, 1) && got == probe);
 
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -964,7 +1066,8 @@ static int encode(aggtab *tab, uint64_t lost, int64_t duration_ns, uint8_t **out
             continue;
         int64_t v[2] = {a->count, a->count * S.period_ns};
         cd__pprof_label l[2] = {{.key = "thread", .str = a->thread}, {.key = "task", .str = a->name}};
-        if ((rc = cd__pprof_sample(p, a->pcs, a->n, true, v, l, a->name != NULL ? 2 : 1)) != 0)
+        if ((rc = cd__pprof_sample_at(p, a->pcs, a->n, true, a->epoch, v, l,
+                                      a->name != NULL ? 2 : 1)) != 0)
             goto out;
     }
     if (lost > 0) {

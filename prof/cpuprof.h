@@ -16,9 +16,11 @@
  * exchange, walks the interrupted stack with base/fpwalk.h (at most
  * CD__FPWALK_MAX frames: deeper stacks are cut, code without frame
  * pointers gives a truncated stack), copies the name of the task running
- * on the thread (at most CD__CPUPROF_NAME_MAX bytes), and appends one
- * record to the ring. No allocation, no lock, no library call but
- * fpwalk's. When the ring is full the sample is dropped and counted; the
+ * on the thread (at most CD__CPUPROF_NAME_MAX bytes), reads the unload
+ * epoch (base/dlhist.h, an atomic load) and appends one record to the
+ * ring. No allocation, no lock, no library call but fpwalk's and the
+ * leaf repair's getpid and process_vm_readv (bare system calls, see
+ * cpuprof.c). When the ring is full the sample is dropped and counted; the
  * profile then carries the count as samples of the pseudo-function
  * cd__cpuprof_lost_samples (as Go's profiles carry lost samples), and a
  * comment.

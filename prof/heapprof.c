@@ -96,7 +96,8 @@ static int build(cd__pprof *p, const char *default_type)
             {.key = "allocator", .str = c->kind == CD__MPROF_MALLOC ? "malloc" : "gc"},
             {.key = "bytes", .num = (int64_t)c->size},
         };
-        rc = cd__pprof_sample(p, c->stk, c->depth, false, v, labels, c->allocs > 0 ? 2 : 1);
+        rc = cd__pprof_sample_at(p, c->stk, c->depth, false, c->epoch, v, labels,
+                                 c->allocs > 0 ? 2 : 1);
     }
     free(rows);
     return rc;
@@ -136,8 +137,15 @@ typedef struct symcache {
     cd__sym s[SYMCACHE];
 } symcache;
 
-static void sym_get(symcache *c, uintptr_t pc, cd__sym *out)
+static void sym_get(symcache *c, uintptr_t pc, uint32_t epoch, cd__sym *out)
 {
+    /* A pc of a library unloaded since (rare): looked up there, uncached
+     * (the cache is by pc, and the pc may be another library's now). */
+    uint32_t which = cd__sym_which(c->ctx, pc, epoch);
+    if (which != 0) {
+        cd__sym_lookup_in(c->ctx, pc, which, out);
+        return;
+    }
     size_t i = (size_t)(((uint64_t)pc * 0x9e3779b97f4a7c15ull) >> 40) % SYMCACHE;
     for (size_t probe = 0; probe < 8; probe++, i = (i + 1) % SYMCACHE) {
         if (c->pc[i] == pc) {
@@ -161,7 +169,7 @@ static void print_stack(FILE *f, symcache *sym, const hrow *b)
     for (uint32_t i = 0; i < b->depth; i++) {
         uintptr_t pc = b->stk[i] - 1;
         cd__sym s;
-        sym_get(sym, pc, &s);
+        sym_get(sym, pc, b->epoch, &s);
         cd__countprof_frame(f, pc, &s);
     }
     fputc('\n', f);

@@ -50,7 +50,8 @@ static int build(cd__pprof *p, cd__contention_kind kind)
     cd__pprof_time(p, (int64_t)cd__walltime(), 0);
     for (size_t i = 0; i < n; i++) {
         int64_t v[2] = {rows[i].count * scale, rows[i].delay_ns * scale};
-        if ((rc = cd__pprof_sample(p, rows[i].stack, rows[i].depth, false, v, NULL, 0)) < 0)
+        if ((rc = cd__pprof_sample_at(p, rows[i].stack, rows[i].depth, false, rows[i].epoch, v,
+                                      NULL, 0)) < 0)
             goto out;
     }
 out:
@@ -80,7 +81,7 @@ static int text(FILE *f, cd__contention_kind kind)
         for (size_t j = 0; j < rows[i].depth; j++)
             fprintf(f, " %#lx", (unsigned long)rows[i].stack[j]);
         fputc('\n', f);
-        cd__countprof_print_stack(f, sym, rows[i].stack, rows[i].depth);
+        cd__countprof_print_stack(f, sym, rows[i].stack, rows[i].depth, rows[i].epoch);
     }
     rc = ferror(f) ? -EIO : 0;
 out:

@@ -28,12 +28,14 @@
 
 #include "prof/pprof.h"
 #include "base/buf.h"
+#include "base/dlhist.h"
 #include "base/symbolize.h"
 #include "base/io.h"
 
 typedef struct psample {
     uintptr_t *pcs; /* symbolization addresses, innermost first */
     size_t n;
+    uint32_t epoch; /* base/dlhist.h's, when the stack was taken */
     int64_t v[CD__PPROF_MAX_VALUES];
     cd__pprof_label *labels; /* strings owned */
     size_t nl;
@@ -155,8 +157,8 @@ int cd__pprof_comment(cd__pprof *p, const char *text)
 }
 
 /* Appends a sample whose pcs are already symbolization addresses. */
-static int add_sample(cd__pprof *p, const uintptr_t *pcs, size_t n, const int64_t *values,
-                      const cd__pprof_label *labels, size_t nlabels)
+static int add_sample(cd__pprof *p, const uintptr_t *pcs, size_t n, uint32_t epoch,
+                      const int64_t *values, const cd__pprof_label *labels, size_t nlabels)
 {
     if (p->ns == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
@@ -173,6 +175,7 @@ static int add_sample(cd__pprof *p, const uintptr_t *pcs, size_t n, const int64_
     for (size_t i = 0; ok && i < n; i++)
         s.pcs[i] = pcs[i];
     s.n = n;
+    s.epoch = epoch;
     for (size_t i = 0; i < p->ntypes; i++)
         s.v[i] = values[i];
     for (size_t i = 0; ok && i < nlabels; i++) {
@@ -193,13 +196,20 @@ static int add_sample(cd__pprof *p, const uintptr_t *pcs, size_t n, const int64_
 int cd__pprof_sample(cd__pprof *p, const uintptr_t *pcs, size_t n, bool leaf_exact,
                      const int64_t *values, const cd__pprof_label *labels, size_t nlabels)
 {
+    return cd__pprof_sample_at(p, pcs, n, leaf_exact, CD__DL_EPOCH_NOW, values, labels, nlabels);
+}
+
+int cd__pprof_sample_at(cd__pprof *p, const uintptr_t *pcs, size_t n, bool leaf_exact,
+                        uint32_t epoch, const int64_t *values, const cd__pprof_label *labels,
+                        size_t nlabels)
+{
     uintptr_t adj[64] = {0}, *a = n <= 64 ? adj : malloc(n * sizeof *a);
     if (a == NULL)
         return -ENOMEM;
     /* A return address is symbolized as the call before it. */
     for (size_t i = 0; i < n; i++)
         a[i] = (i == 0 && leaf_exact) || pcs[i] == 0 ? pcs[i] : pcs[i] - 1;
-    int rc = add_sample(p, a, n, values, labels, nlabels);
+    int rc = add_sample(p, a, n, epoch, values, labels, nlabels);
     if (a != adj)
         free(a);
     return rc;
@@ -215,7 +225,7 @@ int cd__pprof_subtract(cd__pprof *p, const cd__pprof *base)
         for (size_t t = 0; t < base->ntypes; t++)
             v[t] = -b->v[t];
         /* pcs are already symbolization addresses: add them as exact. */
-        int rc = add_sample(p, b->pcs, b->n, v, b->labels, b->nl);
+        int rc = add_sample(p, b->pcs, b->n, b->epoch, v, b->labels, b->nl);
         if (rc < 0)
             return rc;
     }
@@ -237,6 +247,8 @@ static int cmp_sample(const void *x, const void *y)
     for (size_t i = 0; i < a->n; i++)
         if (a->pcs[i] != b->pcs[i])
             return a->pcs[i] < b->pcs[i] ? -1 : 1;
+    if (a->epoch != b->epoch)
+        return a->epoch < b->epoch ? -1 : 1;
     if (a->nl != b->nl)
         return a->nl < b->nl ? -1 : 1;
     for (size_t i = 0; i < a->nl; i++) {
@@ -255,10 +267,19 @@ static int cmp_sample(const void *x, const void *y)
     return 0;
 }
 
-static int cmp_addr(const void *x, const void *y)
+/* A Location: an address, and the library it lies in (base/symbolize.h's
+ * cd__sym_which: 0 what is mapped now, else an unloaded one). */
+typedef struct loc {
+    uintptr_t pc;
+    uint32_t which;
+} loc;
+
+static int cmp_loc(const void *x, const void *y)
 {
-    uintptr_t a = *(const uintptr_t *)x, b = *(const uintptr_t *)y;
-    return a < b ? -1 : a > b;
+    const loc *a = x, *b = y;
+    if (a->pc != b->pc)
+        return a->pc < b->pc ? -1 : 1;
+    return a->which < b->which ? -1 : a->which > b->which;
 }
 
 static int cmp_pstr(const void *x, const void *y)
@@ -334,7 +355,8 @@ typedef struct enc {
     cd__pprof *p;
     const char **strs; /* sorted unique strings; strs[0] is "" */
     size_t nstrs;
-    uintptr_t *addrs; /* sorted unique addresses: Location i + 1 */
+    cd__symctx *sym;
+    loc *addrs; /* sorted unique: Location i + 1 */
     size_t naddrs;
     cd__sym *syms; /* per address */
     func *funcs;   /* sorted unique: Function i + 1 */
@@ -351,9 +373,10 @@ static int64_t str_id(const enc *e, const char *s)
     return hit ? hit - e->strs : 0;
 }
 
-static uint64_t loc_id(const enc *e, uintptr_t a)
+static uint64_t loc_id(const enc *e, uintptr_t pc, uint32_t epoch)
 {
-    uintptr_t *hit = bsearch(&a, e->addrs, e->naddrs, sizeof a, cmp_addr);
+    loc k = {pc, cd__sym_which(e->sym, pc, epoch)};
+    loc *hit = bsearch(&k, e->addrs, e->naddrs, sizeof k, cmp_loc);
     return hit ? (uint64_t)(hit - e->addrs) + 1 : 0;
 }
 
@@ -362,14 +385,6 @@ static uint64_t func_id(const enc *e, const cd__sym *s)
     func k = {s->func, s->file};
     func *hit = bsearch(&k, e->funcs, e->nfuncs, sizeof k, cmp_func);
     return hit ? (uint64_t)(hit - e->funcs) + 1 : 0;
-}
-
-static uint64_t mapping_id(const enc *e, uintptr_t a)
-{
-    for (size_t i = 0; i < e->nmaps; i++)
-        if (a >= e->maps[i].start && a < e->maps[i].limit)
-            return i + 1;
-    return 0;
 }
 
 /* Every string the message refers to, sorted and unique, "" first. */
@@ -461,7 +476,7 @@ static void encode_body(enc *e, cd__buf *out)
     for (size_t i = 0; i < p->ns; i++) { /* 2: sample */
         const psample *s = &p->s[i];
         for (size_t j = 0; j < s->n; j++)
-            cd__buf_uvarint(&sub, loc_id(e, s->pcs[j]));
+            cd__buf_uvarint(&sub, loc_id(e, s->pcs[j], s->epoch));
         pb_msg(&m, 1, &sub); /* location_id, packed */
         for (size_t t = 0; t < p->ntypes; t++)
             cd__buf_uvarint(&sub, (uint64_t)s->v[t]);
@@ -499,10 +514,10 @@ static void encode_body(enc *e, cd__buf *out)
     for (size_t i = 0; i < e->naddrs; i++) { /* 4: location */
         /* In no Mapping (the vdso, which /proc/self/maps names no file
          * for): the process's address, there being no file to open. */
-        uint64_t mid = mapping_id(e, e->addrs[i]);
+        uint64_t mid = e->syms[i].mapping;
         pb_int(&m, 1, (int64_t)i + 1);
         pb_int(&m, 2, (int64_t)mid);
-        pb_int(&m, 3, (int64_t)(mid != 0 ? e->syms[i].objaddr : e->addrs[i]));
+        pb_int(&m, 3, (int64_t)(mid != 0 ? e->syms[i].objaddr : e->addrs[i].pc));
         /* No symbol: no Line, pprof's unsymbolized location, which it
          * shows as its file ("[libz.so.1.2.13]", the address with
          * -addresses and -raw), as it does Go's for C code. */
@@ -582,15 +597,16 @@ int cd__pprof_encode(cd__pprof *p, uint8_t **out, size_t *len)
     rc = -ENOMEM;
     if (e.addrs == NULL)
         goto out;
-    for (size_t i = 0, k = 0; i < p->ns; i++)
-        for (size_t j = 0; j < p->s[i].n; j++)
-            e.addrs[k++] = p->s[i].pcs[j];
-    e.naddrs = sort_unique(e.addrs, total, sizeof *e.addrs, cmp_addr);
-
     rc = cd__sym_begin(&sym);
     if (rc < 0)
         goto out;
-    e.nmaps = cd__sym_mappings(sym, &e.maps);
+    e.sym = sym;
+    for (size_t i = 0, k = 0; i < p->ns; i++)
+        for (size_t j = 0; j < p->s[i].n; j++) {
+            uintptr_t pc = p->s[i].pcs[j];
+            e.addrs[k++] = (loc){pc, cd__sym_which(sym, pc, p->s[i].epoch)};
+        }
+    e.naddrs = sort_unique(e.addrs, total, sizeof *e.addrs, cmp_loc);
     e.syms = malloc((e.naddrs ? e.naddrs : 1) * sizeof *e.syms);
     e.funcs = malloc((e.naddrs ? e.naddrs : 1) * sizeof *e.funcs);
     rc = -ENOMEM;
@@ -598,10 +614,11 @@ int cd__pprof_encode(cd__pprof *p, uint8_t **out, size_t *len)
         goto out;
     size_t nf = 0;
     for (size_t i = 0; i < e.naddrs; i++) {
-        cd__sym_lookup(sym, e.addrs[i], &e.syms[i]);
+        cd__sym_lookup_in(sym, e.addrs[i].pc, e.addrs[i].which, &e.syms[i]);
         if (e.syms[i].named)
             e.funcs[nf++] = (func){e.syms[i].func, e.syms[i].file};
     }
+    e.nmaps = cd__sym_mappings(sym, &e.maps); /* with the unloaded libraries' used */
     e.nfuncs = sort_unique(e.funcs, nf, sizeof *e.funcs, cmp_func);
     rc = collect_strings(&e);
     if (rc < 0)

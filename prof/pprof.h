@@ -67,6 +67,15 @@ int cd__pprof_comment(cd__pprof *p, const char *text);
 int cd__pprof_sample(cd__pprof *p, const uintptr_t *pcs, size_t n, bool leaf_exact,
                      const int64_t *values, const cd__pprof_label *labels, size_t nlabels);
 
+/* cd__pprof_sample for a stack taken in `epoch` (base/dlhist.h's
+ * cd__dl_epoch then): its pcs are symbolized in the libraries loaded then,
+ * even if unloaded since. cd__pprof_sample is this with
+ * CD__DL_EPOCH_NOW (the mappings of when the profile is written: for live
+ * stacks). Same cost and errors. */
+int cd__pprof_sample_at(cd__pprof *p, const uintptr_t *pcs, size_t n, bool leaf_exact,
+                        uint32_t epoch, const int64_t *values, const cd__pprof_label *labels,
+                        size_t nlabels);
+
 /* Adds the samples of base to p with every value negated, so that equal
  * stacks cancel at encode time: p becomes p - base, as Go's delta profiles
  * (net/http/pprof's ?seconds=N). Samples whose values all become 0 are

@@ -24,6 +24,7 @@
 #include "cdebug/prof.h"
 #include "cdebug/sched.h"
 #include "prof/countprof.h"
+#include "base/dlhist.h"
 #include "base/symbolize.h"
 #include "prof/taskprof.h"
 #include "prof/threadstack.h"
@@ -60,6 +61,9 @@ typedef struct snap {
     size_t pn, pcap;
     bool failed;
     const cd__taskprof_dumpopt *opt;
+    /* base/dlhist.h's, read before the stacks: a library unloaded after it
+     * is looked for under the pcs taken then. */
+    uint32_t epoch;
 } snap;
 
 /* ---- snapshot ------------------------------------------------------------ */
@@ -277,6 +281,7 @@ static int snap_take(snap *s, const cd__taskprof_dumpopt *opt)
 {
     memset(s, 0, sizeof *s);
     s->opt = opt;
+    s->epoch = cd__dl_epoch();
     cd__thread_foreach(on_thread, s);
     cd__sched_foreach_task(CD__TASKS_QUEUED, add_queued, s);
     if (s->failed)
@@ -362,7 +367,7 @@ static int build(cd__pprof *p)
             l = (cd__pprof_label){"thread", cd__thread_kind_name(e->tkind), 0, NULL};
             nl = 1;
         }
-        if ((rc = cd__pprof_sample(p, pcs, n, false, &one, &l, nl)) < 0)
+        if ((rc = cd__pprof_sample_at(p, pcs, n, false, s.epoch, &one, &l, nl)) < 0)
             goto out;
     }
 out:
@@ -411,6 +416,7 @@ static int text_count(FILE *f, const snap *s)
         st[i].pcs = pcs + i * SAMPLE_MAX;
         st[i].n = sample_stack(s, &s->e[i], pcs + i * SAMPLE_MAX);
         st[i].labels = labels_of(&s->e[i]);
+        st[i].epoch = s->epoch;
         if (st[i].labels == NULL && (s->e[i].kind == K_THREAD || s->e[i].name[0] != '\0'))
             goto out;
     }
@@ -447,10 +453,10 @@ static const char *state_text(const ent *e)
 /* One frame: pc is Go's frame.pc (the interrupted pc of an exact leaf, else
  * a return address); file and line are those of the call (pc - 1) unless
  * exact. */
-static void print_frame(FILE *f, cd__symctx *sym, uintptr_t pc, bool exact)
+static void print_frame(FILE *f, cd__symctx *sym, uint32_t epoch, uintptr_t pc, bool exact)
 {
     cd__sym y;
-    cd__sym_lookup(sym, exact ? pc : pc - 1, &y);
+    cd__sym_lookup_epoch(sym, exact ? pc : pc - 1, epoch, &y);
     if (!y.named) { /* FILE+0xADDR, or "?" for a pc in no file */
         fprintf(f, "%s(...)\n\t?:0 pc=0x%lx\n", y.func, (unsigned long)pc);
         return;
@@ -463,19 +469,20 @@ static void print_frame(FILE *f, cd__symctx *sym, uintptr_t pc, bool exact)
 
 /* The frames of a stack, innermost first; exact: pcs[0] is an
  * interrupted pc + 1 (the snapshot's convention), not a return address. */
-static void print_frames(FILE *f, cd__symctx *sym, const uintptr_t *pcs, size_t n, bool exact)
+static void print_frames(FILE *f, cd__symctx *sym, uint32_t epoch, const uintptr_t *pcs, size_t n,
+                         bool exact)
 {
     for (size_t i = 0; i < n; i++)
-        print_frame(f, sym, exact && i == 0 ? pcs[i] - 1 : pcs[i], exact && i == 0);
+        print_frame(f, sym, epoch, exact && i == 0 ? pcs[i] - 1 : pcs[i], exact && i == 0);
     if (n >= CD__FPWALK_MAX)
         fputs("...additional frames elided...\n", f);
 }
 
 /* Go's printcreatedby: the function that spawned, at its call. */
-static void print_created_by(FILE *f, cd__symctx *sym, uintptr_t pc)
+static void print_created_by(FILE *f, cd__symctx *sym, uint32_t epoch, uintptr_t pc)
 {
     cd__sym y;
-    cd__sym_lookup(sym, pc - 1, &y);
+    cd__sym_lookup_epoch(sym, pc - 1, epoch, &y);
     fprintf(f, "created by %s\n\t%s:%lld", y.func, y.file, (long long)y.line);
     if (y.start != 0 && pc > y.start)
         fprintf(f, " +0x%lx", (unsigned long)(pc - y.start));
@@ -483,9 +490,9 @@ static void print_created_by(FILE *f, cd__symctx *sym, uintptr_t pc)
 }
 
 /* The block of one entry; pcs/n/exact: its stack in the snapshot's pool;
- * cpc: a thread's creation pc (0: none). */
-static void print_block(FILE *f, cd__symctx *sym, const ent *e, const uintptr_t *pcs, size_t n,
-                        bool exact, uintptr_t cpc)
+ * cpc: a thread's creation pc (0: none); epoch: the snapshot's. */
+static void print_block(FILE *f, cd__symctx *sym, uint32_t epoch, const ent *e,
+                        const uintptr_t *pcs, size_t n, bool exact, uintptr_t cpc)
 {
     uint64_t minutes = 0;
     if (e->state == S_BLOCKED && e->since != 0) {
@@ -506,19 +513,19 @@ static void print_block(FILE *f, cd__symctx *sym, const ent *e, const uintptr_t 
     fputs("]:\n", f);
 
     if (n > 0) {
-        print_frames(f, sym, pcs, n, exact);
+        print_frames(f, sym, epoch, pcs, n, exact);
     } else if (e->kind == K_TASK && e->state == S_RUNNABLE) {
         if (e->fn != 0)
-            print_frame(f, sym, e->fn, true); /* not started: its entry */
+            print_frame(f, sym, epoch, e->fn, true); /* not started: its entry */
     } else {
         fputs("...frames not available...\n", f);
         if (e->kind == K_TASK && e->fn != 0)
-            print_frame(f, sym, e->fn, true);
+            print_frame(f, sym, epoch, e->fn, true);
     }
     if (e->kind == K_TASK && e->gopc != 0)
-        print_created_by(f, sym, e->gopc);
+        print_created_by(f, sym, epoch, e->gopc);
     else if (cpc != 0)
-        print_created_by(f, sym, cpc);
+        print_created_by(f, sym, epoch, cpc);
 }
 
 /* A thread's "created by": kit threads and the program's pthreads were
@@ -548,7 +555,7 @@ int cd__taskprof_dump(FILE *f, const cd__taskprof_dumpopt *opt)
         const ent *e = &s.e[i];
         if (i > 0)
             fputc('\n', f);
-        print_block(f, sym, e, e->n > 0 ? s.pool + e->off : NULL, e->n, e->leaf_exact,
+        print_block(f, sym, s.epoch, e, e->n > 0 ? s.pool + e->off : NULL, e->n, e->leaf_exact,
                     thread_creator(&s, e));
     }
     rc = ferror(f) ? -EIO : 0;
@@ -573,11 +580,11 @@ void cd__taskprof_print_stack(FILE *f, cd__symctx *sym, const uintptr_t *pcs, si
         n = trim_base(v, n, base, nbase);
     }
     if (n > 0)
-        print_frames(f, sym, v, n, true);
+        print_frames(f, sym, CD__DL_EPOCH_NOW, v, n, true);
     else
         fputs("...frames not available...\n", f);
     if (created_by != 0)
-        print_created_by(f, sym, created_by);
+        print_created_by(f, sym, CD__DL_EPOCH_NOW, created_by);
 }
 
 static int text(FILE *f, int debug)

@@ -11,6 +11,7 @@
 #include "prof/taskprof.h"
 #include "prof/threadprof.h"
 #include "base/clock.h"
+#include "base/dlhist.h"
 #include "runtime/thread.h"
 
 typedef struct tstack {
@@ -81,7 +82,7 @@ static int text(FILE *f, int debug)
     if ((st = calloc(s.n + 1, sizeof *st)) == NULL)
         goto out;
     for (size_t i = 0; i < s.n; i++)
-        st[i] = (cd__countprof_stack){s.s[i].pcs, s.s[i].n, NULL};
+        st[i] = (cd__countprof_stack){s.s[i].pcs, s.s[i].n, NULL, CD__DL_EPOCH_NOW};
     rc = cd__countprof_text(f, "threadcreate", st, s.n);
 out:
     free(st);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/dlhist.h"
 #include "base/hash.h"
 #include "runtime/contention.h"
 
@@ -20,6 +21,7 @@ typedef struct bucket {
     double count; /* a float, as Go's: a short block event counts rate/delay */
     int64_t delay_ns;
     size_t depth;
+    uint32_t epoch; /* base/dlhist.h's: the libraries loaded when recorded */
     uintptr_t stack[];
 } bucket;
 
@@ -68,23 +70,26 @@ int64_t cd__contention_set_mutex_fraction(int64_t n)
     return atomic_exchange_explicit(&cd__mutex_fraction, n, memory_order_relaxed);
 }
 
-static uint64_t hash_stack(cd__contention_kind kind, const uintptr_t *pcs, size_t n)
+static uint64_t hash_stack(cd__contention_kind kind, const uintptr_t *pcs, size_t n, uint32_t epoch)
 {
-    uint64_t h = (uint64_t)kind + 1;
+    uint64_t h = (uint64_t)kind + 1 + ((uint64_t)epoch << 8);
     for (size_t i = 0; i < n; i++)
         h = cd__mix64(h ^ pcs[i]);
     return h;
 }
 
-/* Adds (count, delay) to the bucket of (kind, stack), made if new. */
+/* Adds (count, delay) to the bucket of (kind, stack, unload epoch), made
+ * if new: the same pcs before and after a dlclose may be two libraries'
+ * code. */
 static void save(cd__contention_kind kind, const uintptr_t *pcs, size_t n, double count,
                  int64_t delay)
 {
-    uint64_t h = hash_stack(kind, pcs, n);
+    uint32_t epoch = cd__dl_epoch();
+    uint64_t h = hash_stack(kind, pcs, n, epoch);
     size_t slot = h & ((1u << TAB_BITS) - 1);
     spin_lock();
     for (bucket *b = tab[slot]; b != NULL; b = b->next)
-        if (b->hash == h && b->kind == kind && b->depth == n &&
+        if (b->hash == h && b->kind == kind && b->depth == n && b->epoch == epoch &&
             memcmp(b->stack, pcs, n * sizeof *pcs) == 0) {
             b->count += count;
             b->delay_ns += delay;
@@ -101,10 +106,11 @@ static void save(cd__contention_kind kind, const uintptr_t *pcs, size_t n, doubl
     nb->count = count;
     nb->delay_ns = delay;
     nb->depth = n;
+    nb->epoch = epoch;
     memcpy(nb->stack, pcs, n * sizeof *pcs);
     spin_lock();
     for (bucket *b = tab[slot]; b != NULL; b = b->next)
-        if (b->hash == h && b->kind == kind && b->depth == n &&
+        if (b->hash == h && b->kind == kind && b->depth == n && b->epoch == epoch &&
             memcmp(b->stack, pcs, n * sizeof *pcs) == 0) { /* made meanwhile */
             b->count += count;
             b->delay_ns += delay;
@@ -179,6 +185,7 @@ int cd__contention_snapshot(cd__contention_kind kind, cd__contention_row **out, 
             r->count = (int64_t)(b->count + 0.5);
             r->delay_ns = b->delay_ns;
             r->depth = b->depth;
+            r->epoch = b->epoch;
             memcpy(r->stack, b->stack, b->depth * sizeof b->stack[0]);
         }
     spin_unlock();

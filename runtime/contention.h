@@ -65,11 +65,13 @@ int64_t cd__contention_set_mutex_fraction(int64_t n);
 void cd__contention_event(cd__contention_kind kind, int64_t delay_ns, unsigned skip);
 
 /* One bucket of a snapshot: the stack (innermost first), the events
- * recorded and their summed delay in ns, unscaled. */
+ * recorded and their summed delay in ns, unscaled, and the unload epoch
+ * (base/dlhist.h) the stack was taken in: symbolize with it. */
 typedef struct cd__contention_row {
     int64_t count;
     int64_t delay_ns;
     size_t depth;
+    uint32_t epoch;
     uintptr_t stack[CD__FPWALK_MAX];
 } cd__contention_row;
 

@@ -52,6 +52,7 @@
 #include "cdebug/runtime.h"
 #include "base/fpwalk.h"
 #include "base/clock.h"
+#include "base/dlhist.h"
 #include "base/hash.h"
 #include "runtime/gcevents.h"
 #include "runtime/mprof.h"
@@ -93,6 +94,7 @@ typedef struct hbucket {
     cyc future[NFUTURE];
     uint64_t fcycle[NFUTURE]; /* the cycle each future slot holds */
     uint32_t depth;
+    uint32_t epoch; /* base/dlhist.h's: the libraries loaded when sampled */
     cd__mprof_kind kind;
     uintptr_t stk[]; /* return addresses, innermost first */
 } hbucket;
@@ -140,9 +142,10 @@ static size_t rec_slot(uintptr_t addr)
     return (size_t)(((uint64_t)addr * 0x9e3779b97f4a7c15ull) >> (64 - rbits));
 }
 
-static uint64_t stack_hash(const uintptr_t *stk, size_t depth, uint64_t size, cd__mprof_kind kind)
+static uint64_t stack_hash(const uintptr_t *stk, size_t depth, uint64_t size, cd__mprof_kind kind,
+                           uint32_t epoch)
 {
-    uint64_t h = cd__mix64(size + depth + ((uint64_t)kind << 56));
+    uint64_t h = cd__mix64(size + depth + ((uint64_t)kind << 56) + ((uint64_t)epoch << 24));
     for (size_t i = 0; i < depth; i++)
         h = cd__mix64(h ^ stk[i]);
     return h;
@@ -258,15 +261,18 @@ static int tables_init(void)
     return 0;
 }
 
-/* The bucket of (stack, size, allocator), created when new. mu held. NULL
- * on out of memory. O(depth) expected. */
-static hbucket *bucket_get(const uintptr_t *stk, size_t depth, uint64_t size, cd__mprof_kind kind)
+/* The bucket of (stack, size, allocator, unload epoch), created when new.
+ * The epoch is part of the key: the same pcs before and after a dlclose
+ * may be two libraries' code. mu held. NULL on out of memory. O(depth)
+ * expected. */
+static hbucket *bucket_get(const uintptr_t *stk, size_t depth, uint64_t size, cd__mprof_kind kind,
+                           uint32_t epoch)
 {
-    uint64_t h = stack_hash(stk, depth, size, kind);
+    uint64_t h = stack_hash(stk, depth, size, kind, epoch);
     size_t s = (size_t)(h >> (64 - bbits));
     for (hbucket *b = btab[s]; b != NULL; b = b->hnext)
         if (b->hash == h && b->size == size && b->depth == depth && b->kind == kind &&
-            memcmp(b->stk, stk, depth * sizeof *stk) == 0)
+            b->epoch == epoch && memcmp(b->stk, stk, depth * sizeof *stk) == 0)
             return b;
     hbucket *b = calloc(1, sizeof *b + depth * sizeof *stk);
     if (b == NULL)
@@ -274,6 +280,7 @@ static hbucket *bucket_get(const uintptr_t *stk, size_t depth, uint64_t size, cd
     b->hash = h;
     b->size = size;
     b->depth = (uint32_t)depth;
+    b->epoch = epoch;
     b->kind = kind;
     memcpy(b->stk, stk, depth * sizeof *stk);
     b->hnext = btab[s];
@@ -445,6 +452,7 @@ static void thread_init(void)
 /* Records p (n bytes, stack stk) as a sampled object of `kind`'s. */
 static void record(void *p, size_t n, const uintptr_t *stk, size_t depth, cd__mprof_kind kind)
 {
+    uint32_t epoch = cd__dl_epoch();
     /* Read before the link exists: the first collection that can see the
      * link begins after this read (registering waits for bdwgc's lock). */
     uint64_t cycle = atomic_load_explicit(&gc_started, memory_order_acquire) + 1;
@@ -459,7 +467,7 @@ static void record(void *p, size_t n, const uintptr_t *stk, size_t depth, cd__mp
         goto lost_free;
 
     lock();
-    hbucket *b = tables_init() == 0 ? bucket_get(stk, depth, n, kind) : NULL;
+    hbucket *b = tables_init() == 0 ? bucket_get(stk, depth, n, kind, epoch) : NULL;
     if (b == NULL) {
         unlock();
         if (kind == CD__MPROF_GC)
@@ -699,6 +707,7 @@ int cd__mprof_snapshot(cd__mprof_row **out, size_t *n)
     for (hbucket *b = ball; b != NULL; b = b->all)
         rows[k++] = (cd__mprof_row){.stk = b->stk,
                                     .depth = b->depth,
+                                    .epoch = b->epoch,
                                     .size = b->size,
                                     .hash = b->hash,
                                     .allocs = b->active.allocs,

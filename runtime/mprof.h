@@ -223,8 +223,9 @@ static inline bool cd__mprof_free(void *p)
 typedef struct cd__mprof_row {
     const uintptr_t *stk; /* return addresses, innermost first */
     uint32_t depth;
-    uint64_t size; /* bytes of each object of the bucket */
-    uint64_t hash; /* of (stack, size): a stable order for equal counts */
+    uint32_t epoch; /* base/dlhist.h's when sampled: symbolize with it */
+    uint64_t size;  /* bytes of each object of the bucket */
+    uint64_t hash;  /* of (stack, size): a stable order for equal counts */
     uint64_t allocs, frees, alloc_bytes, free_bytes;
     cd__mprof_kind kind; /* the allocator */
 } cd__mprof_row;

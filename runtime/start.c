@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "base/clock.h"
+#include "base/dlhist.h"
 #include "cdebug/runtime.h"
 #include "runtime/env.h"
 #include "runtime/gc.h"
@@ -38,6 +39,8 @@ __attribute__((noinline)) int cd__runtime_init(void)
     cd__start_nanotime = cd__nanotime();
 
     int rc;
+    /* First: its fork handler must run after every other's (dlhist.h). */
+    cd__dlhist_init();
     cd__env_load(&cd__cfg);
     if ((rc = cd__gc_init(&cd__cfg)) != 0)
         goto fail;
