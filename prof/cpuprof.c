@@ -164,18 +164,9 @@ static const char *current_task_name(const slot *s)
 
 /* ---- frameless leaf functions ------------------------------------------ */
 
-/* GCC (12) gives no frame to a leaf function that needs no stack, even
- * with -fno-omit-frame-pointer, and so does hand-written or libc code:
- * interrupted there, the frame-pointer walk starts at the caller's frame
- * and the leaf's caller is missing (a profile would charge hot_f's time
- * to its caller's caller). The return address is then the word at the
- * stack pointer, as it is at a function's first instruction and at its
- * `ret`. fix_leaf inserts that word as the first caller when it is a
- * return address: it lies in a readable executable mapping (recorded at
- * start, outside the handler) right after a call instruction, and the
- * walk did not already find it. A framed function's lowest stack slot is
- * a local or the saved frame pointer, which almost never passes both
- * tests. */
+/* The readable executable mappings, for cd__fpwalk_fix_leaf's test of a
+ * return address (base/fpwalk.h): recorded at start, outside the
+ * handler. */
 
 #define MAX_TEXT 512
 static struct {
@@ -206,62 +197,21 @@ static void load_text_ranges(void)
     atomic_store_explicit(&ntext, n, memory_order_release);
 }
 
-/* The mapping holding a, or NULL. Binary search: maps is sorted. */
-static bool in_text(uintptr_t a, uintptr_t *lo)
+/* [lo, hi) lies in one recorded mapping (cd__fpwalk_code_fn). Binary
+ * search: maps is sorted. */
+static bool in_text(uintptr_t lo, uintptr_t hi)
 {
     size_t l = 0, r = atomic_load_explicit(&ntext, memory_order_acquire);
     while (l < r) {
         size_t m = l + (r - l) / 2;
-        if (a < text[m].lo)
+        if (hi - 1 < text[m].lo)
             r = m;
-        else if (a >= text[m].hi)
+        else if (hi - 1 >= text[m].hi)
             l = m + 1;
-        else {
-            *lo = text[m].lo;
-            return true;
-        }
+        else
+            return lo >= text[m].lo;
     }
     return false;
-}
-
-/* True when the bytes before ra encode an x86-64 call: call rel32
- * (e8), call *disp32(%rip) (ff 15), call *%reg (ff d0+r, maybe after a
- * REX prefix), call *(%reg) (ff 10+r), call *disp8(%reg) (ff 50+r xx),
- * call *disp32(%reg) (ff 90+r xxxxxxxx). */
-__attribute__((no_sanitize_address)) static bool after_call(uintptr_t ra)
-{
-    uintptr_t lo;
-    if (!in_text(ra - 1, &lo) || ra - lo < 6)
-        return false;
-    const uint8_t *c = (const uint8_t *)ra;
-    return c[-5] == 0xe8 || (c[-6] == 0xff && c[-5] == 0x15) ||
-           (c[-2] == 0xff && ((c[-1] & 0xf8) == 0xd0 || (c[-1] & 0xf8) == 0x10)) ||
-           (c[-3] == 0xff && (c[-2] & 0xf8) == 0x50) || (c[-6] == 0xff && (c[-5] & 0xf8) == 0x90);
-}
-
-/* [sp] is the interrupted function's own stack slot, which ASan may poison
- * as a redzone of that function's frame: read with cd__fpwalk_load. */
-static size_t fix_leaf(const void *ucv, uintptr_t *pcs, size_t n)
-{
-#if defined(__x86_64__)
-    const ucontext_t *uc = ucv;
-    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-    /* The kernel wrote our signal frame below sp: [sp] is mapped. */
-    if (n == 0 || (sp & 7) != 0)
-        return n;
-    uintptr_t ra = cd__fpwalk_load(sp);
-    if ((n >= 2 && pcs[1] == ra) || !after_call(ra))
-        return n;
-    size_t m = n < CD__FPWALK_MAX ? n + 1 : n;
-    for (size_t i = m - 1; i > 1; i--)
-        pcs[i] = pcs[i - 1];
-    pcs[1] = ra;
-    return m;
-#else
-    (void)ucv;
-    (void)pcs;
-    return n; /* aarch64: the leaf's caller is in x30; not handled yet */
-#endif
 }
 
 static void on_sigprof(int sig, siginfo_t *si, void *uc)
@@ -291,10 +241,11 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
     uintptr_t pcs[CD__FPWALK_MAX];
     size_t n = cd__fpwalk_ucontext(uc, pcs, CD__FPWALK_MAX);
     /* Stack bounds unknown (a thread found in /proc): its function, and
-     * the caller fix_leaf can tell from the word at the stack pointer. */
+     * the caller cd__fpwalk_fix_leaf can tell from the word at the stack
+     * pointer. */
     if (n == 0 && (pcs[0] = cd__fpwalk_pc(uc)) != 0)
         n = 1;
-    n = fix_leaf(uc, pcs, n);
+    n = cd__fpwalk_fix_leaf(uc, pcs, n, CD__FPWALK_MAX, in_text);
     if (n == 0) {
         atomic_fetch_add_explicit(&s->no_stack, 1, memory_order_relaxed);
         goto release;
