@@ -124,12 +124,14 @@ elif [[ $sanitize == *address* ]]; then
     echo "skip: the sanitizer's SIGSEGV handler runs first and reports the segfault (docs/crash.md)"
     grep -q 'AddressSanitizer: SEGV on unknown address' whole.err &&
         grep -Eq '^ +#0 0x[0-9a-f]+ in crash_in_task ' whole.err || { show whole.err; fail "crash: no ASan report in crash_in_task"; }
+    then="ASan's status $st (without abort_on_error=1)"
     if [[ ${ASAN_OPTIONS:-} == *abort_on_error=1* ]]; then
         want_status whole "exit 2"
         sed -n '/^SIGABRT: abort$/,$p' whole.err >abort.txt
         grep -Eqx "$task_hdr" abort.txt && grep -qx 'created by spawn_crasher' abort.txt ||
             { show whole.err; fail "crash: no report of the abort after ASan's, with the task"; }
+        then="cdebug's of the abort, with the task, exit 2"
     fi
     mv whole.err whole.log # a sanitizer report on purpose
-    ok "segfault in a task: ASan's report in crash_in_task, then cdebug's of the abort"
+    ok "segfault in a task: ASan's report in crash_in_task, then $then"
 fi
