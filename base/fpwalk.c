@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -176,4 +177,85 @@ size_t cd__fpwalk_here(uintptr_t *out, size_t max, unsigned skip)
     for (size_t i = skip + 1; i < n && k < max; i++)
         out[k++] = tmp[i];
     return k;
+}
+
+/* ---- frameless leaf functions ------------------------------------------ */
+
+/* Copies n bytes at a of our own memory into buf; false, not a fault,
+ * when a is not mapped (EFAULT): the table behind is_code may be older
+ * than a dlclose (prof/cpuprof.c rereads it only at its next drain).
+ * process_vm_readv on our own process, through syscall(2), so that no
+ * sanitizer interceptor runs in a handler. Where the call is refused (a
+ * seccomp filter), every read fails and the repair is off. Async-signal-
+ * safe: one system call. */
+static bool read_code(uintptr_t a, void *buf, size_t n)
+{
+    struct iovec local = {buf, n}, remote = {(void *)a, n};
+    return syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L, 0L) == (long)n;
+}
+
+/* True when the bytes before ra encode an x86-64 call: call rel32 (e8),
+ * call *disp32(%rip) (ff 15), call *%reg (ff d0+r, maybe after a REX
+ * prefix), call *(%reg) (ff 10+r), call *disp8(%reg) (ff 50+r xx), call
+ * *disp32(%reg) (ff 90+r xxxxxxxx). */
+static bool after_call(uintptr_t ra)
+{
+    uint8_t b[6];
+    if (!read_code(ra - 6, b, sizeof b))
+        return false;
+    const uint8_t *c = b + 6; /* c[-k]: the byte k before ra */
+    return c[-5] == 0xe8 || (c[-6] == 0xff && c[-5] == 0x15) ||
+           (c[-2] == 0xff && ((c[-1] & 0xf8) == 0xd0 || (c[-1] & 0xf8) == 0x10)) ||
+           (c[-3] == 0xff && (c[-2] & 0xf8) == 0x50) || (c[-6] == 0xff && (c[-5] & 0xf8) == 0x90);
+}
+
+#if defined(__x86_64__)
+/* The word at the interrupted stack pointer sp may be read: sp lies in a
+ * stack the thread has, its own or its alternate one (spans_at starts the
+ * span at sp then; after an overflow, sp is in the guard and the span
+ * starts above it), or, for a thread whose bounds are unknown, this
+ * handler runs on the interrupted stack, below sp (the kernel wrote the
+ * signal frame between). Not when the handler runs on the alternate
+ * stack: that may lie right below an overflowed stack's guard. */
+static bool sp_readable(uintptr_t sp)
+{
+    span cur, then;
+    if (spans_at(sp, &cur, &then))
+        return cur.lo == sp;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    stack_t ss;
+    return here < sp && sp - here <= CD__FPWALK_OVERFLOW && sigaltstack(NULL, &ss) == 0 &&
+           (ss.ss_flags & SS_ONSTACK) == 0;
+}
+#endif
+
+size_t cd__fpwalk_fix_leaf(const void *ucv, uintptr_t *out, size_t n, size_t max,
+                           cd__fpwalk_code_fn *is_code)
+{
+#if defined(__x86_64__)
+    const ucontext_t *uc = ucv;
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    if (n == 0 || max < 2 || (sp & 7) != 0)
+        return n;
+    if (!sp_readable(sp))
+        return n;
+    /* The word is the interrupted function's own stack slot, which ASan
+     * may poison as a redzone of that function's frame: cd__fpwalk_load. */
+    uintptr_t ra = cd__fpwalk_load(sp);
+    if (ra < 6 || (n >= 2 && out[1] == ra) || !is_code(ra - 6, ra) || !after_call(ra))
+        return n;
+    if (max > CD__FPWALK_MAX)
+        max = CD__FPWALK_MAX;
+    size_t m = n < max ? n + 1 : n;
+    for (size_t i = m - 1; i > 1; i--)
+        out[i] = out[i - 1];
+    out[1] = ra;
+    return m;
+#else
+    (void)ucv;
+    (void)out;
+    (void)max;
+    (void)is_code;
+    return n;
+#endif
 }

@@ -57,6 +57,7 @@
 #ifndef CDEBUG_BASE_FPWALK_H
 #define CDEBUG_BASE_FPWALK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,6 +85,39 @@ size_t cd__fpwalk_ucontext(const void *uc, uintptr_t *out, size_t max);
  * *); 0 on the architectures cdebug does not walk. Async-signal-safe; a
  * load. */
 uintptr_t cd__fpwalk_pc(const void *uc);
+
+/* Whether [lo, hi) is readable code within one mapping: the caller's test
+ * (a table of the executable mappings, /proc/self/maps), async-signal-safe
+ * where cd__fpwalk_fix_leaf is called from a handler. */
+typedef bool cd__fpwalk_code_fn(uintptr_t lo, uintptr_t hi);
+
+/* Repairs a walk from a signal handler's context (cd__fpwalk_ucontext's
+ * out[0..n), n >= 1: out[0] the interrupted pc) stopped in a frameless
+ * leaf. GCC (12) gives no frame to a leaf function that needs no stack,
+ * even with -fno-omit-frame-pointer, and so does hand-written or libc
+ * code: the walk then starts at the caller's frame and misses the leaf's
+ * caller (a profile charges the leaf's time to its caller's caller, a
+ * crash report skips a frame). The return address is then the word at the
+ * stack pointer, as it is at a function's first instruction and at its
+ * `ret`. It is inserted as out[1] when it is a return address: is_code
+ * says the 6 bytes before it are readable code, they end with a call
+ * instruction, and the walk did not already find it there. The bytes are
+ * copied with a read that fails rather than faults on an unmapped address
+ * (process_vm_readv), so a table older than a dlclose costs a missed
+ * repair, never a crash. A framed
+ * function's lowest stack slot is a local or the saved frame pointer,
+ * which almost never passes both tests. The word is read only where it is
+ * mapped: the stack pointer lies in the thread's known stack or its
+ * alternate stack (not past the stack's end, as after an overflow), or,
+ * the thread's bounds unknown, the handler runs on the interrupted stack
+ * below it (the kernel wrote the signal frame between; never from the
+ * alternate stack, which may lie right below an overflowed stack).
+ * Returns the new count (<= max; the
+ * outermost frame drops when out is full). x86-64 only (on aarch64 the
+ * leaf's caller is in x30, not yet used): elsewhere returns n.
+ * Async-signal-safe when is_code is; a load, is_code, one system call. */
+size_t cd__fpwalk_fix_leaf(const void *uc, uintptr_t *out, size_t n, size_t max,
+                           cd__fpwalk_code_fn *is_code);
 
 /* The calling code's stack: out[0] is the return address of the caller of
  * the function that calls cd__fpwalk_here, after `skip` more frames. 0

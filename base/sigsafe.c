@@ -178,6 +178,7 @@ static void match_line(const char *s, const char *end, const uintptr_t *pcs, siz
             continue;
         out[i].found = true;
         out[i].exec = perms[2] == 'x';
+        out[i].read = perms[0] == 'r';
         out[i].off = pcs[i] - start + off;
         memcpy(out[i].path, s, plen);
         out[i].path[plen] = '\0';
@@ -189,6 +190,7 @@ int cd__sig_modules(const uintptr_t *pcs, size_t n, cd__sigmod *out, char *scrat
     for (size_t i = 0; i < n; i++) {
         out[i].found = false;
         out[i].exec = false;
+        out[i].read = false;
         out[i].off = 0;
         out[i].path[0] = '\0';
     }

@@ -60,6 +60,7 @@ size_t cd__quote_byte(unsigned char c, char out[4]);
 typedef struct cd__sigmod {
     bool found;                 /* a mapping of /proc/self/maps holds it */
     bool exec;                  /* that mapping is executable (code) */
+    bool read;                  /* that mapping is readable */
     uintptr_t off;              /* offset in the file (or in the mapping, for an anonymous one) */
     char path[CD__SIGMOD_PATH]; /* the file, "[stack]", ... ("" for an anonymous mapping) */
 } cd__sigmod;

@@ -170,30 +170,18 @@ static const char *current_task_name(const slot *s)
 
 /* ---- frameless leaf functions ------------------------------------------ */
 
-/* GCC (12) gives no frame to a leaf function that needs no stack, even
- * with -fno-omit-frame-pointer, and so does hand-written or libc code:
- * interrupted there, the frame-pointer walk starts at the caller's frame
- * and the leaf's caller is missing (a profile would charge hot_f's time
- * to its caller's caller). The return address is then the word at the
- * stack pointer, as it is at a function's first instruction and at its
- * `ret`. fix_leaf inserts that word as the first caller when it is a
- * return address: it lies in a readable executable mapping (the table
- * below) right after a call instruction, and the walk did not already
- * find it. A framed function's lowest stack slot is a local or the saved
- * frame pointer, which almost never passes both tests.
+/* The readable executable mappings, for cd__fpwalk_fix_leaf's test of a
+ * return address (base/fpwalk.h, which explains the repair).
  *
  * The table is read from /proc/self/maps at start and again by the
  * aggregator when the dynamic loader's count of objects loaded or
  * unloaded (dl_iterate_phdr's dlpi_adds, dlpi_subs) moved: a library
- * dlopened during the profile gets its leaves' callers, and one
- * dlclosed leaves the table. Between the dlclose and the next drain the
- * table still holds the unloaded code, and the word at the stack pointer
- * may be a stale return address into it (a slot left by an earlier call
- * into the library): the code bytes are therefore never loaded directly
- * but copied with process_vm_readv(2) on our own process, which fails
- * (EFAULT) on an unmapped address instead of faulting. Where that system
- * call is refused (a seccomp filter: checked once at start), the repair is
- * off. */
+ * dlopened during the profile gets its leaves' callers, and one dlclosed
+ * leaves the table. Between the dlclose and the next drain the table still
+ * holds the unloaded code, and the word at the stack pointer may be a
+ * stale return address into it (a slot left by an earlier call into the
+ * library): cd__fpwalk_fix_leaf therefore copies the code bytes with a
+ * read that fails, not faults, on an unmapped address. */
 
 #define MAX_TEXT 512
 /* Written by one thread at a time (start_locked before the aggregator
@@ -207,7 +195,6 @@ static struct {
 static _Atomic size_t ntext;
 static _Atomic unsigned text_seq;
 static unsigned long long text_dl_count; /* adds + subs when last read */
-static _Atomic bool code_readable;       /* process_vm_readv works */
 
 /* dl_iterate_phdr callback: the loader's adds + subs (the same in every
  * entry), then stop. */
@@ -223,16 +210,6 @@ static unsigned long long dl_count(void)
     unsigned long long n = 0;
     dl_iterate_phdr(dl_count_cb, &n);
     return n;
-}
-
-/* Copies n bytes at a of our own memory into buf, failing (false) rather
- * than faulting when a is not mapped. Async-signal-safe: one system call
- * (getpid and process_vm_readv, through syscall(2): no interceptor of a
- * sanitizer runs in the handler). */
-static bool read_code(uintptr_t a, void *buf, size_t n)
-{
-    struct iovec local = {buf, n}, remote = {(void *)a, n};
-    return syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L, 0L) == (long)n;
 }
 
 /* Records the readable executable mappings. Called by start_locked
@@ -283,75 +260,37 @@ static void refresh_text_ranges(void)
         load_text_ranges();
 }
 
-/* Whether a lies in the table; *lo is then its mapping's start. Binary
- * search: maps is sorted. Async-signal-safe; the caller checks the
- * sequence (text_seq) around it. */
-static bool in_text(uintptr_t a, uintptr_t *lo)
+/* [lo, hi) lies in one recorded mapping. Binary search: maps is sorted.
+ * The caller checks the sequence (text_seq) around it. */
+static bool in_text(uintptr_t lo, uintptr_t hi)
 {
     size_t l = 0, r = atomic_load_explicit(&ntext, memory_order_relaxed);
     if (r > MAX_TEXT)
         return false;
     while (l < r) {
         size_t m = l + (r - l) / 2;
-        if (a < atomic_load_explicit(&text[m].lo, memory_order_relaxed))
+        uintptr_t mlo = atomic_load_explicit(&text[m].lo, memory_order_relaxed);
+        uintptr_t mhi = atomic_load_explicit(&text[m].hi, memory_order_relaxed);
+        if (hi - 1 < mlo)
             r = m;
-        else if (a >= atomic_load_explicit(&text[m].hi, memory_order_relaxed))
+        else if (hi - 1 >= mhi)
             l = m + 1;
-        else {
-            *lo = atomic_load_explicit(&text[m].lo, memory_order_relaxed);
-            return true;
-        }
+        else
+            return lo >= mlo;
     }
     return false;
 }
 
-/* True when the bytes before ra encode an x86-64 call: call rel32
- * (e8), call *disp32(%rip) (ff 15), call *%reg (ff d0+r, maybe after a
- * REX prefix), call *(%reg) (ff 10+r), call *disp8(%reg) (ff 50+r xx),
- * call *disp32(%reg) (ff 90+r xxxxxxxx). Async-signal-safe. */
-static bool after_call(uintptr_t ra)
+/* cd__fpwalk_code_fn for the handler: in_text under the sequence lock; a
+ * table being rewritten answers no. Async-signal-safe. */
+static bool is_text(uintptr_t lo, uintptr_t hi)
 {
-    uintptr_t lo;
-    uint8_t b[6];
-    if (!atomic_load_explicit(&code_readable, memory_order_relaxed))
-        return false;
     unsigned seq = atomic_load_explicit(&text_seq, memory_order_acquire);
-    if ((seq & 1) != 0 || !in_text(ra - 1, &lo) || ra - lo < 6)
+    if ((seq & 1) != 0)
         return false;
+    bool in = in_text(lo, hi);
     atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&text_seq, memory_order_relaxed) != seq)
-        return false; /* the table changed under us */
-    if (!read_code(ra - 6, b, sizeof b))
-        return false; /* unmapped since the table was read */
-    const uint8_t *c = b + 6; /* c[-k]: the byte k before ra */
-    return c[-5] == 0xe8 || (c[-6] == 0xff && c[-5] == 0x15) ||
-           (c[-2] == 0xff && ((c[-1] & 0xf8) == 0xd0 || (c[-1] & 0xf8) == 0x10)) ||
-           (c[-3] == 0xff && (c[-2] & 0xf8) == 0x50) || (c[-6] == 0xff && (c[-5] & 0xf8) == 0x90);
-}
-
-/* [sp] is the interrupted function's own stack slot, which ASan may poison
- * as a redzone of that function's frame: read with cd__fpwalk_load. */
-static size_t fix_leaf(const void *ucv, uintptr_t *pcs, size_t n)
-{
-#if defined(__x86_64__)
-    const ucontext_t *uc = ucv;
-    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-    /* The kernel wrote our signal frame below sp: [sp] is mapped. */
-    if (n == 0 || (sp & 7) != 0)
-        return n;
-    uintptr_t ra = cd__fpwalk_load(sp);
-    if ((n >= 2 && pcs[1] == ra) || !after_call(ra))
-        return n;
-    size_t m = n < CD__FPWALK_MAX ? n + 1 : n;
-    for (size_t i = m - 1; i > 1; i--)
-        pcs[i] = pcs[i - 1];
-    pcs[1] = ra;
-    return m;
-#else
-    (void)ucv;
-    (void)pcs;
-    return n; /* aarch64: the leaf's caller is in x30; not handled yet */
-#endif
+    return in && atomic_load_explicit(&text_seq, memory_order_relaxed) == seq;
 }
 
 static void on_sigprof(int sig, siginfo_t *si, void *uc)
@@ -381,10 +320,11 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
     uintptr_t pcs[CD__FPWALK_MAX];
     size_t n = cd__fpwalk_ucontext(uc, pcs, CD__FPWALK_MAX);
     /* Stack bounds unknown (a thread found in /proc): its function, and
-     * the caller fix_leaf can tell from the word at the stack pointer. */
+     * the caller cd__fpwalk_fix_leaf can tell from the word at the stack
+     * pointer. */
     if (n == 0 && (pcs[0] = cd__fpwalk_pc(uc)) != 0)
         n = 1;
-    n = fix_leaf(uc, pcs, n);
+    n = cd__fpwalk_fix_leaf(uc, pcs, n, CD__FPWALK_MAX, is_text);
     if (n == 0) {
         atomic_fetch_add_explicit(&s->no_stack, 1, memory_order_relaxed);
         goto release;
@@ -981,9 +921,6 @@ static int start_locked(int hz, cd__cpuprof_done_fn done, void *ctx)
     if (rc != 0)
         return rc;
     load_text_ranges();
-    static const uint8_t probe = 0xe8;
-    uint8_t got = 0;
-    atomic_store(&code_readable, read_code((uintptr_t)&probe, &got, 1) && got == probe);
 
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

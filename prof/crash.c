@@ -519,6 +519,17 @@ static void __attribute__((noreturn)) finish(int sig, int lvl, pid_t tid)
     _exit(2);
 }
 
+/* [lo, hi) is readable code, as /proc/self/maps says now: both ends in
+ * readable executable mappings (6 bytes: the same or adjacent pages).
+ * cd__fpwalk_fix_leaf's test (base/fpwalk.h). Async-signal-safe. */
+static bool code_at(uintptr_t lo, uintptr_t hi)
+{
+    const uintptr_t ends[2] = {lo, hi - 1};
+    cd__sigmod m[2];
+    return cd__sig_modules(ends, 2, m, maps_scratch, sizeof maps_scratch) == 0 && m[0].exec &&
+           m[0].read && m[1].exec && m[1].read;
+}
+
 /* The owner's report: crash.h's step 1, then step 2, then the end. */
 static void __attribute__((noreturn)) report(int sig, siginfo_t *si, void *ucv, pid_t tid)
 {
@@ -545,6 +556,9 @@ static void __attribute__((noreturn)) report(int sig, siginfo_t *si, void *ucv, 
         hit.pcs[0] = cd__fpwalk_pc(uc);
         hit.n = 1;
     }
+    /* A fault in a frameless leaf: its caller from the word at the stack
+     * pointer, as the CPU profiler's samples have it. */
+    hit.n = cd__fpwalk_fix_leaf(uc, hit.pcs, hit.n, CD__FPWALK_MAX, code_at);
     cd__sigw_puts(&w, "PC=");
     cd__sigw_hex(&w, hit.pcs[0]);
     cd__sigw_puts(&w, " m=");

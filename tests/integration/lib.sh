@@ -1,7 +1,9 @@
 # tests/integration/lib.sh - the preamble of every integration script,
 # sourced first (`source "$(dirname "$0")/lib.sh"`), never run. Layered on
-# it: http_lib.sh (HTTP requests and answers), go_expvar_server/lib.sh
-# (cdebug-top's Go peer). tests/README.md says how to run a script by hand.
+# it: http_lib.sh (HTTP requests and answers), pprof_lib.sh (what go tool
+# pprof shows: -top values, source views), crash_lib.sh (a crash report's
+# shape), go_expvar_server/lib.sh (cdebug-top's Go peer). tests/README.md
+# says how to run a script by hand.
 #
 # It sets
 #   build     CDEBUG_BUILD, the build directory (required);

@@ -14,6 +14,7 @@
 # 77 (skipped) when anything was skipped.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/crash_lib.sh"
 
 prog=$build/tests/prog_crash
 built "$prog"
@@ -74,38 +75,6 @@ else:
     print("signal", os.WTERMSIG(st), "core", int(os.WCOREDUMP(st)))
 EOF
 )
-}
-
-# want_status NAME WANT: $how is WANT.
-want_status() {
-    [[ $how == "$2" ]] || { show "$tmp/$1.err"; fail "$1: $how, want $2"; }
-}
-
-# report NAME SIGLINE HEADER_ERE: the report's shape in $tmp/NAME.err: the
-# signal line, the PC line, raw frames with file+offset, a blank line, the
-# header, symbolized frames (no "not symbolized" line).
-report() {
-    local err=$tmp/$1.err
-    want_status "$1" "exit 2"
-    sed -n 1p "$err" | grep -qxF "$2" || { show "$err"; fail "$1: first line, want '$2'"; }
-    sed -n 2p "$err" | grep -Eqx 'PC=0x[0-9a-f]+ m=(-1|[0-9]+) sigcode=-?[0-9]+( addr=0x[0-9a-f]+)?' ||
-        { show "$err"; fail "$1: PC line"; }
-    grep -Eqx 'pc=0x[0-9a-f]+ /.+\+0x[0-9a-f]+' "$err" || { show "$err"; fail "$1: raw frames"; }
-    # The header follows the first blank line.
-    awk 'f { print; exit } /^$/ { f = 1 }' "$err" | grep -Eqx "$3" ||
-        { show "$err"; fail "$1: header, want /$3/"; }
-    ! grep -q 'not symbolized\|timed out\|failed' "$err" || { show "$err"; fail "$1: incomplete report"; }
-    check_sanitizer "$1"
-}
-
-# frames NAME FUNC...: each FUNC(...) is a frame of the report, in that order.
-frames() {
-    local name=$1 f
-    shift
-    grep -E '^[A-Za-z_][A-Za-z0-9_.]*\(\.\.\.\)$' "$tmp/$name.err" >"$tmp/$name.frames"
-    for f in "$@"; do
-        grep -qx "$f(...)" "$tmp/$name.frames" || { show "$tmp/$name.err"; fail "$name: no frame $f"; }
-    done
 }
 
 # drop_lines NAME ERE: removes the lines matching ERE from $tmp/NAME.err

@@ -26,6 +26,7 @@
 # skips (77): there is no malloc of cdebug's to test.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pprof_lib.sh"
 prog=$build/tests/prog_malloc
 lib=$build/libcdebug.so
 built "$prog"
@@ -35,19 +36,8 @@ if ! nm -D --defined-only "$lib" | awk '$3 == "malloc" { f = 1 } END { exit !f }
 fi
 go_env
 
-# flat FILE FUNC: the flat value of FUNC in a -top output (empty when absent).
-flat() { awk -v f="$2" '$NF == f && NF == 6 { print $1; exit }' "$1"; }
 pct() { awk -v f="$2" '$NF == f && NF == 6 { sub(/%$/, "", $2); print $2; exit }' "$1"; }
 within() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v + 0 >= lo && v + 0 <= hi) }'; }
-# want FILE FUNC VALUE WHAT: FUNC's flat in FILE is VALUE.
-want() {
-    local v
-    v=$(flat "$1" "$2")
-    [[ $v == "$3" ]] || { cat "$1" >&2; fail "$4: $2 is '$v', want $3"; }
-}
-absent() { # FILE FUNC WHAT
-    [[ -z $(flat "$1" "$2") ]] || { cat "$1" >&2; fail "$3: $2 is in the profile"; }
-}
 run_prog() { # NAME CDEBUG ARGS...: prog_malloc ARGS, stdout/err in $tmp/NAME.out/.err
     local name=$1 cdebug=$2
     shift 2
@@ -63,28 +53,28 @@ mkdir -p "$d"
 run_prog r1 "memprofilerate=1,memprofile=$d/mem.pb.gz" sites gc "text=$d/heap.txt"
 grep -qx 'moved 1' "$tmp/r1.out" || fail "realloc_site: the block did not move"
 pp -top -nodefraction=0 -unit=B -sample_index=alloc_space "$d/mem.pb.gz" >"$d/as"
-want "$d/as" malloc_site 1000000B "alloc_space"   # 1000 x 1000
-want "$d/as" calloc_site 400000B "alloc_space"    # 100 x 10 x 400
-want "$d/as" realloc_site 200100B "alloc_space"   # 100, then 200000 (moved)
-want "$d/as" align_site 521000B "alloc_space"     # 50 x 2048 + 50 x 8192 + 3 x 3000
-want "$d/as" ctor_site 50000B "alloc_space"       # 10 x 5000, before main
-want "$d/as" gc_site 70000B "alloc_space"         # 10 x cd_alloc(7000)
+want_flat "$d/as" malloc_site 1000000B "alloc_space"   # 1000 x 1000
+want_flat "$d/as" calloc_site 400000B "alloc_space"    # 100 x 10 x 400
+want_flat "$d/as" realloc_site 200100B "alloc_space"   # 100, then 200000 (moved)
+want_flat "$d/as" align_site 521000B "alloc_space"     # 50 x 2048 + 50 x 8192 + 3 x 3000
+want_flat "$d/as" ctor_site 50000B "alloc_space"       # 10 x 5000, before main
+want_flat "$d/as" gc_site 70000B "alloc_space"         # 10 x cd_alloc(7000)
 pp -top -nodefraction=0 -unit=B -sample_index=inuse_space "$d/mem.pb.gz" >"$d/is"
-want "$d/is" malloc_site 400000B "inuse_space"
-want "$d/is" calloc_site 400000B "inuse_space"
-want "$d/is" realloc_site 200000B "inuse_space"
-want "$d/is" align_site 256000B "inuse_space"     # 25 x 2048 + 25 x 8192
-want "$d/is" ctor_site 50000B "inuse_space"
-want "$d/is" gc_site 70000B "inuse_space"
+want_flat "$d/is" malloc_site 400000B "inuse_space"
+want_flat "$d/is" calloc_site 400000B "inuse_space"
+want_flat "$d/is" realloc_site 200000B "inuse_space"
+want_flat "$d/is" align_site 256000B "inuse_space"     # 25 x 2048 + 25 x 8192
+want_flat "$d/is" ctor_site 50000B "inuse_space"
+want_flat "$d/is" gc_site 70000B "inuse_space"
 pp -top -nodefraction=0 -sample_index=alloc_objects "$d/mem.pb.gz" >"$d/ao"
-want "$d/ao" malloc_site 1000 "alloc_objects"
-want "$d/ao" realloc_site 2 "alloc_objects"
-want "$d/ao" align_site 103 "alloc_objects"
+want_flat "$d/ao" malloc_site 1000 "alloc_objects"
+want_flat "$d/ao" realloc_site 2 "alloc_objects"
+want_flat "$d/ao" align_site 103 "alloc_objects"
 pp -top -nodefraction=0 -sample_index=inuse_objects "$d/mem.pb.gz" >"$d/io"
-want "$d/io" malloc_site 400 "inuse_objects"
-want "$d/io" calloc_site 100 "inuse_objects"
-want "$d/io" realloc_site 1 "inuse_objects"
-want "$d/io" align_site 50 "inuse_objects"
+want_flat "$d/io" malloc_site 400 "inuse_objects"
+want_flat "$d/io" calloc_site 100 "inuse_objects"
+want_flat "$d/io" realloc_site 1 "inuse_objects"
+want_flat "$d/io" align_site 50 "inuse_objects"
 pp -traces "$d/mem.pb.gz" >"$d/traces"
 ! grep -Eq 'cd__malloc_|cd__mprof_' "$d/traces" || fail "the interposer's frames are in a stack"
 # Rendering a profile mallocs megabytes (libdw, zlib): the tool's, not sampled.
@@ -94,11 +84,11 @@ ok "memprofilerate=1: every malloc site exact, in use and allocated"
 
 # The allocator label: -tagfocus splits, -tags lists both values.
 pp -top -nodefraction=0 -unit=B -sample_index=inuse_space -tagfocus=allocator=malloc "$d/mem.pb.gz" >"$d/tm"
-want "$d/tm" malloc_site 400000B "-tagfocus=allocator=malloc"
-absent "$d/tm" gc_site "-tagfocus=allocator=malloc"
+want_flat "$d/tm" malloc_site 400000B "-tagfocus=allocator=malloc"
+not_in_top "$d/tm" gc_site "-tagfocus=allocator=malloc"
 pp -top -nodefraction=0 -unit=B -sample_index=inuse_space -tagfocus=allocator=gc "$d/mem.pb.gz" >"$d/tg"
-want "$d/tg" gc_site 70000B "-tagfocus=allocator=gc"
-absent "$d/tg" malloc_site "-tagfocus=allocator=gc"
+want_flat "$d/tg" gc_site 70000B "-tagfocus=allocator=gc"
+not_in_top "$d/tg" malloc_site "-tagfocus=allocator=gc"
 pp -tags "$d/mem.pb.gz" >"$d/tags"
 grep -Eq '^ *allocator: Total' "$d/tags" && grep -Eq '\(.*\): gc$|: gc$' "$d/tags" &&
     grep -Eq ': malloc$' "$d/tags" || { cat "$d/tags"; fail "-tags: no allocator gc/malloc"; }
@@ -131,7 +121,7 @@ ok "default rate: shares within 6 points, total $total of $want_total bytes"
 # ---- memprofilerate=0: nothing ----------------------------------------------------
 run_prog r0 "memprofilerate=0,memprofile=$tmp/r0.pb.gz" sites
 pp -top -nodefraction=0 -sample_index=alloc_space "$tmp/r0.pb.gz" >"$tmp/r0s"
-absent "$tmp/r0s" malloc_site "memprofilerate=0"
+not_in_top "$tmp/r0s" malloc_site "memprofilerate=0"
 ok "memprofilerate=0: no malloc sample"
 
 # ---- a plain C program, preloaded ----------------------------------------------------
@@ -171,8 +161,8 @@ timeout 60 env LD_PRELOAD="$lib" CDEBUG="memprofilerate=1,memprofile=$tmp/plain.
     >"$tmp/plain.out" 2>"$tmp/plain.err" || fail "plain C program under LD_PRELOAD failed"
 grep -qx 'plain done' "$tmp/plain.out" || fail "plain: $(cat "$tmp/plain.out")"
 pp -top -nodefraction=0 -unit=B -sample_index=inuse_space "$tmp/plain.pb.gz" >"$tmp/ps"
-want "$tmp/ps" plain_site 120000B "plain program"
-want "$tmp/ps" plain_ctor_site 24000B "plain program, constructor"
+want_flat "$tmp/ps" plain_site 120000B "plain program"
+want_flat "$tmp/ps" plain_ctor_site 24000B "plain program, constructor"
 ok "a plain C program under LD_PRELOAD: its sites, constructor included"
 
 # ---- jemalloc as the next allocator ----------------------------------------------------
@@ -189,11 +179,11 @@ timeout 120 env LD_PRELOAD="$lib $jemalloc" CDEBUG="memprofilerate=1,memprofile=
     >"$tmp/je.out" 2>"$tmp/je.err" || { show "$tmp/je.err"; show "$tmp/je.out"; fail "prog_malloc jemalloc"; }
 grep -q '^jemalloc allocated ' "$tmp/je.out" || fail "jemalloc did not serve the blocks"
 pp -top -nodefraction=0 -unit=B -sample_index=inuse_space "$d/mem.pb.gz" >"$d/is"
-want "$d/is" malloc_site 400000B "jemalloc inuse_space"
-want "$d/is" align_site 256000B "jemalloc inuse_space"
-want "$d/is" realloc_site 200000B "jemalloc inuse_space"
+want_flat "$d/is" malloc_site 400000B "jemalloc inuse_space"
+want_flat "$d/is" align_site 256000B "jemalloc inuse_space"
+want_flat "$d/is" realloc_site 200000B "jemalloc inuse_space"
 pp -top -nodefraction=0 -unit=B -sample_index=alloc_space "$d/mem.pb.gz" >"$d/as"
-want "$d/as" align_site 521000B "jemalloc alloc_space (pvalloc included)"
+want_flat "$d/as" align_site 521000B "jemalloc alloc_space (pvalloc included)"
 ok "jemalloc next: its blocks, the same profile, pvalloc from its posix_memalign"
 
 # ---- /debug/vars and /metrics: the malloc heap's figures -------------------------------------

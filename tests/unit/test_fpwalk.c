@@ -16,6 +16,11 @@
  *     alternate stack (its frames are never callers of the thread's);
  *   - the tracer's creation-stack walk (cd__trace_stack), which loads the
  *     same way, through the same redzone.
+ *   - the caller of a frameless leaf (cd__fpwalk_fix_leaf, x86-64): the
+ *     return address at the stack pointer is inserted once, and only when
+ *     it is code; a stack pointer in the page above the alternate stack,
+ *     seen from a handler running there (an overflowed stack may lie right
+ *     there), is never read.
  * The redzone cases abort the ASan build (make test-asan) when a load of
  * the walk is instrumented; the others fail or fault in every build.
  * Everything runs on the main thread, whose stack (pthread_getattr_np)
@@ -26,6 +31,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -221,6 +227,21 @@ static int teardown_alt(void **state)
     return 0;
 }
 
+/* Raises sig with handler h, run on the alternate stack (SA_ONSTACK);
+ * handled is 0 before. */
+static void raise_with(int sig, void (*h)(int))
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = h;
+    sa.sa_flags = SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(sig, &sa, &old), 0);
+    handled = 0;
+    raise(sig);
+    sigaction(sig, &old, NULL);
+}
+
 static KEEP void raise_on_alt(void)
 {
     test_frame = (uintptr_t)__builtin_frame_address(0);
@@ -229,15 +250,7 @@ static KEEP void raise_on_alt(void)
      * walk started on it: one from here. */
     uintptr_t out[1];
     (void)cd__fpwalk_here(out, 1, 0);
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sa.sa_flags = SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
-    handled = 0;
-    raise(SIGUSR1);
-    sigaction(SIGUSR1, &old, NULL);
+    raise_with(SIGUSR1, on_usr1);
     __asm__ volatile("" ::: "memory");
 }
 
@@ -316,6 +329,71 @@ static KEEP void test_overflow_context(void **state)
     __asm__ volatile("" ::: "memory");
 }
 
+/* ---- frameless leaf ------------------------------------------------ */
+
+#if defined(__x86_64__)
+static bool all_code(uintptr_t lo, uintptr_t hi)
+{
+    (void)lo;
+    (void)hi;
+    return true;
+}
+
+static bool no_code(uintptr_t lo, uintptr_t hi)
+{
+    (void)lo;
+    (void)hi;
+    return false;
+}
+
+/* Interrupted with the stack pointer on this function's return address,
+ * as a frameless leaf called from here is (or this function at its ret). */
+static KEEP void test_leaf_caller(void **state)
+{
+    (void)state;
+    uintptr_t *rec = __builtin_frame_address(0), out[8];
+    uintptr_t ra = (uintptr_t)__builtin_return_address(0);
+    ucontext_t uc;
+    context_with(&uc, (uintptr_t)&rec[1], rec[0]);
+    out[0] = cd__fpwalk_pc(&uc);
+    assert_int_equal(cd__fpwalk_fix_leaf(&uc, out, 1, 8, all_code), 2);
+    assert_true(out[1] == ra);
+    /* Found already: not again. */
+    assert_int_equal(cd__fpwalk_fix_leaf(&uc, out, 2, 8, all_code), 2);
+    /* Not code: nothing. */
+    assert_int_equal(cd__fpwalk_fix_leaf(&uc, out, 1, 8, no_code), 1);
+    /* Full: the outermost frame drops. */
+    out[1] = 0x1111;
+    out[2] = 0x2222;
+    assert_int_equal(cd__fpwalk_fix_leaf(&uc, out, 3, 3, all_code), 3);
+    assert_true(out[1] == ra && out[2] == 0x1111);
+    __asm__ volatile("" ::: "memory");
+}
+
+static size_t guard_n;
+
+static void on_usr2(int sig)
+{
+    (void)sig;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (here < (uintptr_t)alt || here >= (uintptr_t)alt + ALT_SIZE)
+        return; /* not on the alternate stack: handled stays 0 */
+    ucontext_t uc;
+    context_with(&uc, (uintptr_t)alt + ALT_SIZE + 64, 0); /* the PROT_NONE page */
+    uintptr_t out[8] = {cd__fpwalk_pc(&uc)};
+    guard_n = cd__fpwalk_fix_leaf(&uc, out, 1, 8, all_code); /* faults if it reads */
+    handled = 1;
+}
+
+static void test_leaf_guard_from_alt(void **state)
+{
+    (void)state;
+    raise_with(SIGUSR2, on_usr2);
+    assert_int_equal(handled, 1);
+    assert_int_equal(guard_n, 1);
+}
+#endif
+
 int main(void)
 {
     /* The main thread registers, with its stack bounds. */
@@ -329,6 +407,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_altstack_from_here, setup_alt, teardown_alt),
         cmocka_unit_test_setup_teardown(test_altstack_from_context, setup_alt, teardown_alt),
         cmocka_unit_test(test_overflow_context),
+#if defined(__x86_64__)
+        cmocka_unit_test(test_leaf_caller),
+        cmocka_unit_test_setup_teardown(test_leaf_guard_from_alt, setup_alt, teardown_alt),
+#endif
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     cd_shutdown();
