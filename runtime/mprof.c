@@ -58,7 +58,7 @@
 #include "runtime/mprof.h"
 #include "runtime/thread.h"
 
-__thread int64_t cd__mprof_next __attribute__((tls_model("initial-exec")));
+__thread int64_t cd__mprof_next __attribute__((tls_model("initial-exec"))) = INT64_MAX;
 __thread unsigned cd__mprof_busy __attribute__((tls_model("initial-exec")));
 __thread unsigned cd__mprof_quiet __attribute__((tls_model("initial-exec")));
 _Atomic uint32_t cd__mprof_filter[1u << CD__MPROF_FILTER_BITS];
@@ -663,10 +663,15 @@ int cd__mprof_init(int64_t memprofilerate)
     atomic_store_explicit(&ready, true, memory_order_release);
     /* The initialising thread (main, normally) may hold the placeholder
      * countdown of an allocation made before: its next allocation draws
-     * the real one. Other threads that allocated before keep theirs (at
-     * most 64 KiB unsampled). */
-    cd__mprof_next = 0;
+     * the real one. Other threads armed before keep theirs (at most 64 KiB
+     * unsampled). */
+    cd__mprof_thread_arm();
     return 0;
+}
+
+void cd__mprof_thread_arm(void)
+{
+    cd__mprof_next = 0;
 }
 
 int64_t cd__mprof_rate(void)

@@ -60,9 +60,11 @@
 #define CD__MPROF_FILTER_BITS 15
 
 /* Bytes the calling thread may still allocate before its next sample; <= 0
- * after an allocation means "sample it". Starts at 0, so a thread's first
- * allocation takes the slow path, which draws the first real countdown.
- * Initial-exec TLS: one %fs-relative access on the allocation path. */
+ * after an allocation means "sample it". Starts at INT64_MAX: a thread
+ * samples nothing until cd__mprof_thread_arm sets it to 0, so that its
+ * next allocation takes the slow path, which draws the first real
+ * countdown. Initial-exec TLS: one %fs-relative access on the allocation
+ * path. */
 extern __thread int64_t cd__mprof_next __attribute__((tls_model("initial-exec")));
 
 /* Counting filter over sampled addresses: slot (address hash) counts the
@@ -104,6 +106,24 @@ typedef enum cd__mprof_kind { CD__MPROF_GC = 0, CD__MPROF_MALLOC = 1 } cd__mprof
  * collector's; allocations before it are not sampled. Returns 0 or a
  * negative errno. Not thread-safe against itself. */
 int cd__mprof_init(int64_t memprofilerate);
+
+/* Arms the calling thread's sampling: its next allocation draws its first
+ * countdown (as Go draws one when it makes an M's cache). Called for every
+ * thread cdebug knows: by the registry when a thread attaches
+ * (runtime/thread.c: main, the kit's, every pthread_create'd thread,
+ * cd_thread_register) and by cd__mprof_init for the initialising thread.
+ * A thread never armed (one made without pthread_create, or a program's
+ * thread in a TSan build, where threads are not wrapped) samples nothing.
+ *
+ * Why not armed from the start: the main thread's first allocations come
+ * from library constructors that run before cdebug's initialisation (a
+ * newlocale in p11-kit's, pulled in by libmicrohttpd), where the sampler
+ * can record nothing anyway; entering it there left the program's
+ * malloc+free pairs twice as slow in one run in three (bench/run_malloc,
+ * docs/bench.md), for reasons not established.
+ *
+ * Thread-safe (the calling thread's own state); async-signal-safe; O(1). */
+void cd__mprof_thread_arm(void);
 
 /* The rate set by cd__mprof_init. Thread-safe; async-signal-safe; O(1). */
 int64_t cd__mprof_rate(void);

@@ -13,6 +13,7 @@
 #include "base/fpwalk.h"
 #include "base/clock.h"
 #include "runtime/hooks.h"
+#include "runtime/mprof.h"
 #include "runtime/pthread_create.h"
 #include "runtime/thread.h"
 #include "runtime/trace_recorder.h"
@@ -39,6 +40,8 @@ attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n, unsigned s
     if (cd__self != NULL)
         return -EEXIST;
 
+    /* Heap sampling starts with the thread's registration (mprof.h). */
+    cd__mprof_thread_arm();
     cd__thread *t = calloc(1, sizeof *t);
     if (t == NULL)
         return -ENOMEM;

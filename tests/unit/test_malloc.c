@@ -11,10 +11,12 @@
  * pointer the allocator never returned looked up without being touched;
  * a busy thread (the sampler's own mallocs) forwarded unsampled; a quiet
  * one (a profile render) unsampled, its frees still looked up; the filter's
- * sum (free's first test) always the total of its slots.
+ * sum (free's first test) always the total of its slots; a thread sampled
+ * from its registration on, one never registered not at all.
  */
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +31,8 @@
 #include "base/symbolize.h"
 #include "runtime/malloc.h"
 #include "runtime/mprof.h"
+#include "runtime/pthread_create.h"
+#include "runtime/thread.h"
 
 static uint64_t records(void)
 {
@@ -167,6 +171,52 @@ static void test_filter_sum(void **state)
     cd__malloc_free(a); /* an arena block: kept, still pinned */
     assert_true(cd__mprof_maybe_sampled(a));
     assert_true(cd__mprof_filter_any());
+}
+
+/* A thread's allocations of 4321 bytes, before and after it registers
+ * (arg non-NULL) or never registered (arg NULL). */
+static void *alloc_in_thread(void *arg)
+{
+    void *before = malloc_here(4321);
+    void *after = NULL;
+    if (arg != NULL) {
+        assert_int_equal(cd__thread_attach(CD__THREAD_FOREIGN, false), 0);
+        after = malloc_here(4321);
+    }
+    cd__malloc_free(before);
+    cd__malloc_free(after);
+    if (arg != NULL)
+        cd__thread_detach();
+    return NULL;
+}
+
+static uint64_t allocs_4321(void)
+{
+    cd__mprof_row *rows;
+    const cd__mprof_row *r = find_row(&rows, 4321, "malloc_here");
+    uint64_t n = r != NULL ? r->allocs : 0;
+    free(rows);
+    return n;
+}
+
+/* Sampling starts when a thread registers: a thread cdebug never saw (made
+ * without the pthread_create wrapper: cd__pthread_create_kit) samples
+ * nothing even at memprofilerate=1, a registered one samples from its
+ * registration on. Before, every thread sampled from its first
+ * allocation, and the main thread's first ones, made by library
+ * constructors before initialisation, left malloc slow (mprof.h). */
+static void test_thread_armed(void **state)
+{
+    (void)state;
+    sample_all();
+    pthread_t th;
+    uint64_t before = allocs_4321();
+    assert_int_equal(cd__pthread_create_kit(&th, NULL, alloc_in_thread, NULL), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(allocs_4321(), before);
+    assert_int_equal(cd__pthread_create_kit(&th, NULL, alloc_in_thread, (void *)1), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(allocs_4321(), before + 1);
 }
 
 static void test_malloc_sampled(void **state)
@@ -331,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_busy_forwards),
         cmocka_unit_test(test_quiet),
         cmocka_unit_test(test_filter_sum),
+        cmocka_unit_test(test_thread_armed),
         cmocka_unit_test(test_arena_spent), /* last: it spends the arena */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
