@@ -117,10 +117,10 @@ int cd__mprof_init(int64_t memprofilerate);
  *
  * Why not armed from the start: the main thread's first allocations come
  * from library constructors that run before cdebug's initialisation (a
- * newlocale in p11-kit's, pulled in by libmicrohttpd), where the sampler
- * can record nothing anyway; entering it there left the program's
- * malloc+free pairs twice as slow in one run in three (bench/run_malloc,
- * docs/bench.md), for reasons not established.
+ * newlocale in p11-kit's, which libmicrohttpd's TLS library loads), where
+ * the sampler can record nothing anyway; entering it there left the
+ * program's malloc+free pairs twice as slow in one run in three
+ * (bench/run_malloc, docs/bench.md), for reasons not established.
  *
  * Thread-safe (the calling thread's own state); async-signal-safe; O(1). */
 void cd__mprof_thread_arm(void);
