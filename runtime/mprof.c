@@ -438,8 +438,10 @@ static int64_t draw(int64_t r)
     return (int64_t)x + 1;
 }
 
-/* First slow path of a thread: seeds its PRNG; gives a thread cdebug does
- * not know stack bounds for the frame walk. */
+/* First slow path of a thread: seeds its PRNG. A thread armed without
+ * registering (the unit tests arm their thread by hand) gets its stack
+ * bounds for the frame walk here; a registered one has them already
+ * (cd__mprof_thread_arm). */
 static void thread_init(void)
 {
     uint64_t seed = cd__nanotime() ^ (uint64_t)(uintptr_t)&tls_rng ^
@@ -661,11 +663,10 @@ int cd__mprof_init(int64_t memprofilerate)
     if (rc != 0 && rc != -EEXIST)
         return rc;
     atomic_store_explicit(&ready, true, memory_order_release);
-    /* The initialising thread (main, normally) may hold the placeholder
-     * countdown of an allocation made before: its next allocation draws
-     * the real one. Other threads armed before keep theirs (at most 64 KiB
-     * unsampled). */
-    cd__mprof_thread_arm();
+    /* Threads armed before (registered before initialisation) keep the
+     * placeholder countdown of their last allocation: at most 64 KiB
+     * unsampled. The initialising thread is armed when it registers,
+     * right after this. */
     return 0;
 }
 

@@ -109,9 +109,11 @@ int cd__mprof_init(int64_t memprofilerate);
 
 /* Arms the calling thread's sampling: its next allocation draws its first
  * countdown (as Go draws one when it makes an M's cache). Called for every
- * thread cdebug knows: by the registry when a thread attaches
+ * thread cdebug knows, by the registry at the end of a thread's attach
  * (runtime/thread.c: main, the kit's, every pthread_create'd thread,
- * cd_thread_register) and by cd__mprof_init for the initialising thread.
+ * cd_thread_register): the stack bounds are known by then, so the
+ * sampler never looks them up itself (pthread_getattr_np, which reallocs
+ * under its own lock, could then re-enter it).
  * A thread never armed (one made without pthread_create, or a program's
  * thread in a TSan build, where threads are not wrapped) samples nothing.
  *

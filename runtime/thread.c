@@ -40,8 +40,6 @@ attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n, unsigned s
     if (cd__self != NULL)
         return -EEXIST;
 
-    /* Heap sampling starts with the thread's registration (mprof.h). */
-    cd__mprof_thread_arm();
     cd__thread *t = calloc(1, sizeof *t);
     if (t == NULL)
         return -ENOMEM;
@@ -83,6 +81,11 @@ attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n, unsigned s
     pthread_mutex_unlock(&registry_lock);
 
     cd__self = t;
+    /* Heap sampling starts with the registration (mprof.h), last: the
+     * sampler's first entry then finds the stack bounds known and
+     * cd__self set, and never looks them up itself (pthread_getattr_np,
+     * whose own realloc, under its lock, could be that entry). */
+    cd__mprof_thread_arm();
     /* After linking: a profile starting now either sees t in the registry
      * or is seen running by its hook (the CPU profiler's, prof/cpuprof.c). */
     cd__hooks_attach(t);
