@@ -34,6 +34,12 @@ void *cd__interpose_next(const char *name, const void *self);
  * cd__interpose_next. */
 void *cd__interpose_libc(const char *name, const void *self);
 
+/* cd__interpose_next, or cd__interpose_libc when it finds nothing: the
+ * definition an interposer forwards to. NULL when neither has one.
+ * Thread-safe; not async-signal-safe; may allocate. Cost: one or two symbol
+ * lookups: call once and keep the result. */
+void *cd__interpose_find(const char *name, const void *self);
+
 /* Whether the code addresses a and b belong to the same loaded object
  * (dladdr): whether two functions come from one library, for instance a
  * `pvalloc` from the library that defines the `malloc` in use. Thread-safe;

@@ -32,8 +32,6 @@
 #include <errno.h>
 #include <link.h>
 #include <stddef.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>

@@ -12,7 +12,6 @@
  */
 #include <dlfcn.h>
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/dlhist.h"
@@ -22,10 +21,6 @@ typedef int (*close_fn)(void *);
 
 static _Atomic(close_fn) next_close;
 
-/* Set while libc's definition is looked up: cd__interpose_libc dlcloses
- * the handle it opens, which comes back here. */
-static __thread bool resolving;
-
 /* The definition after ours: libc's, or a sanitizer's interceptor when
  * libcdebug is linked into the executable (a sanitizer loaded first calls
  * ours from its interceptor, as its next definition). */
@@ -33,12 +28,7 @@ static close_fn resolve(void)
 {
     close_fn f = atomic_load_explicit(&next_close, memory_order_acquire);
     if (f == NULL) {
-        f = (close_fn)cd__interpose_next("dlclose", (const void *)dlclose);
-        if (f == NULL) {
-            resolving = true;
-            f = (close_fn)cd__interpose_libc("dlclose", (const void *)dlclose);
-            resolving = false;
-        }
+        f = (close_fn)cd__interpose_find("dlclose", (const void *)dlclose);
         if (f != NULL)
             atomic_store_explicit(&next_close, f, memory_order_release);
     }
@@ -49,8 +39,6 @@ static close_fn resolve(void)
  * async-signal-safe (neither is the C library's). */
 __attribute__((visibility("default"))) int dlclose(void *handle)
 {
-    if (resolving)
-        return 0; /* libc's own handle, opened with RTLD_NOLOAD: kept */
     close_fn next = resolve();
     if (next == NULL)
         return -1; /* no C library's dlclose: the library stays */

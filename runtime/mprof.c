@@ -508,8 +508,8 @@ lost:
 __attribute__((always_inline)) static inline void sample(void *p, size_t n, cd__mprof_kind kind)
 {
     if (!atomic_load_explicit(&ready, memory_order_acquire)) {
-        /* Before cd_init reached us: look again after 64 KiB (or at once
-         * in the thread that initialises the sampler). */
+        /* Armed before cd_init reached us (a thread registered before
+         * initialisation): look again after 64 KiB. */
         cd__mprof_next = 64 << 10;
         return;
     }

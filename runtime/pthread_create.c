@@ -36,9 +36,7 @@ static create_fn resolve(void)
 {
     create_fn f = atomic_load_explicit(&next_create, memory_order_acquire);
     if (f == NULL) {
-        f = (create_fn)cd__interpose_next("pthread_create", (const void *)pthread_create);
-        if (f == NULL)
-            f = (create_fn)cd__interpose_libc("pthread_create", (const void *)pthread_create);
+        f = (create_fn)cd__interpose_find("pthread_create", (const void *)pthread_create);
         if (f == NULL)
             return NULL;
         atomic_store_explicit(&next_create, f, memory_order_release);

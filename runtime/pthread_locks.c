@@ -65,9 +65,7 @@ static struct {
  * process when there is none (no lock could be taken at all). */
 static void *resolve(const char *name, const void *self)
 {
-    void *f = cd__interpose_next(name, self);
-    if (f == NULL)
-        f = cd__interpose_libc(name, self);
+    void *f = cd__interpose_find(name, self);
     if (f == NULL) {
         fprintf(stderr, "cdebug: %s: no next definition\n", name);
         abort();

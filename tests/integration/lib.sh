@@ -192,6 +192,19 @@ stop() {
     check_sanitizer "$name"
 }
 
+# wait_line NAME PID LINE SECONDS: waits up to SECONDS for the exact line
+# LINE in $tmp/NAME.out of the background program PID (started by start);
+# fails if PID exits first or the line never comes.
+wait_line() {
+    local name=$1 p=$2 line=$3 limit=$4 i
+    for ((i = 0; i < limit * 10; i++)); do
+        grep -qxF -- "$line" "$tmp/$name.out" && return 0
+        kill -0 "$p" 2>/dev/null || { show "$tmp/$name.err"; fail "$name exited before printing '$line'"; }
+        sleep 0.1
+    done
+    grep -qxF -- "$line" "$tmp/$name.out" || fail "$name: no line '$line' in $limit s"
+}
+
 # wait_pid PID SECONDS: waits up to SECONDS for PID (a child) to exit;
 # returns its status, or 124 after killing it when it did not exit.
 wait_pid() {

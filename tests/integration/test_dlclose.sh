@@ -138,12 +138,7 @@ serve=$pid
 curl -sS --max-time 30 -o "$tmp/cpu_mid.pb.gz" "http://127.0.0.1:$port/debug/pprof/profile?seconds=1" ||
     fail "cpu profile over HTTP mid-run"
 profiles "$tmp/mid"
-for ((i = 0; i < 1200; i++)); do
-    grep -qx 'rounds done' "$tmp/serve.out" && break
-    kill -0 "$serve" 2>/dev/null || fail "prog_dlclose serve exited during the rounds"
-    sleep 0.1
-done
-grep -qx 'rounds done' "$tmp/serve.out" || fail "prog_dlclose serve: the rounds did not end in 120 s"
+wait_line serve "$serve" "rounds done" 120
 reused "$tmp/serve.out"
 profiles "$tmp/end"
 # The unloaded library's file gone from disk: its frames show the file
@@ -208,12 +203,7 @@ ok "one Mapping per library and address, whatever the number of rounds"
 start serve2 '^port ' env CDEBUG=http=127.0.0.1:0,cpuprofile="$tmp/cpu_run.pb.gz",cpuprofilerate=1000 \
     "$prog" serve "$liba" "$libb" "$rounds"
 serve2=$pid
-for ((i = 0; i < 1200; i++)); do
-    grep -qx 'rounds done' "$tmp/serve2.out" && break
-    kill -0 "$serve2" 2>/dev/null || fail "prog_dlclose serve (cpuprofile) exited during the rounds"
-    sleep 0.1
-done
-grep -qx 'rounds done' "$tmp/serve2.out" || fail "prog_dlclose serve (cpuprofile): the rounds did not end in 120 s"
+wait_line serve2 "$serve2" "rounds done" 120
 reused "$tmp/serve2.out"
 stop serve2 "$serve2"
 stacks "$tmp/cpu_run.pb.gz" cpu_run
