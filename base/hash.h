@@ -9,6 +9,7 @@
 #ifndef CDEBUG_BASE_HASH_H
 #define CDEBUG_BASE_HASH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 static inline uint64_t cd__mix64(uint64_t x)
@@ -19,6 +20,23 @@ static inline uint64_t cd__mix64(uint64_t x)
     x *= 0x94d049bb133111ebull;
     x ^= x >> 31;
     return x;
+}
+
+/* The one hash of byte strings: FNV-1a with a final avalanche, so that
+ * the low bits a table indexes by are well mixed even for short keys.
+ * Pure, O(n). */
+static inline uint64_t cd__hash_bytes(const void *s, size_t n)
+{
+    const unsigned char *p = s;
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a offset basis and prime */
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
 }
 
 #endif

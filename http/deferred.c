@@ -224,7 +224,7 @@ enum MHD_Result cd__http_deferred(const cd__http_req *req, const char *filename,
     d->listed = true;
     pthread_mutex_unlock(&all_lock);
     pthread_t t;
-    if (cd__thread_spawn(&t, CD__THREAD_SYSTEM, true, run, d) != 0) {
+    if (cd__thread_spawn(&t, "cd-http-job", CD__THREAD_SYSTEM, true, run, d) != 0) {
         unlist(d);
         /* No thread: the job never runs; the response ends at once. */
         d->done = d->failed = true;

@@ -533,8 +533,15 @@ void cd__http_start_env(const cd__config *cfg)
     cd_http_opts o = {.addr = cfg->http_addr, .allow_nonloopback = cfg->httpunsafe != 0};
     char why[384];
     int rc = start_server(&o, why, sizeof why);
-    if (rc == 0)
+    if (rc == 0) {
+        /* A port the system chose is known to no one else: say it, once,
+         * with the PID (children of a preloaded program each take one:
+         * runtime/lineage.h). A program that asked for a port knows it. */
+        if (cd__env_http_port_zero(cfg->http_addr))
+            dprintf(STDERR_FILENO, "cdebug: http: pid %ld listening on port %d\n", (long)getpid(),
+                    cd_http_port());
         return;
+    }
     char line[600];
     int n = snprintf(line, sizeof line, "cdebug: http: cannot listen on %s: %s\n", cfg->http_addr,
                      why[0] != '\0' ? why : cd_strerror(rc));

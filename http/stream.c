@@ -108,7 +108,7 @@ enum MHD_Result cd__hstream_serve(const cd__http_req *req, cd__hstream *s,
     route->headers(r);
     slot_set(route->slot, s);
     pthread_t t;
-    if (cd__thread_spawn(&t, CD__THREAD_SYSTEM, false, route->control, s) != 0) {
+    if (cd__thread_spawn(&t, "cd-http-stream", CD__THREAD_SYSTEM, false, route->control, s) != 0) {
         slot_set(route->slot, NULL);
         MHD_destroy_response(r); /* response_free: one reference left */
         route->stop(s);

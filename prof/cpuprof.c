@@ -946,7 +946,7 @@ static int start_locked(int hz, cd__cpuprof_done_fn done, void *ctx)
 
     /* The aggregator is a kit thread like any other: it gets a timer too,
      * so its own cost shows in the profile. */
-    rc = cd__thread_spawn(&S.aggr, CD__THREAD_SYSTEM, false, aggr_main, NULL);
+    rc = cd__thread_spawn(&S.aggr, "cd-cpuprof", CD__THREAD_SYSTEM, false, aggr_main, NULL);
     if (rc != 0) {
         pthread_mutex_lock(&data_lock);
         atomic_store(&active, 0);

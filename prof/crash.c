@@ -197,6 +197,7 @@ static void publish(const char *prefix, const char *buf, size_t len, uint32_t fr
 static void *reporter_main(void *arg)
 {
     (void)arg;
+    (void)pthread_setname_np(pthread_self(), "cd-crash");
     atomic_store(&reporter_tid, self_tid());
     size_t sslen;
     (void)cd__sigstack_add(&sslen); /* its faults are reported as failures, even on overflow */

@@ -26,6 +26,7 @@
 #include "prof/profiles.h"
 #include "prof/tabwriter.h"
 #include "runtime/env.h"
+#include "runtime/gc.h"
 #include "runtime/start.h"
 #include "runtime/mprof.h"
 #include "runtime/thread.h"
@@ -366,12 +367,14 @@ static void *collect_main(void *arg)
 static int collect(void)
 {
     cd__ensure_init();
+    if (!cd__gc_running())
+        return 0; /* no collector, nothing to collect (runtime/gc.h) */
     if (GC_thread_is_registered()) {
         cd_gc();
         return 0;
     }
     pthread_t t;
-    int rc = cd__thread_spawn(&t, CD__THREAD_SYSTEM, true, collect_main, NULL);
+    int rc = cd__thread_spawn(&t, "cd-collect", CD__THREAD_SYSTEM, true, collect_main, NULL);
     if (rc < 0)
         return rc;
     pthread_join(t, NULL);

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "runtime/env.h"
+#include "runtime/lineage.h"
 
 cd__config cd__cfg;
 
@@ -541,16 +543,36 @@ static void warn_secure(void)
     warn_stderr(l.buf, NULL);
 }
 
+bool cd__env_http_port_zero(const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    return colon != NULL && strcmp(colon + 1, "0") == 0;
+}
+
+/* A child's warnings: its root printed the same ones (runtime/lineage.h). */
+static void warn_none(const char *msg, void *ctx)
+{
+    (void)msg;
+    (void)ctx;
+}
+
 void cd__env_load(cd__config *c)
 {
     int saved = errno;
 
     cd__config_defaults(c);
     warn_secure();
-    (void)cd__env_parse_cdebug(c, cd__getenv("CDEBUG"), warn_stderr, NULL);
-    (void)cd__env_parse_maxprocs(c, cd__getenv("CDMAXPROCS"), warn_stderr, NULL);
-    (void)cd__env_parse_gc(c, cd__getenv("CDGC"), warn_stderr, NULL);
-    (void)cd__env_parse_traceback(c, cd__getenv("CDTRACEBACK"), warn_stderr, NULL);
+    const char *cdebug = cd__getenv("CDEBUG");
+    bool child = cd__lineage_start(cdebug);
+    cd__warn_fn warn = child ? warn_none : warn_stderr;
+    (void)cd__env_parse_cdebug(c, cdebug, warn, NULL);
+    (void)cd__env_parse_maxprocs(c, cd__getenv("CDMAXPROCS"), warn, NULL);
+    (void)cd__env_parse_gc(c, cd__getenv("CDGC"), warn, NULL);
+    (void)cd__env_parse_traceback(c, cd__getenv("CDTRACEBACK"), warn, NULL);
+    if (child) {
+        cd__lineage_child_config(c, getpid());
+        c->child = 1;
+    }
     /* Runs from a constructor: do not leave a stray errno for main(). */
     errno = saved;
 }

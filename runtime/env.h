@@ -14,6 +14,7 @@
 #ifndef CDEBUG_RUNTIME_ENV_H
 #define CDEBUG_RUNTIME_ENV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Upper bounds, documented in docs/cdebug.md. */
@@ -50,6 +51,8 @@ typedef struct cd__config {
     int sigquit;                        /* CDEBUG sigquit: 0/1 (default 1), SIGQUIT dumps tasks
                                          * and exits 2 */
     int traceback;                      /* CDTRACEBACK: a CD__TB_* level, default single */
+    int child; /* 1: CDEBUG was inherited from the process that started with it
+                * (runtime/lineage.h): http= and the file names follow the rule */
 } cd__config;
 
 /* CDTRACEBACK levels, GOTRACEBACK's (prof/crash.h says what each prints). */
@@ -57,6 +60,10 @@ enum { CD__TB_NONE, CD__TB_SINGLE, CD__TB_ALL, CD__TB_SYSTEM, CD__TB_CRASH };
 
 /* Receives one warning line (no trailing newline). */
 typedef void (*cd__warn_fn)(const char *line, void *ctx);
+
+/* Whether an http address that passed the CDEBUG syntax check ("host:port"
+ * or "[v6]:port") names port 0: the port follows the last colon. Pure. */
+bool cd__env_http_port_zero(const char *addr);
 
 /* Sets every field to its default (maxprocs from sysconf). Thread-safe. */
 void cd__config_defaults(cd__config *c);

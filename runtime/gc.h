@@ -3,15 +3,24 @@
 #ifndef CDEBUG_RUNTIME_GC_H
 #define CDEBUG_RUNTIME_GC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "runtime/env.h"
 
-/* Initialises bdwgc (GC_INIT, thread registration allowed, parallel markers
- * started), applies CDGC (divisor or GC_disable), installs the collection
- * event callback. Called once by cd_init before any kit thread exists.
- * Returns 0 or a negative errno. */
-int cd__gc_init(const cd__config *cfg);
+/* Starts bdwgc once, on first need (the cd_alloc family, cd_gc, cd_go,
+ * cd_thread_register, gctrace): GC_INIT from the calling thread, thread
+ * registration allowed (which starts the parallel markers), CDGC applied
+ * (divisor or GC_disable), the collection-event callback installed. The
+ * calling thread is registered with the collector. The environment must
+ * be loaded (cd__ensure_init). bdwgc aborts the process when it cannot
+ * initialise. Thread-safe; not async-signal-safe. Cost: one acquire load
+ * once started. */
+void cd__gc_start(void);
+
+/* Whether cd__gc_start has run: false proves no object of the collector
+ * exists and no collection has run. Thread-safe; async-signal-safe. */
+bool cd__gc_running(void);
 
 /* Starts the gctrace printer thread when cfg->gctrace is set. */
 int cd__gctrace_start(const cd__config *cfg);

@@ -72,7 +72,7 @@ extern __thread bool cd__gc_forced __attribute__((tls_model("initial-exec")));
 
 /* Installs the hook (chaining any hook set before). divisor is bdwgc's
  * free-space divisor (for the goal); procs the worker count printed as "P".
- * Called once by cd__gc_init. Not thread-safe against itself. */
+ * Called once by cd__gc_start. Not thread-safe against itself. */
 void cd__gcevents_install(unsigned long divisor, uint32_t procs);
 
 /* A module's collection-event listener: runs inside bdwgc's collection

@@ -249,7 +249,7 @@ int cd__gctrace_start(const cd__config *cfg)
     if (!running) {
         atomic_store_explicit(&stopping, 0, memory_order_relaxed);
         cd__gcevents_set_tracing(true);
-        rc = cd__thread_spawn(&printer, CD__THREAD_SYSTEM, false, printer_main, NULL);
+        rc = cd__thread_spawn(&printer, "cd-gctrace", CD__THREAD_SYSTEM, false, printer_main, NULL);
         if (rc == 0)
             running = true;
         else

@@ -54,7 +54,10 @@ void cd_read_memstats(cd_memstats *m)
 
     struct snapshot s;
     memset(&s, 0, sizeof s);
-    GC_call_with_alloc_lock(read_locked, &s);
+    /* Before the collector starts (runtime/gc.h) its heap is empty:
+     * zeros, as bdwgc would report, without initialising it. */
+    if (cd__gc_running())
+        GC_call_with_alloc_lock(read_locked, &s);
 
     memset(m, 0, sizeof *m);
     const struct GC_prof_stats_s *st = &s.st;

@@ -185,7 +185,7 @@ static cd__m *m_create_locked(cd__p *p, bool spinning)
     atomic_init(&m->nextp, p);
     atomic_init(&m->park, 1); /* its first m_park returns p at once */
     m->rand = (uint32_t)(uintptr_t)m | 1u;
-    if (cd__thread_spawn(&m->pthread, CD__THREAD_WORKER, true, m_main, m) != 0) {
+    if (cd__thread_spawn(&m->pthread, NULL, CD__THREAD_WORKER, true, m_main, m) != 0) {
         free(m);
         return NULL;
     }
@@ -640,6 +640,7 @@ static inline __attribute__((always_inline)) int spawn(const char *name, void (*
     if (fn == NULL)
         return -EINVAL;
     cd__ensure_init();
+    cd__gc_start(); /* tasks and their workers use the collector */
     if (!atomic_load_explicit(&S.started, memory_order_acquire))
         return -ESHUTDOWN;
 
@@ -834,6 +835,7 @@ void cd_block_end(void)
 int cd_thread_register(void)
 {
     cd__ensure_init();
+    cd__gc_start();
     int rc = cd__thread_attach(CD__THREAD_FOREIGN, true);
     /* Already known: a kit thread (registered with bdwgc already), or a
      * thread the program created with pthread_create, which the registry

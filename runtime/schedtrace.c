@@ -173,7 +173,7 @@ int cd__schedtrace_start(const cd__config *cfg)
         return 0;
     period_ns = (uint64_t)cfg->schedtrace_ms * 1000000u;
     detail = cfg->scheddetail != 0;
-    int rc = cd__thread_spawn(&monitor, CD__THREAD_SYSTEM, false, monitor_main, NULL);
+    int rc = cd__thread_spawn(&monitor, "cd-schedtrace", CD__THREAD_SYSTEM, false, monitor_main, NULL);
     if (rc == 0)
         monitor_running = true;
     return rc;

@@ -42,9 +42,8 @@ __attribute__((noinline)) int cd__runtime_init(void)
     /* First: its fork handler must run after every other's (dlhist.h). */
     cd__dlhist_init();
     cd__env_load(&cd__cfg);
-    if ((rc = cd__gc_init(&cd__cfg)) != 0)
-        goto fail;
-    /* A sampler that cannot listen to collections never publishes: it
+    /* The collector is not started here: on first need (runtime/gc.h). A
+     * sampler that cannot listen to collections never publishes: it
      * reports nothing rather than wrong counts; the program runs on. */
     (void)cd__mprof_init(cd__cfg.memprofilerate);
     (void)cd__contention_init();
@@ -52,9 +51,12 @@ __attribute__((noinline)) int cd__runtime_init(void)
     cd__contention_set_block_rate(cd__cfg.blockprofilerate);
     (void)cd__contention_set_mutex_fraction(cd__cfg.mutexprofilefraction);
     /* The thread running this (normally main, from the constructor) is M0. */
-    rc = cd__thread_attach_skip(CD__THREAD_MAIN, true, 1);
+    rc = cd__thread_attach_skip(CD__THREAD_MAIN, false, 1);
     if (rc != 0 && rc != -EEXIST)
         goto fail;
+    /* gctrace traces the collector: asking for it starts it. */
+    if (cd__cfg.gctrace > 0)
+        cd__gc_start();
     if ((rc = cd__gctrace_start(&cd__cfg)) != 0)
         goto fail;
     if ((rc = cd__sched_start(&cd__cfg)) != 0)

@@ -12,6 +12,7 @@
 
 #include "base/fpwalk.h"
 #include "base/clock.h"
+#include "runtime/gc.h"
 #include "runtime/hooks.h"
 #include "runtime/mprof.h"
 #include "runtime/pthread_create.h"
@@ -63,7 +64,12 @@ attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n, unsigned s
         t->ncreate = (uint32_t)cd__fpwalk_here(t->create_pcs, CD__THREAD_CREATE_DEPTH, 1 + skip);
     }
 
-    if (gc && !GC_thread_is_registered()) {
+    /* Before the collector starts, the thread registers with it on its
+     * first use instead (runtime/gc.c). */
+    gc = gc && cd__gc_running();
+    if (gc && GC_thread_is_registered()) {
+        t->gc_ok = true;
+    } else if (gc) {
         struct GC_stack_base sb;
         if (GC_get_stack_base(&sb) != GC_SUCCESS) {
             cd__sigstack_drop(t->sigstack, t->sigstack_len);
@@ -71,7 +77,7 @@ attach(cd__thread_kind kind, bool gc, const uintptr_t *pcs, size_t n, unsigned s
             return -EAGAIN;
         }
         int rc = GC_register_my_thread(&sb);
-        t->gc_registered = (rc == GC_SUCCESS);
+        t->gc_registered = t->gc_ok = (rc == GC_SUCCESS);
     }
 
     pthread_mutex_lock(&registry_lock);
@@ -145,13 +151,17 @@ int cd__thread_gc_register(void)
     cd__thread *t = cd__self;
     if (t == NULL)
         return -ENOENT;
-    if (t->gc_registered || GC_thread_is_registered())
+    if (t->gc_ok)
         return 0;
+    if (GC_thread_is_registered()) {
+        t->gc_ok = true;
+        return 0;
+    }
     struct GC_stack_base sb;
     if (GC_get_stack_base(&sb) != GC_SUCCESS)
         return -EAGAIN;
-    t->gc_registered = GC_register_my_thread(&sb) == GC_SUCCESS;
-    return t->gc_registered ? 0 : -EAGAIN;
+    t->gc_registered = t->gc_ok = GC_register_my_thread(&sb) == GC_SUCCESS;
+    return t->gc_ok ? 0 : -EAGAIN;
 }
 
 void cd__thread_gc_unregister(void)
@@ -160,7 +170,7 @@ void cd__thread_gc_unregister(void)
     if (t == NULL || !t->gc_registered)
         return;
     GC_unregister_my_thread();
-    t->gc_registered = false;
+    t->gc_registered = t->gc_ok = false;
 }
 
 void cd__thread_detach(void)
@@ -293,6 +303,7 @@ void cd__thread_alloc_totals(uint64_t *mallocs, uint64_t *bytes, uint64_t *frees
 }
 
 struct spawn_ctx {
+    const char *name;
     cd__thread_kind kind;
     bool gc;
     void *(*fn)(void *);
@@ -305,6 +316,8 @@ static void *spawn_trampoline(void *p)
 {
     struct spawn_ctx ctx = *(struct spawn_ctx *)p;
     free(p);
+    if (ctx.name != NULL)
+        (void)pthread_setname_np(pthread_self(), ctx.name);
     if (attach(ctx.kind, ctx.gc, ctx.create_pcs, ctx.ncreate, 0) != 0)
         abort(); /* cannot run a kit thread the collector does not know */
     void *ret = ctx.fn(ctx.arg);
@@ -312,12 +325,13 @@ static void *spawn_trampoline(void *p)
     return ret;
 }
 
-int cd__thread_spawn(pthread_t *out, cd__thread_kind kind, bool gc, void *(*fn)(void *), void *arg)
+int cd__thread_spawn(pthread_t *out, const char *name, cd__thread_kind kind, bool gc,
+                     void *(*fn)(void *), void *arg)
 {
     struct spawn_ctx *ctx = malloc(sizeof *ctx);
     if (ctx == NULL)
         return -ENOMEM;
-    *ctx = (struct spawn_ctx){kind, gc, fn, arg, 0, {0}};
+    *ctx = (struct spawn_ctx){name, kind, gc, fn, arg, 0, {0}};
     /* The threadcreate profile's stack: our caller's. A thread bdwgc's and
      * our registry do not know (libmicrohttpd's) has no stack bounds for
      * the walk: keep at least the return address into the caller. */

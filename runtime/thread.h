@@ -37,7 +37,8 @@ typedef struct cd__thread {
     pid_t tid;   /* kernel thread id */
     pthread_t pthread;
     cd__thread_kind kind;
-    bool gc_registered; /* we called GC_register_my_thread for it */
+    bool gc_registered; /* we registered it with bdwgc: unregister at detach */
+    bool gc_ok;         /* bdwgc knows it (by anyone): it may allocate */
     /* Allocation counters, written only by the owning thread with relaxed
      * atomic stores (no lock prefix on x86), read by cd_read_memstats. */
     uint64_t mallocs;
@@ -74,7 +75,8 @@ typedef struct cd__thread {
 extern __thread cd__thread *cd__self;
 
 /* Registers the calling thread with the given kind; with gc true it is also
- * registered with bdwgc (GC_register_my_thread) unless bdwgc already knows it.
+ * registered with bdwgc (GC_register_my_thread) unless bdwgc already knows
+ * it, and the collector must be running (cd__gc_start).
  * Returns 0, -EEXIST if already registered (the record is kept), -ENOMEM.
  * Not async-signal-safe. Cost: malloc + one mutex. */
 int cd__thread_attach(cd__thread_kind kind, bool gc);
@@ -92,7 +94,9 @@ int cd__thread_attach_skip(cd__thread_kind kind, bool gc, unsigned skip);
 int cd__thread_attach_created(cd__thread_kind kind, const uintptr_t *pcs, size_t n);
 
 /* Registers the calling thread, which must be registered, with bdwgc if it
- * is not yet (a CD__THREAD_PTHREAD thread that calls cd_thread_register).
+ * is not yet (a thread of the program's on its first use of the collector
+ * or its cd_thread_register; main when the collector started elsewhere).
+ * The collector must be running.
  * Returns 0, -EAGAIN when bdwgc cannot find its stack, -ENOENT when the
  * thread is not registered. */
 int cd__thread_gc_register(void);
@@ -161,9 +165,15 @@ void *cd__sigstack_add(size_t *len);
  * NULL: nothing. Not async-signal-safe. */
 void cd__sigstack_drop(void *mem, size_t len);
 
-/* Creates a joinable kit thread that registers itself (kind, gc) before
- * running fn(arg) and detaches after. Signals are blocked in the new thread
- * except bdwgc's stop-the-world ones. Returns 0 or a negative errno. */
-int cd__thread_spawn(pthread_t *out, cd__thread_kind kind, bool gc, void *(*fn)(void *), void *arg);
+/* Creates a joinable kit thread named name (NULL: the creator's name, as
+ * the pool's workers keep the program's; else at most 15 bytes, "cd-..."
+ * by convention, what `top -H` and the CPU profile's thread= label show)
+ * that registers itself (kind; with gc, also with the collector when it
+ * runs, else on its first use of it) before running fn(arg) and detaches
+ * after. The process-directed signals a program expects on its own
+ * threads are blocked in the new thread. Returns 0 or a negative errno.
+ * Thread-safe; not async-signal-safe. Cost: a thread creation. */
+int cd__thread_spawn(pthread_t *out, const char *name, cd__thread_kind kind, bool gc,
+                     void *(*fn)(void *), void *arg);
 
 #endif /* CDEBUG_RUNTIME_THREAD_H */

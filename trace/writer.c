@@ -792,7 +792,7 @@ int cd__writer_start(cd__tsink *s, uint32_t flags)
     start_segment(start);
     if ((rc = sink_err) != 0)
         goto fail_on;
-    rc = cd__thread_spawn(&writer_thread, CD__THREAD_SYSTEM, false, writer_main, NULL);
+    rc = cd__thread_spawn(&writer_thread, "cd-trace", CD__THREAD_SYSTEM, false, writer_main, NULL);
     if (rc != 0)
         goto fail_on;
     running = true;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "vars/builtin.h"
 #include "vars/registry.h"
 
@@ -21,16 +22,7 @@ static int vars_init_rc;
 
 unsigned long cd__hash(const char *s, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a offset basis and prime */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
-    }
-    /* FNV's low bits mix poorly for short keys; fold the high bits in. */
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return (unsigned long)h;
+    return (unsigned long)cd__hash_bytes(s, n);
 }
 
 /* Bytewise comparison of two counted strings, shorter first on a tie of

@@ -156,7 +156,7 @@ cd__entry **cd__map_sorted(const struct cd_map *m, size_t *n);
 /* Initialises m's table. 0 or -ENOMEM. */
 int cd__map_init(struct cd_map *m);
 
-/* 64-bit hash of n bytes (FNV-1a with a final avalanche so rculfhash's
+/* 64-bit hash of n bytes (base/hash.h's cd__hash_bytes: rculfhash's
  * bucket index, taken from the low bits, is well mixed). Pure, O(n). */
 unsigned long cd__hash(const char *s, size_t n);
 

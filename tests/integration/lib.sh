@@ -242,3 +242,24 @@ pp() {
         fail "go tool pprof $*"
     }
 }
+
+# preload_env: sets $preload, the LD_PRELOAD value that loads the build's
+# libcdebug.so into a program built without it. A sanitizer build's
+# library needs the sanitizer's runtime loaded first (it must be the first
+# object), and leak reports about programs that are not ours are noise:
+# ASAN_OPTIONS gets detect_leaks=0. A ThreadSanitizer runtime cannot be
+# preloaded into a program built without it: the script is skipped (77).
+preload_env() {
+    preload=$build/libcdebug.so
+    [[ -f $preload ]] || fail "$preload is not built"
+    if ((tsan)); then
+        echo "SKIP: a ThreadSanitizer library cannot be preloaded into a program built without it"
+        exit 77
+    fi
+    if [[ $sanitize == *address* ]]; then
+        preload="$(${CC:-cc} -print-file-name=libasan.so) $preload"
+        export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+    elif [[ $sanitize == *undefined* ]]; then
+        preload="$(${CC:-cc} -print-file-name=libubsan.so) $preload"
+    fi
+}
