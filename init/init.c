@@ -25,6 +25,7 @@
 #include "http/pprof_routes.h"
 #include "http/server.h"
 #include "http/trace_route.h"
+#include "init/exitsig.h"
 #include "http/vars_routes.h"
 #include "prof/cpuprof.h"
 #include "prof/lockprof.h"
@@ -76,8 +77,10 @@ static void register_all(void)
 
 /* At exit a C program ends like a Go program whose main returned: running
  * tasks are abandoned, but every gctrace line already recorded is printed
- * and the files the environment asked for are written. */
-static void at_exit(void)
+ * and the files the environment asked for are written. Once: exit() and
+ * the exit signals' thread (init/exitsig.h) may both ask; the second
+ * waits for the first to finish writing. */
+static void exit_work(void)
 {
     pthread_mutex_lock(&init_lock);
     int st = state;
@@ -90,6 +93,12 @@ static void at_exit(void)
         (void)cd_flight_stop();
         cd__runtime_stop_tracers();
     }
+}
+
+static void at_exit(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, exit_work);
 }
 
 int cd_init(void)
@@ -125,6 +134,12 @@ int cd_init(void)
         cd__flight_env_start(cd__cfg.flight_s);
     if (cd__cfg.cpuprofile_path[0] != '\0')
         (void)cd__cpuprof_file_start(cd__cfg.cpuprofile_path, cd__cfg.cpuprofilerate);
+    /* Files written at exit survive SIGTERM and SIGINT too. */
+    if (cd__cfg.cpuprofile_path[0] != '\0' || cd__cfg.memprofile_path[0] != '\0' ||
+        cd__cfg.trace_path[0] != '\0') {
+        if ((rc = cd__exitsig_start(at_exit)) != 0)
+            fprintf(stderr, "cdebug: files at SIGTERM/SIGINT: %s\n", cd_strerror(rc));
+    }
     return 0;
 }
 

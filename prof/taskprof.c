@@ -286,8 +286,10 @@ static int snap_take(snap *s, const cd__taskprof_dumpopt *opt)
     cd__sched_foreach_task(CD__TASKS_QUEUED, add_queued, s);
     if (s->failed)
         return -ENOMEM;
-    /* A task stolen between two queues during the walk was seen twice. */
-    qsort(s->e, s->n, sizeof *s->e, by_kind_id);
+    /* A task stolen between two queues during the walk was seen twice.
+     * (No entry: s->e is NULL, which qsort must not be given.) */
+    if (s->n > 1)
+        qsort(s->e, s->n, sizeof *s->e, by_kind_id);
     size_t w = 0;
     for (size_t i = 0; i < s->n; i++) {
         if (w > 0 && s->e[i].kind == K_TASK && s->e[w - 1].kind == K_TASK &&

@@ -244,7 +244,8 @@ pp() {
 }
 
 # preload_env: sets $preload, the LD_PRELOAD value that loads the build's
-# libcdebug.so into a program built without it. A sanitizer build's
+# libcdebug.so into a program built without it, and $preload_locale_ok (0:
+# bash, python3 and their kind hang under it in this build, see below). A sanitizer build's
 # library needs the sanitizer's runtime loaded first (it must be the first
 # object), and leak reports about programs that are not ours are noise:
 # ASAN_OPTIONS gets detect_leaks=0. A ThreadSanitizer runtime cannot be
@@ -256,10 +257,51 @@ preload_env() {
         echo "SKIP: a ThreadSanitizer library cannot be preloaded into a program built without it"
         exit 77
     fi
+    preload_locale_ok=1
     if [[ $sanitize == *address* ]]; then
         preload="$(${CC:-cc} -print-file-name=libasan.so) $preload"
         export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+        # ASan, preloaded, initialises inside the constructor of libp11-kit
+        # (gnutls', which libmicrohttpd needs) while that holds glibc's
+        # locale lock, and leaves the lock corrupt: a program that then
+        # converts multibyte text (bash, python3) hangs. Not cdebug's:
+        # LD_PRELOAD="libasan.so libp11-kit.so.0" bash -c : hangs too.
+        preload_locale_ok=0
     elif [[ $sanitize == *undefined* ]]; then
         preload="$(${CC:-cc} -print-file-name=libubsan.so) $preload"
     fi
+}
+
+# hold_stdin: makes the FIFO $tmp/in, held open (fd 9) for reading and
+# writing until exit, so programs given `<"$tmp/in"` block reading it.
+hold_stdin() {
+    [[ -p $tmp/in ]] || mkfifo "$tmp/in"
+    exec 9<>"$tmp/in"
+}
+
+# wait_reading NAME PID: waits (10 s at most) until PID's main thread is
+# blocked in read(2) on its standard input (system call 0, fd 0 on
+# x86-64), as `cat <"$tmp/in"` is once its start-up, a preloaded
+# library's constructor included, is over (hold_stdin); fails if PID
+# exits first. (A sleeping main would not do: start-up may sleep too.)
+wait_reading() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [[ $(cut -d' ' -f1,2 "/proc/$2/syscall" 2>/dev/null) == "0 0x0" ]] && return 0
+        kill -0 "$2" 2>/dev/null || { show "$tmp/$1.err"; fail "$1: exited before it read its input"; }
+        sleep 0.05
+    done
+    fail "$1: never read its input"
+}
+
+# dfl CMD... &: runs CMD in the background with SIGINT and SIGQUIT at
+# their default actions (bash starts background commands with both
+# ignored; a program started from a terminal has them at their defaults).
+# Background only: it execs, so the shell running it becomes CMD (and $!
+# is CMD's pid).
+dfl() {
+    exec python3 -c 'import os, signal, sys
+for s in (signal.SIGINT, signal.SIGQUIT):
+    signal.signal(s, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$@"
 }

@@ -5,8 +5,8 @@
 # ask for (docs/preload.md lists them). A program that does call cdebug
 # gets the collector on its first call, from whichever thread makes it.
 #
-# The preloaded program is Debian's /bin/sleep (coreutils): it never heard
-# of cdebug. What the process has is read from /proc: its threads' names
+# The preloaded program is Debian's cat (coreutils), waiting for input on
+# a FIFO: it never heard of cdebug. What the process has is read from /proc: its threads' names
 # (comm) and the signals it catches (SigCgt).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
@@ -30,22 +30,16 @@ names() {
     printf '%s\n' "${out[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
-# sleeper NAME ENV...: starts `sleep 30` preloaded with ENV, and waits until
-# its constructor has run: main is in its sleep (clock_nanosleep, system
-# call 230 on x86-64). Sets $pid.
+# sleeper NAME ENV...: starts cat preloaded with ENV and waits until its
+# constructor has run (lib.sh's wait_reading). Sets $pid.
+hold_stdin
 sleeper() {
-    local name=$1 i
+    local name=$1
     shift
-    : >"$tmp/$name.out"
-    env LD_PRELOAD="$preload" "$@" sleep 30 >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    env LD_PRELOAD="$preload" "$@" cat <"$tmp/in" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     pid=$!
     pids+=("$pid")
-    for ((i = 0; i < 200; i++)); do
-        [[ $(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null) == 230 ]] && return 0
-        kill -0 "$pid" 2>/dev/null || fail "$name: sleep exited"
-        sleep 0.05
-    done
-    fail "$name: sleep never reached its sleep"
+    wait_reading "$name" "$pid"
 }
 
 SIGQUIT=3 SIGSEGV=11 SIGXCPU=24 SIGPROF=27 SIGPWR=30
@@ -54,7 +48,7 @@ SIGQUIT=3 SIGSEGV=11 SIGXCPU=24 SIGPROF=27 SIGPWR=30
 sleeper plain
 sleep 0.2 # a thread started late would show now
 got=$(names "$pid")
-[[ $got == "cd-crash sleep" ]] || fail "plain: threads '$got', want 'cd-crash sleep'"
+[[ $got == "cat cd-crash" ]] || fail "plain: threads '$got', want 'cat cd-crash'"
 caught "$pid" $SIGSEGV || fail "plain: SIGSEGV not caught (crash reports)"
 caught "$pid" $SIGQUIT || fail "plain: SIGQUIT not caught (the dump)"
 for s in $SIGPWR $SIGXCPU $SIGPROF; do
@@ -66,7 +60,7 @@ ok "preloaded, nothing asked: threads '$got'; no SIGPWR, SIGXCPU or SIGPROF hand
 # 2. CDTRACEBACK=none and sigquit=0: no thread at all, SIGQUIT left alone.
 sleeper quiet CDTRACEBACK=none CDEBUG=sigquit=0
 got=$(names "$pid")
-[[ $got == "sleep" ]] || fail "quiet: threads '$got', want 'sleep'"
+[[ $got == "cat" ]] || fail "quiet: threads '$got', want 'cat'"
 ! caught "$pid" $SIGQUIT || fail "quiet: SIGQUIT caught with sigquit=0"
 ok "CDTRACEBACK=none,sigquit=0: no thread of cdebug's"
 
