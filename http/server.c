@@ -47,6 +47,7 @@
 #include "http/response.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "runtime/fdguard.h"
 #include "runtime/start.h"
 
 typedef struct server {
@@ -286,11 +287,18 @@ static void server_free(server *s)
     free(s);
 }
 
+/* What the descriptors of the daemon are guarded for (runtime/fdguard.h):
+ * a daemonizing program that closes them would take the server down (and
+ * libmicrohttpd aborts when it cannot wake its own thread). */
+static const char server_fds[] = "cdebug's debug server";
+
 /* Starts libmicrohttpd on the listening socket lfd. On success the daemon
  * owns a duplicate of lfd (closed by MHD_stop_daemon); lfd stays ours. */
 static int start_daemon(server *s, int lfd, int family, unsigned conns, unsigned timeout, char *why,
                         size_t whylen)
 {
+    cd__fdset before;
+    bool snap = cd__fd_snapshot(&before) == 0;
     int mfd = fcntl(lfd, F_DUPFD_CLOEXEC, 0);
     if (mfd < 0) {
         int e = errno;
@@ -320,8 +328,13 @@ static int start_daemon(server *s, int lfd, int family, unsigned conns, unsigned
     s->log_capture = false;
     pthread_mutex_unlock(&s->log_lock);
 
-    if (s->daemon != NULL)
+    if (s->daemon != NULL) {
+        /* Its socket, wake-up channel and poll set: every descriptor the
+         * start made. */
+        if (snap)
+            (void)cd__fd_guard_new(&before, server_fds);
         return 0;
+    }
     /* Whether a failed start closed the socket it was given differs
      * between libmicrohttpd versions; mfd is closed only if it is still
      * our socket (lfd keeps the inode alive, so a reused fd number cannot
@@ -520,7 +533,8 @@ void cd_http_stop(void)
         cd__http_trace_shutdown();    /* no suspended connection may remain */
         cd__http_deferred_shutdown(); /* nor a profile being rendered */
         cd__http_profile_shutdown();  /* nor a CPU profile being served */
-        MHD_stop_daemon(s->daemon);   /* joins the thread, closes connections */
+        cd__fd_unguard_all(server_fds);
+        MHD_stop_daemon(s->daemon); /* joins the thread, closes connections */
     }
     pthread_mutex_unlock(&srv_lock);
     server_free(s);

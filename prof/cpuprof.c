@@ -47,7 +47,9 @@
 #include "base/dlhist.h"
 #include "base/fpwalk.h"
 #include "prof/pprof.h"
+#include "runtime/fdguard.h"
 #include "runtime/mprof.h"
+#include "runtime/sigmask.h"
 #include "runtime/hooks.h"
 #include "runtime/env.h"
 #include "runtime/start.h"
@@ -1193,6 +1195,9 @@ int cd__cpuprof_file_start(const char *path, int hz)
         return rc;
     }
     file_fd = fd;
+    /* A daemonizing program's close of every descriptor must not take
+     * the profile (runtime/fdguard.h). */
+    (void)cd__fd_guard(fd, "the cpuprofile= file");
     return 0;
 }
 
@@ -1203,12 +1208,16 @@ void cd__cpuprof_file_stop(void)
     int rc = cd_cpuprof_stop();
     if (rc != 0 && rc != -ENOENT)
         fprintf(stderr, "cdebug: cpuprofile: writing the profile failed: %s\n", cd_strerror(rc));
+    cd__fd_unguard(file_fd);
     close(file_fd);
     file_fd = -1;
 }
 
 int cd__cpuprof_init(void)
 {
+    /* A thread that blocks every signal is still sampled, as Go's
+     * threads are (runtime/sigmask.h). */
+    cd__sigmask_keep(SIGPROF);
     int rc = cd__hooks_thread(thread_attach, thread_detach);
     return rc == -EEXIST ? 0 : rc;
 }

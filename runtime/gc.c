@@ -23,6 +23,7 @@
 #include "runtime/env.h"
 #include "runtime/gc.h"
 #include "runtime/gcevents.h"
+#include "runtime/sigmask.h"
 #include "runtime/start.h"
 #include "runtime/thread.h"
 
@@ -89,6 +90,10 @@ void cd__gc_start(void)
             GC_set_free_space_divisor(cd__gc_divisor(cfg->gc_percent));
         cd__gcevents_install(GC_get_free_space_divisor(),
                              cfg->maxprocs > 0 ? (uint32_t)cfg->maxprocs : 1);
+        /* A registered thread that blocked these would stop every
+         * collection for ever (runtime/sigmask.h). */
+        cd__sigmask_keep(GC_get_suspend_signal());
+        cd__sigmask_keep(GC_get_thr_restart_signal());
         /* GC_INIT registered this thread. A thread other than main leaves
          * the collector when it ends (cd__thread_detach), as any it
          * registers itself would. */

@@ -7,6 +7,7 @@
 
 #include "base/io.h"
 #include "cdebug/trace.h"
+#include "runtime/fdguard.h"
 #include "runtime/start.h"
 #include "runtime/hooks.h"
 #include "trace/flight.h"
@@ -211,6 +212,9 @@ int cd__trace_file_start(const char *path)
         return rc;
     }
     run_fd = fd;
+    /* A daemonizing program's close of every descriptor must not take
+     * the trace (runtime/fdguard.h). */
+    (void)cd__fd_guard(fd, "the trace= file");
     return 0;
 }
 
@@ -221,6 +225,7 @@ void cd__trace_file_stop(void)
     int rc = cd_trace_stop();
     if (rc != 0 && rc != -ENOENT)
         fprintf(stderr, "cdebug: trace: writing the trace failed: %s\n", cd_strerror(rc));
+    cd__fd_unguard(run_fd);
     close(run_fd);
     run_fd = -1;
 }

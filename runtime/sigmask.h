@@ -1,0 +1,29 @@
+/* runtime/sigmask.h - signals cdebug needs delivered, kept unblocked.
+ *
+ * Many programs block every signal in every thread (to take the ones they
+ * want with sigwait or signalfd in one thread). A thread that blocks
+ * SIGPROF is never sampled by the CPU profiler, and a thread registered
+ * with the collector that blocks bdwgc's stop-the-world signals stops
+ * every collection for ever. bdwgc's answer is a pthread_sigmask wrapper
+ * (GC_pthread_sigmask) that takes its signals out of what the program
+ * blocks; cdebug's is the same, for every caller: libcdebug defines
+ * pthread_sigmask and sigprocmask (exported: cmake/cdebug.map), removes
+ * the kept signals from a set to block (SIG_BLOCK, SIG_SETMASK) and
+ * forwards to the next definition. The mask returned as the old one is
+ * the thread's real mask. Unblocking is never changed.
+ *
+ * Why it is safe: cdebug's handlers for the kept signals are
+ * async-signal-safe and installed with SA_RESTART; SIGPROF is only sent
+ * by timers a profile arms. Limits: a raw rt_sigprocmask system call, or
+ * a mask set before cdebug was loaded, is not seen; a program that wants
+ * SIGPROF blocked for a profiler of its own loses that.
+ */
+#ifndef CDEBUG_RUNTIME_SIGMASK_H
+#define CDEBUG_RUNTIME_SIGMASK_H
+
+/* Keeps sig (1..63) deliverable from now on: later calls that would block
+ * it in a thread block the rest only. Thread-safe; async-signal-safe (an
+ * atomic or); O(1). */
+void cd__sigmask_keep(int sig);
+
+#endif /* CDEBUG_RUNTIME_SIGMASK_H */
