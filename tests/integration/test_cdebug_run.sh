@@ -336,14 +336,7 @@ env LD_PRELOAD="$san_rt" "${R[@]}" --http=127.0.0.1:0 --memprofile="$tmp/mem.pb.
     "$tmp/showenv" serve "$tmp/stop" >"$tmp/srv.out" 2>"$tmp/srv.err" &
 srv=$!
 pids+=("$srv")
-port=
-for ((i = 0; i < 200; i++)); do
-    port=$(sed -n "s/^cdebug: http: pid $srv listening on port \([0-9]*\)$/\1/p" "$tmp/srv.err")
-    [[ -n $port ]] && break
-    kill -0 "$srv" 2>/dev/null || break
-    sleep 0.05
-done
-[[ -n $port ]] || { show "$tmp/srv.err"; fail "no 'cdebug: http: pid $srv listening on port P' line"; }
+said_port srv "$srv"
 [[ $(sed -n 's/^pid=//p' "$tmp/srv.out") == "$srv" ]] || fail "PROGRAM's PID $(sed -n 's/^pid=//p' "$tmp/srv.out") is not cdebug-run's $srv"
 code=$(fetch "http://127.0.0.1:$port/debug/pprof/")
 [[ $code == 200 ]] || fail "GET /debug/pprof/: $code"

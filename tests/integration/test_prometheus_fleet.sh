@@ -22,7 +22,7 @@ source "$(dirname "$0")/go_expvar_server/lib.sh"
 need prometheus prometheus
 need jq jq
 preload_env
-top=$(top_bin)
+top_bin >/dev/null # fails now when cdebug-top is not built
 
 # The program: i threads that sleep, i MiB kept, and malloc work in a loop
 # until the stop file exists (60 s at most: it never outlives the test).
@@ -79,15 +79,7 @@ for i in 1 2 3; do
 done
 at_exit "touch '$tmp/stop'"
 for i in 0 1 2; do
-    p=${wpids[$i]}
-    port=
-    for ((k = 0; k < 200; k++)); do
-        port=$(sed -n "s/^cdebug: http: pid $p listening on port \([0-9]*\)$/\1/p" "$tmp/w$((i + 1)).err")
-        [[ -n $port ]] && break
-        kill -0 "$p" 2>/dev/null || break
-        sleep 0.05
-    done
-    [[ -n $port ]] || { show "$tmp/w$((i + 1)).err"; fail "worker $((i + 1)) (pid $p) did not say its port"; }
+    said_port "w$((i + 1))" "${wpids[$i]}"
     wports+=("$port")
 done
 [[ $(printf '%s\n' "${wports[@]}" | sort -u | wc -l) == 3 ]] || fail "the workers share a port: ${wports[*]}"
@@ -188,15 +180,7 @@ fi
 
 # ---- cdebug-top: the three side by side ------------------------------------------------
 ports_arg=$(IFS=,; echo "${wports[*]}")
-"$top" -dummy -i 250ms -ports="$ports_arg" -vars='sched.threads,mem:malloc.HeapAlloc' \
-    >"$tmp/top.out" 2>"$tmp/top.err" &
-tpid=$!
-pids+=("$tpid")
-sleep $((2 * top_slow))
-kill -INT "$tpid"
-st=0
-wait_pid "$tpid" 10 || st=$?
-((st == 0)) || { show "$tmp/top.err"; fail "cdebug-top exited $st after SIGINT"; }
+top_dummy "$tmp/top.out" "$tmp/top.err" -ports="$ports_arg" -vars='sched.threads,mem:malloc.HeapAlloc'
 [[ ! -s $tmp/top.err ]] || fail "cdebug-top: stderr: $(head -n 3 "$tmp/top.err")"
 python3 - "$tmp/top.out" "${wports[@]}" <<'PY' || { show "$tmp/top.out"; fail "cdebug-top -dummy output"; }
 import re, sys
