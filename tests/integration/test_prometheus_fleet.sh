@@ -137,7 +137,8 @@ query() {
 # Bounded: 30 s for Prometheus to start and scrape all three.
 want_instances=$(printf '127.0.0.1:%s\n' "${wports[@]}" | sort)
 got=
-for ((k = 0; k < 300; k++)); do
+deadline=$((SECONDS + 30))
+while ((SECONDS < deadline)); do
     kill -0 "$prom" 2>/dev/null || { show "$tmp/prom.err"; fail "prometheus exited"; }
     if query 'up{job="cdebug"} == 1 and on(instance) cdebug_threads'; then
         got=$(cut -d' ' -f1 "$tmp/q")
