@@ -9,7 +9,7 @@
 #   - PROGRAM not found: 127; found but not executable (no permission, a
 #     directory, neither ELF nor #!, a truncated or corrupt ELF file, cut
 #     at every length up to its interpreter's name): 126, one line, never a
-#     crash;
+#     crash; 32-bit big-endian files are read as well as the host's;
 #   - refused before exec with status 2 and the reason: a statically
 #     linked program (static and static-pie), set-user-ID and
 #     set-group-ID programs that run in secure-execution mode; a
@@ -216,7 +216,30 @@ one_err 126 "cdebug-run: $tmp/bad.type: cannot execute: an ELF file of type 1, n
 # PN_XNUM with a real section header 0: its sh_info (0 in an executable) is the count.
 one_err 126 "cdebug-run: $tmp/bad.xnum: cannot execute: corrupt ELF file: no program headers (the file has $size bytes)" \
     "${R[@]}" "$tmp/bad.xnum"
-ok "truncated ($interp_end lengths) and corrupt ELF files: 126, one line each"
+# The other class and byte order: 32-bit big-endian files (PowerPC),
+# without and with an interpreter. The first is refused as static; the
+# second passes the checks and the kernel refuses it (not this machine's).
+python3 - "$tmp/be32" <<'PY'
+import struct, sys
+def elf(interp):
+    phnum = 2 if interp else 1
+    phoff, ehsize = 52, 52
+    data_off = phoff + 32 * phnum
+    body = interp + b"\0" if interp else b""
+    eh = b"\x7fELF" + bytes([1, 2, 1]) + bytes(9)
+    eh += struct.pack(">HHIIIIIHHHHHH", 2, 20, 1, 0x10000000, phoff, 0, 0, ehsize, 32, phnum, 0, 0, 0)
+    ph = struct.pack(">IIIIIIII", 1, 0, 0x10000000, 0x10000000, data_off + len(body), data_off + len(body), 5, 0x10000)
+    if interp:
+        ph += struct.pack(">IIIIIIII", 3, data_off, 0, 0, len(body), len(body), 4, 1)
+    return eh + ph + body
+open(sys.argv[1] + ".static", "wb").write(elf(None))
+open(sys.argv[1] + ".dynamic", "wb").write(elf(b"/lib/ld.so.1"))
+PY
+chmod 755 "$tmp"/be32.*
+one_err 2 "cdebug-run: $tmp/be32.static: statically linked (no program interpreter): the dynamic loader, which reads LD_PRELOAD, never runs for it, so cdebug cannot be preloaded; nothing run" \
+    "${R[@]}" "$tmp/be32.static"
+one_err 126 "cdebug-run: $tmp/be32.dynamic: cannot execute: Exec format error" "${R[@]}" "$tmp/be32.dynamic"
+ok "truncated ($interp_end lengths) and corrupt ELF files: 126, one line each; 32-bit big-endian read too"
 
 # ---- statically linked: the loader never runs ---------------------------------
 static_msg="statically linked (no program interpreter): the dynamic loader, which reads LD_PRELOAD, never runs for it, so cdebug cannot be preloaded; nothing run"
