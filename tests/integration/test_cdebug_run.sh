@@ -363,7 +363,8 @@ env LD_PRELOAD="$san_rt" "${R[@]}" --http=127.0.0.1:0 --memprofile="$tmp/mem.pb.
 srv=$!
 pids+=("$srv")
 said_port srv "$srv"
-[[ $(sed -n 's/^pid=//p' "$tmp/srv.out") == "$srv" ]] || fail "PROGRAM's PID $(sed -n 's/^pid=//p' "$tmp/srv.out") is not cdebug-run's $srv"
+# The port is said by the library's constructor, before main prints.
+wait_line srv "$srv" "pid=$srv" 10
 code=$(fetch "http://127.0.0.1:$port/debug/pprof/")
 [[ $code == 200 ]] || fail "GET /debug/pprof/: $code"
 for p in goroutine heap profile threadcreate; do

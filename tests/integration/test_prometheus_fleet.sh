@@ -51,6 +51,8 @@ int main(int argc, char **argv) {
         kept[i] = malloc(1 << 20);
         memset(kept[i], 1, 1 << 20);
     }
+    printf("ready\n");
+    fflush(stdout);
     time_t end = time(NULL) + 60;
     while (access(argv[2], F_OK) != 0 && time(NULL) < end) {
         for (int i = 0; i < 200; i++) {
@@ -71,6 +73,7 @@ cc -O1 -g -pthread -o "$tmp/worker" "$tmp/worker.c" || fail "compiling worker.c"
 wpids=()
 wports=()
 for i in 1 2 3; do
+    : >"$tmp/w$i.out"
     : >"$tmp/w$i.err"
     env LD_PRELOAD="$preload" CDEBUG=http=127.0.0.1:0 "$tmp/worker" "$i" "$tmp/stop" \
         >"$tmp/w$i.out" 2>"$tmp/w$i.err" &
@@ -81,6 +84,7 @@ at_exit "touch '$tmp/stop'"
 for i in 0 1 2; do
     said_port "w$((i + 1))" "${wpids[$i]}"
     wports+=("$port")
+    wait_line "w$((i + 1))" "${wpids[$i]}" ready 10 # its threads and blocks are there
 done
 [[ $(printf '%s\n' "${wports[@]}" | sort -u | wc -l) == 3 ]] || fail "the workers share a port: ${wports[*]}"
 ok "three preloaded workers, ports ${wports[*]}"

@@ -114,7 +114,9 @@ int run_elf_read(int fd, run_elf_info *info, char why[RUN_ELF_WHY_MAX])
          * (offset 44 in Elf64_Shdr, 28 in Elf32_Shdr) has the count. */
         unsigned char sh[64];
         if (shentsize != (is64 ? 64u : 40u) || read_at(&r, shoff, sh, shentsize) != 0)
-            return bad(why, "corrupt ELF file: e_phnum is PN_XNUM and section header 0 is not in the file", r.size);
+            return bad(
+                why, "corrupt ELF file: e_phnum is PN_XNUM and section header 0 is not in the file",
+                r.size);
         phnum = get(&r, sh + (is64 ? 44 : 28), 4);
     }
     if (phnum == 0)
@@ -150,13 +152,15 @@ int run_elf_read(int fd, run_elf_info *info, char why[RUN_ELF_WHY_MAX])
         unsigned char last;
         if (len < 2 || len > 4096 || off > r.size || len > r.size - off ||
             read_at(&r, off + len - 1, &last, 1) != 0 || last != '\0')
-            return bad(why, "corrupt ELF file: its program interpreter's path is not in the file", r.size);
+            return bad(why, "corrupt ELF file: its program interpreter's path is not in the file",
+                       r.size);
         info->has_interp = true;
     }
     /* The dynamic entries (d_tag, d_val): 16 bytes each in ELF64, 8 in
      * ELF32, up to DT_NULL. */
     size_t dynent = is64 ? 16 : 8;
-    if (dyn_len > 0 && (dyn_off > r.size || dyn_len > r.size - dyn_off || dyn_len / dynent > DYNNUM_MAX))
+    if (dyn_len > 0 &&
+        (dyn_off > r.size || dyn_len > r.size - dyn_off || dyn_len / dynent > DYNNUM_MAX))
         return bad(why, "corrupt ELF file: its dynamic section is not in the file", r.size);
     for (uint64_t i = 0; i < dyn_len / dynent; i++) {
         unsigned char d[16];

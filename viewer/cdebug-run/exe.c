@@ -153,8 +153,8 @@ int run_exe_check(const char *path, char msg[RUN_EXE_MSG_MAX])
         goto cleanup;
     }
     if (info.type != ET_EXEC && info.type != ET_DYN) {
-        snprintf(msg, RUN_EXE_MSG_MAX, "%s: cannot execute: an ELF file of type %u, not an executable",
-                 path, info.type);
+        snprintf(msg, RUN_EXE_MSG_MAX,
+                 "%s: cannot execute: an ELF file of type %u, not an executable", path, info.type);
         status = 126;
         goto cleanup;
     }

@@ -33,7 +33,8 @@
 #include "runenv.h"
 
 #ifndef RUN_LIB_RELATIVE
-#error "RUN_LIB_RELATIVE (the library's path relative to the executable's directory) is set by CMake"
+#error                                                                                             \
+    "RUN_LIB_RELATIVE (the library's path relative to the executable's directory) is set by CMake"
 #endif
 
 /* The library to preload, into out: --lib, else $CDEBUG_RUN_LIB, else the
@@ -53,16 +54,25 @@ static int find_lib(const char *opt, char *out)
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
         if (n <= 0) {
-            top_esc_line(stderr, "cdebug-run: cannot find libcdebug: /proc/self/exe: %s (use --lib=PATH)",
+            top_esc_line(stderr,
+                         "cdebug-run: cannot find libcdebug: /proc/self/exe: %s (use --lib=PATH)",
                          n < 0 ? strerror(errno) : "empty");
             return 2;
         }
         self[n] = '\0';
         char *slash = strrchr(self, '/');
+        if (slash == NULL) { /* the kernel gives an absolute path; never trust it blindly */
+            top_esc_line(
+                stderr,
+                "cdebug-run: cannot find libcdebug: /proc/self/exe is \"%s\" (use --lib=PATH)",
+                self);
+            return 2;
+        }
         *slash = '\0';
         int len = snprintf(guess, sizeof guess, "%s/%s", self, RUN_LIB_RELATIVE);
         if (len < 0 || (size_t)len >= sizeof guess) {
-            top_esc_line(stderr, "cdebug-run: cannot find libcdebug: path too long (use --lib=PATH)");
+            top_esc_line(stderr,
+                         "cdebug-run: cannot find libcdebug: path too long (use --lib=PATH)");
             return 2;
         }
         p = guess;
@@ -115,7 +125,8 @@ int main(int argc, char **argv)
     char path[PATH_MAX];
     char msg[RUN_EXE_MSG_MAX];
     const char *prog = argv[o.argi];
-    if ((rc = run_exe_find(prog, path, sizeof path, msg)) != 0 || (rc = run_exe_check(path, msg)) != 0) {
+    if ((rc = run_exe_find(prog, path, sizeof path, msg)) != 0 ||
+        (rc = run_exe_check(path, msg)) != 0) {
         top_esc_line(stderr, "cdebug-run: %s", msg);
         return rc;
     }
@@ -123,7 +134,8 @@ int main(int argc, char **argv)
     bool any = false;
     for (int i = 0; i < RUN_SET_N; i++)
         any = any || o.set[i] != NULL;
-    if (any && set("CDEBUG", run_cdebug_merge(getenv("CDEBUG"), run_set_names, o.set, RUN_SET_N)) != 0)
+    if (any &&
+        set("CDEBUG", run_cdebug_merge(getenv("CDEBUG"), run_set_names, o.set, RUN_SET_N)) != 0)
         return 2;
     if (o.traceback != NULL && setenv("CDTRACEBACK", o.traceback, 1) != 0) {
         top_esc_line(stderr, "cdebug-run: cannot set CDTRACEBACK: %s", strerror(errno));
