@@ -19,6 +19,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
 # shellcheck source=go_expvar_server/lib.sh
 source "$(dirname "$0")/go_expvar_server/lib.sh"
+export PYTHONPATH="$(dirname "$0")${PYTHONPATH:+:$PYTHONPATH}" # top_dummy.py
 need prometheus prometheus
 need jq jq
 preload_env
@@ -188,31 +189,22 @@ ports_arg=$(IFS=,; echo "${wports[*]}")
 top_dummy "$tmp/top.out" "$tmp/top.err" -ports="$ports_arg" -vars='sched.threads,mem:malloc.HeapAlloc'
 [[ ! -s $tmp/top.err ]] || fail "cdebug-top: stderr: $(head -n 3 "$tmp/top.err")"
 python3 - "$tmp/top.out" "${wports[@]}" <<'PY' || { show "$tmp/top.out"; fail "cdebug-top -dummy output"; }
-import re, sys
+import sys
+from top_dummy import fail, fields, rounds
 out, ports = sys.argv[1], sys.argv[2:]
-lines = open(out, encoding="utf-8").read().splitlines()
-stamp = re.compile(r"^\d\d:\d\d:\d\d \d\d/\d\d$")
-rounds = []
-for l in lines:
-    if stamp.match(l):
-        rounds.append([])
-    elif rounds:
-        rounds[-1].append(l)
-if len(rounds) < 2:
-    sys.exit("FAIL: only %d rounds" % len(rounds))
-for n, r in enumerate(rounds):
+rs = rounds(out)
+if len(rs) < 2:
+    fail("only %d rounds" % len(rs))
+for n, r in enumerate(rs):
     if len(r) != 3:
-        sys.exit("FAIL: round %d has %d service lines: %r" % (n, len(r), r))
+        fail("round %d has %d service lines: %r" % (n, len(r), r))
     for i, (line, port) in enumerate(zip(r, ports)):
-        name = "localhost:%s: " % port
-        if not line.startswith(name):
-            sys.exit("FAIL: round %d line %d is %r, want %r first" % (n, i, line, name))
-        fields = dict(f.split(": ", 1) for f in line[len(name):].split(", "))
-        t = fields.get("sched.threads", "")
+        f = fields(line, "localhost:%s" % port)
+        t = f.get("sched.threads", "")
         if not t.isdigit() or not i + 2 <= int(t) <= i + 10:
-            sys.exit("FAIL: %s sched.threads is %r, want %d to %d" % (name, t, i + 2, i + 10))
-        if "malloc.HeapAlloc" not in fields:
-            sys.exit("FAIL: %s has no malloc.HeapAlloc: %r" % (name, line))
+            fail("localhost:%s sched.threads is %r, want %d to %d" % (port, t, i + 2, i + 10))
+        if "malloc.HeapAlloc" not in f:
+            fail("localhost:%s has no malloc.HeapAlloc: %r" % (port, line))
 PY
 ok "cdebug-top -ports=$ports_arg: the three side by side, each with its thread count and heap"
 
