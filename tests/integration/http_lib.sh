@@ -67,3 +67,20 @@ EOF
 rss_kib() {
     awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
 }
+
+# said_port NAME PID: waits (10 s at most) for the line the library writes
+# on stderr when CDEBUG=http=HOST:0 gave the background program PID a free
+# port, "cdebug: http: pid PID listening on port P", in $tmp/NAME.err, and
+# sets $port to P. Fails if PID exits first or the line never comes.
+said_port() {
+    local name=$1 p=$2 i
+    port=
+    for ((i = 0; i < 200; i++)); do
+        port=$(sed -n "s/^cdebug: http: pid $p listening on port \([0-9]*\)$/\1/p" "$tmp/$name.err")
+        [[ -n $port ]] && return 0
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.05
+    done
+    show "$tmp/$name.err"
+    fail "$name (pid $p) did not say its port: no 'cdebug: http: pid $p listening on port P' line"
+}

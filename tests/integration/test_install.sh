@@ -4,6 +4,7 @@
 # the shared library (whose private dependencies, cdebug.pc's
 # Requires.private, stay out of the program) and with the static one (which
 # brings them). test_add_subdirectory.sh builds cdebug inside a consumer.
+# cdebug-run is installed into bin/ and preloads the installed library.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -52,6 +53,18 @@ libdir=$(find "$tmp/prefix" -name 'libcdebug.so' -printf '%h\n' | head -1)
 [[ -f $tmp/prefix/include/cdebug/cdebug.h ]] || fail "headers not installed"
 [[ -f $libdir/pkgconfig/cdebug.pc ]] || fail "cdebug.pc not installed"
 [[ -f $libdir/cmake/cdebug/cdebugConfig.cmake ]] || fail "CMake package not installed"
+
+# 2b. cdebug-run is installed into bin/ and finds the installed library
+# by itself (no --lib, no CDEBUG_RUN_LIB): the program it runs has it first
+# in LD_PRELOAD.
+run_bin=$tmp/prefix/bin/cdebug-run
+[[ -x $run_bin ]] || fail "cdebug-run not installed into bin/"
+"$run_bin" --help >"$tmp/run_help.out" 2>&1 || fail "installed cdebug-run --help failed: $(cat "$tmp/run_help.out")"
+grep -q '^Usage: cdebug-run ' "$tmp/run_help.out" || fail "installed cdebug-run --help: $(head -n 1 "$tmp/run_help.out")"
+preload=$(env -u CDEBUG_RUN_LIB -u LD_PRELOAD "$run_bin" --traceback=all -- env | sed -n 's/^LD_PRELOAD=//p') ||
+  fail "installed cdebug-run could not run env"
+[[ $preload == "$(realpath "$libdir/libcdebug.so.0")" ]] ||
+  fail "installed cdebug-run preloads '$preload', want the installed $libdir/libcdebug.so.0"
 
 # 3. pkg-config consumer.
 export PKG_CONFIG_PATH="$libdir/pkgconfig"

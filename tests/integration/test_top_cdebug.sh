@@ -53,14 +53,7 @@ traffic() {
 start_counter
 traffic
 vars='requests,mem:memstats.Alloc,mem:memstats.Sys,duration:memstats.PauseTotalNs,status.200,str:last_path,latency_seconds.count,missing'
-"$top" -dummy -i 250ms -ports="$dbg" -vars="$vars" >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-pids+=("$pid")
-sleep $((2 * top_slow))
-kill -INT "$pid"
-rc=0
-wait_pid "$pid" 10 || rc=$?
-((rc == 0)) || { cat "$tmp/out" "$tmp/err" >&2; fail "cdebug-top exited $rc"; }
+top_dummy "$tmp/out" "$tmp/err" -ports="$dbg" -vars="$vars"
 
 python3 - "$tmp/out" "$dbg" <<'PY' || { cat "$tmp/out" >&2; exit 1; }
 import re, sys

@@ -14,49 +14,29 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=go_expvar_server/lib.sh
 source "$(dirname "$0")/go_expvar_server/lib.sh"
+export PYTHONPATH="$(dirname "$0")${PYTHONPATH:+:$PYTHONPATH}" # top_dummy.py
 
-top=$(top_bin)
+top_bin >/dev/null # fails now when cdebug-top is not built
 go_peer_build
 go_peer_start addr -timeout 30s -churn 64 -tick 20ms
 dead=$(free_port)
 
 vars='requests,mem:memstats.Alloc,duration:latency_ns,nested.dotted\.key,str:version,missing,ratio,duration:memstats.PauseTotalNs'
-"$top" -dummy -i 250ms -ports="$addr,127.0.0.1:$dead" -vars="$vars" --csv "$tmp/run.csv" \
-    >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-pids+=("$pid")
-sleep $((2 * top_slow))
-kill -INT "$pid"
-rc=0
-wait_pid "$pid" 10 || rc=$?
+top_dummy "$tmp/out" "$tmp/err" -ports="$addr,127.0.0.1:$dead" -vars="$vars" --csv "$tmp/run.csv"
 show_run() {
     echo "---- stdout ----" >&2
     cat "$tmp/out" >&2
     echo "---- stderr ----" >&2
     cat "$tmp/err" >&2
 }
-((rc == 0)) || { show_run; fail "cdebug-top exited $rc after SIGINT"; }
 [[ ! -s $tmp/err ]] || { show_run; fail "unexpected stderr"; }
 
 python3 - "$tmp/out" "$tmp/run.csv" "$addr" "127.0.0.1:$dead" <<'PY' || { show_run; exit 1; }
 import csv, datetime, re, sys
+from top_dummy import fail, fields, rounds
 
 out, csvpath, good, dead = sys.argv[1:5]
-lines = open(out, encoding="utf-8").read().splitlines()
-
-def fail(msg):
-    sys.exit("FAIL: " + msg)
-
-# Rounds: a "15:04:05 02/01" line followed by one line per service.
-stamp = re.compile(r"^\d\d:\d\d:\d\d \d\d/\d\d$")
-rounds = []
-for l in lines:
-    if stamp.match(l):
-        rounds.append([])
-    elif rounds:
-        rounds[-1].append(l)
-    else:
-        fail("output does not start with a timestamp line: %r" % l)
+rounds = rounds(out)
 if len(rounds) < 4:
     fail("only %d rounds in 2 s at -i 250ms" % len(rounds))
 
@@ -75,13 +55,11 @@ for i, r in enumerate(rounds):
         fail("round %d has %d service lines: %r" % (i, len(r), r))
     if r[1] != "%s: failed: connection refused" % dead:
         fail("unreachable service line: %r" % r[1])
-    if not r[0].startswith(good + ": "):
-        fail("first service line: %r" % r[0])
-    fields = dict(f.split(": ", 1) for f in r[0][len(good) + 2:].split(", "))
+    f = fields(r[0], good)
     for name, rx in want.items():
-        if not re.fullmatch(rx, fields.get(name, "")):
-            fail("round %d: %s = %r, want /%s/" % (i, name, fields.get(name), rx))
-    requests.append(int(fields["requests"]))
+        if not re.fullmatch(rx, f.get(name, "")):
+            fail("round %d: %s = %r, want /%s/" % (i, name, f.get(name), rx))
+    requests.append(int(f["requests"]))
 if any(b <= a for a, b in zip(requests, requests[1:])):
     fail("requests does not grow: %r" % requests)
 

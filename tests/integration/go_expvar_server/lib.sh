@@ -14,6 +14,26 @@ top_bin() {
     echo "$b"
 }
 
+# top_dummy OUT ERR ARGS...: runs `cdebug-top -dummy -i 250ms ARGS` with
+# stdout in OUT and stderr in ERR for 2 * top_slow seconds (several
+# rounds), ends it with SIGINT and fails unless it exits 0 (OUT and ERR
+# shown).
+top_dummy() {
+    local out=$1 err=$2 tpid rc=0
+    shift 2
+    "$(top_bin)" -dummy -i 250ms "$@" >"$out" 2>"$err" &
+    tpid=$!
+    pids+=("$tpid")
+    sleep $((2 * top_slow))
+    kill -INT "$tpid"
+    wait_pid "$tpid" 10 || rc=$?
+    if ((rc != 0)); then
+        show "$out"
+        show "$err"
+        fail "cdebug-top exited $rc after SIGINT"
+    fi
+}
+
 # go_peer_build: compiles the Go expvar program into $tmp/go_expvar_server
 # (offline: it has no dependencies; the build cache makes repeats fast, and
 # -buildvcs=false spares a slow `git status` of the whole tree).
