@@ -57,7 +57,10 @@ ok "a non-loopback listener without a token: refused (CDEBUG: one line, program 
 CDEBUG='http=0.0.0.0:0,httpunsafe=1' CDEBUG_HTTP_TOKEN=n0nl00p start withtok 'port [0-9]+' "$prog" --env
 grep -Eqx "cdebug: http: serving 0\.0\.0\.0:$port to other hosts; every request needs the bearer token" \
     "$tmp/withtok.err" || fail "0.0.0.0 with a token: no line naming the address"
-[[ $(grep -c . "$tmp/withtok.err") == 1 ]] || fail "0.0.0.0 with a token: more than one line on stderr"
+# And the port the system chose (port 0): two lines, nothing else.
+grep -qx "cdebug: http: pid $pid listening on port $port" "$tmp/withtok.err" ||
+    fail "0.0.0.0 with a token: no line with the chosen port"
+[[ $(grep -c . "$tmp/withtok.err") == 2 ]] || fail "0.0.0.0 with a token: more than two lines on stderr"
 code=$(fetch "http://127.0.0.1:$port/debug/vars")
 [[ $code == 401 ]] || fail "0.0.0.0 with a token, request without it: status $code"
 code=$(fetch --oauth2-bearer n0nl00p "http://127.0.0.1:$port/debug/vars")
