@@ -9,7 +9,8 @@
 #     report has the same shape (no Non-2xx line, no socket errors);
 #   - /debug/pprof/profile?seconds=2, under wrk's load, read by the real go
 #     tool pprof: nginx's own functions (ngx_*, exported as dynamic symbols
-#     by Debian's binary) with samples, the nginx mapping, no frame "?";
+#     by Debian's binary) with samples, the nginx mapping, no frame "?" and
+#     no <unknown> frame (a word of data in rbp taken for a return address);
 #   - /debug/pprof/heap (-tagfocus=allocator=malloc): nginx's allocation
 #     wrappers (ngx_alloc, ngx_memalign, ...), glibc serving them;
 #   - /debug/pprof/goroutine?debug=2: the main thread and the pool's two
@@ -131,6 +132,10 @@ exe=$(readlink -f "$(command -v nginx)")
 grep -Eq "^ *[0-9]+: .* ${exe//./\\.} " "$tmp/cpu.pb.gz.raw" ||
     { sed -n '/^Mappings/,$p' "$tmp/cpu.pb.gz.raw"; fail "nginx: no mapping of $exe in the CPU profile"; }
 ! grep -Eq '(^| )\?( |$)' "$tmp/cpu.pb.gz.top" || { cat "$tmp/cpu.pb.gz.top"; fail "nginx: a frame named ?"; }
+# Code without frame pointers keeps data in rbp: no word of it may pass
+# for a return address (an <unknown> frame, prof/cpuprof.c's cut_at_data).
+pp -traces "$tmp/cpu.pb.gz" >"$tmp/cpu.traces"
+! grep -q '<unknown>' "$tmp/cpu.traces" || { grep -B8 '<unknown>' "$tmp/cpu.traces" | head -40; fail "nginx: a frame of data (<unknown>) in a stack"; }
 ok "CPU profile under load: nginx's own functions with samples (${names% }), $exe mapped"
 
 check_heap "$dport" "nginx" 'ngx_alloc|ngx_calloc|ngx_memalign|ngx_palloc|ngx_pnalloc|ngx_pcalloc|ngx_create_pool'

@@ -9,7 +9,8 @@
 #   - /debug/pprof/profile?seconds=2, taken under load and read by the real
 #     go tool pprof, shows redis's own functions by their names (Debian's
 #     binary exports them all as dynamic symbols: nm -D), its samples in the
-#     redis-server mapping, and no frame named "?";
+#     redis-server mapping, no frame named "?" and no <unknown> frame (a
+#     word of data in rbp taken for a return address);
 #   - /debug/pprof/heap (-tagfocus=allocator=malloc) shows redis's
 #     allocation wrappers (zmalloc and its family): redis links libjemalloc2,
 #     and cdebug's malloc forwards to it (runtime/malloc.h);
@@ -104,6 +105,10 @@ exe=$(readlink -f "$(command -v redis-server)")
 grep -Eq "^ *[0-9]+: .* ${exe//./\\.} " "$tmp/cpu.pb.gz.raw" ||
     { sed -n '/^Mappings/,$p' "$tmp/cpu.pb.gz.raw"; fail "redis: no mapping of $exe in the CPU profile"; }
 ! grep -Eq '(^| )\?( |$)' "$tmp/cpu.pb.gz.top" || { cat "$tmp/cpu.pb.gz.top"; fail "redis: a frame named ?"; }
+# Code without frame pointers keeps data in rbp: no word of it may pass
+# for a return address (an <unknown> frame, prof/cpuprof.c's cut_at_data).
+pp -traces "$tmp/cpu.pb.gz" >"$tmp/cpu.traces"
+! grep -q '<unknown>' "$tmp/cpu.traces" || { grep -B8 '<unknown>' "$tmp/cpu.traces" | head -40; fail "redis: a frame of data (<unknown>) in a stack"; }
 ok "CPU profile under load: redis's own functions by name ($names), $exe mapped"
 
 check_heap "$dport" "redis" 'zmalloc|zcalloc|zrealloc|zmalloc_usable|zcalloc_usable|zrealloc_usable|ztrymalloc_usable|ztryrealloc_usable|zstrdup'
