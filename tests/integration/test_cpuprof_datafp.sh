@@ -8,7 +8,8 @@
 #     profile's every location is in a mapping (go tool pprof -raw: M=),
 #     never an <unknown> frame of garbage, and the spin is there;
 #   - the same program's spin through ordinary frames keeps its callers
-#     (main below it): the cut only drops what is not code.
+#     (main below it): the cut only drops what is not code (not under
+#     TSan, which defers signals: too few samples).
 # x86-64 only (the spin is assembly).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -108,6 +109,12 @@ if grep -v ' M=' "$tmp/locs" >"$tmp/bad"; then
 fi
 ok "data in rbp: every location is in a mapping, no garbage frame"
 
+if ((tsan)); then
+    # TSan defers signals to its own safe points: a handful of samples,
+    # maybe none in framed_spin.
+    echo "skip: TSan defers SIGPROF: too few samples to look for framed_spin's callers"
+    exit 0
+fi
 pp -traces -focus '^framed_spin$' "$tmp/cpu.pb.gz" >"$tmp/traces"
 awk '/ framed_spin$/ { f = 1; next } f && / main$/ { m = 1 } /^-+\+/ { f = 0 } END { exit !m }' "$tmp/traces" ||
     { cat "$tmp/traces"; fail "framed_spin's stacks lost main"; }
