@@ -137,11 +137,32 @@ check_heap() {
     fi
     [[ $(fetch "http://127.0.0.1:$dport/debug/pprof/heap") == 200 ]] || fail "$what: heap status"
     cp "$tmp/b" "$tmp/heap.pb.gz"
+    heap_sites "$tmp/heap.pb.gz" "$what: /debug/pprof/heap" "$funcs"
+}
+
+# heap_sites FILE WHAT FUNCS: the heap profile FILE's allocated space of
+# -tagfocus=allocator=malloc has one of FUNCS among its functions.
+heap_sites() {
+    local file=$1 what=$2 funcs=$3
     pp -top -nodefraction=0 -sample_index=alloc_space -tagfocus=allocator=malloc \
-        "$tmp/heap.pb.gz" >"$tmp/heap.top"
-    awk -v re="^($funcs)\$" 'NF == 6 && $6 ~ re { f = 1 } END { exit !f }' "$tmp/heap.top" ||
-        { cat "$tmp/heap.top"; fail "$what: heap: none of /$funcs/ allocated with malloc"; }
-    ok "$what: heap (allocator=malloc) names $(awk -v re="^($funcs)\$" 'NF == 6 && $6 ~ re { printf "%s ", $6 }' "$tmp/heap.top")"
+        "$file" >"$file.top"
+    awk -v re="^($funcs)\$" 'NF == 6 && $6 ~ re { f = 1 } END { exit !f }' "$file.top" ||
+        { cat "$file.top"; fail "$what: none of /$funcs/ allocated with malloc"; }
+    ok "$what (allocator=malloc) names $(awk -v re="^($funcs)\$" 'NF == 6 && $6 ~ re { printf "%s ", $6 }' "$file.top")"
+}
+
+# check_exit_heap FILE WHAT FUNCS: CDEBUG's memprofile=FILE was written
+# when the program exited, and (malloc interposed) has FUNCS as
+# heap_sites wants them; go tool pprof reads it in any build.
+check_exit_heap() {
+    local file=$1 what=$2 funcs=$3
+    [[ -s $file ]] || fail "$what: no memprofile written at exit"
+    if ((has_malloc)); then
+        heap_sites "$file" "$what: memprofile at exit" "$funcs"
+    else
+        pp -top "$file" >"$file.top"
+        ok "$what: memprofile written at exit, read by go tool pprof (no malloc samples in $sanitize)"
+    fi
 }
 
 # check_vars DPORT WHAT ALLOCATOR: /debug/vars has the process's cmdline and

@@ -20,8 +20,9 @@
 #     answers, the forked worker serves wrk's load with no error, and
 #     neither process writes a cdebug line (the worker inherits the library,
 #     not the parent's server: fork copies no thread);
-#   - nginx exits 0 on SIGQUIT (its graceful shutdown) and cdebug writes
-#     nothing on its stderr.
+#   - nginx exits 0 on SIGQUIT (its graceful shutdown, then exit), CDEBUG's
+#     memprofile=FILE is written then, with ngx_alloc and ngx_memalign, and
+#     cdebug writes nothing on its stderr.
 # ASan build: ASan's runtime is preloaded first and owns malloc, so the
 # malloc checks are skipped (said on stdout); TSan: skipped (77).
 set -euo pipefail
@@ -110,7 +111,7 @@ port=$(free_port)
 dport=$(free_port)
 conf one "$port" off
 nginx_cmd one
-preloaded one "http=127.0.0.1:$dport,memprofilerate=4096" "${cmd[@]}"
+preloaded one "http=127.0.0.1:$dport,memprofilerate=4096,memprofile=$tmp/exit.pb.gz" "${cmd[@]}"
 npid=$pid
 wait_port one "$npid" "$port"
 wait_port one "$npid" "$dport"
@@ -148,6 +149,7 @@ check_vars "$dport" "nginx" glibc
 no_cdebug_lines one
 stop_preloaded one "$npid" QUIT
 ok "nginx exits 0 on SIGQUIT, nothing of cdebug on its stderr"
+check_exit_heap "$tmp/exit.pb.gz" "nginx" 'ngx_alloc|ngx_calloc|ngx_memalign|ngx_palloc|ngx_pnalloc|ngx_pcalloc|ngx_create_pool'
 
 # ---- preloaded, master + 1 worker ------------------------------------------------------
 port=$(free_port)

@@ -18,7 +18,8 @@
 #     background I/O threads redis starts (created by bioInit);
 #   - /debug/vars names jemalloc as the allocator, /metrics passes promtool;
 #   - cdebug writes nothing on redis's stderr; redis exits 0 on SIGTERM
-#     (its own handler: it shuts down cleanly).
+#     (its own handler: it shuts down cleanly, then calls exit), and
+#     CDEBUG's memprofile=FILE is written then, with the zmalloc family.
 # ASan build: ASan's runtime is preloaded first and owns malloc, so the
 # malloc checks are skipped (said on stdout); TSan: skipped (77).
 set -euo pipefail
@@ -71,7 +72,7 @@ ok "without cdebug: redis-benchmark SET, GET, LPUSH, $n requests each"
 port=$(free_port)
 dport=$(free_port)
 redis_cmd "$port"
-preloaded redis "http=127.0.0.1:$dport,memprofilerate=4096" "${cmd[@]}"
+preloaded redis "http=127.0.0.1:$dport,memprofilerate=4096,memprofile=$tmp/exit.pb.gz" "${cmd[@]}"
 rpid=$pid
 wait_port redis "$rpid" "$port"
 wait_port redis "$rpid" "$dport"
@@ -119,3 +120,4 @@ no_cdebug_lines redis
 stop_preloaded redis "$rpid" TERM 'Redis is now ready to exit, bye bye'
 grep -q 'Redis is now ready to exit, bye bye' "$tmp/redis.out" || { show "$tmp/redis.out"; fail "redis: no clean shutdown"; }
 ok "redis shuts down cleanly on SIGTERM, nothing of cdebug on its stderr"
+check_exit_heap "$tmp/exit.pb.gz" "redis" 'zmalloc|zcalloc|zrealloc|zmalloc_usable|zcalloc_usable|zrealloc_usable|ztrymalloc_usable|ztryrealloc_usable|zstrdup'
