@@ -4,42 +4,27 @@
 # pprof_lib.sh; not run). Used by test_preload_redis.sh and
 # test_preload_nginx.sh.
 #
-# It skips (77) in a ThreadSanitizer build: a TSan library cannot be
-# preloaded into a program that was not built with -fsanitize=thread (the
-# runtime must be the program's own). It sets
-#   preload    the LD_PRELOAD value: libcdebug.so; in an ASan build ASan's
-#              runtime comes first (it must be the first library loaded);
+# lib.sh's preload_env gives $preload (ASan's or UBSan's runtime first in
+# a sanitizer build, a skip (77) under TSan, ASAN_OPTIONS' detect_leaks=0:
+# a third-party program's leaks are not ours to report). It sets
 #   has_malloc 1 when the library defines malloc (runtime/malloc.c); a
 #              sanitizer build leaves malloc to the sanitizer's runtime, so
-#              the malloc checks are skipped there, with a line saying so;
-#   asan_env   the environment of a third-party program under ASan: its own
-#              leaks are not ours to report (detect_leaks=0).
-[[ -n ${tmp:-} ]] || { echo "preload_lib.sh: source lib.sh first" >&2; exit 1; }
-
-if ((tsan)); then
-    echo "SKIP: a ThreadSanitizer libcdebug.so cannot be preloaded into a program built without -fsanitize=thread"
-    exit 77
-fi
-built "$build/libcdebug.so"
-preload=$build/libcdebug.so
-asan_env=()
-if [[ $sanitize == *address* ]]; then
-    preload="$(cc -print-file-name=libasan.so) $preload"
-    asan_env=(ASAN_OPTIONS=detect_leaks=0:abort_on_error=1)
-fi
+#              the malloc checks are skipped there, with a line saying so.
+preload_env
 has_malloc=0
 nm -D --defined-only "$build/libcdebug.so" | awk '$3 == "malloc" { f = 1 } END { exit !f }' && has_malloc=1
 
 # preloaded NAME CDEBUG CMD...: starts CMD in the background with
 # libcdebug.so preloaded and CDEBUG set, stdout and stderr in
-# $tmp/NAME.out/.err, 60 s at most; sets $pid (the program's: env execs,
-# so the preload reaches CMD alone, never timeout). Adds it to pids.
+# $tmp/NAME.out/.err, 60 s at most; sets $pid, timeout's (which passes
+# signals on; env execs CMD, so the preload reaches CMD alone, never
+# timeout). Adds it to pids.
 preloaded() {
     local name=$1 cdebug=$2
     shift 2
     : >"$tmp/$name.out"
     : >"$tmp/$name.err"
-    timeout -k 5 60 env LD_PRELOAD="$preload" CDEBUG="$cdebug" "${asan_env[@]}" "$@" \
+    timeout -k 5 60 env LD_PRELOAD="$preload" CDEBUG="$cdebug" "$@" \
         >"$tmp/$name.out" 2>"$tmp/$name.err" &
     pid=$!
     pids+=("$pid")
@@ -72,14 +57,11 @@ wait_port() {
 # `preloaded` (PID is its timeout's, which passes SIGNAL on) and wants
 # status 0, with no sanitizer report on its stderr. Under ASan a program
 # may hang in exit instead, cdebug or not (`LD_PRELOAD="libasan.so
-# libp11-kit.so.0" sleep 1` hangs too): libp11-kit (libmicrohttpd ->
-# gnutls -> p11-kit, a dependency of libcdebug.so) calls newlocale in its
-# constructor, which may run before ASan's own; the malloc inside then
-# initialises ASan, whose dlerror -> gettext unlocks glibc's locale lock
-# newlocale holds, and p11-kit's destructor (freelocale) waits for that
-# lock forever. There, when the program printed BYE (its own clean
-# shutdown) on stdout, timeout's SIGKILL 5 s later (status 137) is
-# accepted, with a note.
+# libp11-kit.so.0" sleep 1` hangs too): ASan, initialised inside
+# libp11-kit's constructor, leaves glibc's locale lock corrupt (lib.sh's
+# preload_env), and p11-kit's destructor (freelocale) waits on it for ever.
+# There, when the program printed BYE (its own clean shutdown) on stdout,
+# timeout's SIGKILL 5 s later (status 137) is accepted, with a note.
 stop_preloaded() {
     local name=$1 p=$2 sig=$3 bye=${4:-} i rc=0
     kill "-$sig" "$p" 2>/dev/null || true
@@ -91,7 +73,7 @@ stop_preloaded() {
     wait "$p" || rc=$?
     check_sanitizer "$name"
     if ((rc == 137)) && [[ $sanitize == *address* && -n $bye ]] && grep -qF -- "$bye" "$tmp/$name.out"; then
-        echo "note: $name: shut down ('$bye') but hung in exit (ASan initialised inside libp11-kit's newlocale: see preload_lib.sh); killed"
+        echo "note: $name: shut down ('$bye') but hung in exit (ASan and libp11-kit's locale lock: see preload_lib.sh); killed"
         return 0
     fi
     ((rc == 0)) || { show "$tmp/$name.out"; fail "$name exited with status $rc, want 0"; }
