@@ -14,6 +14,26 @@ preload_env
 has_malloc=0
 nm -D --defined-only "$build/libcdebug.so" | awk '$3 == "malloc" { f = 1 } END { exit !f }' && has_malloc=1
 
+# kill_tree PID: SIGKILLs the descendants of PID, deepest first, by their
+# ids (pgrep -P), while PID is still this shell's unreaped child (a reaped
+# number may be another process's by now). lib.sh's exit work SIGKILLs
+# timeout alone, which would leave the server it runs (and nginx's
+# worker) behind when a check fails.
+kill_tree() {
+    local p=$1 c
+    [[ " $(jobs -p | tr '\n' ' ') " == *" $p "* ]] || return 0
+    descendants() {
+        local c
+        for c in $(pgrep -P "$1" || true); do
+            descendants "$c"
+            echo "$c"
+        done
+    }
+    for c in $(descendants "$p"); do
+        kill -KILL "$c" 2>/dev/null || true
+    done
+}
+
 # preloaded NAME CDEBUG CMD...: starts CMD in the background with
 # libcdebug.so preloaded and CDEBUG set, stdout and stderr in
 # $tmp/NAME.out/.err, 60 s at most; sets $pid, timeout's (which passes
@@ -28,6 +48,7 @@ preloaded() {
         >"$tmp/$name.out" 2>"$tmp/$name.err" &
     pid=$!
     pids+=("$pid")
+    at_exit "kill_tree $pid"
 }
 
 # plain NAME CMD...: the same without cdebug.
@@ -39,6 +60,7 @@ plain() {
     timeout -k 5 60 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     pid=$!
     pids+=("$pid")
+    at_exit "kill_tree $pid"
 }
 
 # wait_port NAME PID PORT: waits (10 s at most) until 127.0.0.1:PORT
