@@ -293,6 +293,28 @@ static bool is_text(uintptr_t lo, uintptr_t hi)
     return in && atomic_load_explicit(&text_seq, memory_order_relaxed) == seq;
 }
 
+/* How many of pcs[0..n) to keep: all up to the first return address
+ * (index 1 on) in no executable mapping. Code built without frame
+ * pointers may keep data in rbp (Debian's redis-server does), and a walk
+ * through it takes a word of that data for the next return address (a
+ * heap pointer, a non-canonical value): go tool pprof would show an
+ * <unknown> frame, and every frame past it is as false. pcs[0] is where
+ * the thread was, mapped or not, and stays. A table being rewritten, or
+ * full (MAX_TEXT mappings read: some are missing), cannot tell and keeps
+ * everything; so does code mapped since the table was last read, until
+ * the aggregator's next drain reads it again. Async-signal-safe. */
+static size_t cut_at_data(const uintptr_t *pcs, size_t n)
+{
+    unsigned seq = atomic_load_explicit(&text_seq, memory_order_acquire);
+    if ((seq & 1) != 0 || atomic_load_explicit(&ntext, memory_order_relaxed) >= MAX_TEXT)
+        return n;
+    size_t k = 1;
+    while (k < n && pcs[k] != 0 && in_text(pcs[k] - 1, pcs[k]))
+        k++;
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&text_seq, memory_order_relaxed) == seq ? k : n;
+}
+
 static void on_sigprof(int sig, siginfo_t *si, void *uc)
 {
     int saved_errno = errno;
@@ -325,6 +347,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
     if (n == 0 && (pcs[0] = cd__fpwalk_pc(uc)) != 0)
         n = 1;
     n = cd__fpwalk_fix_leaf(uc, pcs, n, CD__FPWALK_MAX, is_text);
+    n = cut_at_data(pcs, n);
     if (n == 0) {
         atomic_fetch_add_explicit(&s->no_stack, 1, memory_order_relaxed);
         goto release;
