@@ -72,6 +72,33 @@ files trap
 ok "a program's own SIGTERM handler runs; its exit writes the files"
 fi
 
+# In a child of fork(), where cd-exit does not exist, SIGTERM still ends
+# the process (the handler re-raises it there).
+cat >"$tmp/forked.c" <<'EOF'
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void)
+{
+    pid_t c = fork();
+    if (c == 0) {
+        pause();
+        return 0;
+    }
+    usleep(300000);
+    kill(c, SIGTERM);
+    int st;
+    waitpid(c, &st, 0);
+    printf("child %s %d\n", WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+    return 0;
+}
+EOF
+cc -O1 -o "$tmp/forked" "$tmp/forked.c" || fail "compiling forked.c"
+run_timeout=20 run 0 env LD_PRELOAD="$preload" CDEBUG="cpuprofile=$tmp/forked.pb.gz" "$tmp/forked"
+grep -qx 'child signal 15' "$tmp/out" || fail "fork child: $(cat "$tmp/out"), want 'child signal 15'"
+ok "a fork child ends by SIGTERM (no cd-exit there)"
+
 # SIGQUIT: the dump of every thread, then status 2.
 dfl env LD_PRELOAD="$preload" cat <"$tmp/in" >"$tmp/quit.out" 2>"$tmp/quit.err" &
 pid=$!
