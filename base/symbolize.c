@@ -18,6 +18,12 @@ typedef struct local_lines {
     bool has;
 } local_lines;
 
+/* An executable mapping of any kind (a file's, anonymous, the vdso):
+ * [lo, hi), for cd__sym_cut. */
+typedef struct code_range {
+    uintptr_t lo, hi;
+} code_range;
+
 /* An unloaded library's file, opened on first use at its old load bias. */
 typedef struct grave {
     const char *path; /* interned by base/dlhist.c */
@@ -30,6 +36,8 @@ struct cd__symctx {
     cd__mapping *maps;
     size_t nmaps, capmaps;
     size_t nlive;     /* maps[0..nlive): /proc/self/maps; then unloaded ones */
+    code_range *code; /* every executable mapping, in address order */
+    size_t ncode, capcode;
     cd__dlgone *gone; /* the unloads so far, in epoch order */
     size_t ngone;
     size_t *gone_map; /* per unload: 1 + its index in maps, 0 not made yet */
@@ -90,17 +98,28 @@ static void obj_range(cd__mapping *m, Elf *elf, GElf_Addr bias)
     }
 }
 
+/* Room for one more element in the array v of n used of *cap elements of
+ * sz bytes (first elements at first, doubled after): v itself or where
+ * realloc moved it, *cap updated; NULL on out of memory, v and *cap left
+ * as they were. */
+static void *grow(void *v, size_t n, size_t *cap, size_t sz, size_t first)
+{
+    if (n < *cap)
+        return v;
+    size_t c = *cap ? *cap * 2 : first;
+    void *w = realloc(v, c * sz);
+    if (w != NULL)
+        *cap = c;
+    return w;
+}
+
 /* Room for one more mapping. */
 static bool grow_maps(cd__symctx *c)
 {
-    if (c->nmaps < c->capmaps)
-        return true;
-    size_t cap = c->capmaps ? c->capmaps * 2 : 16;
-    cd__mapping *v = realloc(c->maps, cap * sizeof *v);
+    cd__mapping *v = grow(c->maps, c->nmaps, &c->capmaps, sizeof *v, 16);
     if (v == NULL)
         return false;
     c->maps = v;
-    c->capmaps = cap;
     return true;
 }
 
@@ -113,7 +132,19 @@ static char *build_id(Dwfl_Module *mod)
     return n > 0 ? hex(bits, n) : strdup("");
 }
 
-/* The r-x file mappings of /proc/self/maps: what pprof calls Mappings. */
+/* Records [lo, hi) as executable; false on out of memory. */
+static bool add_code(cd__symctx *c, uintptr_t lo, uintptr_t hi)
+{
+    code_range *v = grow(c->code, c->ncode, &c->capcode, sizeof *v, 32);
+    if (v == NULL)
+        return false;
+    c->code = v;
+    c->code[c->ncode++] = (code_range){lo, hi};
+    return true;
+}
+
+/* The r-x file mappings of /proc/self/maps: what pprof calls Mappings;
+ * and every executable mapping, files' or not (c->code). */
 static int read_maps(cd__symctx *c)
 {
     FILE *f = fopen("/proc/self/maps", "re");
@@ -125,9 +156,13 @@ static int read_maps(cd__symctx *c)
         uintptr_t start, end, off;
         char perms[8];
         int pos = 0;
-        if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %" SCNxPTR " %*s %*s %n", &start, &end,
-                   perms, &off, &pos) < 4 ||
-            pos == 0)
+        int got = sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %" SCNxPTR " %*s %*s %n", &start,
+                         &end, perms, &off, &pos);
+        if (got >= 3 && perms[2] == 'x' && !add_code(c, start, end)) {
+            rc = -ENOMEM;
+            break;
+        }
+        if (got < 4 || pos == 0)
             continue;
         char *path = line + pos;
         path[strcspn(path, "\n")] = '\0';
@@ -242,14 +277,10 @@ static const char *path_name(cd__symctx *c, const char *path, uintptr_t objaddr)
 {
     const char *base = strrchr(path, '/');
     base = base != NULL ? base + 1 : path;
-    if (c->nnames == c->capnames) {
-        size_t cap = c->capnames ? c->capnames * 2 : 16;
-        char **v = realloc(c->names, cap * sizeof *v);
-        if (v == NULL)
-            return "?";
-        c->names = v;
-        c->capnames = cap;
-    }
+    char **v = grow(c->names, c->nnames, &c->capnames, sizeof *v, 16);
+    if (v == NULL)
+        return "?";
+    c->names = v;
     int n = snprintf(NULL, 0, "%s+0x%" PRIxPTR, base, objaddr);
     char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
     if (s == NULL)
@@ -419,6 +450,34 @@ void cd__sym_lookup_epoch(cd__symctx *c, uintptr_t pc, uint32_t epoch, cd__sym *
     cd__sym_lookup_in(c, pc, cd__sym_which(c, pc, epoch), out);
 }
 
+/* Whether pc lies in an executable mapping of the context's time. Binary
+ * search: /proc/self/maps lists them in address order. */
+static bool in_code(const cd__symctx *c, uintptr_t pc)
+{
+    size_t l = 0, r = c->ncode;
+    while (l < r) {
+        size_t m = l + (r - l) / 2;
+        if (pc < c->code[m].lo)
+            r = m;
+        else if (pc >= c->code[m].hi)
+            l = m + 1;
+        else
+            return true;
+    }
+    return false;
+}
+
+size_t cd__sym_cut(cd__symctx *c, const uintptr_t *pcs, size_t n, uint32_t epoch, bool ret)
+{
+    size_t k = n > 0 ? 1 : 0;
+    for (; k < n; k++) {
+        uintptr_t pc = pcs[k] - (ret ? 1 : 0);
+        if (pcs[k] == 0 || (!in_code(c, pc) && cd__sym_which(c, pc, epoch) == 0))
+            break;
+    }
+    return k;
+}
+
 size_t cd__sym_mappings(cd__symctx *c, const cd__mapping **maps)
 {
     *maps = c->maps;
@@ -434,6 +493,7 @@ void cd__sym_end(cd__symctx *c)
         free((char *)c->maps[i].build_id);
     }
     free(c->maps);
+    free(c->code);
     free(c->local);
     free(c->gone);
     free(c->gone_map);

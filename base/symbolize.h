@@ -96,6 +96,28 @@ void cd__sym_lookup_in(cd__symctx *ctx, uintptr_t pc, uint32_t which, cd__sym *o
 /* cd__sym_lookup_in(ctx, pc, cd__sym_which(ctx, pc, epoch), out). */
 void cd__sym_lookup_epoch(cd__symctx *ctx, uintptr_t pc, uint32_t epoch, cd__sym *out);
 
+/* How many of the stack pcs[0..n) to keep: all up to the first pc,
+ * pcs[1] on, that lies in no executable mapping of the process when the
+ * context was made (a file's, an anonymous one, the vdso) nor in a library
+ * unloaded after `epoch` (cd__sym_which). ret: pcs[1..n) are return
+ * addresses, tested as the call before them (pc - 1); else they are
+ * already such addresses (cd__pprof's). pcs[0] stays: it is where the
+ * stack was taken (the interrupted pc, or the return address of a call
+ * that the sampled function's own frame recorded), mapped or not.
+ *
+ * Why: code built without frame pointers may keep data in rbp (Debian's
+ * redis-server does), and a frame-pointer walk through it takes a word of
+ * that data for the next return address (a heap pointer, an unmapped low
+ * address, a non-canonical value): `go tool pprof` would show an
+ * <unknown> frame, and every frame past it is as false. The walk cannot
+ * tell in a malloc interposer or a signal handler without a table of its
+ * own; the profile writer has every mapping here, so every profile is cut
+ * in one place, when it is written. A library mapped and unmapped
+ * between the sample and the write, without the program's dlclose
+ * (base/dlhist.h), cuts a true frame of its: the stack ends there.
+ * O(n log mappings), plus O(unloads) per pc in no live mapping. */
+size_t cd__sym_cut(cd__symctx *ctx, const uintptr_t *pcs, size_t n, uint32_t epoch, bool ret);
+
 /* The mappings: the executable mappings of /proc/self/maps in address
  * order, then those of unloaded libraries that lookups used so far (call
  * it after the lookups; the array moves when a lookup adds one). */

@@ -47,7 +47,8 @@ static int by_count(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
-static char *make_key(const cd__countprof_stack *s)
+/* The key of s's first n frames. */
+static char *make_key(const cd__countprof_stack *s, size_t n)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -55,7 +56,7 @@ static char *make_key(const cd__countprof_stack *s)
     if (f == NULL)
         return NULL;
     fputc('@', f);
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < n; i++)
         fprintf(f, " 0x%lx", (unsigned long)s->pcs[i]);
     if (s->labels != NULL) {
         fputs("\n# labels: ", f);
@@ -95,14 +96,22 @@ int cd__countprof_text(FILE *out, const char *name, const cd__countprof_stack *s
 {
     int rc = -ENOMEM;
     group *g = calloc(n + 1, sizeof *g);
+    size_t *depth = malloc((n + 1) * sizeof *depth);
     char *text = NULL;
     size_t textlen = 0, ng = 0;
     cd__symctx *sym = NULL;
     FILE *f = NULL;
-    if (g == NULL)
+    if (g == NULL || depth == NULL)
         goto out;
+    if ((rc = cd__sym_begin(&sym)) < 0)
+        goto out;
+    rc = -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if ((g[i].key = make_key(&stacks[i])) == NULL)
+        /* Each stack ends before its first pc in no code, as in the proto
+         * form (base/symbolize.h, cd__sym_cut); stacks equal once cut are
+         * one group. */
+        depth[i] = cd__sym_cut(sym, stacks[i].pcs, stacks[i].n, stacks[i].epoch, true);
+        if ((g[i].key = make_key(&stacks[i], depth[i])) == NULL)
             goto out;
         g[i].first = i;
         g[i].count = 1;
@@ -122,15 +131,12 @@ int cd__countprof_text(FILE *out, const char *name, const cd__countprof_stack *s
     }
     qsort(g, ng, sizeof *g, by_count);
 
-    if ((rc = cd__sym_begin(&sym)) < 0)
-        goto out;
-    rc = -ENOMEM;
     if ((f = open_memstream(&text, &textlen)) == NULL)
         goto out;
     fprintf(f, "%s profile: total %zu\n", name, n);
     for (size_t i = 0; i < ng; i++) {
         fprintf(f, "%zu %s\n", g[i].count, g[i].key);
-        cd__countprof_print_stack(f, sym, stacks[g[i].first].pcs, stacks[g[i].first].n,
+        cd__countprof_print_stack(f, sym, stacks[g[i].first].pcs, depth[g[i].first],
                                   stacks[g[i].first].epoch);
     }
     if (fclose(f) != 0) {
@@ -151,5 +157,6 @@ out:
         for (size_t i = 0; i < n; i++)
             free(g[i].key);
     free(g);
+    free(depth);
     return rc;
 }

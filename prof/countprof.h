@@ -8,6 +8,8 @@
  *   #	0x4011a5	wait_here+0x35		/src/prog.c:40
  *   #	0x401233	worker+0x13		/src/prog.c:52
  *
+ * Each stack first ends before its first pc in no code (base/symbolize.h,
+ * cd__sym_cut: data a frame-pointer walk took for a return address).
  * Stacks with equal addresses and labels are one group; groups are sorted
  * by count (largest first), ties by their "@ ..." key as text. Lines go
  * through Go's text/tabwriter as printCountProfile configures it

@@ -220,6 +220,11 @@ static int text_body(FILE *f)
         return rc < 0 ? rc : -ENOMEM;
     }
 
+    /* Each stack ends before its first pc in no code, as in the proto
+     * form (base/symbolize.h, cd__sym_cut). */
+    for (size_t i = 0; i < n; i++)
+        rows[i].depth =
+            (uint32_t)cd__sym_cut(sym->ctx, rows[i].stk, rows[i].depth, rows[i].epoch, true);
     hrow t = {0};
     for (size_t i = 0; i < n; i++) {
         t.allocs += rows[i].allocs;

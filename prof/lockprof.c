@@ -70,6 +70,10 @@ static int text(FILE *f, cd__contention_kind kind)
     if ((rc = cd__sym_begin(&sym)) < 0)
         goto out;
     qsort(rows, n, sizeof *rows, by_delay);
+    /* Each stack ends before its first pc in no code, as in the proto
+     * form (base/symbolize.h, cd__sym_cut). */
+    for (size_t i = 0; i < n; i++)
+        rows[i].depth = cd__sym_cut(sym, rows[i].stack, rows[i].depth, rows[i].epoch, true);
     if (kind == CD__CONTENTION_MUTEX) {
         fprintf(f, "--- mutex:\ncycles/second=1000000000\nsampling period=%lld\n",
                 (long long)cd__contention_set_mutex_fraction(-1));

@@ -13,6 +13,9 @@
  * distinct (by id and mapping). The addresses in the text forms
  * (debug=1) stay the process's, as Go prints them.
  *
+ * Stacks are cut at their first pc in no code (cd__sym_cut) when the
+ * profile is encoded, before the samples are merged.
+ *
  * Nothing is deduplicated while samples come in (adding a sample is a copy);
  * at encode time every table is built by sorting: samples (to merge equal
  * ones), addresses (Locations), (name, file) pairs (Functions) and strings
@@ -589,6 +592,20 @@ int cd__pprof_encode(cd__pprof *p, uint8_t **out, size_t *len)
     *out = NULL;
     *len = 0;
 
+    rc = cd__sym_begin(&sym);
+    if (rc < 0)
+        goto out;
+    e.sym = sym;
+    /* Every stack ends before its first pc in no code (base/symbolize.h,
+     * cd__sym_cut: a word of data a frame-pointer walk took for a return
+     * address), before the merge: stacks equal once cut are one sample,
+     * as pprof expects. Here, when the profile is written, because here
+     * every mapping is known: one cut for every profile encoded (heap,
+     * allocs, mutex, block, goroutine, threadcreate, and the CPU
+     * profile, whose handler cuts first with its own table), the walks
+     * in the malloc and lock interposers left as cheap as they are. */
+    for (size_t i = 0; i < p->ns; i++)
+        p->s[i].n = cd__sym_cut(sym, p->s[i].pcs, p->s[i].n, p->s[i].epoch, false);
     merge_samples(p);
     size_t total = 0;
     for (size_t i = 0; i < p->ns; i++)
@@ -597,10 +614,6 @@ int cd__pprof_encode(cd__pprof *p, uint8_t **out, size_t *len)
     rc = -ENOMEM;
     if (e.addrs == NULL)
         goto out;
-    rc = cd__sym_begin(&sym);
-    if (rc < 0)
-        goto out;
-    e.sym = sym;
     for (size_t i = 0, k = 0; i < p->ns; i++)
         for (size_t j = 0; j < p->s[i].n; j++) {
             uintptr_t pc = p->s[i].pcs[j];

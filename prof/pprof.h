@@ -11,6 +11,9 @@
  *     cd__pprof_free(p);
  *
  * Samples are collected as given and turned into the message at write time:
+ * each stack ends before its first pc (the innermost one aside) in no
+ * executable mapping, a word of data a frame-pointer walk took for a
+ * return address (base/symbolize.h, cd__sym_cut); then
  * identical stacks with identical labels are merged (values summed), every
  * distinct address becomes a Location, symbolized in process
  * (base/symbolize.h) into a Function with name, file and line (no Line for

@@ -514,6 +514,10 @@ static void print_block(FILE *f, cd__symctx *sym, uint32_t epoch, const ent *e,
     }
     fputs("]:\n", f);
 
+    /* The stack ends before its first pc in no code, as in the proto form
+     * (base/symbolize.h, cd__sym_cut); pcs[0], an exact leaf or not,
+     * stays. */
+    n = cd__sym_cut(sym, pcs, n, epoch, true);
     if (n > 0) {
         print_frames(f, sym, epoch, pcs, n, exact);
     } else if (e->kind == K_TASK && e->state == S_RUNNABLE) {
@@ -581,6 +585,7 @@ void cd__taskprof_print_stack(FILE *f, cd__symctx *sym, const uintptr_t *pcs, si
         size_t nbase = cd__sched_task_base(base, CD__SCHED_BASE_MAX);
         n = trim_base(v, n, base, nbase);
     }
+    n = cd__sym_cut(sym, v, n, CD__DL_EPOCH_NOW, true); /* as cd__taskprof_dump's */
     if (n > 0)
         print_frames(f, sym, CD__DL_EPOCH_NOW, v, n, true);
     else
