@@ -51,7 +51,12 @@ typedef struct ent {
     size_t off, n;   /* own stack in the pool, return-address convention */
     size_t coff, cn; /* a thread's creation stack in the pool */
     bool leaf_exact; /* pool[off] is an interrupted pc + 1 */
+    bool sys_leaf;   /* in system call sysnr: the stack is only the pc the
+                      * kernel saved (its libc wrapper) */
+    bool unanswered; /* sys_leaf of a thread signalled in vain, else of
+                      * one left alone */
     bool want;       /* ask its thread for the stack */
+    long sysnr;      /* the system call of a sys_leaf */
 } ent;
 
 typedef struct snap {
@@ -214,6 +219,25 @@ static size_t trim_base(const uintptr_t *pcs, size_t n, const uintptr_t *base, s
     return n - (nbase + 1);
 }
 
+/* The one frame known of a thread blocked in a system call without
+ * interrupting it: the kernel saved the pc after the syscall instruction,
+ * in the libc wrapper (/proc/self/task/TID/syscall). Its callers are not
+ * known: the wrappers keep no frame pointer, and where the return address
+ * lies above sp differs from wrapper to wrapper and path to path, so
+ * reading the stack there would be a guess. Returns whether e got it. */
+static bool sys_leaf(snap *s, ent *e, const cd__ts_sys *sys)
+{
+    if (!sys->in_syscall || sys->pc == 0)
+        return false;
+    uintptr_t pc = sys->pc + 1; /* an interrupted pc's convention */
+    e->off = pool_add(s, &pc, 1);
+    e->n = 1;
+    e->leaf_exact = true;
+    e->sys_leaf = true;
+    e->sysnr = sys->nr;
+    return true;
+}
+
 /* Step 2: current stacks of the threads that are running something. */
 static void ask_stacks(snap *s)
 {
@@ -244,12 +268,15 @@ static void ask_stacks(snap *s)
             e->n = n;
             continue;
         }
-        bool insys = false;
-        bool safe = cd__ts_signal_safe(e->tid, &insys);
-        if (insys && e->state == S_RUNNING)
+        cd__ts_sys sys;
+        bool safe = cd__ts_signal_safe(e->tid, &sys);
+        if (sys.in_syscall && e->state == S_RUNNING)
             e->state = S_SYSCALL;
-        if (!safe && !all)
-            continue; /* its stack stays unknown (n == 0) */
+        if (!safe && !all) {
+            /* Left alone: a signal would make its call fail with EINTR. */
+            sys_leaf(s, e, &sys);
+            continue; /* otherwise its stack stays unknown (n == 0) */
+        }
         reqs[nreq].tid = e->tid;
         who[nreq++] = i;
     }
@@ -258,8 +285,16 @@ static void ask_stacks(snap *s)
             reqs[k].ok = false;
     for (size_t k = 0; k < nreq; k++) {
         ent *e = &s->e[who[k]];
-        if (!reqs[k].ok || reqs[k].n == 0)
-            continue;     /* no answer: unknown */
+        if (!reqs[k].ok || reqs[k].n == 0) {
+            /* No answer (the signal is blocked, as in bdwgc's marker
+             * threads, or the thread is stopped): if it is in a system
+             * call now, its wrapper's pc is still known. */
+            cd__ts_sys sys;
+            (void)cd__ts_signal_safe(e->tid, &sys);
+            if (sys_leaf(s, e, &sys))
+                e->unanswered = true;
+            continue;
+        }
         reqs[k].pcs[0]++; /* the interrupted pc, in the return-address convention */
         e->off = pool_add(s, reqs[k].pcs, reqs[k].n);
         e->n = reqs[k].n;
@@ -324,20 +359,31 @@ static int snap_take(snap *s, const cd__taskprof_dumpopt *opt)
 
 /* ---- the sample stack of an entry (debug 0 and 1) ------------------------ */
 
-/* Own stack (or what stands for it), then the creation frame of a task.
- * Returns the number of frames in out (at most CD__FPWALK_MAX + 2). */
+/* Own stack (or what is known of it), then the creation frame of a task.
+ * Returns the number of frames in out (at most CD__FPWALK_MAX + 2).
+ *
+ * Only frames known to be on the stack now. Go's goroutine profile always
+ * has a whole stack (the world is stopped, every goroutine's context is
+ * saved); a thread here may have none: not signalled (its system call
+ * would fail with EINTR, then its stack is the wrapper's pc alone), no
+ * answer in time, or a SIGURG handler of the program's own. Such a thread
+ * is still counted, with its label, but with no frame it is not known to
+ * be in: its creation or registration stack (cd_init <- call_init for
+ * main) is where it was once, not where it is, and would read as a
+ * current stack in every view. (debug=2 says "frames not available", as
+ * Go's traceback says "stack unavailable" of a goroutine it cannot walk,
+ * and shows the creation as "created by".) A task's function is known to
+ * be on its stack: it stands for the frames below an unknown or partial
+ * stack. */
 static size_t sample_stack(const snap *s, const ent *e, uintptr_t *out)
 {
     size_t n = 0;
     if (e->n > 0) {
         memcpy(out, s->pool + e->off, e->n * sizeof *out);
         n = e->n;
-    } else if (e->kind == K_TASK && e->fn != 0) {
-        out[n++] = e->fn + 1; /* not started (or unknown): its function */
-    } else if (e->kind == K_THREAD && e->cn > 0) {
-        memcpy(out, s->pool + e->coff, e->cn * sizeof *out);
-        n = e->cn;
     }
+    if (e->kind == K_TASK && e->fn != 0 && (n == 0 || e->sys_leaf))
+        out[n++] = e->fn + 1; /* not started (or unknown): its function */
     if (e->kind == K_TASK && e->gopc != 0)
         out[n++] = e->gopc;
     return n;
@@ -485,6 +531,10 @@ static void print_created_by(FILE *f, cd__symctx *sym, uint32_t epoch, uintptr_t
 {
     cd__sym y;
     cd__sym_lookup_epoch(sym, pc - 1, epoch, &y);
+    if (!y.named) { /* as print_frame's */
+        fprintf(f, "created by %s\n\t?:0 pc=0x%lx\n", y.func, (unsigned long)pc);
+        return;
+    }
     fprintf(f, "created by %s\n\t%s:%lld", y.func, y.file, (long long)y.line);
     if (y.start != 0 && pc > y.start)
         fprintf(f, " +0x%lx", (unsigned long)(pc - y.start));
@@ -520,6 +570,18 @@ static void print_block(FILE *f, cd__symctx *sym, uint32_t epoch, const ent *e,
     n = cd__sym_cut(sym, pcs, n, epoch, true);
     if (n > 0) {
         print_frames(f, sym, epoch, pcs, n, exact);
+        if (e->sys_leaf) {
+            char buf[32];
+            const char *call = cd__ts_syscall_name(e->sysnr, buf, sizeof buf);
+            if (e->unanswered)
+                fprintf(f, "...callers not available (in %s, no answer to the signal)...\n", call);
+            else
+                fprintf(f,
+                        "...callers not available (not interrupted: %s would fail with EINTR)...\n",
+                        call);
+            if (e->kind == K_TASK && e->fn != 0)
+                print_frame(f, sym, epoch, e->fn, true);
+        }
     } else if (e->kind == K_TASK && e->state == S_RUNNABLE) {
         if (e->fn != 0)
             print_frame(f, sym, epoch, e->fn, true); /* not started: its entry */

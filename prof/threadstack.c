@@ -182,27 +182,86 @@ int cd__ts_collect(cd__ts_req *reqs, size_t n)
     return answered;
 }
 
-/* System calls that a handler installed with SA_RESTART does not disturb
- * (signal(7): restarted transparently), by number. Anything else that
- * blocks (nanosleep, poll, select, epoll_wait, pause, sigsuspend, SysV
- * IPC...) would fail with EINTR. */
+/* The blocking system calls, by number: restart says whether a handler
+ * installed with SA_RESTART leaves them undisturbed (signal(7): restarted
+ * transparently). Anything else that blocks (nanosleep, poll, select,
+ * epoll_wait, pause, sigsuspend, SysV IPC...) would fail with EINTR; those
+ * are named here too, for the profiles that say why a thread was left
+ * alone. The calls only some architectures have are guarded. */
+static const struct {
+    long nr;
+    const char *name;
+    bool restart;
+} calls[] = {
+    {SYS_futex, "futex", true},
+    {SYS_read, "read", true},
+    {SYS_write, "write", true},
+    {SYS_readv, "readv", true},
+    {SYS_writev, "writev", true},
+    {SYS_pread64, "pread64", true},
+    {SYS_pwrite64, "pwrite64", true},
+    {SYS_wait4, "wait4", true},
+    {SYS_waitid, "waitid", true},
+    {SYS_accept, "accept", true},
+    {SYS_accept4, "accept4", true},
+    {SYS_recvfrom, "recvfrom", true},
+    {SYS_recvmsg, "recvmsg", true},
+    {SYS_sendto, "sendto", true},
+    {SYS_sendmsg, "sendmsg", true},
+    {SYS_flock, "flock", true},
+    {SYS_fcntl, "fcntl", true},
+    {SYS_openat, "openat", true},
+#ifdef SYS_epoll_wait
+    {SYS_epoll_wait, "epoll_wait", false},
+#endif
+    {SYS_epoll_pwait, "epoll_pwait", false},
+#ifdef SYS_epoll_pwait2
+    {SYS_epoll_pwait2, "epoll_pwait2", false},
+#endif
+#ifdef SYS_poll
+    {SYS_poll, "poll", false},
+#endif
+    {SYS_ppoll, "ppoll", false},
+#ifdef SYS_select
+    {SYS_select, "select", false},
+#endif
+    {SYS_pselect6, "pselect6", false},
+    {SYS_nanosleep, "nanosleep", false},
+    {SYS_clock_nanosleep, "clock_nanosleep", false},
+#ifdef SYS_pause
+    {SYS_pause, "pause", false},
+#endif
+    {SYS_rt_sigsuspend, "rt_sigsuspend", false},
+    {SYS_rt_sigtimedwait, "rt_sigtimedwait", false},
+    {SYS_io_getevents, "io_getevents", false},
+    {SYS_semtimedop, "semtimedop", false},
+    {SYS_msgrcv, "msgrcv", false},
+    {SYS_msgsnd, "msgsnd", false},
+    {SYS_connect, "connect", false},
+    {SYS_recvmmsg, "recvmmsg", false},
+};
+
 static bool restartable(long nr)
 {
-    static const long ok[] = {
-        SYS_futex,    SYS_read,   SYS_write,   SYS_readv,  SYS_writev,  SYS_pread64,
-        SYS_pwrite64, SYS_wait4,  SYS_waitid,  SYS_accept, SYS_accept4, SYS_recvfrom,
-        SYS_recvmsg,  SYS_sendto, SYS_sendmsg, SYS_flock,  SYS_fcntl,   SYS_openat,
-    };
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (ok[i] == nr)
-            return true;
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
+        if (calls[i].nr == nr)
+            return calls[i].restart;
     return false;
 }
 
-bool cd__ts_signal_safe(pid_t tid, bool *in_syscall)
+const char *cd__ts_syscall_name(long nr, char *buf, size_t len)
+{
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
+        if (calls[i].nr == nr)
+            return calls[i].name;
+    snprintf(buf, len, "syscall %ld", nr);
+    return buf;
+}
+
+bool cd__ts_signal_safe(pid_t tid, cd__ts_sys *sys)
 {
     char path[64], buf[256];
-    *in_syscall = false;
+    memset(sys, 0, sizeof *sys);
     snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -217,12 +276,26 @@ bool cd__ts_signal_safe(pid_t tid, bool *in_syscall)
     buf[r] = '\0';
     if (strncmp(buf, "running", 7) == 0)
         return true;
-    char *end;
-    long nr = strtol(buf, &end, 10);
-    if (end == buf)
+    /* "NR ARG1 ... ARG6 SP PC" (proc(5)); "-1 SP PC" outside a call. */
+    char *p = buf, *end;
+    long nr = strtol(p, &end, 10);
+    if (end == p)
         return false;
     if (nr < 0)
         return true; /* blocked in the kernel, not in a system call */
-    *in_syscall = true;
+    unsigned long long f[8];
+    size_t k = 0;
+    for (p = end; k < 8; p = end) {
+        f[k] = strtoull(p, &end, 16);
+        if (end == p)
+            break;
+        k++;
+    }
+    sys->in_syscall = true;
+    sys->nr = nr;
+    if (k == 8) { /* six arguments, then sp and pc */
+        sys->sp = (uintptr_t)f[6];
+        sys->pc = (uintptr_t)f[7];
+    }
     return restartable(nr);
 }

@@ -25,7 +25,9 @@
  * invisible to the program; those Linux never restarts (nanosleep, poll,
  * select, epoll_wait) would return EINTR early. cd__ts_signal_safe tells
  * them apart from /proc/self/task/TID/syscall, so callers can leave such
- * threads alone (docs/profiling.md).
+ * threads alone (docs/profiling.md); the same file gives the pc of the
+ * wrapper that made the call, the one frame of such a thread that is
+ * known without disturbing it.
  */
 #ifndef CDEBUG_PROF_THREADSTACK_H
 #define CDEBUG_PROF_THREADSTACK_H
@@ -59,11 +61,28 @@ typedef struct cd__ts_req {
  * runtime while waiting. */
 int cd__ts_collect(cd__ts_req *reqs, size_t n);
 
-/* What thread tid is doing, from /proc/self/task/TID/syscall: sets *in_syscall
- * (blocked in a system call) and returns true when a signal would not
- * disturb it (running, or in a call the kernel restarts after a handler
- * installed with SA_RESTART). False also when unknown. Not
+/* What /proc/self/task/TID/syscall says of a thread blocked in a system
+ * call: its number, and the user stack pointer and pc the kernel saved
+ * (pc: the instruction after the syscall instruction, inside the libc
+ * wrapper that made the call). */
+typedef struct cd__ts_sys {
+    bool in_syscall; /* blocked in a system call: nr, sp and pc are set */
+    long nr;
+    uintptr_t sp, pc;
+} cd__ts_sys;
+
+/* What thread tid is doing, from /proc/self/task/TID/syscall: fills *sys
+ * and returns true when a signal would not disturb it (running, or in a
+ * call the kernel restarts after a handler installed with SA_RESTART).
+ * False also when unknown (sys->in_syscall false). Reads the thread's
+ * saved registers without stopping or signalling it. Thread-safe; not
  * async-signal-safe (opens a file). */
-bool cd__ts_signal_safe(pid_t tid, bool *in_syscall);
+bool cd__ts_signal_safe(pid_t tid, cd__ts_sys *sys);
+
+/* The name of system call nr ("epoll_wait") for the calls that block
+ * (those a signal would disturb and the common restarted ones), else
+ * "syscall NR" written into buf (len bytes). Returns a literal or buf.
+ * Thread-safe; no allocation; not async-signal-safe (snprintf). */
+const char *cd__ts_syscall_name(long nr, char *buf, size_t len);
 
 #endif /* CDEBUG_PROF_THREADSTACK_H */
