@@ -36,7 +36,7 @@
  *      the task's or thread's header with its name. That part is out
  *      whatever happens next.
  *   2. Symbolizing (libdwfl) allocates and locks, so the handler does not:
- *      a reporting thread started at init, blocked on a futex, is woken.
+ *      a reporting thread, blocked on a futex, is woken (4: or a copy).
  *      It symbolizes the stack the handler recorded and writes it, then,
  *      by level, the dump of every task and thread (prof/taskprof.h). The
  *      handler waits for it with deadlines (CD__CRASH_SYM_MS for the
@@ -53,9 +53,18 @@
  *      lock holds end while it waits. What stays out of reach: a lock the
  *      crashed thread itself holds and the reporter needs; the deadline
  *      bounds that, and step 1 has printed the frames.
+   4. A single-threaded process gets no reporter until its second thread
+ *      (a thread hook starts it): one thread more switches glibc to its
+ *      multi-threaded paths, +4% CPU per request for a preloaded nginx.
+ *      Without a reporter (and in a child of fork(), whose reporter is
+ *      the parent's) a copy of the process, made with a raw clone (no
+ *      atfork handler), does step 2 while the handler waits with the
+ *      same deadlines: glibc takes no lock in a single-threaded process,
+ *      so the copy cannot hang on one the crash holds; a copy that
+ *      faults on a heap the crash broke is said in a line. Under ASan
+ *      and TSan the reporter starts at init.
  * Other threads that fault meanwhile wait in their handler for the exit,
- * as Go's do. In a child of fork() the reporter is the parent's: the
- * report stops after step 1 (said in a line).
+ * as Go's do.
  *
  * Chaining. A handler installed before cdebug's (a sanitizer's, a
  * library's, the program's constructor's) runs first: it may resolve the
@@ -83,7 +92,9 @@
 #define CD__CRASH_REPEAT_MS 100   /* each within this long of the last */
 
 /* Installs the handlers of the fatal signals and, when sigquit, of
- * SIGQUIT (unless the program has one), and starts the reporting thread.
+ * SIGQUIT (unless the program has one), and starts the reporting thread
+ * (in a single-threaded process: arranges for it to start with the
+ * second thread).
  * level: a CD__TB_* (runtime/env.h). Called once by cd_init. Returns 0 or
  * a negative errno (the handlers are installed even when the reporter
  * cannot start: reports then stop after their raw part). Not thread-safe. */

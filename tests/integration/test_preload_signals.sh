@@ -149,4 +149,25 @@ else
     frames segv poke crasher
     grep -q 'crasher' "$tmp/segv.err" || fail "segv: the thread's name is missing"
     ok "segfault in a named pthread: Go's report shape, status 2"
+
+    # A single-threaded program has no reporting thread (it would make the
+    # program multi-threaded): a copy of the process symbolizes.
+    cat >"$tmp/single.c" <<'EOF'
+#include <stdio.h>
+__attribute__((noinline)) static void poke1(volatile int *p) { *p = 1; }
+__attribute__((noinline)) static void outer1(void) { poke1((volatile int *)16); }
+int main(void)
+{
+    outer1();
+    puts("survived");
+    return 0;
+}
+EOF
+    cc -O1 -g -fno-omit-frame-pointer -o "$tmp/single" "$tmp/single.c" || fail "compiling single.c"
+    st=0
+    timeout -k 5 30 env LD_PRELOAD="$preload" "$tmp/single" >"$tmp/single.out" 2>"$tmp/single.err" || st=$?
+    how="exit $st"
+    report single "SIGSEGV: segmentation violation" 'thread M1 \[main, running\]:'
+    frames single poke1 outer1 main
+    ok "segfault in a single-threaded program: symbolized by a copy of the process, status 2"
 fi
