@@ -17,6 +17,7 @@
 #include "base/clock.h"
 #include "base/futex.h"
 #include "base/sigsafe.h"
+#include "runtime/sigmask.h"
 
 #define TS_SIG SIGURG
 
@@ -85,6 +86,37 @@ static void install(void)
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigfillset(&sa.sa_mask); /* one handler at a time per thread: no nesting */
     init_rc = sigaction(TS_SIG, &sa, NULL) == 0 ? 0 : -errno;
+    /* A thread that blocks every signal still answers, from now on
+     * (runtime/sigmask.h); the handler is async-signal-safe and
+     * restarts what it interrupts. */
+    if (init_rc == 0)
+        cd__sigmask_keep(TS_SIG);
+}
+
+/* Whether thread tid blocks TS_SIG now (SigBlk in /proc/self/task/TID/
+ * status): such a thread cannot answer, and asking it would cost the
+ * whole batch its timeout (bdwgc's markers start with every signal
+ * blocked). Unknown: false (ask). */
+static bool blocks_sig(pid_t tid)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t r;
+    do
+        r = read(fd, buf, sizeof buf - 1);
+    while (r < 0 && errno == EINTR);
+    close(fd);
+    if (r <= 0)
+        return false;
+    buf[r] = '\0';
+    const char *b = strstr(buf, "\nSigBlk:");
+    if (b == NULL)
+        return false;
+    unsigned long long mask = strtoull(b + 8, NULL, 16);
+    return ((mask >> (TS_SIG - 1)) & 1) != 0;
 }
 
 /* Installs the signal handler (once; later calls return the first
@@ -156,8 +188,9 @@ int cd__ts_collect(cd__ts_req *reqs, size_t n)
                                   memory_order_release);
         }
         for (size_t i = 0; i < k; i++) {
-            if (syscall(SYS_tgkill, pid, batch[i].tid, TS_SIG) != 0) {
-                /* Gone (ESRCH): nothing will answer. */
+            if (blocks_sig(batch[i].tid) || syscall(SYS_tgkill, pid, batch[i].tid, TS_SIG) != 0) {
+                /* Gone (ESRCH), or the signal blocked: nothing will
+                 * answer. */
                 uint64_t st = ST(batch[i].tid, PH_PENDING);
                 atomic_compare_exchange_strong(&slots[i].state, &st, 0);
             }
