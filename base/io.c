@@ -21,6 +21,25 @@ int cd__write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
+ssize_t cd__read_small(const char *path, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return -EINVAL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n;
+    do
+        n = read(fd, buf, cap - 1);
+    while (n < 0 && errno == EINTR);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return -e;
+    buf[n] = '\0';
+    return n;
+}
+
 int cd__fd_writable(int fd)
 {
     if (fd < 0)

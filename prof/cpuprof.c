@@ -521,10 +521,7 @@ static void thread_name(pid_t tid, char out[16])
 {
     char path[64], name[16];
     snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, name, sizeof name - 1) : -1;
-    if (fd >= 0)
-        close(fd);
+    ssize_t n = cd__read_small(path, name, sizeof name);
     while (n > 0 && (name[n - 1] == '\n' || name[n - 1] == '\0'))
         n--;
     if (n > 0) {
@@ -758,14 +755,8 @@ static unsigned long long task_start(pid_t tid)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (cd__read_small(path, buf, sizeof buf) <= 0)
         return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
     char *p = strrchr(buf, ')'); /* the name may hold spaces and parens */
     if (p == NULL)
         return 0;

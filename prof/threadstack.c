@@ -16,6 +16,7 @@
 #include "prof/threadstack.h"
 #include "base/clock.h"
 #include "base/futex.h"
+#include "base/io.h"
 #include "base/sigsafe.h"
 #include "runtime/sigmask.h"
 
@@ -101,17 +102,8 @@ static bool blocks_sig(pid_t tid)
 {
     char path[64], buf[2048];
     snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (cd__read_small(path, buf, sizeof buf) <= 0)
         return false;
-    ssize_t r;
-    do
-        r = read(fd, buf, sizeof buf - 1);
-    while (r < 0 && errno == EINTR);
-    close(fd);
-    if (r <= 0)
-        return false;
-    buf[r] = '\0';
     const char *b = strstr(buf, "\nSigBlk:");
     if (b == NULL)
         return false;
@@ -296,17 +288,8 @@ bool cd__ts_signal_safe(pid_t tid, cd__ts_sys *sys)
     char path[64], buf[256];
     memset(sys, 0, sizeof *sys);
     snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (cd__read_small(path, buf, sizeof buf) <= 0)
         return false;
-    ssize_t r;
-    do
-        r = read(fd, buf, sizeof buf - 1);
-    while (r < 0 && errno == EINTR);
-    close(fd);
-    if (r <= 0)
-        return false;
-    buf[r] = '\0';
     if (strncmp(buf, "running", 7) == 0)
         return true;
     /* "NR ARG1 ... ARG6 SP PC" (proc(5)); "-1 SP PC" outside a call. */

@@ -55,6 +55,7 @@
 #include "cdebug/sched.h"
 #include "base/fpwalk.h"
 #include "base/futex.h"
+#include "base/io.h"
 #include "runtime/gc.h"
 #include "runtime/hooks.h"
 #include "runtime/start.h"
@@ -1008,15 +1009,9 @@ static void register_atfork(void)
  * or -1. open/read/close: no allocation, no stdio. */
 static long proc_threads(void)
 {
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
     char buf[1024];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
+    if (cd__read_small("/proc/self/stat", buf, sizeof buf) <= 0)
         return -1;
-    buf[n] = '\0';
     const char *p = strrchr(buf, ')'); /* the command name may hold anything */
     if (p == NULL)
         return -1;
