@@ -118,6 +118,25 @@ ratio() {
         'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf("%." d "f\n", a / b) }'
 }
 
+# paired KEY_A KEY_B: the ratio A/B of each round (line i of series A over
+# line i of series B: runs of the same round, back to back) as "MEDIAN
+# Q1..Q3" with 3 decimals, "- -" when there is none. On a host whose speed
+# drifts between rounds, the ratio within a round cancels the drift that
+# a ratio of two medians keeps.
+paired() {
+    if [[ ! -s $tmp/$1 || ! -s $tmp/$2 ]]; then
+        echo "- -"
+        return
+    fi
+    paste -d' ' "$tmp/$1" "$tmp/$2" | awk '$2 > 0 { print $1 / $2 }' | sort -g | awk '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { print "- -"; exit }
+            m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf "%.3f %.3f..%.3f\n", m, v[int((NR + 3) / 4)], v[int((3 * NR + 3) / 4)]
+        }'
+}
+
 # keep KEY VALUE: appends one run's figure to the series KEY.
 keep() {
     [[ -n $2 ]] || die "a run printed no figure for $1"
