@@ -49,8 +49,19 @@ __attribute__((noinline)) static void work(double s)
     }
 }
 
-__attribute__((noinline)) static void spin_blocked_main(void) { work(1.0); }
-__attribute__((noinline)) static void spin_blocked_thread(void) { work(1.0); }
+/* Pure computation for s seconds: every sample lands in the caller's own
+ * frame (under a sanitizer, malloc's samples would land in its allocator,
+ * whose frames do not chain back). */
+static volatile unsigned long sink;
+__attribute__((noinline)) static void compute(double s)
+{
+    double end = now() + s;
+    while (now() < end)
+        for (int i = 0; i < 100000; i++)
+            sink += (unsigned long)i * 2654435761u;
+}
+__attribute__((noinline)) static void spin_blocked_main(void) { compute(1.0); }
+__attribute__((noinline)) static void spin_blocked_thread(void) { compute(1.0); }
 
 static void block_all(void)
 {
