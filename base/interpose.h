@@ -19,6 +19,18 @@
 
 #include <stdbool.h>
 
+/* An interposer's definition: exported by libcdebug.so (default
+ * visibility; the version script lists the names). */
+#define CD__INTERPOSED __attribute__((visibility("default")))
+
+/* An interposer called per operation (malloc, free, close, a lock):
+ * placed with the others in the hot part of the text, so that a program
+ * whose caches its own work keeps flushing (a server between two
+ * requests) finds them on a few shared lines of one page, not on lines
+ * and pages scattered over the library. For entry points whose calls are
+ * rare (pthread_create, dlclose) the attribute buys nothing. */
+#define CD__HOT __attribute__((hot))
+
 /* The next definition of `name` after the calling object's (dlsym with
  * RTLD_NEXT), never `self` (the interposer's own definition, which a
  * lookup may return when the object holding this code is not the one that

@@ -37,7 +37,7 @@ static close_fn resolve(void)
 
 /* The program's dlclose. Thread-safe as the C library's; not
  * async-signal-safe (neither is the C library's). */
-__attribute__((visibility("default"))) int dlclose(void *handle)
+CD__INTERPOSED int dlclose(void *handle)
 {
     close_fn next = resolve();
     if (next == NULL)

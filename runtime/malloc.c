@@ -363,9 +363,10 @@ static size_t boot_usable(void *p)
  * so the usual case adds no frame and no return. When it runs out, the
  * member forwards, then calls the sampler, which walks the stack from
  * right here: the sampler call must stay in the member's own frame, and a
- * member must not call another. */
+ * member must not call another. The members sit in the hot text
+ * (CD__HOT, base/interpose.h), next to each other and to close. */
 
-void *cd__malloc_malloc(size_t n)
+CD__HOT void *cd__malloc_malloc(size_t n)
 {
     if (!cd__mprof_malloc_due(n))
         return NEXT(malloc)(n);
@@ -374,7 +375,7 @@ void *cd__malloc_malloc(size_t n)
     return p;
 }
 
-void *cd__malloc_calloc(size_t nmemb, size_t size)
+CD__HOT void *cd__malloc_calloc(size_t nmemb, size_t size)
 {
     size_t n;
     if (__builtin_mul_overflow(nmemb, size, &n))
@@ -415,7 +416,7 @@ __attribute__((noinline)) static void free_slow(void *p)
 #else
 #define NO_CROSSJUMPING
 #endif
-NO_CROSSJUMPING void cd__malloc_free(void *p)
+CD__HOT NO_CROSSJUMPING void cd__malloc_free(void *p)
 {
     if (__builtin_expect(!cd__mprof_filter_any(), 0)) {
         NEXT(free)(p);
@@ -428,7 +429,7 @@ NO_CROSSJUMPING void cd__malloc_free(void *p)
     free_slow(p);
 }
 
-void *cd__malloc_realloc(void *p, size_t n)
+CD__HOT void *cd__malloc_realloc(void *p, size_t n)
 {
     /* The record goes before the block may move or be freed: afterwards
      * another thread could get the same address, sampled. A failed realloc
@@ -447,7 +448,7 @@ void *cd__malloc_realloc(void *p, size_t n)
     return q;
 }
 
-int cd__malloc_posix_memalign(void **out, size_t align, size_t n)
+CD__HOT int cd__malloc_posix_memalign(void **out, size_t align, size_t n)
 {
     if (!cd__mprof_malloc_due(n))
         return NEXT(posix_memalign)(out, align, n);
@@ -456,7 +457,7 @@ int cd__malloc_posix_memalign(void **out, size_t align, size_t n)
     return rc;
 }
 
-void *cd__malloc_aligned_alloc(size_t align, size_t n)
+CD__HOT void *cd__malloc_aligned_alloc(size_t align, size_t n)
 {
     if (!cd__mprof_malloc_due(n))
         return NEXT(aligned_alloc)(align, n);
@@ -465,7 +466,7 @@ void *cd__malloc_aligned_alloc(size_t align, size_t n)
     return p;
 }
 
-void *cd__malloc_memalign(size_t align, size_t n)
+CD__HOT void *cd__malloc_memalign(size_t align, size_t n)
 {
     if (!cd__mprof_malloc_due(n))
         return NEXT(memalign)(align, n);
@@ -474,7 +475,7 @@ void *cd__malloc_memalign(size_t align, size_t n)
     return p;
 }
 
-void *cd__malloc_valloc(size_t n)
+CD__HOT void *cd__malloc_valloc(size_t n)
 {
     if (!cd__mprof_malloc_due(n))
         return NEXT(valloc)(n);
@@ -483,7 +484,7 @@ void *cd__malloc_valloc(size_t n)
     return p;
 }
 
-void *cd__malloc_pvalloc(size_t n)
+CD__HOT void *cd__malloc_pvalloc(size_t n)
 {
     if (!cd__mprof_malloc_due(n))
         return NEXT(pvalloc)(n);
@@ -492,7 +493,7 @@ void *cd__malloc_pvalloc(size_t n)
     return p;
 }
 
-size_t cd__malloc_usable_size(void *p)
+CD__HOT size_t cd__malloc_usable_size(void *p)
 {
     if (p == NULL)
         return 0;
@@ -508,7 +509,7 @@ size_t cd__malloc_usable_size(void *p)
  * the sampler's frame walk sees the program's caller one frame up), with
  * default visibility, exported by the version script (cmake/cdebug.map). */
 #define INTERPOSE(name, impl)                                                                      \
-    __typeof__(impl) name __attribute__((alias(#impl), visibility("default")))
+    __typeof__(impl) name CD__INTERPOSED __attribute__((alias(#impl)))
 INTERPOSE(malloc, cd__malloc_malloc);
 INTERPOSE(calloc, cd__malloc_calloc);
 INTERPOSE(realloc, cd__malloc_realloc);

@@ -88,7 +88,7 @@ static void *cd__pthread_start(void *p)
  * signal handler is not allowed by POSIX anyway. Cost over glibc's: one
  * malloc, one frame walk and, in the new thread, the registry's
  * attach (a calloc, one mutex, the registry's hooks). */
-__attribute__((visibility("default"))) int pthread_create(pthread_t *th, const pthread_attr_t *attr,
+CD__INTERPOSED int pthread_create(pthread_t *th, const pthread_attr_t *attr,
                                                           void *(*fn)(void *), void *arg)
 {
     create_fn next = resolve();

@@ -43,7 +43,6 @@
 #define TIMED 1
 #endif
 
-#define EXPORT __attribute__((visibility("default")))
 
 typedef int (*mutex_fn)(pthread_mutex_t *);
 typedef int (*rwlock_fn)(pthread_rwlock_t *);
@@ -128,7 +127,7 @@ void cd__pthread_locks_init(void)
     (void)NEXT(sem_wait, "sem_wait");
 }
 
-EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+CD__INTERPOSED CD__HOT int pthread_mutex_lock(pthread_mutex_t *m)
 {
     mutex_fn lock = NEXT(mutex_lock, "pthread_mutex_lock");
     if (__builtin_expect(!profiling(), 1))
@@ -181,12 +180,12 @@ static rwlock_fn trywrlock(void)
     return NEXT(trywrlock, "pthread_rwlock_trywrlock");
 }
 
-EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
+CD__INTERPOSED CD__HOT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
     return rwlock_acquire(l, NEXT(rdlock, "pthread_rwlock_rdlock"), tryrdlock);
 }
 
-EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
+CD__INTERPOSED CD__HOT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 {
     return rwlock_acquire(l, NEXT(wrlock, "pthread_rwlock_wrlock"), trywrlock);
 }
@@ -198,7 +197,7 @@ EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
  * about 1 run in 5, never without them). ASan builds do without the
  * condition waits in the block profile. */
 #if !defined(__SANITIZE_ADDRESS__)
-EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+CD__INTERPOSED int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
     cond_wait_fn wait = NEXT(cond_wait, "pthread_cond_wait");
     if (__builtin_expect(!blocking(), 1))
@@ -209,7 +208,7 @@ EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
     return rc;
 }
 
-EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
+CD__INTERPOSED int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
 {
     cond_timedwait_fn wait = NEXT(cond_timedwait, "pthread_cond_timedwait");
     if (__builtin_expect(!blocking(), 1))
@@ -222,7 +221,7 @@ EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const s
 
 #endif /* !__SANITIZE_ADDRESS__ */
 
-EXPORT int pthread_join(pthread_t th, void **ret)
+CD__INTERPOSED int pthread_join(pthread_t th, void **ret)
 {
     join_fn join = NEXT(join, "pthread_join");
     if (__builtin_expect(!blocking(), 1))
@@ -233,7 +232,7 @@ EXPORT int pthread_join(pthread_t th, void **ret)
     return rc;
 }
 
-EXPORT int sem_wait(sem_t *s)
+CD__INTERPOSED int sem_wait(sem_t *s)
 {
     sem_fn wait = NEXT(sem_wait, "sem_wait");
     if (__builtin_expect(!blocking(), 1))

@@ -7,7 +7,6 @@
 #include "base/interpose.h"
 #include "runtime/sigmask.h"
 
-#define EXPORT __attribute__((visibility("default")))
 
 typedef int (*mask_fn)(int, const sigset_t *, sigset_t *);
 
@@ -55,7 +54,7 @@ static mask_fn next(_Atomic(mask_fn) *slot, const char *name, const void *self)
 
 static _Atomic(mask_fn) next_pthread, next_proc;
 
-EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+CD__INTERPOSED int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
     mask_fn f = next(&next_pthread, "pthread_sigmask", (const void *)pthread_sigmask);
     if (f == NULL)
@@ -64,7 +63,7 @@ EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
     return f(how, filtered(how, set, &buf), old);
 }
 
-EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+CD__INTERPOSED int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
     mask_fn f = next(&next_proc, "sigprocmask", (const void *)sigprocmask);
     if (f == NULL) {

@@ -144,6 +144,37 @@ static uint64_t slots_total(void)
     return t;
 }
 
+/* The filter's slots keep the heap's locality: the blocks of a run of
+ * frees (neighbours in memory) share the filter's cache lines, so a
+ * server whose caches its work keeps flushing pays one miss for the run,
+ * not one per free; and blocks one page apart (each a page-aligned
+ * allocation) still spread over many slots. */
+static void test_filter_slots(void **state)
+{
+    (void)state;
+    enum { SLOTS = 1u << CD__MPROF_FILTER_BITS, PER_LINE = 64 / sizeof cd__mprof_filter[0] };
+    static _Alignas(4096) unsigned char heap[64 << 10];
+    /* 64 neighbouring 16-byte granules: 4 lines, never 5. */
+    size_t lines[64];
+    for (size_t i = 0; i < 64; i++)
+        lines[i] = cd__mprof_slot(heap + 1024 + 16 * i) / PER_LINE;
+    size_t distinct = 1;
+    for (size_t i = 1; i < 64; i++)
+        distinct += lines[i] != lines[i - 1];
+    assert_true(distinct <= 5);
+    /* Granules of one 512 KiB window never share a slot. */
+    for (size_t i = 1; i < sizeof heap / 16; i++)
+        assert_int_not_equal(cd__mprof_slot(heap), cd__mprof_slot(heap + 16 * i));
+    /* 4096 page-aligned blocks, 16 MiB apart from the first to the last:
+     * at least 4000 distinct slots. */
+    static unsigned char used[SLOTS];
+    memset(used, 0, sizeof used);
+    size_t n = 0;
+    for (uintptr_t a = 0x7f0000000000u; a < 0x7f0000000000u + (4096u << 12); a += 4096)
+        n += used[cd__mprof_slot((const void *)a)]++ == 0;
+    assert_true(n >= 4000);
+}
+
 /* free forwards at once while the sum is 0: a sample, a pin or a free of a
  * sampled object that left it out of step would send a sampled pointer to
  * the next allocator (its record kept for good) or stop looking at arena
@@ -384,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_busy_forwards),
         cmocka_unit_test(test_quiet),
         cmocka_unit_test(test_filter_sum),
+        cmocka_unit_test(test_filter_slots),
         cmocka_unit_test(test_thread_armed),
         cmocka_unit_test(test_arena_spent), /* last: it spends the arena */
     };
