@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,6 +41,34 @@ static void register_atfork(void)
     (void)pthread_atfork(NULL, NULL, forget_in_child);
 }
 
+/* Writes the line fmt makes to stderr, once per process (*said: the pid
+ * that wrote it; a child of fork() is another process and says it
+ * again). Not async-signal-safe (vsnprintf). */
+__attribute__((format(printf, 2, 3))) static void say_once(_Atomic pid_t *said, const char *fmt, ...)
+{
+    pid_t self = getpid();
+    if (atomic_exchange(said, self) == self)
+        return;
+    char line[200];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        (void)cd__write_all(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* Says once that fd, for what, could not be guarded: the program may
+ * close it under cdebug, which should not come as a surprise. */
+static void full(int fd, const char *what)
+{
+    static _Atomic pid_t said;
+    say_once(&said,
+             "cdebug: more than %d descriptors to keep open: descriptor %d, which %s uses, "
+             "is not kept if the program closes it\n",
+             SLOTS, fd, what != NULL ? what : "cdebug");
+}
+
 int cd__fd_guard(int fd, const char *what)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -57,6 +86,7 @@ int cd__fd_guard(int fd, const char *what)
             return 0;
         }
     }
+    full(fd, what);
     return -ENOSPC;
 }
 
@@ -90,19 +120,12 @@ static __attribute__((noinline)) const char *guarded(int fd)
     return NULL;
 }
 
-/* Says once per process that the program closed a guarded descriptor. */
+/* Says once that the program closed a guarded descriptor. */
 static void kept(int fd, const char *what)
 {
     static _Atomic pid_t said;
-    pid_t self = getpid();
-    if (atomic_exchange(&said, self) == self)
-        return;
-    char line[200];
-    int n = snprintf(line, sizeof line,
-                     "cdebug: the program closed descriptor %d, which %s uses: kept open for it\n",
-                     fd, what != NULL ? what : "cdebug");
-    if (n > 0)
-        (void)cd__write_all(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    say_once(&said, "cdebug: the program closed descriptor %d, which %s uses: kept open for it\n", fd,
+             what != NULL ? what : "cdebug");
 }
 
 int cd__fd_snapshot(cd__fdset *s)

@@ -33,7 +33,8 @@ typedef struct cd__fdset {
 
 /* Guards fd for what ("the debug server", "the trace file": a string that
  * lives for ever). Returns 0, or -ENOSPC when 32 are guarded already
- * (then fd is not). In a child of fork() nothing is guarded any more.
+ * (then fd is not, and the first such call of the process says so on
+ * stderr). In a child of fork() nothing is guarded any more.
  * Thread-safe; not async-signal-safe (the first call registers that fork
  * handler); O(32). */
 int cd__fd_guard(int fd, const char *what);
