@@ -1,5 +1,5 @@
 /* base/trace_events.h - record kinds, event types and their argument counts, as
- * specified in docs/trace-format.md (version 2). Shared by the recorder and
+ * specified in docs/trace-format.md (version 3). Shared by the recorder and
  * the writer; keep the two tables and the document in step. */
 #ifndef CDEBUG_BASE_TRACE_EVENTS_H
 #define CDEBUG_BASE_TRACE_EVENTS_H
@@ -9,7 +9,7 @@
 #include "base/buf.h" /* cd__uv_put, the varint of the format */
 
 #define CD__TRACE_MAGIC       "CDTRACE\0"
-#define CD__TRACE_VERSION     2
+#define CD__TRACE_VERSION     3 /* 3: TASK_BLOCK carries a stack */
 #define CD__TRACE_HEADER_SIZE 40
 #define CD__TRACE_FLAG_FLIGHT 1u
 #define CD__TRACE_CHAINS      3 /* id delta chains: task, parent, user task */
@@ -62,7 +62,7 @@ enum cd__trace_event {
 static const uint8_t cd__trace_nargs[CD__EV_MAX + 1] = {
     0xff,                         /* 0 */
     1,    0, 1, 1, 0, 0,          /* thread start/stop, worker acquire/release, spin */
-    4,    1, 2, 1, 1,             /* task create/start/block/unblock/end */
+    4,    1, 3, 1, 1,             /* task create/start/block/unblock/end */
     2,    1, 1, 1, 1, 1, 1, 1, 1, /* gc begin .. gc end */
     2,                            /* heap */
     3,    1, 2, 2, 3,             /* user task begin/end, region begin/end, log */

@@ -80,11 +80,12 @@ static int read_header(cd_trace_reader *r)
         return -ENODATA;
     if (memcmp(h, magic, avail < sizeof(magic) ? avail : sizeof(magic)) != 0)
         return -EBADMSG;
-    if (avail >= 10 && get_le(h + 8, 2) != CD__TR_VERSION)
+    if (avail >= 10 && (get_le(h + 8, 2) < CD__TR_VERSION_MIN || get_le(h + 8, 2) > CD__TR_VERSION))
         return -EPROTONOSUPPORT;
     if (avail < CD__TR_HEADER_SIZE)
         return -ENODATA;
     r->hdr.version = (uint16_t)get_le(h + 8, 2);
+    r->mg.version = r->hdr.version;
     r->hdr.header_size = (uint16_t)get_le(h + 10, 2);
     r->hdr.flags = (uint32_t)get_le(h + 12, 4);
     r->hdr.tick_hz = get_le(h + 16, 8);
@@ -240,7 +241,7 @@ static int on_events(cd_trace_reader *r, const uint8_t *p, size_t len, char *wha
     }
     size_t bad_at;
     const char *why;
-    if (cd__tr_check_batch(p, (size_t)(end - p), base_ts, ids, &n, &bad_at, &why) < 0) {
+    if (cd__tr_check_batch(p, (size_t)(end - p), r->hdr.version, base_ts, ids, &n, &bad_at, &why) < 0) {
         snprintf(what, wlen, "event %llu (byte %zu of the events of thread %llu): %s",
                  (unsigned long long)n, bad_at, (unsigned long long)thread, why);
         return -EPROTO;

@@ -29,7 +29,7 @@ static const ev_info file_types[CD_TR_MAX_FILE_TYPE + 1] = {
                            2,
                            {{"task", I}, {"parent", I}, {"name", S}, {"stack", K}}},
     [CD_TR_TASK_START] = {"TASK_START", 1, 0, {{"task", I}}},
-    [CD_TR_TASK_BLOCK] = {"TASK_BLOCK", 2, 1, {{"task", I}, {"reason", S}}},
+    [CD_TR_TASK_BLOCK] = {"TASK_BLOCK", 3, 1, {{"task", I}, {"reason", S}, {"stack", K}}},
     [CD_TR_TASK_UNBLOCK] = {"TASK_UNBLOCK", 1, 0, {{"task", I}}},
     [CD_TR_TASK_END] = {"TASK_END", 1, 0, {{"task", I}}},
     [CD_TR_GC_BEGIN] = {"GC_BEGIN", 2, 0, {{"gc", I}, {"forced", I}}},
@@ -104,8 +104,15 @@ cd_tr_arg_kind cd_tr_event_arg_kind(unsigned type, unsigned i)
     return e == NULL || i >= e->nargs ? CD_TR_ARG_NONE : e->args[i].kind;
 }
 
-int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, uint64_t ids[3],
-                        cd__tr_raw *ev, const char **why)
+/* Arguments an event of `version` carries on the wire, where the current
+ * version has n. */
+static unsigned wire_nargs(unsigned type, unsigned version, unsigned n)
+{
+    return version < 3 && type == CD_TR_TASK_BLOCK ? 2 : n;
+}
+
+int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, unsigned version, uint64_t *ts,
+                        uint64_t ids[3], cd__tr_raw *ev, const char **why)
 {
     const uint8_t *p = *pp;
     if (p >= end) {
@@ -132,13 +139,13 @@ int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, ui
         *why = "timestamp overflows 64 bits";
         return -EPROTO;
     }
-    unsigned n = file_types[type].nargs;
+    unsigned n = file_types[type].nargs, wire = wire_nargs(type, version, n);
     unsigned i = 0;
     if (same_task) {
         ev->args[0] = ids[cd__same_kind(type)]; /* left out: its chain's previous id */
         i = 1;
     }
-    for (; i < n; i++) {
+    for (; i < wire; i++) {
         if (cd__tr_uv(&p, end, &ev->args[i]) != CD__UV_OK) {
             *why = "bad or short argument";
             return -EPROTO;
@@ -147,6 +154,8 @@ int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, ui
          * writer); they wrap, so any value decodes. */
         ev->args[i] = cd__ids_dec(type, (int)i, ev->args[i], ids);
     }
+    for (; i < n; i++)
+        ev->args[i] = 0;
     *ts += dts;
     ev->type = type;
     ev->nargs = n;
@@ -155,14 +164,14 @@ int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, ui
     return 0;
 }
 
-int cd__tr_check_batch(const uint8_t *p, size_t len, uint64_t base_ts, const uint64_t base_ids[3],
-                       uint64_t *n, size_t *bad_at, const char **why)
+int cd__tr_check_batch(const uint8_t *p, size_t len, unsigned version, uint64_t base_ts,
+                       const uint64_t base_ids[3], uint64_t *n, size_t *bad_at, const char **why)
 {
     const uint8_t *start = p, *end = p + len;
     uint64_t ts = base_ts, ids[3] = {base_ids[0], base_ids[1], base_ids[2]}, count = 0;
     cd__tr_raw ev;
     while (p < end) {
-        if (cd__tr_decode_event(&p, end, &ts, ids, &ev, why) < 0) {
+        if (cd__tr_decode_event(&p, end, version, &ts, ids, &ev, why) < 0) {
             *bad_at = (size_t)(p - start);
             *n = count;
             return -EPROTO;

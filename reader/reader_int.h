@@ -22,7 +22,8 @@
 #define CD__TR_MAX_RECORD  (64u << 20) /* largest legal record payload */
 #define CD__TR_MAX_UV      10          /* bytes of the longest varint */
 #define CD__TR_HEADER_SIZE 40
-#define CD__TR_VERSION     2
+#define CD__TR_VERSION     3 /* written by this build */
+#define CD__TR_VERSION_MIN 2 /* read: version 2's TASK_BLOCK has no stack */
 
 #define CD__TR_DEFAULT_HELD   ((size_t)64 << 20)
 #define CD__TR_DEFAULT_TABLES ((size_t)256 << 20)
@@ -197,16 +198,19 @@ typedef struct cd__tr_raw {
  * has timestamp *ts and whose last task, parent and user task ids were
  * ids[0..2];
  * advances *pp, *ts and ids (ids are zigzag deltas, docs/trace-format.md).
- * Returns 0, or -EPROTO with a reason in *why (unknown type, bad varint,
- * short event, ts overflow). */
-int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, uint64_t *ts, uint64_t ids[3],
-                        cd__tr_raw *ev, const char **why);
+ * version is the file's: an event of an older version that lacks trailing
+ * arguments of the current one gets them as 0 (version 2's TASK_BLOCK: no
+ * stack), so ev->nargs is always the type's current count. Returns 0, or
+ * -EPROTO with a reason in *why (unknown type, bad varint, short event, ts
+ * overflow). */
+int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, unsigned version, uint64_t *ts,
+                        uint64_t ids[3], cd__tr_raw *ev, const char **why);
 
 /* Checks a whole batch of events (the part of an EVENTS payload after
  * thread, base_ts, base_task, base_parent and base_user); counts its events in *n. Returns 0 or
  * -EPROTO with the byte offset in the events of the bad one in *bad_at. */
-int cd__tr_check_batch(const uint8_t *p, size_t len, uint64_t base_ts, const uint64_t base_ids[3],
-                       uint64_t *n, size_t *bad_at, const char **why);
+int cd__tr_check_batch(const uint8_t *p, size_t len, unsigned version, uint64_t base_ts,
+                       const uint64_t base_ids[3], uint64_t *n, size_t *bad_at, const char **why);
 
 /* ---- merge: reader_merge.c ---------------------------------------------- */
 
@@ -219,6 +223,7 @@ typedef struct cd__tr_merge {
     cd__tr_src *lost; /* synthetic CD_TR_LOST events (one FIFO) */
     size_t held;      /* bytes of held batches, sources and the heap */
     size_t peak;
+    unsigned version; /* the file's format version (cd__tr_decode_event) */
 } cd__tr_merge;
 
 void cd__tr_merge_init(cd__tr_merge *m);

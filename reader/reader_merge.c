@@ -176,7 +176,7 @@ static bool thread_advance(cd__tr_merge *m, cd__tr_src *s)
         if (s->p != NULL && s->p < s->end) {
             const char *why;
             uint64_t thread = s->head.thread;
-            if (cd__tr_decode_event(&s->p, s->end, &s->ts, s->ids, &s->head, &why) == 0) {
+            if (cd__tr_decode_event(&s->p, s->end, m->version, &s->ts, s->ids, &s->head, &why) == 0) {
                 s->head.thread = thread;
                 return true;
             }

@@ -717,6 +717,21 @@ int cd_go(void (*fn)(void *), void *arg)
 
 /* ---- public: blocking hand-off ----------------------------------------- */
 
+/* TASK_BLOCK with the blocking call's stack, which starts in the caller of
+ * cd_block_begin: `frame` is block_begin's own frame, whose saved frame
+ * pointer is that of cd_block_begin (or cd__sched_block_begin), whose
+ * return address is in the caller. Go records a stack with each blocking
+ * event too: its trace's block, syscall and network profiles are built
+ * from them. Cost: the walk (the task's scheduler frames are copied, as
+ * for TASK_CREATE) and a hash. */
+static void __attribute__((noinline)) trace_block(cd__task *t, const char *reason, void *frame)
+{
+    size_t nbase = atomic_load_explicit(&task_base_n, memory_order_acquire);
+    const void *caller = *(void *const *)frame;
+    cd__trace_ev3(CD__EV_TASK_BLOCK, atomic_load_explicit(&t->id, memory_order_relaxed),
+                  cd__trace_string(reason), cd__trace_stack(caller, task_base, nbase));
+}
+
 /* cd_block_begin's body. noinline, never tail-called by its two callers:
  * the blocking record's stack starts in the caller of cd_block_begin (or
  * of cd__sched_block_begin: cd_wg_wait). Every registered thread records
@@ -735,8 +750,7 @@ static void __attribute__((noinline)) block_begin(const char *reason)
 
     atomic_store_explicit(&t->reason, reason != NULL ? reason : "blocked", memory_order_relaxed);
     if (CD__TRACING())
-        cd__trace_ev2(CD__EV_TASK_BLOCK, atomic_load_explicit(&t->id, memory_order_relaxed),
-                      cd__trace_string(reason != NULL ? reason : "blocked"));
+        trace_block(t, reason != NULL ? reason : "blocked", __builtin_frame_address(0));
     atomic_store_explicit(&t->state, CD__G_BLOCKED, memory_order_relaxed);
     atomic_store_explicit(&m->blocked, true, memory_order_relaxed);
     atomic_fetch_add_explicit(&S.blocked_tasks, 1, memory_order_relaxed);

@@ -26,7 +26,7 @@ cat >"$tmp/want" <<'EOF'
 0.001600ms M3 LOST events=12 batches=1
 0.001700ms M1 REGION_BEGIN user_task=1 name="parse"
 0.001800ms M1 LOG user_task=1 category="parse" message="café\n\x01"
-0.002000ms M2 TASK_BLOCK task=2 reason="net: read"
+0.002000ms M2 TASK_BLOCK task=2 reason="net: read" stack=0
 0.002500ms M2 TASK_UNBLOCK task=2
 0.002550ms M2 CPU_SAMPLE stack=1 task=2
 0.002600ms M2 TASK_END task=2
@@ -83,9 +83,9 @@ one_line_err "empty or truncated before the end of the trace header"
 printf 'hello, this is not a trace at all\n' >"$tmp/text.trace"
 run 1 "$tool" dump "$tmp/text.trace"
 one_line_err "not a cdebug trace"
-cp "$tmp/sample.trace" "$tmp/v3.trace"
-printf '\003' | dd of="$tmp/v3.trace" bs=1 seek=8 conv=notrunc status=none
-run 1 "$tool" dump "$tmp/v3.trace"
+cp "$tmp/sample.trace" "$tmp/v4.trace"
+printf '\004' | dd of="$tmp/v4.trace" bs=1 seek=8 conv=notrunc status=none
+run 1 "$tool" dump "$tmp/v4.trace"
 one_line_err "unsupported cdebug trace version"
 run 1 "$tool" dump "$tmp"
 one_line_err "is a directory"

@@ -58,6 +58,13 @@ line=$(grep -n 'cd_go_named(groups' "$src/tests/integration/prog_trace.c" | cut 
 want="main $src/tests/integration/prog_trace.c:$line"
 grep -A1 -m1 ' TASK_CREATE ' "$tmp/stacks" | grep -qF " $want" ||
   fail "creation stack: want frame '$want', got: $(grep -A2 -m1 ' TASK_CREATE ' "$tmp/stacks")"
+# A blocking call carries the stack it was made from, starting in the
+# caller of cd_block_begin: what Go's block, syscall and network profiles
+# of a trace are made of.
+line=$(grep -n 'cd_block_begin("IO wait")' "$src/tests/integration/prog_trace.c" | cut -d: -f1)
+want="work $src/tests/integration/prog_trace.c:$line"
+grep -A1 -m1 ' TASK_BLOCK ' "$tmp/stacks" | grep -qF " $want" ||
+  fail "blocking stack: want frame '$want', got: $(grep -A2 -m1 ' TASK_BLOCK ' "$tmp/stacks")"
 # A libc frame (below main) shows the library's path and line 0: the writer
 # reads no separate debug file (libc6-dbg's would cost ~100 ms of CPU).
 grep -Eq '/libc\.so\.6:0$' "$tmp/stacks" ||

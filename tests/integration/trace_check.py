@@ -20,7 +20,8 @@ import struct
 import sys
 import zlib
 
-NARGS = [None, 1, 0, 1, 1, 0, 0, 4, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 1, 2, 2, 3, 2,
+# Version 3 (what the recorder writes): TASK_BLOCK (9) carries a stack.
+NARGS = [None, 1, 0, 1, 1, 0, 0, 4, 1, 3, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 1, 2, 2, 3, 2,
          3, 2, 6]
 NAMES = ("_ THREAD_START THREAD_STOP WORKER_ACQUIRE WORKER_RELEASE SPIN_BEGIN SPIN_END "
          "TASK_CREATE TASK_START TASK_BLOCK TASK_UNBLOCK TASK_END GC_BEGIN GC_STW_BEGIN "
@@ -29,8 +30,8 @@ NAMES = ("_ THREAD_START THREAD_STOP WORKER_ACQUIRE WORKER_RELEASE SPIN_BEGIN SP
          "STATE_THREAD STATE_WORKER STATE_TASK").split()
 # Arguments that are string ids, and stack ids, per event type.
 STRING_ARGS = {7: [2], 9: [1], 22: [2], 24: [1], 25: [1], 26: [1, 2], 30: [3, 4]}
-STACK_ARGS = {7: [3], 27: [0]}
-# Arguments that are task ids, written as zigzag deltas (format version 2).
+STACK_ARGS = {7: [3], 9: [2], 27: [0]}
+# Arguments that are task ids, written as zigzag deltas (format version 2 on).
 TASK_ARGS = {7: [0], 8: [0], 9: [0], 10: [0], 11: [0], 27: [1], 30: [0]}
 PARENT_ARGS = {7: [1], 30: [2]}
 USER_ARGS = {24: [0], 25: [0], 26: [0]}
@@ -61,7 +62,7 @@ def main(path):
     if len(d) < 40 or d[:8] != b"CDTRACE\0":
         fail("bad magic")
     version, hsize, flags, hz, start, wall = struct.unpack("<HHIQQQ", d[8:40])
-    if version != 2 or hsize < 40:
+    if version != 3 or hsize < 40:
         fail("version %d, header size %d" % (version, hsize))
     strings, stacks = {0: ""}, {0: []}
     symbols = set()

@@ -156,7 +156,7 @@ static void test_bad_headers(void **state)
         int want;
     } cases[] = {
         {"CDTRACE\0", 1, 40, 1000, -EPROTONOSUPPORT}, /* version 1: task ids in full */
-        {"CDTRACE\0", 3, 40, 1000, -EPROTONOSUPPORT},
+        {"CDTRACE\0", 4, 40, 1000, -EPROTONOSUPPORT}, /* newer than this reader */
         {"CDTRACE\0", 0, 40, 1000, -EPROTONOSUPPORT},
         {"CDTRACE\0", 0xffff, 40, 1000, -EPROTONOSUPPORT},
         {"CDTRACE\0", 2, 39, 1000, -EBADMSG},
@@ -264,7 +264,8 @@ static void test_roundtrip_all_types(void **state)
     (void)state;
     tw w;
     tw_init(&w);
-    tw_header(&w, 1000000000, 1000, 42, 0);
+    /* The current version: every type with its current arguments. */
+    tw_header_ex(&w, "CDTRACE\0", 3, 40, 0, 1000000000, 1000, 42);
     for (unsigned i = 1; i < NELEM(strs); i++)
         tw_string(&w, i, strs[i]);
     uint64_t pcs[3] = {0x401000, 0x402000, UINT64_MAX};
@@ -977,6 +978,42 @@ static void test_redefinition(void **state)
     tw_free(&w);
 }
 
+/* TASK_BLOCK carries a stack from version 3 on; a version 2 file's has none
+ * on the wire and reads as stack 0 (the empty stack), with the same
+ * argument count, so consumers need not know the file's version. */
+static void test_block_stack_versions(void **state)
+{
+    (void)state;
+    for (uint16_t version = 2; version <= 3; version++) {
+        tw w;
+        tw_init(&w);
+        tw_header_ex(&w, "CDTRACE\0", version, 40, 0, 1000, 0, 0);
+        tw_string(&w, 1, "IO wait");
+        uint64_t pcs[2] = {0x1000, 0x2000};
+        tw_stack(&w, 5, 2, pcs);
+        tw_batch_begin(&w, 1, 0);
+        if (version == 2)
+            tw_ev(&w, CD_TR_TASK_BLOCK, 1, 2, (uint64_t)7, (uint64_t)1);
+        else
+            tw_ev(&w, CD_TR_TASK_BLOCK, 1, 3, (uint64_t)7, (uint64_t)1, (uint64_t)5);
+        tw_ev(&w, CD_TR_TASK_UNBLOCK, 2, 1, (uint64_t)7);
+        tw_batch_end(&w);
+        tw_end(&w);
+        run x;
+        assert_int_equal(read_rc(&w, NULL, &x), 0);
+        assert_int_equal(x.n, 2);
+        assert_int_equal(x.ev[0].type, CD_TR_TASK_BLOCK);
+        assert_int_equal(x.ev[0].nargs, 3);
+        assert_int_equal(x.ev[0].args[0], 7);
+        assert_string_equal(x.ev[0].str[1], "IO wait");
+        assert_int_equal(x.ev[0].args[2], version == 2 ? 0 : 5);
+        assert_int_equal(x.ev[1].type, CD_TR_TASK_UNBLOCK); /* the next event is found */
+        assert_int_equal(x.ev[1].args[0], 7);
+        run_free(&x);
+        tw_free(&w);
+    }
+}
+
 /* ---- input paths -------------------------------------------------------- */
 
 typedef struct pipe_arg {
@@ -1124,6 +1161,7 @@ int main(void)
         cmocka_unit_test(test_hostile_events),
         cmocka_unit_test(test_undefined_refs),
         cmocka_unit_test(test_redefinition),
+        cmocka_unit_test(test_block_stack_versions),
         cmocka_unit_test(test_pipe_and_big_records),
         cmocka_unit_test(test_ns_and_strerror),
     };

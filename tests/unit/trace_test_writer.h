@@ -128,6 +128,8 @@ static inline void tw_header_ex(tw *w, const char magic[8], uint16_t version, ui
         tw_u8(&w->out, 0xee); /* unknown trailing header bytes */
 }
 
+/* A version 2 header: TASK_BLOCK without its stack (version 3 added it),
+ * which the reader still reads; tw_header_ex writes a version 3 one. */
 static inline void tw_header(tw *w, uint64_t tick_hz, uint64_t start_ticks, uint64_t start_wall_ns,
                              uint32_t flags)
 {
