@@ -53,6 +53,8 @@ struct cd__pprof {
     size_t ncomments;
     psample *s;
     size_t ns, cap;
+    cd__pprof_lookup_fn lookup; /* recorded stacks (cd__pprof_symbols), or NULL */
+    void *lookup_ctx;
 };
 
 /* ---- building --------------------------------------------------------------- */
@@ -145,6 +147,12 @@ int cd__pprof_default_type(cd__pprof *p, const char *type)
     return ok ? 0 : -ENOMEM;
 }
 
+void cd__pprof_symbols(cd__pprof *p, cd__pprof_lookup_fn fn, void *ctx)
+{
+    p->lookup = fn;
+    p->lookup_ctx = ctx;
+}
+
 int cd__pprof_comment(cd__pprof *p, const char *text)
 {
     char **v = realloc(p->comments, (p->ncomments + 1) * sizeof *v);
@@ -209,9 +217,10 @@ int cd__pprof_sample_at(cd__pprof *p, const uintptr_t *pcs, size_t n, bool leaf_
     uintptr_t adj[64] = {0}, *a = n <= 64 ? adj : malloc(n * sizeof *a);
     if (a == NULL)
         return -ENOMEM;
-    /* A return address is symbolized as the call before it. */
+    /* A return address is symbolized as the call before it; a recorded
+     * stack's pcs are its symbols' keys, kept as they are. */
     for (size_t i = 0; i < n; i++)
-        a[i] = (i == 0 && leaf_exact) || pcs[i] == 0 ? pcs[i] : pcs[i] - 1;
+        a[i] = (i == 0 && leaf_exact) || pcs[i] == 0 || p->lookup != NULL ? pcs[i] : pcs[i] - 1;
     int rc = add_sample(p, a, n, epoch, values, labels, nlabels);
     if (a != adj)
         free(a);
@@ -378,7 +387,7 @@ static int64_t str_id(const enc *e, const char *s)
 
 static uint64_t loc_id(const enc *e, uintptr_t pc, uint32_t epoch)
 {
-    loc k = {pc, cd__sym_which(e->sym, pc, epoch)};
+    loc k = {pc, e->sym != NULL ? cd__sym_which(e->sym, pc, epoch) : 0};
     loc *hit = bsearch(&k, e->addrs, e->naddrs, sizeof k, cmp_loc);
     return hit ? (uint64_t)(hit - e->addrs) + 1 : 0;
 }
@@ -583,6 +592,20 @@ static int gzip_buf(const cd__buf *in, uint8_t **out, size_t *len)
     return 0;
 }
 
+/* A recorded pc's symbol (cd__pprof_symbols): no mapping, the address as
+ * recorded; "?" and no Line for a pc without one. */
+static void lookup_recorded(cd__pprof *p, uintptr_t pc, cd__sym *out)
+{
+    const char *func = NULL, *file = NULL;
+    int64_t line = 0;
+    bool named = p->lookup(p->lookup_ctx, pc, &func, &file, &line) && func != NULL && *func != '\0';
+    *out = (cd__sym){.func = named ? func : "?",
+                     .file = named && file != NULL ? file : "",
+                     .line = named ? line : 0,
+                     .named = named,
+                     .objaddr = pc};
+}
+
 int cd__pprof_encode(cd__pprof *p, uint8_t **out, size_t *len)
 {
     enc e = {.p = p};
@@ -592,9 +615,11 @@ int cd__pprof_encode(cd__pprof *p, uint8_t **out, size_t *len)
     *out = NULL;
     *len = 0;
 
-    rc = cd__sym_begin(&sym);
-    if (rc < 0)
-        goto out;
+    if (p->lookup == NULL) {
+        rc = cd__sym_begin(&sym);
+        if (rc < 0)
+            goto out;
+    }
     e.sym = sym;
     /* Every stack ends before its first pc in no code (base/symbolize.h,
      * cd__sym_cut: a word of data a frame-pointer walk took for a return
@@ -604,7 +629,7 @@ int cd__pprof_encode(cd__pprof *p, uint8_t **out, size_t *len)
      * allocs, mutex, block, goroutine, threadcreate, and the CPU
      * profile, whose handler cuts first with its own table), the walks
      * in the malloc and lock interposers left as cheap as they are. */
-    for (size_t i = 0; i < p->ns; i++)
+    for (size_t i = 0; sym != NULL && i < p->ns; i++)
         p->s[i].n = cd__sym_cut(sym, p->s[i].pcs, p->s[i].n, p->s[i].epoch, false);
     merge_samples(p);
     size_t total = 0;
@@ -617,7 +642,7 @@ int cd__pprof_encode(cd__pprof *p, uint8_t **out, size_t *len)
     for (size_t i = 0, k = 0; i < p->ns; i++)
         for (size_t j = 0; j < p->s[i].n; j++) {
             uintptr_t pc = p->s[i].pcs[j];
-            e.addrs[k++] = (loc){pc, cd__sym_which(sym, pc, p->s[i].epoch)};
+            e.addrs[k++] = (loc){pc, sym != NULL ? cd__sym_which(sym, pc, p->s[i].epoch) : 0};
         }
     e.naddrs = sort_unique(e.addrs, total, sizeof *e.addrs, cmp_loc);
     e.syms = malloc((e.naddrs ? e.naddrs : 1) * sizeof *e.syms);
@@ -627,11 +652,15 @@ int cd__pprof_encode(cd__pprof *p, uint8_t **out, size_t *len)
         goto out;
     size_t nf = 0;
     for (size_t i = 0; i < e.naddrs; i++) {
-        cd__sym_lookup_in(sym, e.addrs[i].pc, e.addrs[i].which, &e.syms[i]);
+        if (sym != NULL)
+            cd__sym_lookup_in(sym, e.addrs[i].pc, e.addrs[i].which, &e.syms[i]);
+        else
+            lookup_recorded(p, e.addrs[i].pc, &e.syms[i]);
         if (e.syms[i].named)
             e.funcs[nf++] = (func){e.syms[i].func, e.syms[i].file};
     }
-    e.nmaps = cd__sym_mappings(sym, &e.maps); /* with the unloaded libraries' used */
+    if (sym != NULL)
+        e.nmaps = cd__sym_mappings(sym, &e.maps); /* with the unloaded libraries' used */
     e.nfuncs = sort_unique(e.funcs, nf, sizeof *e.funcs, cmp_func);
     rc = collect_strings(&e);
     if (rc < 0)

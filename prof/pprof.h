@@ -63,6 +63,20 @@ void cd__pprof_time(cd__pprof *p, int64_t time_ns, int64_t duration_ns);
 int cd__pprof_default_type(cd__pprof *p, const char *type);
 int cd__pprof_comment(cd__pprof *p, const char *text);
 
+/* The symbol of pc in a stack that is not this process's (a trace's, read
+ * back): true and *func (and *file, *line when known) for a known pc,
+ * false for one without a symbol. The strings live until the profile is
+ * encoded. */
+typedef bool (*cd__pprof_lookup_fn)(void *ctx, uint64_t pc, const char **func, const char **file,
+                                    int64_t *line);
+
+/* Makes the profile one of recorded stacks, not of this process: every pc
+ * is symbolized with fn (called at encode time, once per distinct pc, with
+ * the pc as given, return address or not), nothing is cut,
+ * and the message has no Mapping (a Location's address is the pc as
+ * recorded). For `cdebug-trace pprof`. */
+void cd__pprof_symbols(cd__pprof *p, cd__pprof_lookup_fn fn, void *ctx);
+
 /* Adds a sample: pcs[0] is the innermost frame. `leaf_exact`: pcs[0] is the
  * interrupted instruction (a CPU sample); otherwise every pc is a return
  * address and is symbolized as pc - 1 (the call). values: one per sample

@@ -105,5 +105,6 @@ int cdt_cmd_stats(int argc, char **argv);
 int cdt_cmd_diff(int argc, char **argv);
 int cdt_cmd_export(int argc, char **argv);
 int cdt_cmd_view(int argc, char **argv);
+int cdt_cmd_pprof(int argc, char **argv);
 
 #endif /* CDEBUG_VIEWER_CDT_H */

@@ -20,6 +20,9 @@ static const cdt_cmd cmds[] = {
      "write Chrome Trace Event JSON (chrome://tracing, Perfetto UI)", cdt_cmd_export},
     {"view", "[--http=ADDR] [--no-browser-hint] TRACE",
      "serve a web timeline, stats and lints on http://127.0.0.1:PORT/", cdt_cmd_view},
+    {"pprof", "--type=block|sync|net|syscall|sched TRACE > OUT.pb.gz",
+     "the blocking and scheduler-latency profiles go tool trace -pprof= makes, for go tool pprof",
+     cdt_cmd_pprof},
 };
 
 void cdt_usage(FILE *f)

@@ -470,7 +470,7 @@ static int task_run(cdt_model *m, thread *t, task *k, bool snapshot, int64_t ns)
 }
 
 static int task_block(cdt_model *m, thread *t, task *k, const char *reason, size_t len,
-                      bool snapshot, int64_t ns)
+                      uint64_t stack, bool snapshot, int64_t ns)
 {
     if (k->state == T_RUNNING)
         k->info.exec_ns += ns - k->run_start;
@@ -490,6 +490,7 @@ static int task_block(cdt_model *m, thread *t, task *k, const char *reason, size
                   .parent = k->info.parent,
                   .task_name = k->info.name,
                   .task_name_len = k->info.name_len,
+                  .stack = stack,
                   .from_snapshot = snapshot};
     return push(m, &t->spans, s);
 }
@@ -803,7 +804,7 @@ static int thread_event(cdt_model *m, thread *t, const cd_tr_event *ev, int64_t 
             return -ENOMEM;
         if (t->cur != k) /* blocked without a start seen: it ran here */
             task_run(m, t, k, true, ns);
-        rc = task_block(m, t, k, ev->str[1], ev->str_len[1], false, ns);
+        rc = task_block(m, t, k, ev->str[1], ev->str_len[1], ev->args[2], false, ns);
         break;
     }
     case CD_TR_TASK_UNBLOCK: {
@@ -881,7 +882,7 @@ static int snapshot(cdt_model *m, const cd_tr_event *ev, int64_t ns)
             return -ENOMEM;
         int rc = task_run(m, t, k, true, ns);
         if (rc == 0 && ev->args[1] == T_BLOCKED)
-            rc = task_block(m, t, k, ev->str[4], ev->str_len[4], true, ns);
+            rc = task_block(m, t, k, ev->str[4], ev->str_len[4], 0, true, ns);
         if (t->worker != CDT_NO_WORKER)
             recompute_worker(m, t->worker, ns);
         return rc;

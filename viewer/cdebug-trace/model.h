@@ -126,6 +126,8 @@ typedef struct cdt_span {
     uint64_t parent;       /* TASK: parent task; USER_TASK: parent user task */
     const char *task_name; /* BLOCKED: the task's name; TASK: same as name */
     size_t task_name_len;
+    uint64_t stack;     /* BLOCKED: the blocking call's stack id (0: none, as in
+                           a version 2 trace or a snapshot) */
     bool first_run;     /* TASK on a worker or thread track: its first start */
     bool unfinished;    /* span_end: closed by the model, not by an event */
     bool from_snapshot; /* began with a STATE_* record, not an event */
