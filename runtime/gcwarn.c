@@ -24,8 +24,7 @@ static slot *slot_for(const char *msg)
 {
     for (size_t i = 0; i < SLOTS; i++) {
         const char *cur = atomic_load_explicit(&slots[i].msg, memory_order_acquire);
-        if (cur == NULL &&
-            (atomic_compare_exchange_strong(&slots[i].msg, &cur, msg) || cur == msg))
+        if (cur == NULL && (atomic_compare_exchange_strong(&slots[i].msg, &cur, msg) || cur == msg))
             return &slots[i];
         if (cur == msg)
             return &slots[i];

@@ -15,8 +15,9 @@
 #include "runtime/gcwarn.h"
 
 /* bdwgc's own formats (the strings its WARN macro builds). */
-static const char large[] = "GC Warning: Repeated allocation of very large block (appr. size %ld):\n"
-                            "\tMay lead to memory leak and poor performance\n";
+static const char large[] =
+    "GC Warning: Repeated allocation of very large block (appr. size %ld):\n"
+    "\tMay lead to memory leak and poor performance\n";
 static const char oom[] = "GC Warning: Out of Memory! Heap size: %ld MiB. Returning NULL!\n";
 static const char named[] = "GC Warning: Bad initial heap size %s - ignoring it.\n";
 static const char thread[] = "GC Warning: Duplicate suspend signal in thread %p\n";
@@ -56,7 +57,8 @@ static void test_format(void **state)
     assert_string_equal(drain(), "cdebug: gc: Repeated allocation of very large block (appr. size "
                                  "268439552): May lead to memory leak and poor performance\n");
     assert_true(cd__gcwarn_emit(p[1], oom, 4096, 100 * SEC));
-    assert_string_equal(drain(), "cdebug: gc: Out of Memory! Heap size: 4096 MiB. Returning NULL!\n");
+    assert_string_equal(drain(),
+                        "cdebug: gc: Out of Memory! Heap size: 4096 MiB. Returning NULL!\n");
     assert_true(cd__gcwarn_emit(p[1], named, (uintptr_t) "12x", 100 * SEC));
     assert_string_equal(drain(), "cdebug: gc: Bad initial heap size 12x - ignoring it.\n");
     assert_true(cd__gcwarn_emit(p[1], thread, 0x7f00, 100 * SEC));
