@@ -53,12 +53,15 @@
  *     16 ms at 206 MB on the machine this was written on.
  *
  * Press Ctrl-C (or send SIGTERM): main stops the task, prints how many
- * entries the map reached and exits with status 0.
+ * entries the map reached and exits with status 0. --duration=N (seconds)
+ * does the same after N seconds, for scripts and `make demo`, which would
+ * otherwise have to interrupt it and report the interrupt as a failure.
  *
- * Usage: leak [-h|--help]
+ * Usage: leak [-h|--help] [--duration=SECONDS]
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -238,27 +241,57 @@ static int install_signals(void)
     return 0;
 }
 
-static int wait_signal(void)
+/* The signal that arrived, 0 when timeout_ms (-1: none) passed first, -1 on
+ * a read error. The timeout is not restarted after EINTR: a signal that
+ * interrupts poll writes to the pipe, which the next poll sees at once. */
+static int wait_signal(int timeout_ms)
 {
     unsigned char b;
-    ssize_t n;
+    ssize_t n = -1;
+    struct pollfd p = {.fd = sig_pipe[0], .events = POLLIN};
     /* Outside a task cd_block_begin only records why main is waiting, so
      * scheddetail shows it like a goroutine parked on a channel. */
     cd_block_begin("chan receive");
+    int r;
     do {
-        n = read(sig_pipe[0], &b, 1);
-    } while (n < 0 && errno == EINTR);
+        r = poll(&p, 1, timeout_ms);
+    } while (r < 0 && errno == EINTR);
+    if (r > 0) {
+        do {
+            n = read(sig_pipe[0], &b, 1);
+        } while (n < 0 && errno == EINTR);
+    }
     cd_block_end();
+    if (r == 0)
+        return 0;
     return n == 1 ? b : -1;
+}
+
+/* --duration=N: N whole seconds, 1..86400, into *seconds; false otherwise. */
+static bool parse_duration(const char *arg, int *seconds)
+{
+    static const char flag[] = "--duration=";
+    if (strncmp(arg, flag, sizeof flag - 1) != 0)
+        return false;
+    const char *v = arg + sizeof flag - 1;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end != '\0' || errno != 0 || n < 1 || n > 86400 || *v < '0' || *v > '9')
+        return false;
+    *seconds = (int)n;
+    return true;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1) {
+    int duration = -1; /* seconds; -1: until a signal */
+    if (argc > 2 || (argc == 2 && !parse_duration(argv[1], &duration))) {
         int help = strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0;
         fprintf(help ? stdout : stderr,
-                "usage: %s\n"
+                "usage: %s [--duration=SECONDS]\n"
                 "Fills a map forever in a task; Ctrl-C prints its size and exits.\n"
+                "  --duration  stop by itself after SECONDS (1..86400), as Ctrl-C would\n"
                 "Try: CDEBUG=gctrace=1 %s > /dev/null\n",
                 argv[0], argv[0]);
         return help ? 0 : 2;
@@ -280,9 +313,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "leak: cd_go_named: %s\n", cd_strerror(rc));
         return 1;
     }
-    fprintf(stderr, "leak: filling a map in a task; press Ctrl-C to stop\n");
+    if (duration > 0)
+        fprintf(stderr, "leak: filling a map in a task for %d s; press Ctrl-C to stop sooner\n",
+                duration);
+    else
+        fprintf(stderr, "leak: filling a map in a task; press Ctrl-C to stop\n");
 
-    int sig = wait_signal();
+    int sig = wait_signal(duration > 0 ? duration * 1000 : -1);
     atomic_store(&stop_requested, true);
     cd_wg_wait(&task_done);
 
@@ -290,8 +327,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "leak: map insert failed: %s\n", cd_strerror(rc));
         return 1;
     }
-    printf("leak: stopped by %s, map has %zu entries\n", sig >= 0 ? strsignal(sig) : "EOF",
-           atomic_load(&final_count));
+    if (sig == 0)
+        printf("leak: stopped after %d s, map has %zu entries\n", duration,
+               atomic_load(&final_count));
+    else
+        printf("leak: stopped by %s, map has %zu entries\n", sig > 0 ? strsignal(sig) : "EOF",
+               atomic_load(&final_count));
     fflush(stdout);
     /* Flushes the gctrace lines still queued, then stops the workers (the
      * task has finished, so this returns at once). */

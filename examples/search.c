@@ -17,10 +17,21 @@
  *
  * As with Go's `import _ "net/http/pprof"`, the debug routes (/debug/vars,
  * /debug/pprof/...) are served by the service's own server on the same
- * port, through cd_http_handle.
+ * port, through cd_http_handle_body: a POST's body reaches
+ * /debug/pprof/symbol, where go tool pprof sends addresses. /debug/vars
+ * has the tutorial's `requests` (requests the service answered; the debug
+ * routes are not counted) and `goroutines` (tasks alive now, Go's
+ * runtime.NumGoroutine()), so
+ *
+ *     ./build/viewer/cdebug-top -ports=5000 -vars="requests,goroutines,mem:memstats.Alloc"
+ *
+ * (expvarmon's command line) shows the load as it comes.
  *
  * The feeds are generated in memory at start (deterministically: item i of
- * a feed is a function of i), so the service needs no network. Each search
+ * a feed is a function of i), so the service needs no network. They live
+ * on the collected heap, as the Go service's cache does on Go's: gctrace's
+ * live heap is the feeds (a few MB), and each search's garbage grows the
+ * heap above it until the next collection. Each search
  * runs one task per selected feed, named "search" (pprof label task=search),
  * joined with a waitgroup; results are counted and the first ten titles
  * returned as HTML.
@@ -43,6 +54,7 @@
 
 #include <cdebug/cdebug.h>
 #include <cdebug/http_mhd.h>
+#include <cdebug/vars_json.h>
 
 #define DEFAULT_ADDR "127.0.0.1:5000"
 #define NFEEDS       3
@@ -59,9 +71,12 @@ typedef struct feed {
     size_t n;
 } feed;
 
+/* A root of the collected heap (bdwgc scans the program's data): the items
+ * and their strings are cd_alloc'd. */
 static feed feeds[NFEEDS] = {
     {"CNN", "cnn", NULL, 0}, {"BBC", "bbc", NULL, 0}, {"NYT", "nyt", NULL, 0}};
 static bool fixed;
+static cd_int *requests; /* the tutorial's expvar "requests" */
 
 /* ---- the feeds ------------------------------------------------------------ */
 
@@ -82,12 +97,12 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 33);
 }
 
-/* Text of `nwords` words chosen from seed. Allocated with malloc: the feeds
- * live for the whole run, like the Go service's cache. */
+/* Text of `nwords` words chosen from seed, on the collected heap (pointer
+ * free: never scanned), like a Go string in the service's cache. */
 static char *text(uint64_t seed, int nwords)
 {
     size_t cap = (size_t)nwords * 12 + 1, len = 0;
-    char *s = malloc(cap);
+    char *s = cd_alloc_atomic(cap);
     if (s == NULL)
         return NULL;
     for (int i = 0; i < nwords; i++) {
@@ -100,18 +115,30 @@ static char *text(uint64_t seed, int nwords)
     return s;
 }
 
-static char *lower_malloc(const char *s)
+/* strings.ToLower: a new string on the collected heap for every call. */
+static char *to_lower(const char *s)
 {
-    char *l = strdup(s);
-    for (char *p = l; p && *p; p++)
-        *p = (char)tolower((unsigned char)*p);
+    size_t n = strlen(s);
+    char *l = cd_alloc_atomic(n + 1);
+    if (l == NULL)
+        return NULL;
+    for (size_t i = 0; i <= n; i++)
+        l[i] = (char)tolower((unsigned char)s[i]);
     return l;
+}
+
+static char *copy(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *c = cd_alloc_atomic(n);
+    return c != NULL ? memcpy(c, s, n) : NULL;
 }
 
 static int load_feeds(size_t per_feed)
 {
     for (int f = 0; f < NFEEDS; f++) {
-        feeds[f].items = calloc(per_feed, sizeof(item));
+        /* cd_alloc: the items point to their strings, so they are scanned. */
+        feeds[f].items = cd_alloc(per_feed * sizeof(item));
         if (feeds[f].items == NULL)
             return -ENOMEM;
         for (size_t i = 0; i < per_feed; i++) {
@@ -120,10 +147,10 @@ static int load_feeds(size_t per_feed)
             char link[96];
             snprintf(link, sizeof link, "https://%s.example/news/%zu", feeds[f].param, i);
             it->title = text(seed, 8);
-            it->link = strdup(link);
+            it->link = copy(link);
             it->description = text(seed ^ 0x5bd1e995, 60 + (int)(seed % 60));
             /* The fix: lower-case once, when the feed is loaded. */
-            it->lower = fixed && it->description ? lower_malloc(it->description) : NULL;
+            it->lower = fixed && it->description ? to_lower(it->description) : NULL;
             if (it->title == NULL || it->link == NULL || it->description == NULL ||
                 (fixed && it->lower == NULL))
                 return -ENOMEM;
@@ -140,27 +167,21 @@ typedef struct result {
     struct result *next;
 } result;
 
-/* strings.ToLower: a new string on the collected heap for every call. */
-static char *to_lower(const char *s)
-{
-    size_t n = strlen(s);
-    char *l = cd_alloc_atomic(n + 1);
-    for (size_t i = 0; i <= n; i++)
-        l[i] = (char)tolower((unsigned char)s[i]);
-    return l;
-}
-
 /* The Go original's rssSearch: every item's description lower-cased for every
  * request (unless --fixed), then searched for the lower-cased term. */
 __attribute__((noinline)) static result *rss_search(const feed *f, const char *term, size_t *count)
 {
     result *head = NULL;
     char *lterm = to_lower(term);
+    if (lterm == NULL)
+        return NULL; /* out of memory: no results */
     for (size_t i = 0; i < f->n; i++) {
         const item *it = &f->items[i];
         const char *desc = fixed ? it->lower : to_lower(it->description);
-        if (strstr(desc, lterm) != NULL) {
+        if (desc != NULL && strstr(desc, lterm) != NULL) {
             result *r = cd_alloc(sizeof *r);
+            if (r == NULL)
+                break;
             *r = (result){f->engine, it->title, it->link, head};
             head = r;
             (*count)++;
@@ -266,24 +287,49 @@ static enum MHD_Result search(struct MHD_Connection *c)
     return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", body, len);
 }
 
+/* A POST's body for a debug route (/debug/pprof/symbol reads its addresses
+ * there): its first CD_HTTP_BODY_MAX bytes, and its whole length. */
+typedef struct debug_body {
+    char buf[CD_HTTP_BODY_MAX];
+    size_t len;
+} debug_body;
+
+static char seen; /* *req_cls of a request whose body is not kept */
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **req_cls)
 {
-    static char seen;
-    (void)cls, (void)version, (void)upload;
+    (void)cls, (void)version;
     if (*req_cls == NULL) { /* headers in: answer on a later call (keep-alive) */
         *req_cls = &seen;
+        if (strcmp(method, "POST") == 0 && cd_http_is_route(url)) {
+            debug_body *b = malloc(sizeof *b);
+            if (b == NULL)
+                return MHD_NO;
+            b->len = 0;
+            *req_cls = b;
+        }
         return MHD_YES;
     }
-    if (*upload_size != 0) { /* a POST body: the form fields come in the query */
+    debug_body *b = *req_cls == &seen ? NULL : *req_cls;
+    if (*upload_size != 0) { /* a body: the search form's fields come in the query */
+        if (b != NULL) {
+            if (b->len < sizeof b->buf) {
+                size_t room = sizeof b->buf - b->len;
+                memcpy(b->buf + b->len, upload, *upload_size < room ? *upload_size : room);
+            }
+            b->len += *upload_size;
+        }
         *upload_size = 0;
         return MHD_YES;
     }
+    if (cd_http_is_route(url)) /* /debug/...: Go's import _ "net/http/pprof" */
+        return cd_http_handle_body(c, url, method, b != NULL ? b->buf : NULL,
+                                   b != NULL ? b->len : 0);
     if (pthread_getspecific(registered) == NULL && cd_thread_register() == 0)
         pthread_setspecific(registered, &seen);
-    if (cd_http_is_route(url)) /* /debug/...: Go's import _ "net/http/pprof" */
-        return cd_http_handle(c, url, method);
+    cd_int_add(requests, 1);
     if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 && strcmp(method, "HEAD") != 0)
         return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", strdup("Method Not Allowed\n"),
                      19);
@@ -292,6 +338,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(url, "/") == 0)
         return form(c);
     return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", strdup("404 page not found\n"), 19);
+}
+
+/* MHD_RequestCompletedCallback: frees a debug route's body. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    if (*req_cls != NULL && *req_cls != &seen)
+        free(*req_cls);
+    *req_cls = NULL;
+}
+
+/* Go's runtime.NumGoroutine() for the tutorial's expvar "goroutines": the
+ * tasks alive now (main and the server's threads are not tasks). */
+static json_t *goroutines(void *arg)
+{
+    (void)arg;
+    static cd_schedstats s; /* 4 KiB of run queues: not on a server thread's stack */
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&lock);
+    cd_read_schedstats(&s);
+    uint64_t live = s.tasks_created - s.tasks_done - s.tasks_dropped;
+    pthread_mutex_unlock(&lock);
+    return json_integer((json_int_t)live);
 }
 
 /* ---- main ------------------------------------------------------------------- */
@@ -354,6 +424,12 @@ int main(int argc, char **argv)
         return 1;
     }
     pthread_key_create(&registered, unregister_thread);
+    requests = cd_int_new("requests");
+    int rc = requests != NULL ? cd_func_new("goroutines", goroutines, NULL) : -errno;
+    if (rc != 0) {
+        fprintf(stderr, "search: publishing requests and goroutines: %s\n", cd_strerror(rc));
+        return 1;
+    }
 
     sigset_t set;
     sigemptyset(&set);
@@ -364,10 +440,10 @@ int main(int argc, char **argv)
     /* Suspend/resume: the debug routes' streaming responses need it. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    struct MHD_Daemon *d =
-        MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-                         MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_LIMIT, 1000u,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (d == NULL) {
         fprintf(stderr, "search: cannot listen on %s: %s\n", addr, strerror(errno));

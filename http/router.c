@@ -166,10 +166,25 @@ const char *cd__http_query(const cd__http_req *req, const char *key)
 
 enum MHD_Result cd_http_handle(struct MHD_Connection *c, const char *url, const char *method)
 {
+    return cd_http_handle_body(c, url, method, NULL, 0);
+}
+
+enum MHD_Result cd_http_handle_body(struct MHD_Connection *c, const char *url, const char *method,
+                                    const char *body, size_t body_len)
+{
     if (c == NULL)
         return MHD_NO;
     cd__ensure_init();
-    return cd__http_dispatch(c, url, method, cd__http_env_token());
+    const char *token = cd__http_env_token();
+    if (body == NULL && body_len > 0 && body_len <= CD__HTTP_BODY_MAX)
+        return MHD_NO; /* the caller's error: no body to read */
+    if (body_len > CD__HTTP_BODY_MAX) {
+        enum MHD_Result refused;
+        if (!cd__http_guard(c, token, &refused))
+            return refused;
+        return cd__http_reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+    }
+    return cd__http_dispatch_body(c, url, method, token, body, body_len);
 }
 
 bool cd_http_is_route(const char *url)

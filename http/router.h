@@ -30,6 +30,8 @@
 
 #include <microhttpd.h>
 
+#include "cdebug/http_mhd.h"
+
 /* Most routes the table holds. */
 #define CD__HTTP_ROUTES_MAX 32
 
@@ -51,8 +53,9 @@ typedef struct cd__http_req {
 } cd__http_req;
 
 /* Largest request body kept for a route that accepts POST; a longer one
- * gets 413. (Only /debug/pprof/symbol reads a body: a list of addresses.) */
-#define CD__HTTP_BODY_MAX (64 * 1024)
+ * gets 413. (Only /debug/pprof/symbol reads a body: a list of addresses.)
+ * The public CD_HTTP_BODY_MAX, which embedding applications buffer to. */
+#define CD__HTTP_BODY_MAX CD_HTTP_BODY_MAX
 
 /* A route handler: queues exactly one response on req->conn and returns
  * MHD_queue_response's result (MHD_NO closes the connection). Runs on a

@@ -22,6 +22,7 @@
 #include "runtime/mprof.h"
 #include "runtime/env.h"
 #include "runtime/gc.h"
+#include "runtime/gcwarn.h"
 #include "runtime/gcevents.h"
 #include "runtime/sigmask.h"
 #include "runtime/start.h"
@@ -80,6 +81,9 @@ void cd__gc_start(void)
         const cd__config *cfg = &cd__cfg;
         /* bdwgc 8.2 takes any thread as its first: the calling thread is
          * registered, its stack found with pthread_getattr_np. */
+        /* bdwgc's warnings as "cdebug: gc: ..." lines, those of GC_INIT
+         * included (runtime/gcwarn.h). */
+        cd__gcwarn_install();
         GC_INIT();
         /* Lets kit and user threads register themselves; in bdwgc 8.2 this
          * also starts the parallel marker threads. */

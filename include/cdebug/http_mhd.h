@@ -33,6 +33,25 @@ extern "C" {
 CD_EXTERN enum MHD_Result cd_http_handle(struct MHD_Connection *c, const char *url,
                                          const char *method);
 
+/* The most bytes of a request body the debug routes take (64 KiB), in the
+ * built-in server and through cd_http_handle_body. */
+#define CD_HTTP_BODY_MAX (64 * 1024)
+
+/* cd_http_handle with the request's body, for the routes that read one:
+ * /debug/pprof/symbol takes its addresses from a POST's body, as Go's
+ * pprof.Symbol does (go tool pprof POSTs them). Keep the body's chunks,
+ * at most CD_HTTP_BODY_MAX bytes, and call this on the last call for the
+ * request (*upload_data_size == 0) with body_len the body's full length:
+ * above CD_HTTP_BODY_MAX the answer is 413 "request body too large" (after
+ * the token check, as in the built-in server), and body may then hold only
+ * its first bytes, or be NULL. Routes that read no body ignore it; body
+ * may be NULL when body_len is 0 (NULL with a length up to the limit is
+ * the caller's error: MHD_NO). Same thread safety and cost as
+ * cd_http_handle, which is this with no body. */
+CD_EXTERN enum MHD_Result cd_http_handle_body(struct MHD_Connection *c, const char *url,
+                                              const char *method, const char *body,
+                                              size_t body_len);
+
 #ifdef __cplusplus
 }
 #endif
