@@ -16,8 +16,8 @@ static const cdt_cmd cmds[] = {
      cdt_cmd_stats},
     {"diff", "[--json] [--fail-if EXPR]... BEFORE AFTER",
      "compare two traces per task, region and GC; --fail-if for CI (exit 3)", cdt_cmd_diff},
-    {"export", "[--format=chrome] [-o FILE] TRACE",
-     "write Chrome Trace Event JSON (chrome://tracing, Perfetto UI)", cdt_cmd_export},
+    {"export", "[--format=chrome|go] [-o FILE] TRACE",
+     "write Chrome Trace Event JSON (Perfetto UI) or a Go trace (go tool trace)", cdt_cmd_export},
     {"view", "[--http=ADDR] [--no-browser-hint] TRACE",
      "serve a web timeline, stats and lints on http://127.0.0.1:PORT/", cdt_cmd_view},
 };
