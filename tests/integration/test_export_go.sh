@@ -101,8 +101,8 @@ ok "go tool trace -pprof=sync, net, syscall, sched"
 # go tool trace's web views, on 127.0.0.1, bounded in time
 port=$(free_port)
 go tool trace -http="127.0.0.1:$port" "$tmp/p.go" >"$tmp/http.out" 2>"$tmp/http.err" &
-pids+=" $!"
 hpid=$!
+pids+=("$hpid")
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$port/goroutines" -o "$tmp/goroutines.html" 2>/dev/null && break
   kill -0 "$hpid" 2>/dev/null || fail "go tool trace -http exited: $(cat "$tmp/http.err")"

@@ -85,7 +85,7 @@ enum {
 #define GO_MAX_STR         1000000u            /* the parser refuses longer strings */
 #define GO_MAX_FRAMES      1000u               /* and longer stacks */
 #define GO_MAX_REGIONS     64u                 /* open regions mirrored per goroutine */
-#define GO_MAX_TASKS       (1u << 20)          /* live goroutines */
+#define GO_MAX_TASKS       65536u              /* live goroutines */
 #define GO_MAX_PROCS       4096u               /* Ps (workers) */
 #define GO_MAX_UTASKS      (1u << 16)          /* open user tasks */
 #define GO_MAX_SYNTH       (1u << 16)          /* synthetic stacks (name + creation stack) */
@@ -120,8 +120,9 @@ typedef struct go_p {
     uint64_t thread; /* the thread that started it */
 } go_p;
 
+/* A thread holding a worker (a thread without one has no entry). */
 typedef struct go_thread {
-    int64_t p; /* the worker it holds, GO_NOP none */
+    int64_t p; /* the worker it holds */
 } go_thread;
 
 struct cdt_go {
@@ -355,7 +356,8 @@ static go_p *p_get(cdt_go *g, int64_t pid)
     go_p *p = cdt_map_get(&g->ps, (uint64_t)pid);
     if (p != NULL)
         return p;
-    if (g->ps.len >= GO_MAX_PROCS || (p = calloc(1, sizeof(*p))) == NULL)
+    /* P -1 is always given: every event can fall back to it */
+    if ((pid != GO_NOP && g->ps.len >= GO_MAX_PROCS) || (p = calloc(1, sizeof(*p))) == NULL)
         return NULL;
     if (cdt_map_put(&g->ps, (uint64_t)pid, p) < 0) {
         free(p);
@@ -567,25 +569,30 @@ static void p_stop(cdt_go *g, int64_t pid)
     }
     emit0(g, pid, GO_PROC_STOP);
     p->running = false;
+    /* a thread is kept only while it holds a worker: at most one per P */
     go_thread *t = thread_get(g, p->thread, false);
     if (t != NULL && t->p == pid)
-        t->p = GO_NOP;
+        free(cdt_map_del(&g->threads, p->thread));
 }
 
-/* thread takes worker w (WORKER_ACQUIRE, a snapshot's STATE_THREAD). */
+/* thread takes worker w (WORKER_ACQUIRE, a snapshot's STATE_THREAD): a
+ * worker it held before, or a thread holding w, lets go first. */
 static void acquire(cdt_go *g, uint64_t thread, uint64_t w)
 {
     int64_t pid = worker_pid(w);
-    go_thread *t = thread_get(g, thread, true);
     go_p *p;
-    if (t == NULL || pid == GO_NOP || (p = p_get(g, pid)) == NULL) {
+    if (pid == GO_NOP || (p = p_get(g, pid)) == NULL) {
         g->st.repaired++;
         return;
     }
-    if (t->p != GO_NOP && t->p != pid)
-        p_stop(g, t->p);
+    int64_t held = p_of(g, thread);
+    if (held != GO_NOP && held != pid)
+        p_stop(g, held);
     if (p->running && p->thread != thread)
         p_stop(g, pid);
+    go_thread *t = thread_get(g, thread, true);
+    if (t == NULL)
+        return;
     p_start(g, pid, p, thread);
     t->p = pid;
 }
@@ -759,6 +766,8 @@ static void apply(cdt_go *g, const cd_tr_event *ev)
         if ((gg = g_need(g, pid, ev->args[0])) == NULL)
             break;
         g_run(g, gg, pid, ev->thread);
+        if (gg->state != GS_RUNNING)
+            break; /* out of memory */
         unsigned type = block_type(ev->str[1], ev->str_len[1]);
         uint64_t stk = synth_id(g, ev->str[1], ev->str_len[1], gg->create_stack);
         EMIT(g, gg->p, type, stk);
@@ -775,6 +784,8 @@ static void apply(cdt_go *g, const cd_tr_event *ev)
         if ((gg = g_need(g, pid, ev->args[0])) == NULL)
             break;
         g_run(g, gg, pid, ev->thread);
+        if (gg->state != GS_RUNNING)
+            break; /* out of memory */
         emit0(g, gg->p, GO_END);
         go_p *p = p_get(g, gg->p);
         if (p != NULL)
