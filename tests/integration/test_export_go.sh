@@ -135,6 +135,17 @@ for mode in bounded fanout; do
 done
 ok "examples/freq --mode=bounded and fanout: parsed, counts of cdebug-trace dump"
 
+# ---- a flight-recorder window: begins with the state snapshot (STATE_*),
+# repeated at each segment
+(cd "$tmp" && timeout 60 "$build/tests/prog_flight" "$tmp/flight" 1200 1 >/dev/null) \
+  || fail "prog_flight did not run"
+convert flight "$tmp/flight.1"
+want "flight GoEnd" "$(go_count "$tmp/flight.gd" GoEnd)" "$(cd_count "$tmp/flight.cd" TASK_END)"
+want "flight GoStart" "$(go_count "$tmp/flight.gd" GoStart)" \
+  "$(($(cd_count "$tmp/flight.cd" TASK_START) + $(cd_count "$tmp/flight.cd" TASK_UNBLOCK)))"
+want "flight UserLog" "$(go_count "$tmp/flight.gd" UserLog)" "$(cd_count "$tmp/flight.cd" LOG)"
+ok "a flight-recorder window: parsed, counts of cdebug-trace dump"
+
 # ---- synthetic traces: a snapshot, lost events, hostile strings, a
 # scheduler workload, and incoherent events (random task ids started,
 # blocked, ended, created twice): Go's parser must accept each export

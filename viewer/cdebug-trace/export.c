@@ -1,6 +1,8 @@
 /* viewer/cdebug-trace/export.c - `cdebug-trace export --format=chrome
  * [-o FILE] TRACE`: the trace as Chrome Trace Event JSON (the "JSON Object
- * Format"), for chrome://tracing, the Perfetto UI and speedscope.
+ * Format"), for chrome://tracing, the Perfetto UI and speedscope. The
+ * command line and the output file are shared with --format=go, whose
+ * writer is export_go.c (Go 1.19's execution trace, for go tool trace).
  *
  *   {"traceEvents":[
  *   {"ph":"M","pid":1,"name":"process_name","args":{"name":"Workers"}},
