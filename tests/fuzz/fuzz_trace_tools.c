@@ -1,6 +1,6 @@
 /* tests/fuzz/fuzz_trace_tools.c - libFuzzer target for cdebug-trace above
  * the reader: the model, the statistics and lints, both report formats,
- * export, dump, diff and the view's span index with its queries.
+ * export (chrome and go), dump, diff and the view's span index with its queries.
  *
  * The input goes to a memfd and every layer opens it by its /proc/self/fd
  * path, as the subcommands open a file; standard output goes to /dev/null.
@@ -85,6 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     view_index(path, null);
     char *exp[] = {"export", "-o", "/dev/null", path, NULL};
     cdt_cmd_export(4, exp);
+    char *exp_go[] = {"export", "--format=go", "-o", "/dev/null", path, NULL};
+    cdt_cmd_export(5, exp_go);
     char *dump[] = {"dump", "--stacks", path, NULL};
     cdt_cmd_dump(3, dump);
     char *diff[] = {"diff", "--json", "--fail-if", "pause_max(gc) > 1ms", path, path, NULL};

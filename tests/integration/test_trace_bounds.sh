@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cdebug-trace's memory is bounded by its limits, not by what a trace holds
-# (docs/cdebug-trace.md, "Memory and speed"): peak RSS of stats, export and
+# (docs/cdebug-trace.md, "Memory and speed"): peak RSS of stats, export (chrome and go) and
 # diff at most 128 MB, and of view (index built, then the page's first
 # queries answered) at most 256 MB, on the shapes that used to cost the
 # most:
@@ -114,6 +114,7 @@ if [[ -z $sanitize ]]; then
     local s=$1 f="$tmp/$1.trace"
     measure "$s.stats" $bound_kb "$tool" stats --json "$f"
     measure "$s.export" $bound_kb "$tool" export -o /dev/null "$f"
+    measure "$s.export-go" $bound_kb "$tool" export --format=go -o /dev/null "$f"
     measure "$s.diff" $bound_kb "$tool" diff --json "$f" "$f"
     measure "$s.view" $view_bound_kb "$tool" view --no-browser-hint --http=127.0.0.1:0 "$f"
   }

@@ -1,6 +1,8 @@
 /* viewer/cdebug-trace/export.c - `cdebug-trace export --format=chrome
  * [-o FILE] TRACE`: the trace as Chrome Trace Event JSON (the "JSON Object
- * Format"), for chrome://tracing, the Perfetto UI and speedscope.
+ * Format"), for chrome://tracing, the Perfetto UI and speedscope. The
+ * command line and the output file are shared with --format=go, whose
+ * writer is export_go.c (Go 1.19's execution trace, for go tool trace).
  *
  *   {"traceEvents":[
  *   {"ph":"M","pid":1,"name":"process_name","args":{"name":"Workers"}},
@@ -54,6 +56,7 @@
 
 #include "base/hash.h"
 #include "cdt.h"
+#include "export_go.h"
 #include "limits.h"
 #include "model.h"
 
@@ -789,17 +792,74 @@ static void on_end(void *ud, const cdt_model_end *e)
     x->lim = e->lim;
 }
 
+/* ---- --format=go: export_go.c behind the model's raw events ----------- */
+
+/* The Go writer's output goes to the export's FILE directly (it buffers
+ * itself); a failure is kept in w->err like the JSON writer's. */
+static int go_write(void *ud, const void *buf, size_t n)
+{
+    exp_w *w = ud;
+    if (w->err)
+        return -w->err_no;
+    if (fwrite(buf, 1, n, w->f) != n) {
+        w->err = true;
+        w->err_no = errno ? errno : EIO;
+        return -w->err_no;
+    }
+    return 0;
+}
+
+typedef struct exp_go {
+    exp_w *w;
+    cdt_go *go; /* NULL until the input is open */
+    bool oom;
+} exp_go;
+
+static void go_on_start(void *ud, cd_trace_reader *r)
+{
+    exp_go *x = ud;
+    x->go = cdt_go_new(r, go_write, x->w);
+    x->oom = x->go == NULL;
+}
+
+static void go_on_event(void *ud, const cd_tr_event *ev, int64_t ns)
+{
+    exp_go *x = ud;
+    if (x->go != NULL && cdt_go_event(x->go, ev, ns) == -ENOMEM)
+        x->oom = true;
+}
+
+/* Runs the trace at path through the Go writer into w. Returns a cdt exit
+ * code; the file's statuses are the model's, as for the JSON. */
+static int export_go(const char *path, exp_w *w)
+{
+    exp_go x = {.w = w};
+    cdt_model_cb cb = {.ud = &x, .start = go_on_start, .event = go_on_event};
+    int code = cdt_model_run(path, &cb, NULL, NULL);
+    /* Once begun, the output is ended whatever happened (a Go trace of
+     * what was read); an input that could not be opened writes nothing. */
+    if (x.go != NULL && cdt_go_finish(x.go) == -ENOMEM)
+        x.oom = true;
+    if (x.oom) {
+        cdt_error("export: out of memory; the output is incomplete");
+        code = CDT_FAIL;
+    }
+    cdt_go_free(x.go);
+    return code;
+}
+
 /* ---- the command -------------------------------------------------------- */
 
 /* The usage text of `export`. */
 static void export_usage(FILE *f)
 {
     fprintf(f,
-            "usage: %s export [--format=chrome] [-o FILE] TRACE\n"
+            "usage: %s export [--format=chrome|go] [-o FILE] TRACE\n"
             "  Writes the trace TRACE ('-': standard input) as Chrome Trace Event JSON\n"
             "  (chrome://tracing, https://ui.perfetto.dev, speedscope) to standard\n"
             "  output or FILE, streaming: memory stays bounded whatever the trace size.\n"
             "  --format=chrome    Chrome Trace Event JSON (the default)\n"
+            "  --format=go        Go 1.19's execution trace, for `go tool trace`\n"
             "  --format=perfetto  Perfetto protobuf: not implemented\n"
             "  -o, --output=FILE  write FILE (replaced only when the export succeeds)\n"
             "See docs/cdebug-trace-export.md.\n",
@@ -949,8 +1009,9 @@ int cdt_cmd_export(int argc, char **argv)
                   "Perfetto UI opens it)");
         return CDT_USAGE;
     }
-    if (strcmp(format, "chrome") != 0) {
-        cdt_error("export: unknown format \"%s\" (known: chrome)", format);
+    bool go = strcmp(format, "go") == 0;
+    if (!go && strcmp(format, "chrome") != 0) {
+        cdt_error("export: unknown format \"%s\" (known: chrome, go)", format);
         export_usage(stderr);
         return CDT_USAGE;
     }
@@ -971,6 +1032,10 @@ int cdt_cmd_export(int argc, char **argv)
     w->f = open_output(out, &tmp);
     if (w->f == NULL)
         goto cleanup;
+    if (go) {
+        code = export_go(path, w);
+        goto flushed;
+    }
 
     cdt_model_cb cb = {
         .ud = &x,
@@ -1000,6 +1065,7 @@ int cdt_cmd_export(int argc, char **argv)
         cdt_error("export: out of memory; the output is incomplete");
         code = CDT_FAIL;
     }
+flushed:
     if (fflush(w->f) != 0 && !w->err) {
         w->err = true;
         w->err_no = errno;
