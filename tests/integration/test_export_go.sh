@@ -80,7 +80,8 @@ grep -q 'UserLog .*category=kind message=caller' "$gd" || fail "the log's text i
 ok "prog_trace_go: parsed by go tool trace, counts of cdebug-trace dump"
 
 # go tool trace's profiles: the blocking reason is the innermost frame,
-# the task's creation stack below it
+# where the call was made from below it (blocker, run_task: the trace's
+# TASK_BLOCK stack)
 profile() { # KIND REGEX...: -pprof=KIND read by pprof -top shows each REGEX
   local kind=$1 re
   shift
@@ -93,8 +94,8 @@ profile() { # KIND REGEX...: -pprof=KIND read by pprof -top shows each REGEX
   done
 }
 profile sync ' sync\.Mutex\.Lock$' ' sync\.Cond\.Wait$' ' sync\.WaitGroup\.Wait$' ' waiter$'
-profile net ' IO wait$' ' run_task$'
-profile syscall ' waitpid$'
+profile net ' IO wait$' ' blocker$' ' run_task$'
+profile syscall ' waitpid$' ' blocker$'
 profile sched ' waiter$'
 ok "go tool trace -pprof=sync, net, syscall, sched"
 

@@ -769,7 +769,12 @@ static void apply(cdt_go *g, const cd_tr_event *ev)
         if (gg->state != GS_RUNNING)
             break; /* out of memory */
         unsigned type = block_type(ev->str[1], ev->str_len[1]);
-        uint64_t stk = synth_id(g, ev->str[1], ev->str_len[1], gg->create_stack);
+        /* The reason over where the call was made from (a version 3
+         * trace), as Go's stack has the blocking primitive over its
+         * caller; a version 2 trace has no such stack: the task's
+         * creation stack stands in. */
+        uint64_t where = ev->args[2] != 0 ? ev->args[2] : gg->create_stack;
+        uint64_t stk = synth_id(g, ev->str[1], ev->str_len[1], where);
         EMIT(g, gg->p, type, stk);
         if (type == GO_SYSCALL)
             emit0(g, gg->p, GO_SYS_BLOCK);
