@@ -4,7 +4,9 @@
 # every kind of blocking call; examples/freq in two modes) must parse
 # (`go tool trace -d`) with the event counts of `cdebug-trace dump`;
 # go tool trace's profiles (-pprof=sync, net, syscall, sched) must hold
-# the blocking reasons; its web views must list the tasks; incoherent and
+# the blocking reasons; its web views must list the tasks (and the
+# goroutine analysis page, screenshot by headless Chromium, is kept in
+# $build/test-artifacts/go-trace-goroutine.png); incoherent and
 # hostile synthetic traces must still give a file Go's parser accepts; bad
 # input and usage give the statuses of the chrome export.
 set -euo pipefail
@@ -122,9 +124,31 @@ grep -q 'work' "$tmp/userregions.html" || fail "/userregions does not list the r
 curl -sf --max-time 30 "http://127.0.0.1:$port/mmu" -o /dev/null || fail "/mmu"
 curl -sf --max-time 30 "http://127.0.0.1:$port/jsontrace?start=0&end=1" -o "$tmp/json" \
   || fail "/jsontrace"
+# The goroutine analysis of the locker tasks: five goroutines, each mostly
+# in sync block (their pthread mutex waits). Its page in headless
+# Chromium is kept as a test artifact, $build/test-artifacts/go-trace-goroutine.png.
+link=$(grep -o 'href="/goroutine?id=[0-9]*">locker<' "$tmp/goroutines.html" | sed 's/href="\([^"]*\)".*/\1/')
+[[ -n $link ]] || fail "/goroutines has no link to the locker group"
+curl -sf --max-time 30 "http://127.0.0.1:$port$link" -o "$tmp/group.html" || fail "$link"
+grep -q 'Goroutine Name:</td> *<td>locker' "$tmp/group.html" || fail "$link: not the locker group"
+grep -Eq 'Number of Goroutines:</td> *<td>5<' "$tmp/group.html" || fail "$link: not 5 goroutines"
+# each goroutine's bar: the sync block part over half of its time
+rows=$(grep -Eo 'width:[0-9.]+%" class="block-time"' "$tmp/group.html" | awk -F'[:%]' '$2 > 50' | wc -l)
+((rows == 5)) || { show "$tmp/group.html"; fail "$link: $rows of 5 goroutines mostly in sync block"; }
+chromium="${CHROMIUM:-/usr/bin/chromium}"
+[[ -x $chromium ]] || fail "$chromium is not installed: run scripts/bootstrap test (Debian chromium)"
+mkdir -p "$build/test-artifacts"
+shot="$build/test-artifacts/go-trace-goroutine.png"
+rm -f "$shot"
+timeout -k 5 60 "$chromium" --headless=new --no-sandbox --disable-gpu --no-first-run \
+  --user-data-dir="$tmp/chromium" --window-size=1400,900 --screenshot="$shot" \
+  "http://127.0.0.1:$port$link" >"$tmp/chromium.out" 2>&1 || fail "chromium: $(tail -3 "$tmp/chromium.out")"
+[[ -f $shot && $(head -c 8 "$shot" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] ||
+  fail "no PNG screenshot of $link"
+(($(wc -c <"$shot") > 10000)) || fail "the screenshot of $link is nearly empty"
 kill "$hpid"
 wait "$hpid" 2>/dev/null || true
-ok "go tool trace -http: /goroutines, /usertasks, /userregions, /mmu, /jsontrace"
+ok "go tool trace -http: /goroutines, the goroutine analysis (screenshot), /usertasks, /userregions, /mmu, /jsontrace"
 
 # ---- examples/freq: the execution-tracing walkthrough's program
 for mode in bounded fanout; do
