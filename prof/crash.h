@@ -46,23 +46,26 @@
  *      abandons it (a compare-and-swap, so a late reporter writes
  *      nothing), says so in one line, and ends the process. A fault in
  *      the reporter itself is caught the same way.
- *   3. The reporter runs as a thread of its own, not a forked child: a
- *      child of the crashed process would share the crashed thread's
- *      malloc arena and hang on its lock; the reporter has its own arena,
- *      bdwgc does not stop it (not registered) and other threads' short
- *      lock holds end while it waits. What stays out of reach: a lock the
- *      crashed thread itself holds and the reporter needs; the deadline
- *      bounds that, and step 1 has printed the frames.
-   4. A single-threaded process gets no reporter until its second thread
- *      (a thread hook starts it): one thread more switches glibc to its
- *      multi-threaded paths, +4% CPU per request for a preloaded nginx.
- *      Without a reporter (and in a child of fork(), whose reporter is
- *      the parent's) a copy of the process, made with a raw clone (no
- *      atfork handler), does step 2 while the handler waits with the
- *      same deadlines: glibc takes no lock in a single-threaded process,
- *      so the copy cannot hang on one the crash holds; a copy that
- *      faults on a heap the crash broke is said in a line. Under ASan
- *      and TSan the reporter starts at init.
+ *   3. Who does step 2 in a multi-threaded process: a reporter thread,
+ *      started early, not a copy of the process. A copy would inherit
+ *      every lock another thread held at the crash (the malloc arena's,
+ *      the registry's) with nobody left to release it. The reporter has
+ *      its own arena, bdwgc does not stop it (not registered), and the
+ *      other threads' short lock holds end while it waits. What stays
+ *      out of reach: a lock the crashed thread itself holds and the
+ *      reporter needs; the deadline bounds that, and step 1 has printed
+ *      the frames.
+ *   4. Who does it in a single-threaded process: a copy after all. One
+ *      thread more switches glibc to its multi-threaded paths (+4% CPU
+ *      per request for a preloaded nginx), so the reporter starts only
+ *      with the process's second thread (a thread hook). Until then, and
+ *      in a child of fork() (whose reporter is the parent's), a copy
+ *      made with a raw clone (no atfork handler) does step 2 while the
+ *      handler waits with the same deadlines. The objection of step 3
+ *      does not apply: with one thread, the only locks held are the
+ *      crashed thread's, and glibc takes none in a single-threaded
+ *      process. A copy that faults on a heap the crash broke is said in
+ *      a line. Under ASan and TSan the reporter starts at init.
  * Other threads that fault meanwhile wait in their handler for the exit,
  * as Go's do.
  *
