@@ -260,7 +260,13 @@ static int go_convert(tstream *s)
 {
     cd_trace_reader *r = NULL;
     cd__go_writer *g = NULL;
-    int rc = cd_trace_reader_open_mem(&r, s->rec, s->rec_len, NULL);
+    /* The reader's own bounds, below its defaults: the recording is at
+     * most CD__HTTP_TRACE_GO_RECORD_MAX, and its tables cannot outgrow it
+     * by much; events held past 16 MiB are delivered early (and clamped
+     * below). docs/http.md sums the bound. */
+    cd_tr_opts o = {.max_held_bytes = CD__HTTP_TRACE_GO_HELD_MAX,
+                    .max_table_bytes = CD__HTTP_TRACE_GO_RECORD_MAX};
+    int rc = cd_trace_reader_open_mem(&r, s->rec, s->rec_len, &o);
     if (rc < 0)
         goto cleanup;
     if ((g = cd__go_new(r, go_out, s)) == NULL) {
