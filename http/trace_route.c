@@ -45,9 +45,9 @@
  * (seconds=1e9, inf) cdebug answers 400: see CD__HTTP_TRACE_MAX_SECONDS.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
