@@ -131,6 +131,14 @@ void cd__hstream_slot_leave(cd__hstream_slot *slot, cd__hstream *s)
     pthread_mutex_unlock(&slot->lock);
 }
 
+bool cd__hstream_slot_busy(cd__hstream_slot *slot)
+{
+    pthread_mutex_lock(&slot->lock);
+    bool busy = slot->active != NULL;
+    pthread_mutex_unlock(&slot->lock);
+    return busy;
+}
+
 void cd__hstream_slot_shutdown(cd__hstream_slot *slot)
 {
     pthread_mutex_lock(&slot->lock);

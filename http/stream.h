@@ -107,6 +107,10 @@ enum MHD_Result cd__hstream_serve(const cd__http_req *req, cd__hstream *s,
  * Controller thread. */
 void cd__hstream_slot_leave(cd__hstream_slot *slot, cd__hstream *s);
 
+/* True while a stream is the slot's active one (its controller has not
+ * left). Any thread. */
+bool cd__hstream_slot_busy(cd__hstream_slot *slot);
+
 /* cd_http_stop: cancels the slot's active stream (if any), waits up to
  * 2 s for its response to be closed (sent or abandoned) and up to 2 s more
  * for its controller to leave. Any thread but the server's. */

@@ -24,6 +24,21 @@
  * path are http/stream.c's (shared with /debug/pprof/profile); the timer
  * thread is this route's controller.
  *
+ * ?format=go answers Go 1.19's execution trace instead, for `go tool
+ * trace` (reader/go_writer.c converts). The conversion needs the whole
+ * recording in order (the reader merges the threads' batches by time), so
+ * this mode records the `seconds` into memory first, bounded by
+ * CD__HTTP_TRACE_GO_RECORD_MAX (a busier program's trace ends early: a
+ * shorter Go trace), then the same controller thread opens a reader over
+ * the recording and converts it into the same bounded queue the server
+ * thread drains. While recording nothing is sent, so the controller polls
+ * the socket for a hang-up (like /debug/pprof/profile); while converting a
+ * slow client makes the converter wait (nothing is dropped: the recording
+ * is over), and a client gone makes the queue refuse (-EPIPE) and the
+ * conversion stop. The stream keeps the route's slot until the
+ * conversion ends, and a new trace waits for that (500, one trace at a
+ * time), so cd_http_stop always finds the live stream.
+ *
  * Errors follow Go: an unparsable, zero or negative `seconds` means 1; a
  * second trace while one runs gets 500 "Could not enable tracing: tracing
  * is already enabled" with X-Go-Pprof: 1. Where Go would sleep for ever
@@ -32,6 +47,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +59,7 @@
 #include "http/router.h"
 #include "http/stream.h"
 #include "http/trace_route.h"
+#include "reader/go_writer.h"
 #include "runtime/thread.h"
 #include "trace/flight.h"
 #include "trace/writer.h"
@@ -57,6 +74,12 @@ typedef struct tstream {
     uint8_t *q;
     size_t off, len, cap;
     bool eof; /* the trace ended: END is queued */
+    /* format=go */
+    bool failed;       /* h.lock: the Go trace could not be completed */
+    _Atomic bool full; /* the recording reached its bound */
+    int sock;          /* the connection's socket, or -1 */
+    uint8_t *rec;      /* the recording: writer thread, then controller */
+    size_t rec_len, rec_cap;
 } tstream;
 
 /* The running stream (one trace at a time), for cd__http_trace_shutdown. */
@@ -66,14 +89,14 @@ static void stream_destroy(cd__hstream *h)
 {
     tstream *s = (tstream *)h;
     free(s->q);
+    free(s->rec);
     free(s);
 }
 
-/* The writer's sink: queue the bytes, wake the reader. Waits while the
- * queue is full (the client is slower than the trace). */
-static int stream_write(cd__tsink *sk, const struct iovec *iov, int n)
+/* Queues the bytes, wakes the reader. Waits while the queue is full (the
+ * client is slower than the producer). -EPIPE once the response is closed. */
+static int queue_write(tstream *s, const struct iovec *iov, int n)
 {
-    tstream *s = sk->ctx;
     size_t total = 0;
     for (int i = 0; i < n; i++)
         total += iov[i].iov_len;
@@ -121,6 +144,12 @@ static int stream_write(cd__tsink *sk, const struct iovec *iov, int n)
     return 0;
 }
 
+/* The writer's sink (format=cdebug). */
+static int stream_write(cd__tsink *sk, const struct iovec *iov, int n)
+{
+    return queue_write(sk->ctx, iov, n);
+}
+
 /* libmicrohttpd's content reader, on the server thread. Never waits. */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -139,8 +168,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         return (ssize_t)n;
     }
     if (s->eof) {
+        bool failed = s->failed;
         pthread_mutex_unlock(&s->h.lock);
-        return MHD_CONTENT_READER_END_OF_STREAM;
+        /* An error ends the chunked stream without its last chunk: the
+         * client sees a failed transfer, not a short file. */
+        return failed ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
     }
     /* Nothing yet: sleep until stream_write or the timer resumes us. */
     bool wait = cd__hstream_suspend_locked(&s->h);
@@ -161,6 +193,138 @@ static void *stream_timer(void *arg)
     (void)cd__writer_stop_sink(&s->sink); /* queues the rest and END */
     pthread_mutex_lock(&s->h.lock);
     s->eof = true;
+    pthread_mutex_unlock(&s->h.lock);
+    cd__hstream_wake(&s->h);
+    cd__hstream_slot_leave(&slot, &s->h);
+    cd__hstream_unref(&s->h);
+    return NULL;
+}
+
+/* ---- format=go ---------------------------------------------------------- */
+
+/* The writer's sink for format=go: appends to the recording, whole records
+ * only. Past CD__HTTP_TRACE_GO_RECORD_MAX it refuses the call (-EFBIG: the
+ * writer then stops tracing) and flags the controller, which ends the
+ * recording: what was recorded is whole records, converted as a shorter
+ * trace. Writer thread. */
+static int record_write(cd__tsink *sk, const struct iovec *iov, int n)
+{
+    tstream *s = sk->ctx;
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    if (total > CD__HTTP_TRACE_GO_RECORD_MAX - s->rec_len) {
+        atomic_store(&s->full, true);
+        return -EFBIG;
+    }
+    if (s->rec_len + total > s->rec_cap) {
+        size_t cap = s->rec_cap ? s->rec_cap : (size_t)1 << 20;
+        while (cap < s->rec_len + total)
+            cap *= 2;
+        if (cap > CD__HTTP_TRACE_GO_RECORD_MAX)
+            cap = CD__HTTP_TRACE_GO_RECORD_MAX;
+        uint8_t *p = realloc(s->rec, cap);
+        if (p == NULL) {
+            atomic_store(&s->full, true);
+            return -ENOMEM;
+        }
+        s->rec = p;
+        s->rec_cap = cap;
+    }
+    for (int i = 0; i < n; i++) {
+        if (iov[i].iov_len == 0)
+            continue; /* an empty payload may have no base */
+        memcpy(s->rec + s->rec_len, iov[i].iov_base, iov[i].iov_len);
+        s->rec_len += iov[i].iov_len;
+    }
+    return 0;
+}
+
+/* The Go writer's output: into the queue; refused once the server stops
+ * (cd_http_stop waits 2 s at most: the client loses the tail). */
+static int go_out(void *ud, const void *buf, size_t n)
+{
+    tstream *s = ud;
+    pthread_mutex_lock(&s->h.lock);
+    bool cancel = s->h.cancel;
+    pthread_mutex_unlock(&s->h.lock);
+    if (cancel)
+        return -ECANCELED;
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = n};
+    return queue_write(s, &iov, 1);
+}
+
+/* Converts the recording into the queue. Returns 0 or a negative errno
+ * (-EPIPE: the client went away). Controller thread. */
+static int go_convert(tstream *s)
+{
+    cd_trace_reader *r = NULL;
+    cd__go_writer *g = NULL;
+    /* The reader's own bounds, below its defaults: the recording is at
+     * most CD__HTTP_TRACE_GO_RECORD_MAX, and its tables cannot outgrow it
+     * by much; events held past 16 MiB are delivered early (and clamped
+     * below). docs/http.md sums the bound. */
+    cd_tr_opts o = {.max_held_bytes = CD__HTTP_TRACE_GO_HELD_MAX,
+                    .max_table_bytes = CD__HTTP_TRACE_GO_RECORD_MAX};
+    int rc = cd_trace_reader_open_mem(&r, s->rec, s->rec_len, &o);
+    if (rc < 0)
+        goto cleanup;
+    if ((g = cd__go_new(r, go_out, s)) == NULL) {
+        rc = -ENOMEM;
+        goto cleanup;
+    }
+    cd_tr_event ev;
+    int64_t now = 0;
+    while ((rc = cd_trace_reader_next(r, &ev)) == 1) {
+        /* The clock never goes back (cd__go_event's contract): a late
+         * event happens at the previous time; one before the start at 0. */
+        int64_t ns = cd_trace_reader_ns(r, ev.ts);
+        if (ns > now)
+            now = ns;
+        if ((rc = cd__go_event(g, &ev, now)) < 0)
+            goto cleanup;
+    }
+    /* A recording cut by its bound ends after a whole record but without
+     * END (-ENODATA): what was read is converted all the same. */
+    if (rc == -ENODATA && atomic_load(&s->full))
+        rc = 0;
+    if (rc == 0)
+        rc = cd__go_finish(g);
+cleanup:
+    cd__go_free(g);
+    cd_trace_reader_close(r);
+    return rc;
+}
+
+/* The controller of format=go: records until the deadline (or a hang-up,
+ * a cancel, a full recording), stops the trace, converts. */
+static void *go_control(void *arg)
+{
+    tstream *s = arg;
+    bool gone = false;
+    for (;;) {
+        pthread_mutex_lock(&s->h.lock);
+        bool stop = s->h.cancel || s->h.closed;
+        pthread_mutex_unlock(&s->h.lock);
+        int64_t left = cd__hstream_ms_until(&s->h.deadline);
+        if (stop || left <= 0 || atomic_load(&s->full))
+            break;
+        int ms = left < 100 ? (int)left : 100;
+        if (cd__hstream_peer_gone(s->sock, ms)) {
+            gone = true; /* Go's handler would fail its writes: stop now */
+            break;
+        }
+    }
+    (void)cd__writer_stop_sink(&s->sink); /* -EFBIG when the recording filled */
+    pthread_mutex_lock(&s->h.lock);
+    gone = gone || s->h.cancel || s->h.closed; /* no one to convert for */
+    pthread_mutex_unlock(&s->h.lock);
+    int rc = gone ? -ECANCELED : go_convert(s);
+    free(s->rec); /* the writer is stopped: the recording is ours */
+    s->rec = NULL;
+    pthread_mutex_lock(&s->h.lock);
+    s->eof = true;
+    s->failed = rc < 0;
     pthread_mutex_unlock(&s->h.lock);
     cd__hstream_wake(&s->h);
     cd__hstream_slot_leave(&slot, &s->h);
@@ -222,11 +386,22 @@ static double parse_seconds(const char *v)
 static enum MHD_Result serve_trace(const cd__http_req *req, void *ctx)
 {
     (void)ctx;
+    /* format: Go's handler has none; cdebug's own format stays the
+     * default, go is Go 1.19's for go tool trace. */
+    const char *format = cd__http_query(req, "format");
+    bool go = format != NULL && strcmp(format, "go") == 0;
+    if (format != NULL && !go && strcmp(format, "cdebug") != 0)
+        return cd__pprof_error(req, MHD_HTTP_BAD_REQUEST,
+                               "bad format value \"%.32s\": want go or cdebug\n", format);
     const char *flight = cd__http_query(req, "flight");
     if (flight != NULL && strcmp(flight, "0") != 0 && strcmp(flight, "") != 0) {
         if (strcmp(flight, "1") != 0)
             return cd__pprof_error(req, MHD_HTTP_BAD_REQUEST,
                                    "bad flight value \"%.32s\": want 0 or 1\n", flight);
+        if (go)
+            return cd__pprof_error(req, MHD_HTTP_BAD_REQUEST,
+                                   "format=go does not apply to flight=1: convert the window "
+                                   "with cdebug-trace export --format=go\n");
         if (req->head)
             goto head;
         return serve_flight(req);
@@ -244,8 +419,11 @@ static enum MHD_Result serve_trace(const cd__http_req *req, void *ctx)
         return cd__pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                "Could not enable tracing: %s\n", "out of memory");
     cd__hstream_init(&s->h, req->conn, sec, stream_destroy);
-    s->sink = (cd__tsink){.write = stream_write, .fd = -1, .ctx = s};
-    int rc = cd__writer_start(&s->sink, 0);
+    s->sink = (cd__tsink){.write = go ? record_write : stream_write, .fd = -1, .ctx = s};
+    s->sock = cd__hstream_socket(req->conn);
+    /* A Go-format trace still converting holds the slot (and this server
+     * thread is the only one that fills it): one trace at a time. */
+    int rc = cd__hstream_slot_busy(&slot) ? -EBUSY : cd__writer_start(&s->sink, 0);
     if (rc != 0) {
         cd__hstream_discard(&s->h);
         return cd__pprof_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -260,7 +438,15 @@ static enum MHD_Result serve_trace(const cd__http_req *req, void *ctx)
         .stop = stop_trace,
         .error_prefix = "Could not enable tracing",
     };
-    return cd__hstream_serve(req, &s->h, &route);
+    static const cd__hstream_route go_route = {
+        .slot = &slot,
+        .read = stream_read,
+        .headers = trace_headers,
+        .control = go_control,
+        .stop = stop_trace,
+        .error_prefix = "Could not enable tracing",
+    };
+    return cd__hstream_serve(req, &s->h, go ? &go_route : &route);
 
 head : {
     /* HEAD: the headers a GET would get, and no trace. */

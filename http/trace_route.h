@@ -12,6 +12,13 @@
  * wait (and, past its spare buffers, to drop whole batches, counted). */
 #define CD__HTTP_TRACE_QUEUE_MAX (8u << 20)
 
+/* format=go: bytes of cdebug trace recorded before the conversion (a
+ * busier program's recording ends there; docs/http.md gives the whole
+ * memory bound). */
+#define CD__HTTP_TRACE_GO_RECORD_MAX ((size_t)64 << 20)
+/* format=go: the reader's held events while converting. */
+#define CD__HTTP_TRACE_GO_HELD_MAX ((size_t)16 << 20)
+
 /* Adds the route to the table. Called once by init/ (its explicit
  * registration). Returns 0 or the first failing cd__http_route result
  * (-EEXIST when already added). Thread-safe; not async-signal-safe. */

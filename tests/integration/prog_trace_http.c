@@ -1,15 +1,17 @@
 /* tests/integration/prog_trace_http.c - a busy program behind the debug
  * server, for test_trace_http.sh.
  *
- *   prog_trace_http
+ *   prog_trace_http [busy]
  *
  * Starts the debug server on 127.0.0.1:0 (CDEBUG may add flight=N), prints
  * "listening on PORT" and, until SIGTERM or SIGINT, every 10 ms logs
- * "tick N" (category "tick") and runs 20 tasks. Then it stops the server
+ * "tick N" (category "tick") and runs 20 tasks; "busy": without the 10 ms
+ * pause, for traces of megabytes per second. Then it stops the server
  * (with a trace possibly streaming), shuts the runtime down and prints
  * "stopped". Exit status 0, or 1 when the server cannot start.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -36,8 +38,9 @@ static void work(void *arg)
     cd_wg_done(&wg);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    bool busy = argc > 1 && strcmp(argv[1], "busy") == 0;
     int rc = cd_http_start("127.0.0.1:0");
     if (rc != 0) {
         fprintf(stderr, "prog_trace_http: cd_http_start: %s\n", cd_strerror(rc));
@@ -61,7 +64,8 @@ int main(void)
             cd_go_named("work", work, NULL);
         }
         cd_wg_wait(&wg);
-        nanosleep(&d, NULL);
+        if (!busy)
+            nanosleep(&d, NULL);
     }
     cd_http_stop();
     cd_shutdown();

@@ -2,7 +2,7 @@
  * [-o FILE] TRACE`: the trace as Chrome Trace Event JSON (the "JSON Object
  * Format"), for chrome://tracing, the Perfetto UI and speedscope. The
  * command line and the output file are shared with --format=go, whose
- * writer is export_go.c (Go 1.19's execution trace, for go tool trace).
+ * writer is reader/go_writer.c (Go 1.19's execution trace, for go tool trace).
  *
  *   {"traceEvents":[
  *   {"ph":"M","pid":1,"name":"process_name","args":{"name":"Workers"}},
@@ -55,8 +55,8 @@
 #include <unistd.h>
 
 #include "base/hash.h"
+#include "reader/go_writer.h"
 #include "cdt.h"
-#include "export_go.h"
 #include "limits.h"
 #include "model.h"
 
@@ -792,7 +792,7 @@ static void on_end(void *ud, const cdt_model_end *e)
     x->lim = e->lim;
 }
 
-/* ---- --format=go: export_go.c behind the model's raw events ----------- */
+/* ---- --format=go: reader/go_writer.c behind the model's raw events ------ */
 
 /* The Go writer's output goes to the export's FILE directly (it buffers
  * itself); a failure is kept in w->err like the JSON writer's. */
@@ -811,21 +811,21 @@ static int go_write(void *ud, const void *buf, size_t n)
 
 typedef struct exp_go {
     exp_w *w;
-    cdt_go *go; /* NULL until the input is open */
+    cd__go_writer *go; /* NULL until the input is open */
     bool oom;
 } exp_go;
 
 static void go_on_start(void *ud, cd_trace_reader *r)
 {
     exp_go *x = ud;
-    x->go = cdt_go_new(r, go_write, x->w);
+    x->go = cd__go_new(r, go_write, x->w);
     x->oom = x->go == NULL;
 }
 
 static void go_on_event(void *ud, const cd_tr_event *ev, int64_t ns)
 {
     exp_go *x = ud;
-    if (x->go != NULL && cdt_go_event(x->go, ev, ns) == -ENOMEM)
+    if (x->go != NULL && cd__go_event(x->go, ev, ns) == -ENOMEM)
         x->oom = true;
 }
 
@@ -838,13 +838,13 @@ static int export_go(const char *path, exp_w *w)
     int code = cdt_model_run(path, &cb, NULL, NULL);
     /* Once begun, the output is ended whatever happened (a Go trace of
      * what was read); an input that could not be opened writes nothing. */
-    if (x.go != NULL && cdt_go_finish(x.go) == -ENOMEM)
+    if (x.go != NULL && cd__go_finish(x.go) == -ENOMEM)
         x.oom = true;
     if (x.oom) {
         cdt_error("export: out of memory; the output is incomplete");
         code = CDT_FAIL;
     }
-    cdt_go_free(x.go);
+    cd__go_free(x.go);
     return code;
 }
 

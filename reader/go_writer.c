@@ -1,6 +1,6 @@
-/* viewer/cdebug-trace/export_go.c - a cdebug trace as Go 1.19's execution
- * trace, for Go 1.19's `go tool trace` (export_go.h is the API,
- * docs/cdebug-trace-export.md "--format=go" the mapping).
+/* reader/go_writer.c - a cdebug trace as Go 1.19's execution trace, for
+ * Go 1.19's `go tool trace` (go_writer.h is the API and says why it lives
+ * in reader/, docs/cdebug-trace-export.md "--format=go" the mapping).
  *
  * Go's format (runtime/trace.go and internal/trace/parser.go of Go 1.19):
  * a 16-byte header "go 1.19 trace\0\0\0", then events. An event is one
@@ -23,7 +23,7 @@
  * having been started is started first, a goroutine still on a P that is
  * released is descheduled (GoSched), an impossible event is dropped. So a
  * cdebug trace, even an incoherent one, gives a file Go's parser accepts;
- * what was repaired is counted (cdt_go_get_stats).
+ * what was repaired is counted (cd__go_get_stats).
  *
  * Ordering trap: events of different Ps with the same timestamp can be
  * merged in either order, so everything ordered globally (collections,
@@ -36,8 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "export_go.h"
-#include "map.h"
+#include "reader/go_writer.h"
+#include "reader/reader_int.h"
 
 /* Go 1.19's event types (runtime/trace.go). */
 enum {
@@ -125,17 +125,17 @@ typedef struct go_thread {
     int64_t p; /* the worker it holds */
 } go_thread;
 
-struct cdt_go {
+struct cd__go_writer {
     cd_trace_reader *r;
-    cdt_go_write_fn write;
+    cd__go_write_fn write;
     void *ud;
     int err;
     bool header, in_batch, gc_open, stw_open;
     int64_t cur_p;
     uint64_t now, last_ts, gc_seq, str_seq, stk_seq, nsynth, max_goid;
-    cdt_map gs, ps, threads, utasks, strs, stacks, synth, seen;
+    cd__tr_map gs, ps, threads, utasks, strs, stacks, synth, seen;
     go_g g0; /* goroutine 0: the regions of code outside any task */
-    cdt_go_stats st;
+    cd__go_stats st;
     size_t n;
     unsigned char buf[1 << 16];
     unsigned char scratch[GO_SCRATCH];
@@ -143,7 +143,7 @@ struct cdt_go {
 
 /* ---- output ------------------------------------------------------------- */
 
-static void flush(cdt_go *g)
+static void flush(cd__go_writer *g)
 {
     if (g->n > 0 && g->err == 0) {
         int rc = g->write(g->ud, g->buf, g->n);
@@ -153,7 +153,7 @@ static void flush(cdt_go *g)
     g->n = 0;
 }
 
-static void put(cdt_go *g, const void *p, size_t n)
+static void put(cd__go_writer *g, const void *p, size_t n)
 {
     const unsigned char *s = p;
     while (n > 0) {
@@ -179,20 +179,20 @@ static size_t uv_enc(unsigned char *out, uint64_t v)
     return i;
 }
 
-static void put_uv(cdt_go *g, uint64_t v)
+static void put_uv(cd__go_writer *g, uint64_t v)
 {
     unsigned char b[10];
     put(g, b, uv_enc(b, v));
 }
 
-static void put_byte(cdt_go *g, unsigned char c)
+static void put_byte(cd__go_writer *g, unsigned char c)
 {
     put(g, &c, 1);
 }
 
 /* One event of P p at the current time: type and its values after the
  * timestamp (at most 5). A new batch begins when the P changes. */
-static void emit(cdt_go *g, int64_t p, unsigned type, const uint64_t *a, unsigned na)
+static void emit(cd__go_writer *g, int64_t p, unsigned type, const uint64_t *a, unsigned na)
 {
     if (!g->in_batch || g->cur_p != p) {
         put_byte(g, GO_BATCH | 1u << 6);
@@ -222,12 +222,12 @@ static void emit(cdt_go *g, int64_t p, unsigned type, const uint64_t *a, unsigne
         emit((g), (p), (type), a_, sizeof(a_) / sizeof(a_[0]));                                    \
     } while (0)
 
-static void emit0(cdt_go *g, int64_t p, unsigned type)
+static void emit0(cd__go_writer *g, int64_t p, unsigned type)
 {
     emit(g, p, type, NULL, 0);
 }
 
-static void note_oom(cdt_go *g)
+static void note_oom(cd__go_writer *g)
 {
     if (g->err == 0)
         g->err = -ENOMEM;
@@ -238,15 +238,15 @@ static void note_oom(cdt_go *g)
 /* The Go id of string s (n bytes; 0 for the empty string). Strings are
  * keyed by the reader's pointer: the reader returns one stable copy per
  * string id. */
-static uint64_t str_id(cdt_go *g, const char *s, size_t n)
+static uint64_t str_id(cd__go_writer *g, const char *s, size_t n)
 {
     if (s == NULL || n == 0)
         return 0;
-    void *v = cdt_map_get(&g->strs, (uint64_t)(uintptr_t)s);
+    void *v = cd__tr_map_get(&g->strs, (uint64_t)(uintptr_t)s);
     if (v != NULL)
         return (uint64_t)(uintptr_t)v;
     uint64_t id = g->str_seq + 1;
-    if (cdt_map_put(&g->strs, (uint64_t)(uintptr_t)s, (void *)(uintptr_t)id) < 0) {
+    if (cd__tr_map_put(&g->strs, (uint64_t)(uintptr_t)s, (void *)(uintptr_t)id, NULL) < 0) {
         note_oom(g);
         return 0;
     }
@@ -264,7 +264,7 @@ static uint64_t str_id(cdt_go *g, const char *s, size_t n)
  * naming `top` (a task name, a blocking reason) when top_len > 0. The
  * synthetic frame's pc is the name's string id: distinct per name, far
  * below any code address. Returns the new id, or 0 for an empty stack. */
-static uint64_t write_stack(cdt_go *g, const char *top, size_t top_len, uint64_t cs)
+static uint64_t write_stack(cd__go_writer *g, const char *top, size_t top_len, uint64_t cs)
 {
     const uint64_t *pcs = NULL;
     size_t n = 0;
@@ -306,16 +306,16 @@ static uint64_t write_stack(cdt_go *g, const char *top, size_t top_len, uint64_t
 }
 
 /* The Go id of cdebug stack cs (0: none). */
-static uint64_t stk_id(cdt_go *g, uint64_t cs)
+static uint64_t stk_id(cd__go_writer *g, uint64_t cs)
 {
     if (cs == 0)
         return 0;
-    void *v = cdt_map_get(&g->stacks, cs);
+    void *v = cd__tr_map_get(&g->stacks, cs);
     if (v != NULL)
         return (uint64_t)(uintptr_t)v - 1;
     uint64_t id = write_stack(g, NULL, 0, cs);
     /* stored + 1: an empty stack (id 0) is remembered too */
-    if (cdt_map_put(&g->stacks, cs, (void *)(uintptr_t)(id + 1)) < 0)
+    if (cd__tr_map_put(&g->stacks, cs, (void *)(uintptr_t)(id + 1), NULL) < 0)
         note_oom(g);
     return id;
 }
@@ -323,27 +323,27 @@ static uint64_t stk_id(cdt_go *g, uint64_t cs)
 /* The Go id of the stack "name, then the frames of cs": how a goroutine
  * gets its task's name (Go names a goroutine by the first frame of its
  * start stack) and a blocking event its reason. */
-static uint64_t synth_id(cdt_go *g, const char *name, size_t len, uint64_t cs)
+static uint64_t synth_id(cd__go_writer *g, const char *name, size_t len, uint64_t cs)
 {
     if (name == NULL || len == 0)
         return stk_id(g, cs);
-    cdt_map *inner = cdt_map_get(&g->synth, (uint64_t)(uintptr_t)name);
+    cd__tr_map *inner = cd__tr_map_get(&g->synth, (uint64_t)(uintptr_t)name);
     if (inner == NULL) {
         if (g->nsynth >= GO_MAX_SYNTH || (inner = calloc(1, sizeof(*inner))) == NULL)
             return stk_id(g, cs);
-        if (cdt_map_put(&g->synth, (uint64_t)(uintptr_t)name, inner) < 0) {
+        if (cd__tr_map_put(&g->synth, (uint64_t)(uintptr_t)name, inner, NULL) < 0) {
             free(inner);
             note_oom(g);
             return 0;
         }
     }
-    void *v = cdt_map_get(inner, cs);
+    void *v = cd__tr_map_get(inner, cs);
     if (v != NULL)
         return (uint64_t)(uintptr_t)v;
     if (g->nsynth >= GO_MAX_SYNTH)
         return stk_id(g, cs);
     uint64_t id = write_stack(g, name, len, cs);
-    if (cdt_map_put(inner, cs, (void *)(uintptr_t)id) < 0)
+    if (cd__tr_map_put(inner, cs, (void *)(uintptr_t)id, NULL) < 0)
         note_oom(g);
     g->nsynth++;
     return id;
@@ -351,15 +351,15 @@ static uint64_t synth_id(cdt_go *g, const char *name, size_t len, uint64_t cs)
 
 /* ---- Ps, threads, goroutines ------------------------------------------- */
 
-static go_p *p_get(cdt_go *g, int64_t pid)
+static go_p *p_get(cd__go_writer *g, int64_t pid)
 {
-    go_p *p = cdt_map_get(&g->ps, (uint64_t)pid);
+    go_p *p = cd__tr_map_get(&g->ps, (uint64_t)pid);
     if (p != NULL)
         return p;
     /* P -1 is always given: every event can fall back to it */
-    if ((pid != GO_NOP && g->ps.len >= GO_MAX_PROCS) || (p = calloc(1, sizeof(*p))) == NULL)
+    if ((pid != GO_NOP && g->ps.n >= GO_MAX_PROCS) || (p = calloc(1, sizeof(*p))) == NULL)
         return NULL;
-    if (cdt_map_put(&g->ps, (uint64_t)pid, p) < 0) {
+    if (cd__tr_map_put(&g->ps, (uint64_t)pid, p, NULL) < 0) {
         free(p);
         note_oom(g);
         return NULL;
@@ -369,12 +369,12 @@ static go_p *p_get(cdt_go *g, int64_t pid)
     return p;
 }
 
-static go_thread *thread_get(cdt_go *g, uint64_t id, bool create)
+static go_thread *thread_get(cd__go_writer *g, uint64_t id, bool create)
 {
-    go_thread *t = cdt_map_get(&g->threads, id);
+    go_thread *t = cd__tr_map_get(&g->threads, id);
     if (t != NULL || !create)
         return t;
-    if ((t = malloc(sizeof(*t))) == NULL || cdt_map_put(&g->threads, id, t) < 0) {
+    if ((t = malloc(sizeof(*t))) == NULL || cd__tr_map_put(&g->threads, id, t, NULL) < 0) {
         free(t);
         note_oom(g);
         return NULL;
@@ -384,7 +384,7 @@ static go_thread *thread_get(cdt_go *g, uint64_t id, bool create)
 }
 
 /* The P a thread's events go on: its worker, else GO_NOP. */
-static int64_t p_of(cdt_go *g, uint64_t thread)
+static int64_t p_of(cd__go_writer *g, uint64_t thread)
 {
     go_thread *t = thread_get(g, thread, false);
     return t != NULL ? t->p : GO_NOP;
@@ -396,21 +396,21 @@ static int64_t worker_pid(uint64_t w)
     return w < ((uint64_t)1 << 31) ? (int64_t)w : GO_NOP;
 }
 
-static go_g *g_find(cdt_go *g, uint64_t task)
+static go_g *g_find(cd__go_writer *g, uint64_t task)
 {
-    return task == 0 ? NULL : cdt_map_get(&g->gs, task);
+    return task == 0 ? NULL : cd__tr_map_get(&g->gs, task);
 }
 
 /* Marks goroutine id id used; returns 1 if it already was, 0 if not, -1
  * when it cannot tell (past GO_MAX_SEEN_CHUNKS, or out of memory). */
-static int seen_set(cdt_go *g, uint64_t id)
+static int seen_set(cd__go_writer *g, uint64_t id)
 {
-    uint64_t *bits = cdt_map_get(&g->seen, id >> GO_SEEN_SHIFT);
+    uint64_t *bits = cd__tr_map_get(&g->seen, id >> GO_SEEN_SHIFT);
     if (bits == NULL) {
-        if (g->seen.len >= GO_MAX_SEEN_CHUNKS ||
+        if (g->seen.n >= GO_MAX_SEEN_CHUNKS ||
             (bits = calloc((1u << GO_SEEN_SHIFT) / 64, sizeof(*bits))) == NULL)
             return -1;
-        if (cdt_map_put(&g->seen, id >> GO_SEEN_SHIFT, bits) < 0) {
+        if (cd__tr_map_put(&g->seen, id >> GO_SEEN_SHIFT, bits, NULL) < 0) {
             free(bits);
             return -1;
         }
@@ -428,7 +428,7 @@ static int seen_set(cdt_go *g, uint64_t id)
  * goroutine keeps its task's id. Ids used are kept as bits (1 bit per
  * id, in chunks of 65536 ids); past GO_MAX_SEEN_CHUNKS an id above every
  * one so far is taken as new. */
-static uint64_t goid_for(cdt_go *g, uint64_t task)
+static uint64_t goid_for(cd__go_writer *g, uint64_t task)
 {
     uint64_t id = task;
     int was = task < GO_MAX_GOID ? seen_set(g, task) : 1;
@@ -444,15 +444,15 @@ static uint64_t goid_for(cdt_go *g, uint64_t task)
 /* A new goroutine for task, created on P p (GoCreate: its start stack is
  * its name over its creation stack). NULL for task 0, past the limit, or
  * on out of memory. */
-static go_g *g_create(cdt_go *g, int64_t p, uint64_t task, const char *name, size_t name_len,
+static go_g *g_create(cd__go_writer *g, int64_t p, uint64_t task, const char *name, size_t name_len,
                       uint64_t stack)
 {
     go_g *gg;
-    if (task == 0 || g->gs.len >= GO_MAX_TASKS || (gg = calloc(1, sizeof(*gg))) == NULL) {
+    if (task == 0 || g->gs.n >= GO_MAX_TASKS || (gg = calloc(1, sizeof(*gg))) == NULL) {
         g->st.repaired++;
         return NULL;
     }
-    if (cdt_map_put(&g->gs, task, gg) < 0) {
+    if (cd__tr_map_put(&g->gs, task, gg, NULL) < 0) {
         free(gg);
         note_oom(g);
         return NULL;
@@ -480,14 +480,14 @@ static go_g *g_create(cdt_go *g, int64_t p, uint64_t task, const char *name, siz
 
 /* The goroutine of task, introduced (GoCreate) if the trace did not show
  * its creation (it began before the trace). */
-static go_g *g_need(cdt_go *g, int64_t p, uint64_t task)
+static go_g *g_need(cd__go_writer *g, int64_t p, uint64_t task)
 {
     go_g *gg = g_find(g, task);
     return gg != NULL ? gg : g_create(g, p, task, NULL, 0, 0);
 }
 
 /* A running goroutine leaves its P (GoSched): runnable again. */
-static void g_leave(cdt_go *g, go_g *gg)
+static void g_leave(cd__go_writer *g, go_g *gg)
 {
     go_p *p = p_get(g, gg->p);
     EMIT(g, gg->p, GO_SCHED, 0);
@@ -498,7 +498,7 @@ static void g_leave(cdt_go *g, go_g *gg)
 }
 
 /* A waiting goroutine becomes runnable, woken on P pid. */
-static void g_wake(cdt_go *g, go_g *gg, int64_t pid)
+static void g_wake(cd__go_writer *g, go_g *gg, int64_t pid)
 {
     gg->seq++;
     if (gg->in_sys)
@@ -509,7 +509,7 @@ static void g_wake(cdt_go *g, go_g *gg, int64_t pid)
     gg->in_sys = false;
 }
 
-static void p_start(cdt_go *g, int64_t pid, go_p *p, uint64_t thread)
+static void p_start(cd__go_writer *g, int64_t pid, go_p *p, uint64_t thread)
 {
     if (pid == GO_NOP || p->running)
         return;
@@ -520,7 +520,7 @@ static void p_start(cdt_go *g, int64_t pid, go_p *p, uint64_t thread)
 
 /* Makes gg the goroutine running on P pid (thread's), writing what leads
  * there: wake-up, the P's start, the previous goroutine's leaving, GoStart. */
-static void g_run(cdt_go *g, go_g *gg, int64_t pid, uint64_t thread)
+static void g_run(cd__go_writer *g, go_g *gg, int64_t pid, uint64_t thread)
 {
     go_p *p = p_get(g, pid);
     if (p == NULL) {
@@ -556,9 +556,9 @@ static void g_free(go_g *gg)
 }
 
 /* Stops P pid (ProcStop), its goroutine leaving first. */
-static void p_stop(cdt_go *g, int64_t pid)
+static void p_stop(cd__go_writer *g, int64_t pid)
 {
-    go_p *p = cdt_map_get(&g->ps, (uint64_t)pid);
+    go_p *p = cd__tr_map_get(&g->ps, (uint64_t)pid);
     if (p == NULL || !p->running || pid == GO_NOP)
         return;
     if (p->g != 0) {
@@ -572,12 +572,12 @@ static void p_stop(cdt_go *g, int64_t pid)
     /* a thread is kept only while it holds a worker: at most one per P */
     go_thread *t = thread_get(g, p->thread, false);
     if (t != NULL && t->p == pid)
-        free(cdt_map_del(&g->threads, p->thread));
+        free(cd__tr_map_del(&g->threads, p->thread));
 }
 
 /* thread takes worker w (WORKER_ACQUIRE, a snapshot's STATE_THREAD): a
  * worker it held before, or a thread holding w, lets go first. */
-static void acquire(cdt_go *g, uint64_t thread, uint64_t w)
+static void acquire(cd__go_writer *g, uint64_t thread, uint64_t w)
 {
     int64_t pid = worker_pid(w);
     go_p *p;
@@ -644,9 +644,9 @@ static unsigned block_type(const char *s, size_t n)
 
 /* The goroutine whose regions P pid's events touch: the running one, else
  * goroutine 0 (as Go's parser attributes them). */
-static go_g *region_owner(cdt_go *g, int64_t pid)
+static go_g *region_owner(cd__go_writer *g, int64_t pid)
 {
-    go_p *p = cdt_map_get(&g->ps, (uint64_t)pid);
+    go_p *p = cd__tr_map_get(&g->ps, (uint64_t)pid);
     go_g *gg = p != NULL ? g_find(g, p->g) : NULL;
     return gg != NULL ? gg : &g->g0;
 }
@@ -655,7 +655,7 @@ static go_g *region_owner(cdt_go *g, int64_t pid)
  * name over the creation stack of the goroutine running there. Go's
  * runtime records the caller's stack; go tool trace's region views fail
  * on a region without one. */
-static uint64_t note_stack(cdt_go *g, int64_t pid, const char *name, size_t len)
+static uint64_t note_stack(cd__go_writer *g, int64_t pid, const char *name, size_t len)
 {
     if (name == NULL || len == 0) {
         name = GO_UNNAMED;
@@ -664,7 +664,7 @@ static uint64_t note_stack(cdt_go *g, int64_t pid, const char *name, size_t len)
     return synth_id(g, name, len, region_owner(g, pid)->create_stack);
 }
 
-static void region(cdt_go *g, const cd_tr_event *ev, int64_t pid, bool begin)
+static void region(cd__go_writer *g, const cd_tr_event *ev, int64_t pid, bool begin)
 {
     go_g *gg = region_owner(g, pid);
     uint64_t name = str_id(g, ev->str[1], ev->str_len[1]);
@@ -695,9 +695,9 @@ static void region(cdt_go *g, const cd_tr_event *ev, int64_t pid, bool begin)
 
 /* ---- the events --------------------------------------------------------- */
 
-cdt_go *cdt_go_new(cd_trace_reader *r, cdt_go_write_fn write, void *ud)
+cd__go_writer *cd__go_new(cd_trace_reader *r, cd__go_write_fn write, void *ud)
 {
-    cdt_go *g = calloc(1, sizeof(*g));
+    cd__go_writer *g = calloc(1, sizeof(*g));
     if (g == NULL)
         return NULL;
     g->r = r;
@@ -706,7 +706,7 @@ cdt_go *cdt_go_new(cd_trace_reader *r, cdt_go_write_fn write, void *ud)
     return g;
 }
 
-static void apply(cdt_go *g, const cd_tr_event *ev)
+static void apply(cd__go_writer *g, const cd_tr_event *ev)
 {
     int64_t pid = p_of(g, ev->thread);
     go_g *gg;
@@ -716,7 +716,7 @@ static void apply(cdt_go *g, const cd_tr_event *ev)
         break;
     case CD_TR_WORKER_RELEASE: {
         int64_t w = worker_pid(ev->args[0]);
-        go_p *p = cdt_map_get(&g->ps, (uint64_t)w);
+        go_p *p = cd__tr_map_get(&g->ps, (uint64_t)w);
         if (p != NULL && p->running && p->thread == ev->thread)
             p_stop(g, w);
         else
@@ -726,7 +726,7 @@ static void apply(cdt_go *g, const cd_tr_event *ev)
     case CD_TR_THREAD_STOP:
         if (pid != GO_NOP)
             p_stop(g, pid);
-        free(cdt_map_del(&g->threads, ev->thread));
+        free(cd__tr_map_del(&g->threads, ev->thread));
         break;
     case CD_TR_STATE_THREAD:
         if (ev->args[2] > 0)
@@ -795,7 +795,7 @@ static void apply(cdt_go *g, const cd_tr_event *ev)
         go_p *p = p_get(g, gg->p);
         if (p != NULL)
             p->g = 0;
-        cdt_map_del(&g->gs, gg->id);
+        cd__tr_map_del(&g->gs, gg->id);
         g_free(gg);
         break;
     case CD_TR_GC_BEGIN:
@@ -827,8 +827,8 @@ static void apply(cdt_go *g, const cd_tr_event *ev)
         break;
     case CD_TR_USER_TASK_BEGIN: {
         uint64_t id = ev->args[0];
-        if (id == 0 || cdt_map_get(&g->utasks, id) != NULL || g->utasks.len >= GO_MAX_UTASKS ||
-            cdt_map_put(&g->utasks, id, (void *)1) < 0) {
+        if (id == 0 || cd__tr_map_get(&g->utasks, id) != NULL || g->utasks.n >= GO_MAX_UTASKS ||
+            cd__tr_map_put(&g->utasks, id, (void *)1, NULL) < 0) {
             g->st.repaired++;
             break;
         }
@@ -838,7 +838,7 @@ static void apply(cdt_go *g, const cd_tr_event *ev)
         break;
     }
     case CD_TR_USER_TASK_END:
-        cdt_map_del(&g->utasks, ev->args[0]);
+        cd__tr_map_del(&g->utasks, ev->args[0]);
         EMIT(g, pid, GO_USER_TASK_END, ev->args[0], 0);
         break;
     case CD_TR_REGION_BEGIN:
@@ -870,7 +870,7 @@ static void apply(cdt_go *g, const cd_tr_event *ev)
     }
 }
 
-int cdt_go_event(cdt_go *g, const cd_tr_event *ev, int64_t ns)
+int cd__go_event(cd__go_writer *g, const cd_tr_event *ev, int64_t ns)
 {
     if (g->err != 0)
         return g->err;
@@ -884,7 +884,7 @@ int cdt_go_event(cdt_go *g, const cd_tr_event *ev, int64_t ns)
     return g->err;
 }
 
-int cdt_go_finish(cdt_go *g)
+int cd__go_finish(cd__go_writer *g)
 {
     if (g->err != 0)
         return g->err;
@@ -900,37 +900,43 @@ int cdt_go_finish(cdt_go *g)
     return g->err;
 }
 
-void cdt_go_get_stats(const cdt_go *g, cdt_go_stats *st)
+void cd__go_get_stats(const cd__go_writer *g, cd__go_stats *st)
 {
     *st = g->st;
 }
 
-void cdt_go_free(cdt_go *g)
+/* Frees the values of m with fn, then its table. */
+static void free_map(cd__tr_map *m, void (*fn)(void *))
+{
+    for (size_t i = 0; m->vals != NULL && i <= m->mask; i++)
+        if (m->vals[i] != NULL)
+            fn(m->vals[i]);
+    cd__tr_map_free(m);
+}
+
+static void g_free_v(void *v)
+{
+    g_free(v);
+}
+
+static void synth_free_v(void *v)
+{
+    cd__tr_map_free(v);
+    free(v);
+}
+
+void cd__go_free(cd__go_writer *g)
 {
     if (g == NULL)
         return;
-    for (size_t i = 0; i < g->gs.cap; i++)
-        if (g->gs.slots[i].val != NULL)
-            g_free(g->gs.slots[i].val);
-    for (size_t i = 0; i < g->ps.cap; i++)
-        free(g->ps.slots[i].val);
-    for (size_t i = 0; i < g->threads.cap; i++)
-        free(g->threads.slots[i].val);
-    for (size_t i = 0; i < g->synth.cap; i++)
-        if (g->synth.slots[i].val != NULL) {
-            cdt_map_free(g->synth.slots[i].val);
-            free(g->synth.slots[i].val);
-        }
-    for (size_t i = 0; i < g->seen.cap; i++)
-        free(g->seen.slots[i].val);
-    cdt_map_free(&g->seen);
-    cdt_map_free(&g->gs);
-    cdt_map_free(&g->ps);
-    cdt_map_free(&g->threads);
-    cdt_map_free(&g->utasks);
-    cdt_map_free(&g->strs);
-    cdt_map_free(&g->stacks);
-    cdt_map_free(&g->synth);
+    free_map(&g->gs, g_free_v);
+    free_map(&g->ps, free);
+    free_map(&g->threads, free);
+    free_map(&g->synth, synth_free_v);
+    free_map(&g->seen, free);
+    cd__tr_map_free(&g->utasks);
+    cd__tr_map_free(&g->strs);
+    cd__tr_map_free(&g->stacks);
     free(g->g0.regions);
     free(g);
 }
