@@ -640,6 +640,24 @@ static unsigned block_type(const char *s, size_t n)
     return GO_SYSCALL;
 }
 
+cd__go_wait cd__go_wait_class(const char *reason, size_t len)
+{
+    switch (block_type(reason, len)) {
+    case GO_BLOCK_NET:
+        return CD__GO_WAIT_NET;
+    case GO_BLOCK_SYNC:
+    case GO_BLOCK_COND:
+    case GO_BLOCK_SEND:
+    case GO_BLOCK_RECV:
+    case GO_BLOCK_SELECT:
+        return CD__GO_WAIT_SYNC;
+    case GO_SYSCALL:
+        return CD__GO_WAIT_SYSCALL;
+    default:
+        return CD__GO_WAIT_OTHER;
+    }
+}
+
 /* ---- regions ------------------------------------------------------------ */
 
 /* The goroutine whose regions P pid's events touch: the running one, else

@@ -70,6 +70,18 @@ typedef struct cd__go_stats {
 } cd__go_stats;
 void cd__go_get_stats(const cd__go_writer *g, cd__go_stats *st);
 
+/* Which of go tool trace's blocking profiles (-pprof=) a blocking call
+ * lands in, by its reason (cd_block_begin's text): the class of the Go
+ * event the writer gives it. cdebug-trace pprof uses it, so that its
+ * profiles and go tool trace's of the export agree. Pure; O(length). */
+typedef enum cd__go_wait {
+    CD__GO_WAIT_NET = 0,     /* -pprof=net: GoBlockNet */
+    CD__GO_WAIT_SYNC = 1,    /* -pprof=sync: GoBlockSync, Cond, Send, Recv, Select */
+    CD__GO_WAIT_SYSCALL = 2, /* -pprof=syscall: GoSysCall (any reason not known) */
+    CD__GO_WAIT_OTHER = 3,   /* in none: GoSleep, GoBlockGC */
+} cd__go_wait;
+cd__go_wait cd__go_wait_class(const char *reason, size_t len);
+
 /* Frees the writer (not the reader). NULL is fine. */
 void cd__go_free(cd__go_writer *g);
 

@@ -57,6 +57,24 @@ n=$(total "$tmp/sched.pb.gz" contentions)
 pp -top "$tmp/sched.pb.gz" >"$tmp/top"
 grep -q ' main$' "$tmp/top" || fail "sched: main not in the profile: $(cat "$tmp/top")"
 
+# Every kind of blocking call (prog_trace_go: IO wait, sleep, waitpid,
+# mutex, cond, waitgroup): each profile holds as many waits as go tool
+# trace's -pprof= of the same name finds in the Go export, one
+# classification of reasons for both.
+(cd "$tmp" && timeout 60 "$build/tests/prog_trace_go" "$tmp/g.trace" >/dev/null) ||
+  fail "prog_trace_go did not run"
+run 0 "$tool" export --format=go -o "$tmp/g.go" "$tmp/g.trace"
+for t in net sync syscall; do
+  run 0 "$tool" pprof --type=$t "$tmp/g.trace"
+  mv "$tmp/out" "$tmp/g.$t.pb.gz"
+  timeout -k 5 60 go tool trace -pprof=$t "$tmp/g.go" >"$tmp/g.$t.go.pb" 2>"$tmp/g.err" ||
+    fail "go tool trace -pprof=$t: $(cat "$tmp/g.err")"
+  ours=$(total "$tmp/g.$t.pb.gz" contentions)
+  gos=$(total "$tmp/g.$t.go.pb" contentions)
+  [[ $ours == "$gos" && $ours != 0 ]] ||
+    fail "$t: cdebug-trace pprof counts $ours waits, go tool trace -pprof=$t $gos"
+done
+
 # A version 2 trace (its blocking calls have no stack): the waits are
 # still counted, under an empty stack.
 "$build/tests/prog_trace_gen" sample "$tmp/v2.trace"

@@ -9,10 +9,12 @@
  *            TASK_UNBLOCK (or the task's end), at the stack it was made
  *            from (a version 3 trace; a version 2 trace has none, and its
  *            waits fall under one empty stack);
- *   sync     those whose reason is one of Go's synchronization waits:
- *            "sync.", "semacquire", "chan ", "select" (Go's -pprof=sync);
- *   net      "IO wait" and reasons starting with "net" (Go's -pprof=net);
- *   syscall  reasons starting with "syscall" (Go's -pprof=syscall);
+ *   net, sync, syscall
+ *            those of the class go tool trace's -pprof= of the same name
+ *            finds in `cdebug-trace export --format=go` of the trace: one
+ *            classification of reasons, reader/go_writer.h's
+ *            cd__go_wait_class (any reason it does not know is a syscall,
+ *            as the export makes it one);
  *   sched    scheduler latency: from a task's creation to its first start,
  *            at its creation stack (Go's -pprof=sched counts from the
  *            goroutine becoming runnable; a cdebug task that wakes from a
@@ -36,6 +38,7 @@
 #include "map.h"
 #include "model.h"
 #include "prof/pprof.h"
+#include "reader/go_writer.h"
 
 typedef enum ptype { P_BLOCK, P_SYNC, P_NET, P_SYSCALL, P_SCHED } ptype;
 
@@ -53,12 +56,6 @@ typedef struct pctx {
     bool written;
 } pctx;
 
-static bool prefix(const char *s, size_t n, const char *p)
-{
-    size_t k = strlen(p);
-    return n >= k && memcmp(s, p, k) == 0;
-}
-
 /* Whether a blocking call's reason belongs to the profile's type. */
 static bool wanted(ptype t, const char *reason, size_t n)
 {
@@ -66,12 +63,11 @@ static bool wanted(ptype t, const char *reason, size_t n)
     case P_BLOCK:
         return true;
     case P_SYNC:
-        return prefix(reason, n, "sync.") || prefix(reason, n, "semacquire") ||
-               prefix(reason, n, "chan ") || prefix(reason, n, "select");
+        return cd__go_wait_class(reason, n) == CD__GO_WAIT_SYNC;
     case P_NET:
-        return prefix(reason, n, "IO wait") || prefix(reason, n, "net");
+        return cd__go_wait_class(reason, n) == CD__GO_WAIT_NET;
     case P_SYSCALL:
-        return prefix(reason, n, "syscall");
+        return cd__go_wait_class(reason, n) == CD__GO_WAIT_SYSCALL;
     case P_SCHED:
         return false;
     }
