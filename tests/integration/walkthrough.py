@@ -40,7 +40,8 @@ The convention, which the document repeats in a comment at its top:
     each line is normalised (white space collapsed, hexadecimal numbers
     become X, decimal numbers with their unit, 12, 0.25ms, 4.42%, 5236.82MB,
     become N; an id, a capital letter and digits as P0, M38 or G30017,
-    becomes P N, M N, G N without the space), so the figures of this build and this machine never matter,
+    becomes P N, M N, G N without the space; a run of 16 hexadecimal
+    digits or more, a build id, becomes X), so the figures of this build and this machine never matter,
     the words, fields and their order do. A line "..." stands for lines
     left out. The lines between two "..." must appear consecutively in the
     output, in the document's order; a block that does not start with
@@ -159,6 +160,7 @@ def parse(path):
 
 
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?")
+HEXID = re.compile(r"\b[0-9a-f]{16,}\b")  # build ids, hashes
 NUM = re.compile(r"(?<![A-Za-z_0-9.])[-+]?(0x[0-9a-fA-F]+|\d+(\.\d+)?([eE][-+]?\d+)?"
                  r"(ns|us|µs|ms|s|B|kB|KB|MB|GB|TB|%)?)(?![0-9A-Za-z]|\.\d)")
 IDNUM = re.compile(r"\b([A-Z])\d+\b")
@@ -167,6 +169,7 @@ WORDNUM = re.compile(r"(?<![A-Za-z_0-9.])\d+(\.\d+)?(?=[a-zA-Z])")
 
 def norm(line):
     line = ISO.sub("N", line)
+    line = HEXID.sub("X", line)
     line = NUM.sub("N", line)
     line = WORDNUM.sub("N", line)  # 1.2x, 10s inside words are numbers too
     line = IDNUM.sub(r"\1N", line)  # P0, M38, G30017: ids
