@@ -58,6 +58,8 @@ The convention, which the document repeats in a comment at its top:
     8081); the test replaces every whole-word occurrence of them in the
     commands and URLs with free ports it picked, so two runs never collide.
 
+Any output holding a sanitizer report (ASan, UBSan, LSan) fails its block.
+
 Each failure prints the block's name, its line in the document, the
 expected lines and what came out; the exit status is 1 if any block failed.
 """
@@ -245,6 +247,9 @@ class Runner:
 
     def check(self, b, out):
         out = out.replace(self.src + "/", "")
+        if re.search(r"Sanitizer|runtime error:", out):  # an ASan/UBSan/LSan report
+            self.fail(b, "sanitizer report in the output", out)
+            return
         if os.environ.get("WALK_SHOW"):  # writing the document: see every output
             print(f"---- {b.kind} {b.name} ----\n{out}----")
         if b.output is not None and b.opts.get("output") != "sample":
