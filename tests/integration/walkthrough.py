@@ -289,7 +289,7 @@ class Runner:
         if p.returncode != want:
             self.fail(b, f"exit status {p.returncode}, want {want}", out)
             return
-        print(f"   ({time.monotonic() - t0:.1f} s)", end=" ")
+        print(f"   ({time.monotonic() - t0:.1f} s)")
         self.check(b, out)
 
     def background(self, b):
