@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole C program at once: prog_whole.c (malloc, plain pthreads, a
+# The whole C program at once: examples/whole.c (malloc, plain pthreads, a
 # contended mutex, a condition variable, a segfault in a task) runs with
 # the debug server, and the real `go tool pprof` reads its profiles over
 # HTTP as a user would (CDEBUG=http=...,memprofilerate=1,
@@ -29,8 +29,8 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_lib.sh"
 source "$(dirname "$0")/pprof_lib.sh"
 source "$(dirname "$0")/crash_lib.sh"
-prog=$build/tests/prog_whole
-prog_src=$src/tests/integration/prog_whole.c
+prog=$build/examples/whole
+prog_src=$src/examples/whole.c
 built "$prog"
 go_env
 need curl curl

@@ -1,12 +1,14 @@
-/* tests/integration/prog_whole.c - a plain C program, for test_whole.sh:
- * the whole program as a user's would look to Go's tools through cdebug.
+/* examples/whole.c - a plain C program, the whole program as a user's
+ * would look to Go's tools through cdebug (docs/walkthrough.md shows its
+ * mutex and block profiles and its crash report; test_whole.sh checks
+ * every view of it).
  * It uses the C library (malloc, pthread_create, pthread_setname_np,
  * pthread_mutex_lock, pthread_cond_wait) and one call of cdebug's:
  * cd_go_named, for the task that crashes. libcdebug is linked (the shared
  * library), so its constructor starts the kit from CDEBUG: the debug
  * server, the profile rates.
  *
- *   prog_whole      runs until it crashes:
+ *   whole      runs until it crashes:
  *
  * At start, main allocates at two malloc sites: kept_site 200 x 10000
  * bytes, kept until exit (2000000 bytes in use), and freed_site 500 x
@@ -58,7 +60,7 @@ static void sleep_ms(int ms)
 static void *must(void *p)
 {
     if (p == NULL) {
-        fprintf(stderr, "prog_whole: out of memory\n");
+        fprintf(stderr, "whole: out of memory\n");
         exit(1);
     }
     return p;
@@ -175,7 +177,7 @@ static void crasher(void *arg)
 static KEEP void spawn_crasher(void)
 {
     if (cd_go_named("crasher", crasher, NULL) != 0) {
-        fprintf(stderr, "prog_whole: cd_go_named failed\n");
+        fprintf(stderr, "whole: cd_go_named failed\n");
         exit(1);
     }
     __asm__ volatile("" ::: "memory");
@@ -202,7 +204,7 @@ int main(void)
     for (size_t i = 0; i < sizeof mains / sizeof mains[0]; i++) {
         pthread_t t;
         if (pthread_create(&t, NULL, mains[i], NULL) != 0) {
-            perror("prog_whole: pthread_create");
+            perror("whole: pthread_create");
             return 1;
         }
     }
