@@ -177,8 +177,9 @@ void cd__mprof_filter_pin(const void *p);
  * allocated near each other (a request's buffers, a pool's chunks) share
  * the filter's cache lines (one line covers 256 bytes of heap), so a
  * program whose caches the kernel or its own work keeps flushing pays one
- * miss for a run of frees, not one per free (with a multiplicative hash,
- * nginx spent 0.5% of its CPU on that miss). Blocks in different granules
+ * miss for a run of frees, not one per free (in nginx, with a
+ * multiplicative hash, free's misses were most of cdebug's 0.5% share of
+ * its CPU). Blocks in different granules
  * of one 512 KiB window never share a slot (an allocator with 8-byte
  * classes may put two in one granule: a false positive, never a miss); the
  * fold (window number xor granule) spreads page-aligned blocks, whose
