@@ -84,3 +84,20 @@ said_port() {
     show "$tmp/$name.err"
     fail "$name (pid $p) did not say its port: no 'cdebug: http: pid $p listening on port P' line"
 }
+
+# new_trace_soon BASE: after a trace's client went away, the route (BASE,
+# /debug/pprof/trace) takes a new trace within 1.5 s: the slot was freed.
+# Sets took_ms to how long it took.
+new_trace_soon() {
+    local t0 t1 i code
+    t0=$(date +%s%N)
+    for ((i = 0; i < 40; i++)); do
+        code=$(fetch "$1?seconds=0.2")
+        [[ $code == 200 ]] && break
+        sleep 0.05
+    done
+    t1=$(date +%s%N)
+    [[ $code == 200 ]] || fail "no new trace after the client left (last status $code)"
+    took_ms=$(((t1 - t0) / 1000000))
+    ((took_ms < 1500)) || fail "a new trace took $took_ms ms"
+}
