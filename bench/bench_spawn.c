@@ -24,9 +24,16 @@
  * figure with and without it, as the Go peer's -trace does with
  * runtime/trace. (CDEBUG=trace=FILE traces too, but from process start.)
  *
- * Output, one line on stdout (" trace=on" appended when tracing):
+ * Output, one line on stdout (" spawner=main" and " trace=on" appended
+ * with those options):
  *
- *     spawn workers=2 tasks=1000000 ns_per_task=123.4
+ *     spawn workers=2 tasks=1000000 ns_per_task=123.4 spawner_cpu_ns=50.1 parks=3 steals=12
+ *
+ * spawner_cpu_ns is the spawning thread's CPU time in the loop per task:
+ * when it is well below ns_per_task, the spawner waited (preempted, or for
+ * the workers) rather than spawned. parks and steals are the timed run's
+ * (cd_read_schedstats): a worker parks when it runs dry, and each park
+ * costs a later spawn a futex wake, which is what makes a run slow.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,19 +50,23 @@
 #include <cdebug/cdebug.h>
 #include <cdebug/trace.h>
 
+/* The spawner's fields, the waitgroup and the counter each have a cache
+ * line: in the Go peer they are separate variables. Sharing one line made
+ * the spawning loop's read of n miss on every iteration, after each
+ * task's counter increment on another core. */
 typedef struct bench {
-    uint64_t n;      /* tasks to spawn */
-    cd_waitgroup wg; /* joins the n tasks */
-    atomic_uint_fast64_t counter;
+    uint64_t n;          /* tasks to spawn */
     uint64_t elapsed_ns; /* spawn loop + wait, written by the spawner */
+    uint64_t cpu_ns;     /* the spawner thread's CPU time in the loop */
     int err;             /* first cd_go failure, 0 if none */
+    _Alignas(64) cd_waitgroup wg; /* joins the n tasks */
+    _Alignas(64) atomic_uint_fast64_t counter;
+    char pad[64 - sizeof(atomic_uint_fast64_t)];
 } bench;
 
 static uint64_t now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* The tiny task: one atomic add, then done. */
@@ -69,8 +80,9 @@ static void tiny_task(void *arg)
 /* The measured loop, identical to the Go peer's run(). */
 static void spawn_all(bench *b)
 {
-    uint64_t t0 = now_ns();
-    for (uint64_t i = 0; i < b->n; i++) {
+    uint64_t n = b->n; /* a local, as in the Go peer */
+    uint64_t t0 = now_ns(), c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    for (uint64_t i = 0; i < n; i++) {
         cd_wg_add(&b->wg, 1);
         int rc = cd_go(tiny_task, b);
         if (rc != 0) {
@@ -79,6 +91,7 @@ static void spawn_all(bench *b)
             break;
         }
     }
+    b->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
     cd_wg_wait(&b->wg);
     b->elapsed_ns = now_ns() - t0;
 }
@@ -96,7 +109,7 @@ static void spawner_task(void *arg)
 }
 
 /* Runs one measurement of n tasks. Returns 0 or a negative errno. */
-static int run(uint64_t n, bool from_task, uint64_t *elapsed_ns)
+static int run(uint64_t n, bool from_task, uint64_t *elapsed_ns, uint64_t *cpu_ns)
 {
     /* Static storage: the bench struct outlives every task that points at
      * it, and globals are GC roots, so nothing needs the heap. */
@@ -125,6 +138,7 @@ static int run(uint64_t n, bool from_task, uint64_t *elapsed_ns)
         return -EPROTO;
     }
     *elapsed_ns = b.elapsed_ns;
+    *cpu_ns = b.cpu_ns;
     return 0;
 }
 
@@ -172,11 +186,14 @@ int main(int argc, char **argv)
         }
         rc = cd_trace_start(trace_fd);
     }
-    uint64_t elapsed = 0;
+    uint64_t elapsed = 0, cpu = 0;
+    cd_schedstats s0, s1;
     if (rc == 0)
-        rc = run(n / 10 + 1, from_task, &elapsed); /* warm-up, discarded */
+        rc = run(n / 10 + 1, from_task, &elapsed, &cpu); /* warm-up, discarded */
+    cd_read_schedstats(&s0);
     if (rc == 0)
-        rc = run(n, from_task, &elapsed);
+        rc = run(n, from_task, &elapsed, &cpu);
+    cd_read_schedstats(&s1);
     if (rc == 0 && trace_fd >= 0) {
         /* Every event reaches the file before the line is printed. */
         rc = cd_trace_stop();
@@ -186,8 +203,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_spawn: %s\n", cd_strerror(rc));
         return 1;
     }
-    printf("spawn workers=%d tasks=%" PRIu64 " ns_per_task=%.1f%s%s\n", cd_maxprocs(), n,
-           (double)elapsed / (double)n, from_task ? "" : " spawner=main",
+    printf("spawn workers=%d tasks=%" PRIu64 " ns_per_task=%.1f spawner_cpu_ns=%.1f parks=%" PRIu64
+           " steals=%" PRIu64 "%s%s\n",
+           cd_maxprocs(), n, (double)elapsed / (double)n, (double)cpu / (double)n,
+           s1.parks - s0.parks,
+           s1.steals - s0.steals, from_task ? "" : " spawner=main",
            trace_fd >= 0 ? " trace=on" : "");
     fflush(stdout);
     cd_shutdown();

@@ -297,12 +297,12 @@ static cd__task *globq_get(cd__p *p, uint32_t max)
         n = CD__RUNQ_SIZE / 2;
 
     cd__task *first = NULL;
+    uint32_t taken = 0;
     cds_wfcq_dequeue_lock(&S.gq_head, &S.gq_tail);
-    for (uint32_t i = 0; i < n; i++) {
+    for (; taken < n; taken++) {
         struct cds_wfcq_node *node = __cds_wfcq_dequeue_blocking(&S.gq_head, &S.gq_tail);
         if (node == NULL)
             break;
-        atomic_fetch_sub(&S.gq_len, 1);
         cd__task *t = caa_container_of(node, cd__task, qnode);
         (void)atomic_load_explicit(&t->state, memory_order_acquire); /* see cd_go_named */
         if (first == NULL)
@@ -310,6 +310,10 @@ static cd__task *globq_get(cd__p *p, uint32_t max)
         else if (!cd__runq_put(p, t))
             globq_put(t); /* cannot happen while p's queue has room */
     }
+    /* One update for the batch: the length's line is shared with every
+     * spawner from a thread without a P. */
+    if (taken > 0)
+        atomic_fetch_sub(&S.gq_len, taken);
     cds_wfcq_dequeue_unlock(&S.gq_head, &S.gq_tail);
     return first;
 }
@@ -678,15 +682,19 @@ static inline __attribute__((always_inline)) int spawn(const char *name, void (*
         return 0;
     }
 
-    /* Slow path: main, foreign and blocked threads use the global queue. */
-    atomic_fetch_add(&S.foreign_inflight, 1);
+    /* Slow path: main, foreign and blocked threads use the global queue.
+     * The task counts as created before the stopping check: cd__sched_stop
+     * sets stopping, then waits for created == done, so either we see
+     * stopping and take the count back, or the drain waits for this task
+     * (a store then a load on each side, both sequentially consistent). */
+    atomic_fetch_add(&S.created_global, 1);
     if (atomic_load(&S.stopping)) {
-        atomic_fetch_sub(&S.foreign_inflight, 1);
+        atomic_fetch_sub(&S.created_global, 1);
         return -ESHUTDOWN;
     }
     cd__task *t = cd__task_alloc(NULL);
     if (t == NULL) {
-        atomic_fetch_sub(&S.foreign_inflight, 1);
+        atomic_fetch_sub(&S.created_global, 1);
         return -ENOMEM;
     }
     task_fill(t, name, fn, arg, parent, gopc);
@@ -697,9 +705,7 @@ static inline __attribute__((always_inline)) int spawn(const char *name, void (*
     /* Release, paired with the acquire in globq_get: publishes the fields
      * above by the C11 model itself, not only through liburcu's barriers. */
     atomic_store_explicit(&t->state, CD__G_RUNNABLE, memory_order_release);
-    atomic_fetch_add(&S.created_global, 1);
     globq_put(t);
-    atomic_fetch_sub(&S.foreign_inflight, 1);
     atomic_thread_fence(memory_order_seq_cst);
     wakep();
     return 0;
@@ -991,7 +997,6 @@ static void fork_child(void)
     S.pwait_head = S.pwait_tail = NULL;
     atomic_store(&S.npwait, 0);
     atomic_store(&S.nmspinning, 0);
-    atomic_store(&S.foreign_inflight, 0);
     fork_ghosts[0] = S.allm;
     S.allm = NULL;
     atomic_store(&S.nm, 0);
@@ -1127,9 +1132,7 @@ void cd__sched_stop(void)
         (void)!write(2, msg, sizeof msg - 1);
         return;
     }
-    atomic_store(&S.stopping, 1);
-    while (atomic_load(&S.foreign_inflight) > 0)
-        sched_yield();
+    atomic_store(&S.stopping, 1); /* see spawn's slow path */
     /* Drain: tasks may still spawn tasks; poll until all have ended. */
     struct timespec ms = {0, 1000000};
     while (outstanding() > 0)

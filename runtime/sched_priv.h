@@ -111,33 +111,46 @@ typedef struct cd__m {
     struct cd__m *all_next; /* every M (sched.lock) */
 } cd__m;
 
-/* The scheduler singleton. */
+/* The scheduler singleton. Fields are grouped by who writes them, a cache
+ * line per group: a spawn from a thread without a P writes the queue's tail,
+ * the queue's length and created_global, and reads the read-mostly group
+ * and the idle counts; sharing a line with what the workers write on every
+ * scheduling step made every spawn a cache miss. */
+#define CD__LINE _Alignas(64)
 typedef struct cd__sched {
-    pthread_mutex_t lock; /* idle lists, M list, waiters; never on a hot path */
+    /* Read-mostly: set at start and stop. */
     int nprocs;
     cd__p **allp;
-    cd__p *pidle; /* idle Ps (lock) */
-    _Atomic int npidle;
-    cd__m *midle; /* parked Ms without a P (lock) */
+    _Atomic int started;
+    _Atomic int stopping; /* cd_shutdown began: refuse foreign cd_go */
+    _Atomic int exiting;  /* pool threads must exit */
+
+    /* Tasks spawned from threads without a P (main, foreign, blocked),
+     * counted before they are queued (see spawn in sched.c). */
+    CD__LINE _Atomic uint64_t created_global;
+
+    /* Global run queue: wait-free enqueue from any thread at the tail;
+     * the head's mutex serialises dequeuers. */
+    CD__LINE struct cds_wfcq_tail gq_tail;
+    CD__LINE struct cds_wfcq_head gq_head;
+    CD__LINE _Atomic uint32_t gq_len;
+
+    /* Read by every spawn (wakep), written when Ms park and wake. */
+    CD__LINE _Atomic int npidle;
+    _Atomic int nmspinning;
+    _Atomic int npwait;
+
+    /* The rest: under lock, or rarely written. */
+    CD__LINE pthread_mutex_t lock; /* idle lists, M list, waiters; never on a hot path */
+    cd__p *pidle;                  /* idle Ps (lock) */
+    cd__m *midle;                  /* parked Ms without a P (lock) */
     _Atomic int nmidle;
     cd__m *pwait_head, *pwait_tail; /* Ms back from blocking, waiting for a P */
-    _Atomic int npwait;
-    _Atomic int nmspinning;
-    cd__m *allm;    /* lock */
-    _Atomic int nm; /* pool threads created */
-    /* Global run queue: wait-free enqueue from any thread. */
-    struct cds_wfcq_head gq_head; /* its mutex serialises dequeuers */
-    struct cds_wfcq_tail gq_tail;
-    _Atomic uint32_t gq_len;
-    /* Tasks spawned from threads without a P (main, foreign, blocked). */
-    _Atomic uint64_t created_global;
-    _Atomic uint64_t next_id;
+    cd__m *allm;                    /* lock */
+    _Atomic int nm;                 /* pool threads created */
+    _Atomic uint64_t next_id;       /* task ids, handed out in blocks (task.c) */
     _Atomic uint64_t parks, handoffs;
     _Atomic uint32_t blocked_tasks;
-    _Atomic int stopping;         /* cd_shutdown began: refuse foreign cd_go */
-    _Atomic int foreign_inflight; /* foreign cd_go calls between check and enqueue */
-    _Atomic int exiting;          /* pool threads must exit */
-    _Atomic int started;
     /* Tasks queued or running in an ancestor when this process was forked
      * from it (over all generations): they never run here, and
      * outstanding() subtracts them. Modular arithmetic, see fork_child. */
@@ -163,8 +176,13 @@ static inline uint32_t cd__runq_len(cd__p *p)
 }
 
 /* task.c */
-cd__task *cd__task_alloc(cd__p *p); /* p NULL: from the global cache */
+cd__task *cd__task_alloc(cd__p *p); /* p NULL: from the calling thread's cache */
 void cd__task_free(cd__p *p, cd__task *t);
+/* Task records made so far (free or in use; never returned). For tests.
+ * Thread-safe; a relaxed load. */
+uint64_t cd__task_records(void);
+/* A new task id: from p's block, or with p NULL from the calling thread's
+ * (Go's goid cache): unique, increasing per thread, not across threads. */
 uint64_t cd__task_next_id(cd__p *p);
 /* In a child of fork(), from sched.c's atfork child handler, after the Ps'
  * caches were emptied: forgets the global cache and schedules every record

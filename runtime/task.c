@@ -3,7 +3,18 @@
  * Spawning must not take a lock, so each P keeps a private cache of free
  * records and a private block of task ids. Caches overflow into, and refill
  * from, one global list under a mutex, CD__TASK_BATCH records at a time, so
- * tasks spawned on one P and finished on another keep circulating.
+ * tasks spawned on one P and finished on another keep circulating. The
+ * global list is a stack of whole batches (each batch's first record links
+ * to the next batch through its idle qnode): taking or giving a batch is
+ * two pointer moves under the lock. Walking the records under the lock
+ * instead cost a cache miss per record, with the other P waiting (the lock
+ * then went to the kernel: bench_spawn spent a fifth of its time there).
+ *
+ * A thread that holds no P (main, a thread the program made) has a cache of
+ * its own too (struct tcache): one batch of records and a small block of
+ * ids, like Go's per-P goid cache of 16, so spawning from it takes no lock
+ * and bounces no shared line but the global queue's. What is left in it
+ * when the thread exits goes back to the global list.
  *
  * Records are bdwgc "uncollectable" objects: scanned (a task's arg keeps its
  * target alive while queued) and never reclaimed. Memory held is therefore
@@ -15,6 +26,7 @@
  * caches are not trusted there (other threads were changing them at the
  * fork), but the records themselves are, since they are never freed.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,10 +37,14 @@
 #define CD__TASK_BATCH     32   /* records moved between caches at once */
 #define CD__TASK_LOCAL_MAX 128  /* a P's cache above this spills a batch */
 #define CD__TASK_ID_BLOCK  1024 /* ids a P reserves at once */
+#define CD__TASK_ID_THREAD 16   /* ids a thread without a P reserves (Go's goid cache) */
 
+/* The global list (free_lock): whole batches, and loose records (what a
+ * thread's cache gave back at exit, a fresh block's surplus, every record
+ * after a fork), which are rebuilt into batches when no whole one is left. */
 static pthread_mutex_t free_lock = PTHREAD_MUTEX_INITIALIZER;
-static cd__task *free_global;
-static uint64_t nfree_global;
+static cd__task *free_batches; /* batch heads, linked through qnode.next */
+static cd__task *free_loose;   /* records, linked through next_free */
 
 /* Records per fresh block: blocks stay under 2 KiB, inside bdwgc's
  * small-object size classes (larger ones take its slow large-block path). */
@@ -40,10 +56,20 @@ typedef struct chunk {
 } chunk;
 
 static chunk *_Atomic chunks; /* every block, newest first; only grows */
+static _Atomic uint64_t nrecords; /* records in chunks */
 
 /* Set in a child of fork(): take every record back on the next refill. */
 static bool reclaim_pending;
 static cd__task *reclaim_keep;
+/* Bumped in a child of fork(): a thread's cache from before is void. */
+static _Atomic uint32_t generation;
+
+/* The next batch linked from a batch's head; the head is free, so its queue
+ * link is idle. */
+static inline cd__task **batch_link(cd__task *head)
+{
+    return (cd__task **)&head->qnode.next;
+}
 
 /* Allocates about n fresh records, linked through next_free, in blocks of
  * CD__TASK_CHUNK uncollectable records: one trip through bdwgc's allocation
@@ -53,6 +79,13 @@ static cd__task *fresh(int n, uint32_t *got)
 {
     cd__task *list = NULL;
     *got = 0;
+    /* bdwgc aborts a collection started by a thread it does not know ("Collecting
+     * from unknown thread"): a thread of the program's that never used the
+     * collector allocates with collections held off (the heap grows instead;
+     * the next collection, from any known thread, runs as usual). */
+    bool unknown = !GC_thread_is_registered();
+    if (unknown)
+        GC_disable();
     for (int done = 0; done < n; done += CD__TASK_CHUNK) {
         chunk *block = GC_MALLOC_UNCOLLECTABLE(sizeof *block);
         if (block == NULL)
@@ -67,12 +100,15 @@ static cd__task *fresh(int n, uint32_t *got)
                                                       memory_order_release, memory_order_relaxed))
             ;
         *got += (uint32_t)CD__TASK_CHUNK;
+        atomic_fetch_add_explicit(&nrecords, CD__TASK_CHUNK, memory_order_relaxed);
     }
+    if (unknown)
+        GC_enable();
     return list;
 }
 
 /* In a child of fork(), free_lock held: every record but reclaim_keep
- * goes on the global list, cleared. The parent's tasks they held (queued,
+ * goes on the loose list, cleared. The parent's tasks they held (queued,
  * running, or cached free) do not exist here; clearing arg lets the
  * collector reclaim what only those tasks referenced. A record the parent
  * was filling at the fork may be torn in our copy: every field that
@@ -93,9 +129,8 @@ static void reclaim_all(void)
             __atomic_store_n(&t->fn, NULL, __ATOMIC_RELAXED);
             t->arg = NULL;
             __atomic_store_n(&t->name, NULL, __ATOMIC_RELAXED);
-            t->next_free = free_global;
-            free_global = t;
-            nfree_global++;
+            t->next_free = free_loose;
+            free_loose = t;
         }
     }
     reclaim_keep = NULL;
@@ -114,60 +149,134 @@ void cd__task_fork_child(cd__task *keep)
 {
     /* Another thread may have held it at the fork: that thread is gone. */
     free_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-    free_global = NULL;
-    nfree_global = 0;
+    free_batches = NULL;
+    free_loose = NULL;
     reclaim_keep = keep;
     reclaim_pending = true;
+    atomic_store_explicit(&generation, atomic_load_explicit(&generation, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
 }
 
-/* Takes up to n records from the global list (or fresh ones). */
-static cd__task *take_global(int n, uint32_t *got)
+/* Puts the list [head .. last] of n records back: a whole batch as one,
+ * anything else loose. */
+static void give_back(cd__task *head, cd__task *last, uint32_t n)
 {
-    cd__task *list = NULL;
-    uint32_t k = 0;
     free_list_lock();
-    while (free_global != NULL && k < (uint32_t)n) {
-        cd__task *t = free_global;
-        free_global = t->next_free;
-        t->next_free = list;
-        list = t;
-        k++;
+    if (n == CD__TASK_BATCH) {
+        *batch_link(head) = free_batches;
+        free_batches = head;
+    } else {
+        last->next_free = free_loose;
+        free_loose = head;
     }
-    nfree_global -= k;
     pthread_mutex_unlock(&free_lock);
-    if (k == 0) {
-        list = fresh(n, &k);
-        if (k > (uint32_t)n) {
-            /* A fresh block may hold more than asked: keep the surplus. */
-            cd__task *last = list;
-            for (int i = 1; i < n; i++)
-                last = last->next_free;
-            cd__task *surplus = last->next_free, *tail = surplus;
-            while (tail->next_free != NULL)
-                tail = tail->next_free;
-            last->next_free = NULL;
-            free_list_lock();
-            tail->next_free = free_global;
-            free_global = surplus;
-            nfree_global += k - (uint32_t)n;
-            pthread_mutex_unlock(&free_lock);
-            k = (uint32_t)n;
+}
+
+/* Takes a batch of up to CD__TASK_BATCH records from the global list, or
+ * fresh ones (then a whole block, which may be more). NULL when memory is
+ * exhausted. */
+static cd__task *take_batch(uint32_t *got)
+{
+    free_list_lock();
+    cd__task *list = free_batches;
+    uint32_t k = 0;
+    if (list != NULL) {
+        free_batches = *batch_link(list);
+        k = CD__TASK_BATCH;
+    } else {
+        /* Rare: rebuild a batch from loose records, one at a time. */
+        while (free_loose != NULL && k < CD__TASK_BATCH) {
+            cd__task *t = free_loose;
+            free_loose = t->next_free;
+            t->next_free = list;
+            list = t;
+            k++;
         }
     }
+    pthread_mutex_unlock(&free_lock);
+    if (k == 0)
+        list = fresh(CD__TASK_BATCH, &k);
     *got = k;
     return list;
 }
+
+/* ---- a thread's own cache, when it holds no P --------------------------- */
+
+typedef struct tcache {
+    cd__task *free;
+    uint32_t n;
+    uint32_t gen; /* generation it was filled in */
+    bool keyed;   /* the exit destructor is registered */
+    uint64_t id_next, id_end;
+} tcache;
+
+static __thread tcache tc;
+static pthread_key_t tc_key;
+static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
+static bool tc_key_ok;
+
+/* Thread exit: the cached records go back loose. A thread of a fork's
+ * parent never exits in the child, and a cache from before a fork is void
+ * (its records were taken back). */
+static void tc_exit(void *arg)
+{
+    tcache *c = arg;
+    if (c->free == NULL || c->gen != atomic_load_explicit(&generation, memory_order_relaxed))
+        return;
+    cd__task *last = c->free;
+    while (last->next_free != NULL)
+        last = last->next_free;
+    cd__task *head = c->free;
+    uint32_t n = c->n;
+    c->free = NULL;
+    c->n = 0;
+    give_back(head, last, n);
+}
+
+static void tc_key_create(void)
+{
+    tc_key_ok = pthread_key_create(&tc_key, tc_exit) == 0;
+}
+
+static cd__task *tc_alloc(void)
+{
+    uint32_t gen = atomic_load_explicit(&generation, memory_order_relaxed);
+    if (__builtin_expect(tc.gen != gen, 0)) {
+        tc.free = NULL; /* a fork took these back */
+        tc.n = 0;
+        tc.id_next = tc.id_end = 0;
+        tc.gen = gen;
+    }
+    if (tc.free == NULL) {
+        if (!tc.keyed) {
+            /* Without the key a thread's last records are lost at its
+             * exit (a batch at most): spawning still works. */
+            pthread_once(&tc_once, tc_key_create);
+            if (tc_key_ok)
+                (void)pthread_setspecific(tc_key, &tc);
+            tc.keyed = true;
+        }
+        tc.free = take_batch(&tc.n);
+        if (tc.free == NULL)
+            return NULL;
+    }
+    cd__task *t = tc.free;
+    tc.free = t->next_free;
+    tc.n--;
+    return t;
+}
+
+/* ---- records ------------------------------------------------------------ */
 
 cd__task *cd__task_alloc(cd__p *p)
 {
     cd__task *t;
     if (p == NULL) {
-        uint32_t got;
-        t = take_global(1, &got);
+        t = tc_alloc();
     } else {
         if (p->free == NULL) {
             uint32_t got;
-            p->free = take_global(CD__TASK_BATCH, &got);
+            p->free = take_batch(&got);
             atomic_store_explicit(&p->nfree, got, memory_order_relaxed);
         }
         t = p->free;
@@ -195,41 +304,36 @@ void cd__task_free(cd__p *p, cd__task *t)
     __atomic_store_n(&t->fn, NULL, __ATOMIC_RELAXED);
     t->arg = NULL;
     __atomic_store_n(&t->name, NULL, __ATOMIC_RELAXED);
-    if (p == NULL) {
-        free_list_lock();
-        t->next_free = free_global;
-        free_global = t;
-        nfree_global++;
-        pthread_mutex_unlock(&free_lock);
-        return;
-    }
     t->next_free = p->free;
     p->free = t;
     uint32_t n = atomic_load_explicit(&p->nfree, memory_order_relaxed) + 1;
     if (n > CD__TASK_LOCAL_MAX) {
-        /* Spill one batch to the global list. */
+        /* Spill one batch to the global list; the walk is over records
+         * this P just freed, still in its cache. */
         cd__task *head = p->free, *last = head;
         for (int i = 1; i < CD__TASK_BATCH; i++)
             last = last->next_free;
         p->free = last->next_free;
+        last->next_free = NULL;
         n -= CD__TASK_BATCH;
-        free_list_lock();
-        last->next_free = free_global;
-        free_global = head;
-        nfree_global += CD__TASK_BATCH;
-        pthread_mutex_unlock(&free_lock);
+        give_back(head, last, CD__TASK_BATCH);
     }
     atomic_store_explicit(&p->nfree, n, memory_order_relaxed);
 }
 
+uint64_t cd__task_records(void)
+{
+    return atomic_load_explicit(&nrecords, memory_order_relaxed);
+}
+
 uint64_t cd__task_next_id(cd__p *p)
 {
-    if (p == NULL)
-        return atomic_fetch_add_explicit(&cd__sched_g.next_id, 1, memory_order_relaxed);
-    if (p->id_next == p->id_end) {
-        p->id_next = atomic_fetch_add_explicit(&cd__sched_g.next_id, CD__TASK_ID_BLOCK,
-                                               memory_order_relaxed);
-        p->id_end = p->id_next + CD__TASK_ID_BLOCK;
+    uint64_t *next = p != NULL ? &p->id_next : &tc.id_next;
+    uint64_t *end = p != NULL ? &p->id_end : &tc.id_end;
+    if (*next == *end) {
+        uint64_t block = p != NULL ? CD__TASK_ID_BLOCK : CD__TASK_ID_THREAD;
+        *next = atomic_fetch_add_explicit(&cd__sched_g.next_id, block, memory_order_relaxed);
+        *end = *next + block;
     }
-    return p->id_next++;
+    return (*next)++;
 }
