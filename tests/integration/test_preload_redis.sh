@@ -80,20 +80,31 @@ bench pre "$port"
 ok "preloaded: redis-benchmark's output has the same shape as without cdebug"
 
 # The CPU profile, under load: redis-benchmark runs again and again
-# (each bounded) until the 2-second profile has come back.
-curl -sS --max-time 20 -o "$tmp/cpu.pb.gz" "http://127.0.0.1:$dport/debug/pprof/profile?seconds=2" \
-    2>"$tmp/curl.err" &
-cpid=$!
-runs=1
-while kill -0 "$cpid" 2>/dev/null && ((runs < 20)); do
-    bench "load$runs" "$port"
-    runs=$((runs + 1))
+# (each bounded) until the 2-second profile has come back. A profile in
+# which redis got under 100 ms of CPU (a machine busy with other work
+# starves the load generator) shows too little to name its functions:
+# taken again, three times at most.
+total=1 # the runs of redis-benchmark so far: the one above
+for try in 1 2 3; do
+    curl -sS --max-time 20 -o "$tmp/cpu.pb.gz" "http://127.0.0.1:$dport/debug/pprof/profile?seconds=2" \
+        2>"$tmp/curl.err" &
+    cpid=$!
+    runs=1
+    while kill -0 "$cpid" 2>/dev/null && ((runs < 20)); do
+        bench "load$try.$runs" "$port"
+        runs=$((runs + 1))
+    done
+    wait "$cpid" || { cat "$tmp/curl.err"; fail "profile?seconds=2: curl failed"; }
+    total=$((total + runs - 1))
+    [[ $(llen "$port") == $((total * n)) ]] || fail "preloaded: mylist holds $(llen "$port"), want $((total * n))"
+    cpu_top "$tmp/cpu.pb.gz" "redis"
+    ms=$(sed -n 's/.*Total samples = \([0-9.]*\)\(m\{0,1\}s\).*/\1 \2/p' "$tmp/cpu.pb.gz.top" |
+        awk '{ printf "%d\n", $2 == "s" ? $1 * 1000 : $1 }')
+    ((ms >= 100)) && break
+    echo "note: profile $try: redis had ${ms}ms of CPU in 2 s; taking it again" >&2
 done
-wait "$cpid" || { cat "$tmp/curl.err"; fail "profile?seconds=2: curl failed"; }
-[[ $(llen "$port") == $((runs * n)) ]] || fail "preloaded: mylist holds $(llen "$port"), want $((runs * n))"
-ok "preloaded: $runs redis-benchmark runs, the list holds every LPUSH ($((runs * n)))"
+ok "preloaded: $total redis-benchmark runs, the list holds every LPUSH ($((total * n)))"
 
-cpu_top "$tmp/cpu.pb.gz" "redis"
 # Functions of redis's event loop and command path, exported by Debian's
 # binary; which of them a 2-second profile catches varies, not that it
 # catches several.
