@@ -47,6 +47,7 @@
 #include "http/response.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "runtime/thread.h"
 #include "runtime/fdguard.h"
 #include "runtime/start.h"
 
@@ -67,16 +68,15 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static server *srv;                    /* the running server, under srv_lock */
 static _Atomic int srv_port = -ENOENT; /* its port, read without the lock */
 
-/* Signals kept away from the daemon's thread (the set runtime/thread.c
- * blocks in kit threads, plus SIGPROF for the CPU profiler). */
+/* Signals kept away from the daemon's thread: a kit thread's, plus
+ * SIGPROF, so that a process-wide profiling timer (setitimer, gperftools)
+ * samples the program's threads, never the server's. */
 static void block_async_signals(sigset_t *old)
 {
-    static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
-                               SIGCHLD, SIGPIPE, SIGWINCH, SIGTSTP, SIGCONT, SIGPROF};
     sigset_t block;
     sigemptyset(&block);
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaddset(&block, sigs[i]);
+    cd__thread_kit_signals(&block);
+    sigaddset(&block, SIGPROF);
     pthread_sigmask(SIG_BLOCK, &block, old);
 }
 

@@ -325,6 +325,14 @@ static void *spawn_trampoline(void *p)
     return ret;
 }
 
+void cd__thread_kit_signals(sigset_t *set)
+{
+    static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT, SIGUSR1, SIGUSR2,
+                               SIGALRM, SIGCHLD, SIGWINCH, SIGPIPE, SIGTSTP, SIGCONT};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaddset(set, sigs[i]);
+}
+
 int cd__thread_spawn(pthread_t *out, const char *name, cd__thread_kind kind, bool gc,
                      void *(*fn)(void *), void *arg)
 {
@@ -342,15 +350,12 @@ int cd__thread_spawn(pthread_t *out, const char *name, cd__thread_kind kind, boo
     }
 
     /* Kit threads must not take the process-directed signals a C program
-     * expects on its own threads (SIGINT for Ctrl-C, SIGTERM...). bdwgc's
-     * stop-the-world signals and SIGPROF stay deliverable. The mask is
-     * inherited by the new thread, then restored here. */
+     * expects on its own threads; SIGPROF stays deliverable (the CPU
+     * profile samples kit threads too). The mask is inherited by the new
+     * thread, then restored here. */
     sigset_t block, old;
     sigemptyset(&block);
-    int sigs[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT, SIGUSR1, SIGUSR2,
-                  SIGALRM, SIGCHLD, SIGWINCH, SIGPIPE, SIGTSTP, SIGCONT};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaddset(&block, sigs[i]);
+    cd__thread_kit_signals(&block);
     pthread_sigmask(SIG_BLOCK, &block, &old);
 
     pthread_t th;

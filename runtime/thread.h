@@ -15,6 +15,7 @@
 #define CDEBUG_RUNTIME_THREAD_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -175,5 +176,12 @@ void cd__sigstack_drop(void *mem, size_t len);
  * Thread-safe; not async-signal-safe. Cost: a thread creation. */
 int cd__thread_spawn(pthread_t *out, const char *name, cd__thread_kind kind, bool gc,
                      void *(*fn)(void *), void *arg);
+
+/* Adds to *set the process-directed signals a C program expects on its own
+ * threads (SIGINT for Ctrl-C, SIGTERM, SIGCHLD...), which every kit thread
+ * keeps blocked: cd__thread_spawn's threads, and threads a library starts
+ * for the kit (libmicrohttpd's). bdwgc's stop-the-world signals stay
+ * deliverable. Async-signal-safe (sigaddset); O(1). */
+void cd__thread_kit_signals(sigset_t *set);
 
 #endif /* CDEBUG_RUNTIME_THREAD_H */
