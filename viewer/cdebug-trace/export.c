@@ -1039,6 +1039,7 @@ int cdt_cmd_export(int argc, char **argv)
 
     cdt_model_cb cb = {
         .ud = &x,
+        .reader_untouched = true, /* on_start does not keep the reader */
         .start = on_start,
         .event = on_event,
         .span_begin = on_span_begin,

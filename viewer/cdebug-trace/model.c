@@ -20,6 +20,7 @@
  * cdt_model_limits and reported by the subcommands.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1088,13 +1089,141 @@ void cdt_model_free(cdt_model *m)
     free(m);
 }
 
+/* ---- cdt_model_run ---------------------------------------------------------- */
+
+/* The read-ahead of cdt_model_run: a reader thread fills blocks of events
+ * that the calling thread feeds to the model, so reading (I/O, CRC, decoding,
+ * the merge) and the model's work use two cores. A block is handed over
+ * whole (one lock round trip per PIPE_EVENTS events); PIPE_BLOCKS of them
+ * bound the memory (about 700 KiB) and how far the reader runs ahead.
+ * Event strings point into the reader's tables, which stay valid until it is
+ * closed, so events cross threads as plain copies. */
+#define PIPE_EVENTS 1024
+#define PIPE_BLOCKS 4
+
+typedef struct pipe_block {
+    size_t n;
+    cd_tr_event ev[PIPE_EVENTS];
+} pipe_block;
+
+typedef struct pipe {
+    cd_trace_reader *r;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t filled, used; /* blocks handed over and given back, ever */
+    bool done;             /* the reader returned rc (filled is final) */
+    bool stop;             /* the consumer wants no more */
+    int rc;
+    pipe_block blocks[PIPE_BLOCKS];
+} pipe;
+
+static void *pipe_reader(void *arg)
+{
+    pipe *p = arg;
+    int rc = 1;
+    for (uint64_t k = 0; rc == 1; k++) {
+        pthread_mutex_lock(&p->mu);
+        while (k - p->used == PIPE_BLOCKS && !p->stop)
+            pthread_cond_wait(&p->cv, &p->mu);
+        bool stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            break;
+        pipe_block *b = &p->blocks[k % PIPE_BLOCKS];
+        size_t n = 0;
+        while (n < PIPE_EVENTS && (rc = cd_trace_reader_next(p->r, &b->ev[n])) == 1)
+            n++;
+        b->n = n;
+        pthread_mutex_lock(&p->mu);
+        p->filled = k + 1;
+        if (rc != 1) {
+            p->done = true;
+            p->rc = rc;
+        }
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return NULL;
+}
+
+/* Applies one event; on a failure says why and returns CDT_FAIL. */
+static int run_feed(const char *path, cdt_model *m, cd_trace_reader *r, const cd_tr_event *ev)
+{
+    int frc = cdt_model_feed(m, ev);
+    if (frc == -ERANGE) {
+        cdt_time_error(path, r, ev); /* the header only: thread-safe */
+        return CDT_FAIL;
+    }
+    if (frc < 0) {
+        cdt_error("out of memory");
+        return CDT_FAIL;
+    }
+    return CDT_OK;
+}
+
+/* Feeds every event through the read-ahead thread, storing the reader's
+ * last result in *rc. Returns 1, -1 when feeding failed (said), 0 when no
+ * thread could be started (nothing was read). */
+static int run_piped(const char *path, cdt_model *m, cd_trace_reader *r, int *rcp)
+{
+    pipe *p = malloc(sizeof *p);
+    if (p == NULL)
+        return 0;
+    p->r = r;
+    p->filled = p->used = 0;
+    p->done = p->stop = false;
+    p->rc = 0;
+    pthread_t th;
+    if (pthread_mutex_init(&p->mu, NULL) != 0) {
+        free(p);
+        return 0;
+    }
+    if (pthread_cond_init(&p->cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        free(p);
+        return 0;
+    }
+    if (pthread_create(&th, NULL, pipe_reader, p) != 0) {
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        free(p);
+        return 0;
+    }
+    bool failed = false;
+    for (uint64_t k = 0;; k++) {
+        pthread_mutex_lock(&p->mu);
+        while (p->filled == k && !p->done)
+            pthread_cond_wait(&p->cv, &p->mu);
+        bool have = p->filled > k;
+        pthread_mutex_unlock(&p->mu);
+        if (!have)
+            break;
+        const pipe_block *b = &p->blocks[k % PIPE_BLOCKS];
+        for (size_t i = 0; i < b->n && !failed; i++)
+            failed = run_feed(path, m, r, &b->ev[i]) != CDT_OK;
+        pthread_mutex_lock(&p->mu);
+        p->used = k + 1;
+        p->stop = failed;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        if (failed)
+            break;
+    }
+    pthread_join(th, NULL);
+    *rcp = p->rc;
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+    return failed ? -1 : 1;
+}
+
 int cdt_model_run(const char *path, const cdt_model_cb *cb, cd_tr_stats *stats_out,
                   cd_tr_header *hdr_out)
 {
     cd_trace_reader *r;
     if (cdt_open(path, NULL, &r) != 0)
         return CDT_FAIL;
-    int code = CDT_FAIL, rc;
+    int code = CDT_FAIL, rc = 0, piped = 0;
     cdt_model *m = cdt_model_new(r, cb);
     if (m == NULL) {
         cdt_error("out of memory");
@@ -1104,17 +1233,15 @@ int cdt_model_run(const char *path, const cdt_model_cb *cb, cd_tr_stats *stats_o
         *hdr_out = *cd_trace_reader_header(r);
     if (cb != NULL && cb->start != NULL)
         cb->start(cb->ud, r);
-    cd_tr_event ev;
-    while ((rc = cd_trace_reader_next(r, &ev)) == 1) {
-        int frc = cdt_model_feed(m, &ev);
-        if (frc == -ERANGE) {
-            cdt_time_error(path, r, &ev);
-            goto out;
-        }
-        if (frc < 0) {
-            cdt_error("out of memory");
-            goto out;
-        }
+    if (cb != NULL && cb->reader_untouched)
+        piped = run_piped(path, m, r, &rc);
+    if (piped < 0)
+        goto out;
+    if (piped == 0) { /* on this thread alone */
+        cd_tr_event ev;
+        while ((rc = cd_trace_reader_next(r, &ev)) == 1)
+            if (run_feed(path, m, r, &ev) != CDT_OK)
+                goto out;
     }
     cdt_model_finish(m);
     if (stats_out != NULL)

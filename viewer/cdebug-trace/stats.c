@@ -28,6 +28,7 @@ static const int64_t mmu_windows[CDT_MMU_WINDOWS] = {1000000, 10000000, 10000000
 
 typedef struct pause_iv {
     int64_t s, e;
+    int64_t before; /* disjoint pauses: the lengths of all earlier ones, summed */
 } pause_iv;
 
 typedef struct names {
@@ -54,6 +55,8 @@ typedef struct acc {
     /* MMU */
     pause_iv *pauses; /* ring */
     size_t pcap, phead, plen;
+    bool overlap;    /* a pause began before the previous one ended */
+    int64_t stopped; /* disjoint pauses: their lengths, summed */
     int64_t pause_begin;
     int64_t prev_after; /* heap after the previous collection, -1 */
 } acc;
@@ -235,16 +238,59 @@ static void on_worker_state(void *ud, uint64_t id, cdt_worker_state old, cdt_wor
 
 /* ---- MMU -------------------------------------------------------------------- */
 
-static double mutator_share(acc *a, int64_t ws, int64_t we)
+static pause_iv *pause_at(acc *a, size_t i)
+{
+    return &a->pauses[(a->phead + i) % a->pcap];
+}
+
+/* The world-stopped time in [ws, we): the sum of each kept pause's overlap
+ * with it. Pauses come in end order; while they are disjoint (a real
+ * trace: one collection at a time) their starts are in order too, so two
+ * binary searches find the ones that overlap and the kept sums of lengths
+ * give the total, the same integer as the sum, in O(log pauses). */
+static int64_t stopped_in(acc *a, int64_t ws, int64_t we)
 {
     int64_t stopped = 0;
-    for (size_t i = 0; i < a->plen; i++) {
-        pause_iv p = a->pauses[(a->phead + i) % a->pcap];
-        int64_t s = p.s > ws ? p.s : ws, e = p.e < we ? p.e : we;
-        if (e > s)
-            stopped += e - s;
+    if (a->overlap) {
+        for (size_t i = 0; i < a->plen; i++) {
+            pause_iv p = *pause_at(a, i);
+            int64_t s = p.s > ws ? p.s : ws, e = p.e < we ? p.e : we;
+            if (e > s)
+                stopped += e - s;
+        }
+        return stopped;
     }
-    return 1.0 - (double)stopped / (double)(we - ws);
+    size_t lo = 0, hi = a->plen; /* first pause ending after ws */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pause_at(a, mid)->e > ws)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    size_t first = lo;
+    hi = a->plen; /* first pause starting at or after we */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pause_at(a, mid)->s >= we)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    if (first >= lo)
+        return 0;
+    const pause_iv *f = pause_at(a, first), *l = pause_at(a, lo - 1);
+    stopped = l->before + (l->e - l->s) - f->before;
+    if (f->s < ws)
+        stopped -= ws - f->s;
+    if (l->e > we)
+        stopped -= l->e - we;
+    return stopped;
+}
+
+static double mutator_share(acc *a, int64_t ws, int64_t we)
+{
+    return 1.0 - (double)stopped_in(a, ws, we) / (double)(we - ws);
 }
 
 static void mmu_eval(acc *a, int i, int64_t ws, int64_t end)
@@ -298,7 +344,11 @@ static void mmu_pause(acc *a, int64_t s, int64_t e)
         a->pcap = cap;
         a->phead = 0;
     }
-    a->pauses[(a->phead + a->plen++) % a->pcap] = (pause_iv){s, e};
+    if (a->plen > 0 && s < pause_at(a, a->plen - 1)->e)
+        a->overlap = true;
+    a->pauses[(a->phead + a->plen++) % a->pcap] = (pause_iv){s, e, a->stopped};
+    if (!a->overlap)
+        a->stopped += e - s;
 }
 
 /* ---- spans, tasks, collections -------------------------------------------- */
@@ -541,6 +591,7 @@ int cdt_stats_compute(const char *path, cdt_stats **out)
     }
     s->parallel_ns = calloc(1, sizeof *s->parallel_ns);
     cdt_model_cb cb = {.ud = &a,
+                       .reader_untouched = true,
                        .span_begin = on_span_begin,
                        .span_end = on_span_end,
                        .worker_state = on_worker_state,
