@@ -209,9 +209,15 @@ static inline char *w_room(exp_w *w, size_t k)
     return w->buf + w->n;
 }
 
-/* n bytes as they are. */
+/* n bytes as they are. The common case first, inline: with a constant n
+ * (W_LIT) the copy is a few moves, not a call. */
 static inline void w_raw(exp_w *w, const char *s, size_t n)
 {
+    if (w->n + n <= sizeof(w->buf)) {
+        memcpy(w->buf + w->n, s, n);
+        w->n += n;
+        return;
+    }
     while (n > 0) {
         size_t k = n < sizeof(w->buf) ? n : sizeof(w->buf);
         memcpy(w_room(w, k), s, k);
@@ -230,16 +236,33 @@ static inline void w_char(exp_w *w, char c)
     w->n++;
 }
 
-/* v in decimal. */
+/* v in decimal: two digits per step from a table (a division by 100
+ * instead of two by 10), copied out as a fixed 20 bytes (a few moves, not
+ * a memcpy call) of which the digits count. */
 static void w_u64(exp_w *w, uint64_t v)
 {
-    char tmp[24];
-    size_t i = sizeof(tmp);
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    w_raw(w, tmp + i, sizeof(tmp) - i);
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
+    enum { D = 20 }; /* digits of UINT64_MAX */
+    char tmp[2 * D];
+    size_t i = D;
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100);
+        v /= 100;
+        i -= 2;
+        memcpy(tmp + i, pairs + 2 * d, 2);
+    }
+    if (v >= 10) {
+        i -= 2;
+        memcpy(tmp + i, pairs + 2 * v, 2);
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
+    char *p = w_room(w, D);
+    memcpy(p, tmp + i, D); /* digits tmp[i, D), then bytes past them: not counted */
+    w->n += D - i;
 }
 
 /* v in decimal, with its sign. */

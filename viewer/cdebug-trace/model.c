@@ -29,6 +29,7 @@
 #include "model.h"
 
 #define MAX_DEPTH 1024 /* deeper spans are not reported (hostile nesting) */
+#define SMALL_WORKERS 256
 
 /* A doubly linked list through its members' first field, circular around a
  * sentinel: least recently used first. */
@@ -111,6 +112,11 @@ struct cdt_model {
     cdt_model_cb cb;
     int64_t now;
     cdt_map threads, tasks, users, workers;
+    /* In front of the maps (every event looks up its thread, most its
+     * worker): the last thread found, and workers by id below
+     * SMALL_WORKERS (never freed before the model). */
+    struct thread *last_thread;
+    struct worker *small_workers[SMALL_WORKERS];
     lru task_lru, thread_lru, user_lru;
     uint64_t threads_seen;
     size_t open_spans;   /* on every stack, against CDT_MODEL_MAX_OPEN_SPANS */
@@ -218,6 +224,25 @@ static void close_all(cdt_model *m, stack *st, int64_t ns)
 
 /* ---- objects --------------------------------------------------------------- */
 
+/* A worker that exists, or NULL (never creates one). */
+static worker *find_worker(const cdt_model *m, uint64_t w)
+{
+    if (w < SMALL_WORKERS)
+        return m->small_workers[w];
+    return w == CDT_NO_WORKER ? NULL : cdt_map_get(&m->workers, w);
+}
+
+/* A live thread, or NULL. */
+static struct thread *find_thread(cdt_model *m, uint64_t id)
+{
+    if (m->last_thread != NULL && m->last_thread->id == id)
+        return m->last_thread;
+    struct thread *t = cdt_map_get(&m->threads, id);
+    if (t != NULL)
+        m->last_thread = t;
+    return t;
+}
+
 /* Worker w, created if new. NULL for CDT_NO_WORKER (and the id below it,
  * which STATE_THREAD cannot name), for a new worker past
  * CDT_MODEL_MAX_WORKERS (the event is counted in lim.worker_events_ignored)
@@ -229,7 +254,7 @@ static worker *get_worker(cdt_model *m, uint64_t w)
         m->worker_refused = true;
         return NULL;
     }
-    worker *wk = cdt_map_get(&m->workers, w);
+    worker *wk = find_worker(m, w);
     if (wk != NULL)
         return wk;
     if (m->workers.len >= CDT_MODEL_MAX_WORKERS) {
@@ -244,13 +269,9 @@ static worker *get_worker(cdt_model *m, uint64_t w)
         free(wk);
         return NULL;
     }
+    if (w < SMALL_WORKERS)
+        m->small_workers[w] = wk;
     return wk;
-}
-
-/* A worker that exists, or NULL (never creates one). */
-static worker *find_worker(const cdt_model *m, uint64_t w)
-{
-    return w == CDT_NO_WORKER ? NULL : cdt_map_get(&m->workers, w);
 }
 
 static void thread_drop(cdt_model *m, thread *t, int64_t ns);
@@ -262,7 +283,7 @@ static void thread_drop(cdt_model *m, thread *t, int64_t ns);
  * never the one forgotten. */
 static thread *get_thread(cdt_model *m, uint64_t id)
 {
-    thread *t = cdt_map_get(&m->threads, id);
+    thread *t = find_thread(m, id);
     if (t != NULL) {
         lru_touch(&m->thread_lru, &t->link);
         return t;
@@ -367,7 +388,7 @@ static void recompute_worker(cdt_model *m, uint64_t w, int64_t ns)
     if (wk == NULL)
         return;
     cdt_worker_state st = CDT_W_IDLE;
-    thread *t = wk->held ? cdt_map_get(&m->threads, wk->holder) : NULL;
+    thread *t = wk->held ? find_thread(m, wk->holder) : NULL;
     if (t != NULL && t->worker == w) {
         if (t->cur != NULL && t->cur->state == T_RUNNING)
             st = CDT_W_RUNNING;
@@ -500,7 +521,7 @@ static void task_unblock(cdt_model *m, thread *t, task *k, int64_t ns)
 {
     if (k->state == T_BLOCKED) {
         k->info.blocked_ns += ns - k->block_start;
-        thread *bt = cdt_map_get(&m->threads, k->thread);
+        thread *bt = find_thread(m, k->thread);
         close_kind(m, bt != NULL ? &bt->spans : &t->spans, CDT_SPAN_BLOCKED, true, k->info.id, ns);
     }
     task_run(m, t, k, false, ns);
@@ -525,7 +546,7 @@ static void task_done(cdt_model *m, task *k, bool ended, int64_t ns)
  * then, and only then (the normal path stays O(1)). */
 static void detach_task(cdt_model *m, task *k, bool ended, int64_t ns)
 {
-    thread *kt = cdt_map_get(&m->threads, k->thread);
+    thread *kt = find_thread(m, k->thread);
     if (kt != NULL) {
         seg_close_task(m, kt->worker, k->info.id, ns);
         if (k->on_thread)
@@ -727,6 +748,8 @@ static void thread_drop(cdt_model *m, thread *t, int64_t ns)
         recompute_worker(m, w, ns);
     }
     cdt_map_del(&m->threads, t->id);
+    if (m->last_thread == t)
+        m->last_thread = NULL;
     lru_unlink(&t->link);
     if (m->cb.thread_gone)
         m->cb.thread_gone(m->cb.ud, t->id);
@@ -755,7 +778,7 @@ static int thread_event(cdt_model *m, thread *t, const cd_tr_event *ev, int64_t 
             release(m, w);
         }
         if (wk->held && wk->holder != t->id) { /* the holder's release was lost */
-            thread *o = cdt_map_get(&m->threads, wk->holder);
+            thread *o = find_thread(m, wk->holder);
             seg_close(m, nw, ns, true);
             if (o != NULL && o->worker == nw)
                 o->worker = CDT_NO_WORKER;

@@ -32,7 +32,10 @@ typedef struct pause_iv {
 } pause_iv;
 
 typedef struct names {
-    cdt_map index; /* name hash -> position + 1 */
+    cdt_map index;  /* name hash -> position + 1 */
+    cdt_map by_ptr; /* the text's address -> position + 1: the model's names
+                       (the reader's strings) neither move nor change, and a
+                       lookup by address skips hashing and comparing the text */
     size_t n;
     size_t bytes; /* of the names copied, against CDT_STATS_MAX_NAME_BYTES */
 } names;
@@ -85,10 +88,26 @@ static char *dup_name(const char *p, size_t n)
  * (the element size is `size`), adding it (zeroed) if new. The array may
  * move. Returns -1 on out of memory. Past CDT_STATS_MAX_NAMES names or
  * CDT_STATS_MAX_NAME_BYTES of their text, every new one maps to "(other)". */
+static long find_name_text(names *nm, void **arr, size_t size, const char *p, size_t n);
+
 static long find_name(names *nm, void **arr, size_t size, const char *p, size_t n)
 {
     if (p == NULL)
         p = "", n = 0;
+    uintptr_t pos = (uintptr_t)cdt_map_get(&nm->by_ptr, (uintptr_t)p);
+    if (pos != 0)
+        return (long)(pos - 1);
+    long i = find_name_text(nm, arr, size, p, n);
+    /* Cached only while small: a hostile trace's millions of names, all
+     * "(other)", are not each worth an entry. Out of memory: uncached. */
+    if (i >= 0 && nm->by_ptr.len < 4 * CDT_STATS_MAX_NAMES)
+        (void)cdt_map_put(&nm->by_ptr, (uintptr_t)p, (void *)(uintptr_t)(i + 1));
+    return i;
+}
+
+/* find_name by the text itself. */
+static long find_name_text(names *nm, void **arr, size_t size, const char *p, size_t n)
+{
     for (int round = 0; round < 2; round++) {
         uint64_t h = hash_name(p, n);
         for (;; h++) { /* probe on a (rare) hash collision between names */
@@ -612,6 +631,9 @@ int cdt_stats_compute(const char *path, cdt_stats **out)
     cdt_map_free(&a.tasks.index);
     cdt_map_free(&a.users.index);
     cdt_map_free(&a.regions.index);
+    cdt_map_free(&a.tasks.by_ptr);
+    cdt_map_free(&a.users.by_ptr);
+    cdt_map_free(&a.regions.by_ptr);
     if (code != CDT_OK) {
         cdt_stats_free(s);
         return code;
