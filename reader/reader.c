@@ -355,11 +355,11 @@ static void deliver(cd_trace_reader *r, const cd__tr_raw *raw, cd_tr_event *ev)
     memcpy(ev->args, raw->args, sizeof ev->args); /* zero past nargs */
     memset(ev->str, 0, sizeof ev->str);
     memset(ev->str_len, 0, sizeof ev->str_len);
-    const cd__tr_evinfo *e = cd__tr_info(raw->type);
-    if (e->nstr > 0) {
+    const cd__tr_dectype *t = &r->mg.dec.t[raw->type & 127]; /* CD_TR_LOST: no strings */
+    if (t->nstr > 0) {
         for (unsigned i = 0; i < raw->nargs; i++) {
             uint64_t id = raw->args[i];
-            if (e->args[i].kind == CD_TR_ARG_STRING) {
+            if (t->kind[i] == CD_TR_ARG_STRING) {
                 const cd__tr_string *s = id == 0 ? NULL : cd__tr_string_get(&r->tab, id);
                 if (id == 0) {
                     ev->str[i] = "";
@@ -371,7 +371,7 @@ static void deliver(cd_trace_reader *r, const cd__tr_raw *raw, cd_tr_event *ev)
                     ev->str_len[i] = 1;
                     r->st.bad_refs++;
                 }
-            } else if (e->args[i].kind == CD_TR_ARG_STACK) {
+            } else if (t->kind[i] == CD_TR_ARG_STACK) {
                 if (id != 0 && cd__tr_stack_get(&r->tab, id) == NULL)
                     r->st.bad_refs++;
             }

@@ -112,6 +112,8 @@ static unsigned wire_nargs(unsigned type, unsigned version, unsigned n)
     return version < 3 && type == CD_TR_TASK_BLOCK ? 2 : n;
 }
 
+_Static_assert(CD_TR_LOST < 128 && CD_TR_MAX_FILE_TYPE < 128, "cd__tr_dec's table is indexed by type");
+
 void cd__tr_dec_init(cd__tr_dec *d, unsigned version)
 {
     memset(d, 0, sizeof(*d));
@@ -121,19 +123,26 @@ void cd__tr_dec_init(cd__tr_dec *d, unsigned version)
         t->n = file_types[type].nargs;
         t->wire = (uint8_t)wire_nargs(type, version, t->n);
         t->same = (int8_t)cd__same_kind(type);
-        for (int i = 0; i < CD_TR_MAX_ARGS; i++)
+        t->nstr = file_types[type].nstr;
+        for (int i = 0; i < CD_TR_MAX_ARGS; i++) {
             t->chain[i] = (int8_t)cd__id_kind(type, i);
+            t->kind[i] = (uint8_t)file_types[type].args[i].kind;
+        }
     }
 }
 
-/* A varint of a checked batch: one byte inline (most are), else the
- * general decoder. */
+/* A varint: one or two bytes inline (most are: small ids, timestamp
+ * deltas below 16384 ticks), else the general decoder, which also checks. */
 #define UV_OR(p, end, v, fail)                                                                     \
     do {                                                                                           \
-        if ((p) < (end) && *(p) < 0x80)                                                            \
+        if ((p) + 1 < (end) && (p)[0] < 0x80) {                                                    \
             (v) = *(p)++;                                                                          \
-        else if (cd__tr_uv(&(p), (end), &(v)) != CD__UV_OK)                                        \
+        } else if ((p) + 1 < (end) && (p)[1] < 0x80) {                                             \
+            (v) = (uint64_t)((p)[0] & 0x7f) | (uint64_t)(p)[1] << 7;                               \
+            (p) += 2;                                                                              \
+        } else if (cd__tr_uv(&(p), (end), &(v)) != CD__UV_OK) {                                    \
             goto fail;                                                                             \
+        }                                                                                          \
     } while (0)
 
 size_t cd__tr_decode_events(const cd__tr_dec *d, const uint8_t **pp, const uint8_t *end,
@@ -152,10 +161,7 @@ size_t cd__tr_decode_events(const cd__tr_dec *d, const uint8_t **pp, const uint8
         UV_OR(p, end, dts, bad);
         cd__tr_raw *ev = &out[k];
         ts += dts; /* checked: cannot overflow */
-        ev->type = b & 0x7f;
-        ev->nargs = t->n;
-        ev->ts = ts;
-        ev->thread = thread;
+        *ev = (cd__tr_raw){.type = b & 0x7f, .nargs = t->n, .ts = ts, .thread = thread};
         unsigned i = 0;
         if (b & 0x80) {
             ev->args[0] = ids[t->same]; /* left out: its chain's previous id */
@@ -168,8 +174,6 @@ size_t cd__tr_decode_events(const cd__tr_dec *d, const uint8_t **pp, const uint8
                 v = ids[c] = cd__zz_dec(v, ids[c]);
             ev->args[i] = v;
         }
-        for (; i < CD_TR_MAX_ARGS; i++)
-            ev->args[i] = 0;
         k++;
     }
     *pp = p;
@@ -186,26 +190,27 @@ int cd__tr_check_batch(const cd__tr_dec *d, const uint8_t *p, size_t len, uint64
 {
     const uint8_t *start = p, *end = p + len, *at = p;
     uint64_t ts = base_ts, count = 0, v;
+    const char *w = NULL; /* the reason, stored in *why only on a failure */
     while (p < end) {
         at = p;
         unsigned b = *p++;
         const cd__tr_dectype *t = &d->t[b & 0x7f];
         if (!t->valid) {
-            *why = "unknown event type";
+            w = "unknown event type";
             goto bad;
         }
         if ((b & 0x80) && t->same < 0) {
-            *why = "same-task flag on an event without a task argument";
+            w = "same-task flag on an event without a task argument";
             goto bad;
         }
-        *why = "bad or short timestamp delta";
+        w = "bad or short timestamp delta";
         UV_OR(p, end, v, bad);
         if (v > UINT64_MAX - ts) {
-            *why = "timestamp overflows 64 bits";
+            w = "timestamp overflows 64 bits";
             goto bad;
         }
         ts += v;
-        *why = "bad or short argument";
+        w = "bad or short argument";
         for (unsigned i = (b & 0x80) ? 1 : 0; i < t->wire; i++)
             UV_OR(p, end, v, bad);
         count++;
@@ -213,6 +218,7 @@ int cd__tr_check_batch(const cd__tr_dec *d, const uint8_t *p, size_t len, uint64
     *n = count;
     return 0;
 bad:
+    *why = w;
     *bad_at = (size_t)(at - start);
     *n = count;
     return -EPROTO;

@@ -203,10 +203,13 @@ typedef struct cd__tr_dectype {
     uint8_t wire;   /* arguments on the wire (version 2's TASK_BLOCK: 2) */
     int8_t same;    /* chain of argument 0 when the same-id bit may be set, else -1 */
     int8_t chain[CD_TR_MAX_ARGS]; /* delta chain of each argument, -1: as is */
+    uint8_t nstr;                 /* arguments that are strings or stacks */
+    uint8_t kind[CD_TR_MAX_ARGS]; /* cd_tr_arg_kind of each argument */
 } cd__tr_dectype;
 
 typedef struct cd__tr_dec {
-    cd__tr_dectype t[128]; /* by type byte without the same-id bit */
+    cd__tr_dectype t[128]; /* by type byte without the same-id bit (CD_TR_LOST: not
+                              valid, no strings) */
 } cd__tr_dec;
 
 /* Fills d for a file of `version`. O(types). */
@@ -235,9 +238,17 @@ int cd__tr_check_batch(const cd__tr_dec *d, const uint8_t *p, size_t len, uint64
 
 typedef struct cd__tr_src cd__tr_src;
 
+/* A heap entry: a source and its head's key, kept here so that the sift
+ * compares without touching the sources. */
+typedef struct cd__tr_heapent {
+    uint64_t ts, thread;
+    int kind;
+    cd__tr_src *s;
+} cd__tr_heapent;
+
 typedef struct cd__tr_merge {
     cd__tr_map threads; /* thread id -> source with held events */
-    cd__tr_src **heap;  /* sources with a head event, least first */
+    cd__tr_heapent *heap; /* sources with a head event, least first */
     size_t nheap, heap_cap;
     cd__tr_src *lost; /* synthetic CD_TR_LOST events (one FIFO) */
     size_t held;      /* bytes of held batches, sources and the heap */

@@ -101,27 +101,32 @@ void cd__tr_merge_free(cd__tr_merge *m)
 
 /* ---- heap --------------------------------------------------------------- */
 
-static bool less(const cd__tr_src *a, const cd__tr_src *b)
+static bool less(const cd__tr_heapent *a, const cd__tr_heapent *b)
 {
-    if (a->hts != b->hts)
-        return a->hts < b->hts;
+    if (a->ts != b->ts)
+        return a->ts < b->ts;
     if (a->thread != b->thread)
         return a->thread < b->thread;
     return a->kind < b->kind;
 }
 
+static cd__tr_heapent key_of(cd__tr_src *s)
+{
+    return (cd__tr_heapent){.ts = s->hts, .thread = s->thread, .kind = s->kind, .s = s};
+}
+
 static void sift_down(cd__tr_merge *m, size_t i)
 {
-    cd__tr_src **h = m->heap;
+    cd__tr_heapent *h = m->heap;
     size_t n = m->nheap;
-    cd__tr_src *x = h[i];
+    cd__tr_heapent x = h[i];
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= n)
             break;
-        if (c + 1 < n && less(h[c + 1], h[c]))
+        if (c + 1 < n && less(&h[c + 1], &h[c]))
             c++;
-        if (!less(h[c], x))
+        if (!less(&h[c], &x))
             break;
         h[i] = h[c];
         i = c;
@@ -133,22 +138,23 @@ static int heap_push(cd__tr_merge *m, cd__tr_src *s)
 {
     if (m->nheap == m->heap_cap) {
         size_t ncap = m->heap_cap == 0 ? 16 : m->heap_cap * 2;
-        cd__tr_src **nh = realloc(m->heap, ncap * sizeof(*nh));
+        cd__tr_heapent *nh = realloc(m->heap, ncap * sizeof(*nh));
         if (nh == NULL)
             return -ENOMEM;
         held_add(m, (ncap - m->heap_cap) * sizeof(*nh));
         m->heap = nh;
         m->heap_cap = ncap;
     }
+    cd__tr_heapent x = key_of(s);
     size_t i = m->nheap++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!less(s, m->heap[parent]))
+        if (!less(&x, &m->heap[parent]))
             break;
         m->heap[i] = m->heap[parent];
         i = parent;
     }
-    m->heap[i] = s;
+    m->heap[i] = x;
     return 0;
 }
 
@@ -328,13 +334,13 @@ const cd__tr_raw *cd__tr_merge_top(const cd__tr_merge *m)
 {
     if (m->nheap == 0)
         return NULL;
-    const cd__tr_src *s = m->heap[0];
+    const cd__tr_src *s = m->heap[0].s;
     return &s->ev[s->ci];
 }
 
 void cd__tr_merge_drop(cd__tr_merge *m)
 {
-    cd__tr_src *s = m->heap[0];
+    cd__tr_src *s = m->heap[0].s;
     if (s->kind == SRC_LOST) {
         lost_item *l = s->lfirst;
         s->lfirst = l->next;
@@ -346,6 +352,7 @@ void cd__tr_merge_drop(cd__tr_merge *m)
             s->ev[0] = s->lfirst->ev;
             s->hts = s->ev[0].ts;
             s->thread = s->ev[0].thread;
+            m->heap[0] = key_of(s);
             sift_down(m, 0);
         } else {
             heap_remove_top(m);
@@ -355,6 +362,7 @@ void cd__tr_merge_drop(cd__tr_merge *m)
         return;
     }
     if (thread_advance(m, s)) {
+        m->heap[0].ts = s->hts;
         sift_down(m, 0);
         return;
     }

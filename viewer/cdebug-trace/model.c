@@ -59,6 +59,8 @@ static void lru_push(lru *h, lru *n)
 
 static void lru_touch(lru *h, lru *n)
 {
+    if (h->prev == n) /* already the most recent: most events follow one of their thread's */
+        return;
     lru_unlink(n);
     lru_push(h, n);
 }
