@@ -920,11 +920,9 @@ static int snapshot(cdt_model *m, const cd_tr_event *ev, int64_t ns)
 
 static int feed(cdt_model *m, const cd_tr_event *ev, int64_t ns);
 
-int cdt_model_feed(cdt_model *m, const cd_tr_event *ev)
+/* cdt_model_feed with the event's time already converted (cdt_event_ns). */
+static int feed_at(cdt_model *m, const cd_tr_event *ev, int64_t ns)
 {
-    int64_t ns;
-    if (!cdt_event_ns(m->r, ev, &ns))
-        return -ERANGE;
     /* The model's clock never goes back: an event the reader delivered
      * late (stats.out_of_order) happens now. So every interval it measures
      * is >= 0, and the intervals of one object never overlap: their sums
@@ -940,6 +938,14 @@ int cdt_model_feed(cdt_model *m, const cd_tr_event *ev)
         m->lim.worker_events_ignored++;
     }
     return rc;
+}
+
+int cdt_model_feed(cdt_model *m, const cd_tr_event *ev)
+{
+    int64_t ns;
+    if (!cdt_event_ns(m->r, ev, &ns))
+        return -ERANGE;
+    return feed_at(m, ev, ns);
 }
 
 /* cdt_model_feed once the time is known. */
@@ -1122,13 +1128,18 @@ void cdt_model_free(cdt_model *m)
  * whole (one lock round trip per PIPE_EVENTS events); PIPE_BLOCKS of them
  * bound the memory (about 700 KiB) and how far the reader runs ahead.
  * Event strings point into the reader's tables, which stay valid until it is
- * closed, so events cross threads as plain copies. */
+ * closed, so events cross threads as plain copies. The reader thread also
+ * converts each event's time (cdt_event_ns reads only the header), one
+ * step less for the model's thread, the busier one. */
 #define PIPE_EVENTS 1024
 #define PIPE_BLOCKS 4
+
+#define NO_TIME INT64_MIN /* ns of an event with an impossible time */
 
 typedef struct pipe_block {
     size_t n;
     cd_tr_event ev[PIPE_EVENTS];
+    int64_t ns[PIPE_EVENTS]; /* cdt_event_ns of ev[], or NO_TIME */
 } pipe_block;
 
 typedef struct pipe {
@@ -1156,8 +1167,11 @@ static void *pipe_reader(void *arg)
             break;
         pipe_block *b = &p->blocks[k % PIPE_BLOCKS];
         size_t n = 0;
-        while (n < PIPE_EVENTS && (rc = cd_trace_reader_next(p->r, &b->ev[n])) == 1)
+        while (n < PIPE_EVENTS && (rc = cd_trace_reader_next(p->r, &b->ev[n])) == 1) {
+            if (!cdt_event_ns(p->r, &b->ev[n], &b->ns[n]))
+                b->ns[n] = NO_TIME;
             n++;
+        }
         b->n = n;
         pthread_mutex_lock(&p->mu);
         p->filled = k + 1;
@@ -1171,10 +1185,12 @@ static void *pipe_reader(void *arg)
     return NULL;
 }
 
-/* Applies one event; on a failure says why and returns CDT_FAIL. */
-static int run_feed(const char *path, cdt_model *m, cd_trace_reader *r, const cd_tr_event *ev)
+/* Applies one event at ns (NO_TIME: its time is impossible); on a
+ * failure says why and returns CDT_FAIL. */
+static int run_feed(const char *path, cdt_model *m, cd_trace_reader *r, const cd_tr_event *ev,
+                    int64_t ns)
 {
-    int frc = cdt_model_feed(m, ev);
+    int frc = ns == NO_TIME ? -ERANGE : feed_at(m, ev, ns);
     if (frc == -ERANGE) {
         cdt_time_error(path, r, ev); /* the header only: thread-safe */
         return CDT_FAIL;
@@ -1225,7 +1241,7 @@ static int run_piped(const char *path, cdt_model *m, cd_trace_reader *r, int *rc
             break;
         const pipe_block *b = &p->blocks[k % PIPE_BLOCKS];
         for (size_t i = 0; i < b->n && !failed; i++)
-            failed = run_feed(path, m, r, &b->ev[i]) != CDT_OK;
+            failed = run_feed(path, m, r, &b->ev[i], b->ns[i]) != CDT_OK;
         pthread_mutex_lock(&p->mu);
         p->used = k + 1;
         p->stop = failed;
@@ -1264,8 +1280,9 @@ int cdt_model_run(const char *path, const cdt_model_cb *cb, cd_tr_stats *stats_o
         goto out;
     if (piped == 0) { /* on this thread alone */
         cd_tr_event ev;
+        int64_t ns;
         while ((rc = cd_trace_reader_next(r, &ev)) == 1)
-            if (run_feed(path, m, r, &ev) != CDT_OK)
+            if (run_feed(path, m, r, &ev, cdt_event_ns(r, &ev, &ns) ? ns : NO_TIME) != CDT_OK)
                 goto out;
     }
     cdt_model_finish(m);
