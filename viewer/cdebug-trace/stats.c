@@ -45,6 +45,8 @@ typedef struct acc {
     bool oom;
     /* workers, in the order the model first reported them */
     cdt_map windex;            /* worker id -> position + 1 */
+    uint32_t wsmall[256];      /* the same for ids below 256, 0: not yet (a
+                                  worker changes state at most events) */
     int64_t *w_since;          /* [nworkers] last accounting time */
     cdt_worker_state *w_state; /* [nworkers] */
     size_t wcap;
@@ -168,6 +170,8 @@ static int ws_category(acc *a, cdt_worker_state st)
 static long worker_index(acc *a, uint64_t w)
 {
     cdt_stats *s = a->s;
+    if (w < 256 && a->wsmall[w] != 0)
+        return (long)a->wsmall[w] - 1;
     uintptr_t pos = (uintptr_t)cdt_map_get(&a->windex, w);
     if (pos != 0)
         return (long)(pos - 1);
@@ -198,6 +202,8 @@ static long worker_index(acc *a, uint64_t w)
         a->oom = true;
         return -1;
     }
+    if (w < 256)
+        a->wsmall[w] = (uint32_t)(i + 1); /* i < CDT_STATS_MAX_WORKERS */
     memset(&s->workers[i], 0, sizeof s->workers[i]);
     s->workers[i].worker = w;
     a->w_since[i] = 0;
