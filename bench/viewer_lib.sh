@@ -4,19 +4,21 @@
 # timed CMD...: runs CMD with stdout to /dev/null; prints "SECONDS PEAK_RSS_KB"
 # (wall time of the child alone, measured around it; its peak RSS from GNU
 # time's %M: getrusage of a child of python would count the memory of the
-# python process it was forked from, about 14 MB, as the child's).
+# python process it was forked from, about 14 MB, as the child's). Uses
+# $tmp/timed.rss (lib.sh's scratch directory, removed at exit).
 timed() {
-    python3 - "$@" <<'PY'
-import os, subprocess, sys, tempfile, time
-with tempfile.NamedTemporaryFile("r") as rss:
-    cmd = ["/usr/bin/time", "-f", "%M", "-o", rss.name] + sys.argv[1:]
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, stdout=subprocess.DEVNULL)
-    dt = time.perf_counter() - t0
-    if r.returncode != 0:
-        sys.exit(f"bench: {' '.join(sys.argv[1:])}: exit {r.returncode}")
-    kb = rss.read().split()[-1]
-print(f"{dt:.6f} {kb}")
+    python3 - "$tmp/timed.rss" "$@" <<'PY'
+import subprocess, sys, time
+rss, cmd = sys.argv[1], sys.argv[2:]
+t0 = time.perf_counter()
+try:
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss] + cmd, stdout=subprocess.DEVNULL)
+except KeyboardInterrupt:  # Ctrl-C: the script's trap cleans up
+    sys.exit(130)
+dt = time.perf_counter() - t0
+if r.returncode != 0:
+    sys.exit(f"bench: {' '.join(cmd)}: exit {r.returncode}")
+print(f"{dt:.6f} {open(rss).read().split()[-1]}")
 PY
 }
 
