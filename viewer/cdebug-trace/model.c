@@ -1149,7 +1149,7 @@ typedef struct pipe_block {
     int64_t ns[PIPE_EVENTS]; /* cdt_event_ns of ev[], or NO_TIME */
 } pipe_block;
 
-typedef struct pipe {
+typedef struct pipe_ring {
     cd_trace_reader *r;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -1160,11 +1160,11 @@ typedef struct pipe {
     bool model_waits;      /* for PIPE_HALF filled blocks (or done) */
     int rc;
     pipe_block blocks[PIPE_BLOCKS];
-} pipe;
+} pipe_ring;
 
 static void *pipe_reader(void *arg)
 {
-    pipe *p = arg;
+    pipe_ring *p = arg;
     int rc = 1;
     for (uint64_t k = 0; rc == 1; k++) {
         pthread_mutex_lock(&p->mu);
@@ -1221,7 +1221,7 @@ static int run_feed(const char *path, cdt_model *m, cd_trace_reader *r, const cd
  * thread could be started (nothing was read). */
 static int run_piped(const char *path, cdt_model *m, cd_trace_reader *r, int *rcp)
 {
-    pipe *p = malloc(sizeof *p);
+    pipe_ring *p = malloc(sizeof *p);
     if (p == NULL)
         return 0;
     p->r = r;
