@@ -85,7 +85,7 @@ static int read_header(cd_trace_reader *r)
     if (avail < CD__TR_HEADER_SIZE)
         return -ENODATA;
     r->hdr.version = (uint16_t)get_le(h + 8, 2);
-    r->mg.version = r->hdr.version;
+    cd__tr_dec_init(&r->mg.dec, r->hdr.version);
     r->hdr.header_size = (uint16_t)get_le(h + 10, 2);
     r->hdr.flags = (uint32_t)get_le(h + 12, 4);
     r->hdr.tick_hz = get_le(h + 16, 8);
@@ -241,7 +241,7 @@ static int on_events(cd_trace_reader *r, const uint8_t *p, size_t len, char *wha
     }
     size_t bad_at;
     const char *why;
-    if (cd__tr_check_batch(p, (size_t)(end - p), r->hdr.version, base_ts, ids, &n, &bad_at, &why) < 0) {
+    if (cd__tr_check_batch(&r->mg.dec, p, (size_t)(end - p), base_ts, &n, &bad_at, &why) < 0) {
         snprintf(what, wlen, "event %llu (byte %zu of the events of thread %llu): %s",
                  (unsigned long long)n, bad_at, (unsigned long long)thread, why);
         return -EPROTO;
@@ -345,24 +345,21 @@ static void read_record(cd_trace_reader *r)
 
 /* ---- delivery ----------------------------------------------------------- */
 
-static void deliver(cd_trace_reader *r, cd_tr_event *ev)
+/* Fills *ev from the least held event and removes it. */
+static void deliver(cd_trace_reader *r, const cd__tr_raw *raw, cd_tr_event *ev)
 {
-    cd__tr_raw raw;
-    cd__tr_merge_pop(&r->mg, &raw);
-    ev->type = raw.type;
-    ev->nargs = raw.nargs;
-    ev->ts = raw.ts;
-    ev->thread = raw.thread;
-    for (unsigned i = 0; i < CD_TR_MAX_ARGS; i++) {
-        ev->args[i] = i < raw.nargs ? raw.args[i] : 0;
-        ev->str[i] = NULL;
-        ev->str_len[i] = 0;
-    }
-    const cd__tr_evinfo *e = cd__tr_info(raw.type);
-    if (e->nstr > 0) {
-        for (unsigned i = 0; i < raw.nargs; i++) {
-            uint64_t id = raw.args[i];
-            if (e->args[i].kind == CD_TR_ARG_STRING) {
+    ev->type = raw->type;
+    ev->nargs = raw->nargs;
+    ev->ts = raw->ts;
+    ev->thread = raw->thread;
+    memcpy(ev->args, raw->args, sizeof ev->args); /* zero past nargs */
+    memset(ev->str, 0, sizeof ev->str);
+    memset(ev->str_len, 0, sizeof ev->str_len);
+    const cd__tr_dectype *t = &r->mg.dec.t[raw->type & 127]; /* CD_TR_LOST: no strings */
+    if (t->nstr > 0) {
+        for (unsigned i = 0; i < raw->nargs; i++) {
+            uint64_t id = raw->args[i];
+            if (t->kind[i] == CD_TR_ARG_STRING) {
                 const cd__tr_string *s = id == 0 ? NULL : cd__tr_string_get(&r->tab, id);
                 if (id == 0) {
                     ev->str[i] = "";
@@ -374,17 +371,18 @@ static void deliver(cd_trace_reader *r, cd_tr_event *ev)
                     ev->str_len[i] = 1;
                     r->st.bad_refs++;
                 }
-            } else if (e->args[i].kind == CD_TR_ARG_STACK) {
+            } else if (t->kind[i] == CD_TR_ARG_STACK) {
                 if (id != 0 && cd__tr_stack_get(&r->tab, id) == NULL)
                     r->st.bad_refs++;
             }
         }
     }
-    if (r->st.events > 0 && raw.ts < r->max_ts)
+    if (r->st.events > 0 && raw->ts < r->max_ts)
         r->st.out_of_order++;
-    if (raw.ts > r->max_ts)
-        r->max_ts = raw.ts;
+    if (raw->ts > r->max_ts)
+        r->max_ts = raw->ts;
     r->st.events++;
+    cd__tr_merge_drop(&r->mg);
 }
 
 int cd_trace_reader_next(cd_trace_reader *r, cd_tr_event *ev)
@@ -394,15 +392,15 @@ int cd_trace_reader_next(cd_trace_reader *r, cd_tr_event *ev)
     for (;;) {
         if (r->done)
             return r->final;
-        uint64_t top;
-        if (cd__tr_merge_top(&r->mg, &top)) {
-            bool go = r->draining || top < r->frontier;
+        const cd__tr_raw *top = cd__tr_merge_top(&r->mg);
+        if (top != NULL) {
+            bool go = r->draining || top->ts < r->frontier;
             if (!go && r->mg.held > r->opts.max_held_bytes) {
                 go = true;
                 r->st.forced++;
             }
             if (go) {
-                deliver(r, ev);
+                deliver(r, top, ev);
                 return 1;
             }
         }
@@ -492,15 +490,34 @@ int cd_trace_reader_symbol(const cd_trace_reader *r, uint64_t pc, const char **f
 
 __extension__ typedef unsigned __int128 u128;
 
+/* d ticks in ns, floor(d * 1e9 / hz), exact; UINT64_MAX past it. Without
+ * libgcc's 128-bit division where 64 bits do (every real trace): viewers
+ * convert every event's time. */
+static uint64_t ticks_to_ns(uint64_t d, uint64_t hz)
+{
+    const uint64_t G = 1000000000u;
+    if (hz == G)
+        return d;
+    if (d <= UINT64_MAX / G)
+        return d * G / hz;
+    if (hz <= UINT64_MAX / G) { /* d = q hz + rem: q G + floor(rem G / hz) */
+        uint64_t q = d / hz, rem = d % hz;
+        if (q > (UINT64_MAX - G) / G)
+            return UINT64_MAX;
+        return q * G + rem * G / hz;
+    }
+    u128 ns = (u128)d * G / hz;
+    return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
+}
+
 int64_t cd_trace_reader_ns(const cd_trace_reader *r, uint64_t ts)
 {
     uint64_t start = r->hdr.start_ticks;
     bool neg = ts < start;
-    uint64_t d = neg ? start - ts : ts - start;
-    u128 ns = (u128)d * 1000000000u / r->hdr.tick_hz;
+    uint64_t ns = ticks_to_ns(neg ? start - ts : ts - start, r->hdr.tick_hz);
     if (neg)
-        return ns > (u128)INT64_MAX ? INT64_MIN : -(int64_t)ns;
-    return ns > (u128)INT64_MAX ? INT64_MAX : (int64_t)ns;
+        return ns > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)ns;
+    return ns > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ns;
 }
 
 const char *cd_tr_strerror(int err)

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "base/trace_events.h"
 #include "reader/reader_int.h"
@@ -111,73 +112,114 @@ static unsigned wire_nargs(unsigned type, unsigned version, unsigned n)
     return version < 3 && type == CD_TR_TASK_BLOCK ? 2 : n;
 }
 
-int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, unsigned version, uint64_t *ts,
-                        uint64_t ids[3], cd__tr_raw *ev, const char **why)
+_Static_assert(CD_TR_LOST < 128 && CD_TR_MAX_FILE_TYPE < 128, "cd__tr_dec's table is indexed by type");
+
+void cd__tr_dec_init(cd__tr_dec *d, unsigned version)
 {
-    const uint8_t *p = *pp;
-    if (p >= end) {
-        *why = "no event";
-        return -EPROTO;
-    }
-    unsigned type = *p++;
-    bool same_task = (type & CD__EV_SAME_TASK) != 0;
-    type &= ~CD__EV_SAME_TASK;
-    if (type < 1 || type > CD_TR_MAX_FILE_TYPE) {
-        *why = "unknown event type";
-        return -EPROTO;
-    }
-    if (same_task && cd__same_kind(type) < 0) {
-        *why = "same-task flag on an event without a task argument";
-        return -EPROTO;
-    }
-    uint64_t dts;
-    if (cd__tr_uv(&p, end, &dts) != CD__UV_OK) {
-        *why = "bad or short timestamp delta";
-        return -EPROTO;
-    }
-    if (dts > UINT64_MAX - *ts) {
-        *why = "timestamp overflows 64 bits";
-        return -EPROTO;
-    }
-    unsigned n = file_types[type].nargs, wire = wire_nargs(type, version, n);
-    unsigned i = 0;
-    if (same_task) {
-        ev->args[0] = ids[cd__same_kind(type)]; /* left out: its chain's previous id */
-        i = 1;
-    }
-    for (; i < wire; i++) {
-        if (cd__tr_uv(&p, end, &ev->args[i]) != CD__UV_OK) {
-            *why = "bad or short argument";
-            return -EPROTO;
+    memset(d, 0, sizeof(*d));
+    for (unsigned type = 1; type <= CD_TR_MAX_FILE_TYPE; type++) {
+        cd__tr_dectype *t = &d->t[type];
+        t->valid = 1;
+        t->n = file_types[type].nargs;
+        t->wire = (uint8_t)wire_nargs(type, version, t->n);
+        t->same = (int8_t)cd__same_kind(type);
+        t->nstr = file_types[type].nstr;
+        for (int i = 0; i < CD_TR_MAX_ARGS; i++) {
+            t->chain[i] = (int8_t)cd__id_kind(type, i);
+            t->kind[i] = (uint8_t)file_types[type].args[i].kind;
         }
-        /* Task and parent ids are deltas (base/trace_events.h, shared with the
-         * writer); they wrap, so any value decodes. */
-        ev->args[i] = cd__ids_dec(type, (int)i, ev->args[i], ids);
     }
-    for (; i < n; i++)
-        ev->args[i] = 0;
-    *ts += dts;
-    ev->type = type;
-    ev->nargs = n;
-    ev->ts = *ts;
-    *pp = p;
-    return 0;
 }
 
-int cd__tr_check_batch(const uint8_t *p, size_t len, unsigned version, uint64_t base_ts,
-                       const uint64_t base_ids[3], uint64_t *n, size_t *bad_at, const char **why)
+/* A varint: one or two bytes inline (most are: small ids, timestamp
+ * deltas below 16384 ticks), else the general decoder, which also checks. */
+#define UV_OR(p, end, v, fail)                                                                     \
+    do {                                                                                           \
+        if ((p) + 1 < (end) && (p)[0] < 0x80) {                                                    \
+            (v) = *(p)++;                                                                          \
+        } else if ((p) + 1 < (end) && (p)[1] < 0x80) {                                             \
+            (v) = (uint64_t)((p)[0] & 0x7f) | (uint64_t)(p)[1] << 7;                               \
+            (p) += 2;                                                                              \
+        } else if (cd__tr_uv(&(p), (end), &(v)) != CD__UV_OK) {                                    \
+            goto fail;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+size_t cd__tr_decode_events(const cd__tr_dec *d, const uint8_t **pp, const uint8_t *end,
+                            uint64_t *tsp, uint64_t ids[3], uint64_t thread, cd__tr_raw *out,
+                            size_t max)
 {
-    const uint8_t *start = p, *end = p + len;
-    uint64_t ts = base_ts, ids[3] = {base_ids[0], base_ids[1], base_ids[2]}, count = 0;
-    cd__tr_raw ev;
-    while (p < end) {
-        if (cd__tr_decode_event(&p, end, version, &ts, ids, &ev, why) < 0) {
-            *bad_at = (size_t)(p - start);
-            *n = count;
-            return -EPROTO;
+    const uint8_t *p = *pp;
+    uint64_t ts = *tsp;
+    size_t k = 0;
+    while (k < max && p < end) {
+        unsigned b = *p++;
+        const cd__tr_dectype *t = &d->t[b & 0x7f];
+        if (!t->valid || ((b & 0x80) && t->same < 0))
+            goto bad;
+        uint64_t dts, v;
+        UV_OR(p, end, dts, bad);
+        cd__tr_raw *ev = &out[k];
+        ts += dts; /* checked: cannot overflow */
+        *ev = (cd__tr_raw){.type = b & 0x7f, .nargs = t->n, .ts = ts, .thread = thread};
+        unsigned i = 0;
+        if (b & 0x80) {
+            ev->args[0] = ids[t->same]; /* left out: its chain's previous id */
+            i = 1;
         }
+        for (; i < t->wire; i++) {
+            UV_OR(p, end, v, bad);
+            int c = t->chain[i];
+            if (c >= 0) /* task, parent, user ids: zigzag deltas */
+                v = ids[c] = cd__zz_dec(v, ids[c]);
+            ev->args[i] = v;
+        }
+        k++;
+    }
+    *pp = p;
+    *tsp = ts;
+    return k;
+bad: /* the batch was checked: cannot happen; drop the rest, never misread */
+    *pp = end;
+    *tsp = ts;
+    return k;
+}
+
+int cd__tr_check_batch(const cd__tr_dec *d, const uint8_t *p, size_t len, uint64_t base_ts,
+                       uint64_t *n, size_t *bad_at, const char **why)
+{
+    const uint8_t *start = p, *end = p + len, *at = p;
+    uint64_t ts = base_ts, count = 0, v;
+    const char *w = NULL; /* the reason, stored in *why only on a failure */
+    while (p < end) {
+        at = p;
+        unsigned b = *p++;
+        const cd__tr_dectype *t = &d->t[b & 0x7f];
+        if (!t->valid) {
+            w = "unknown event type";
+            goto bad;
+        }
+        if ((b & 0x80) && t->same < 0) {
+            w = "same-task flag on an event without a task argument";
+            goto bad;
+        }
+        w = "bad or short timestamp delta";
+        UV_OR(p, end, v, bad);
+        if (v > UINT64_MAX - ts) {
+            w = "timestamp overflows 64 bits";
+            goto bad;
+        }
+        ts += v;
+        w = "bad or short argument";
+        for (unsigned i = (b & 0x80) ? 1 : 0; i < t->wire; i++)
+            UV_OR(p, end, v, bad);
         count++;
     }
     *n = count;
     return 0;
+bad:
+    *why = w;
+    *bad_at = (size_t)(at - start);
+    *n = count;
+    return -EPROTO;
 }

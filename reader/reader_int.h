@@ -187,43 +187,73 @@ typedef struct cd__tr_evinfo {
 /* Metadata of an event type (CD_TR_LOST included), NULL if not a type. */
 const cd__tr_evinfo *cd__tr_info(unsigned type);
 
-/* A decoded event before string resolution. */
+/* A decoded event before string resolution. args[] past nargs are 0. */
 typedef struct cd__tr_raw {
     uint32_t type, nargs;
     uint64_t ts, thread;
     uint64_t args[CD_TR_MAX_ARGS];
 } cd__tr_raw;
 
-/* Decodes the event at *pp (type, dts, args) whose predecessor in the batch
- * has timestamp *ts and whose last task, parent and user task ids were
- * ids[0..2];
- * advances *pp, *ts and ids (ids are zigzag deltas, docs/trace-format.md).
- * version is the file's: an event of an older version that lacks trailing
- * arguments of the current one gets them as 0 (version 2's TASK_BLOCK: no
- * stack), so ev->nargs is always the type's current count. Returns 0, or
- * -EPROTO with a reason in *why (unknown type, bad varint, short event, ts
- * overflow). */
-int cd__tr_decode_event(const uint8_t **pp, const uint8_t *end, unsigned version, uint64_t *ts,
-                        uint64_t ids[3], cd__tr_raw *ev, const char **why);
+/* How to decode one event type of a file's version: built once per reader
+ * by cd__tr_dec_init so that the per-event loops below are table lookups,
+ * not the mask tests of base/trace_events.h. */
+typedef struct cd__tr_dectype {
+    uint8_t valid;  /* a type of the format */
+    uint8_t n;      /* arguments of the current version */
+    uint8_t wire;   /* arguments on the wire (version 2's TASK_BLOCK: 2) */
+    int8_t same;    /* chain of argument 0 when the same-id bit may be set, else -1 */
+    int8_t chain[CD_TR_MAX_ARGS]; /* delta chain of each argument, -1: as is */
+    uint8_t nstr;                 /* arguments that are strings or stacks */
+    uint8_t kind[CD_TR_MAX_ARGS]; /* cd_tr_arg_kind of each argument */
+} cd__tr_dectype;
+
+typedef struct cd__tr_dec {
+    cd__tr_dectype t[128]; /* by type byte without the same-id bit (CD_TR_LOST: not
+                              valid, no strings) */
+} cd__tr_dec;
+
+/* Fills d for a file of `version`. O(types). */
+void cd__tr_dec_init(cd__tr_dec *d, unsigned version);
+
+/* Decodes up to `max` events of a batch that cd__tr_check_batch accepted,
+ * starting at *pp (before `end`) with the previous timestamp *ts and chain
+ * ids ids[0..2]; advances them and stores the events (thread set to
+ * `thread`, args[] past nargs zeroed) in out. Returns the number decoded;
+ * fewer than max only at the end of the batch, or if the bytes turn out
+ * bad after all (a bug: then *pp is set to end, the rest dropped). */
+size_t cd__tr_decode_events(const cd__tr_dec *d, const uint8_t **pp, const uint8_t *end,
+                            uint64_t *ts, uint64_t ids[3], uint64_t thread, cd__tr_raw *out,
+                            size_t max);
 
 /* Checks a whole batch of events (the part of an EVENTS payload after
- * thread, base_ts, base_task, base_parent and base_user); counts its events in *n. Returns 0 or
- * -EPROTO with the byte offset in the events of the bad one in *bad_at. */
-int cd__tr_check_batch(const uint8_t *p, size_t len, unsigned version, uint64_t base_ts,
-                       const uint64_t base_ids[3], uint64_t *n, size_t *bad_at, const char **why);
+ * thread, base_ts, base_task, base_parent and base_user): known types, the
+ * same-id bit only where allowed, well-formed varints, no timestamp beyond
+ * 2^64 - 1. Counts its events in *n. Returns 0 or -EPROTO with the index
+ * of the bad event in *n, its byte offset in the events in *bad_at and a
+ * reason in *why. */
+int cd__tr_check_batch(const cd__tr_dec *d, const uint8_t *p, size_t len, uint64_t base_ts,
+                       uint64_t *n, size_t *bad_at, const char **why);
 
 /* ---- merge: reader_merge.c ---------------------------------------------- */
 
 typedef struct cd__tr_src cd__tr_src;
 
+/* A heap entry: a source and its head's key, kept here so that the sift
+ * compares without touching the sources. */
+typedef struct cd__tr_heapent {
+    uint64_t ts, thread;
+    int kind;
+    cd__tr_src *s;
+} cd__tr_heapent;
+
 typedef struct cd__tr_merge {
     cd__tr_map threads; /* thread id -> source with held events */
-    cd__tr_src **heap;  /* sources with a head event, least first */
+    cd__tr_heapent *heap; /* sources with a head event, least first */
     size_t nheap, heap_cap;
     cd__tr_src *lost; /* synthetic CD_TR_LOST events (one FIFO) */
     size_t held;      /* bytes of held batches, sources and the heap */
     size_t peak;
-    unsigned version; /* the file's format version (cd__tr_decode_event) */
+    cd__tr_dec dec; /* the file's version's decoder (set with the header) */
 } cd__tr_merge;
 
 void cd__tr_merge_init(cd__tr_merge *m);
@@ -236,9 +266,10 @@ int cd__tr_merge_add_batch(cd__tr_merge *m, uint64_t thread, uint64_t base_ts,
 int cd__tr_merge_add_lost(cd__tr_merge *m, uint64_t ts, uint64_t thread, uint64_t events,
                           uint64_t batches);
 
-/* The least held event's timestamp, false when nothing is held. */
-bool cd__tr_merge_top(const cd__tr_merge *m, uint64_t *ts);
-/* Removes the least held event into *ev. Only after top returned true. */
-void cd__tr_merge_pop(cd__tr_merge *m, cd__tr_raw *ev);
+/* The least held event, NULL when nothing is held. Valid until the next
+ * cd__tr_merge_* call. O(1). */
+const cd__tr_raw *cd__tr_merge_top(const cd__tr_merge *m);
+/* Removes the least held event. Only after top returned non-NULL. */
+void cd__tr_merge_drop(cd__tr_merge *m);
 
 #endif /* CDEBUG_READER_READER_INT_H */

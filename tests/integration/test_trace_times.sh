@@ -11,7 +11,9 @@
 # 2^64 - 1) is read: exit 0, and no duration or time in the output is
 # negative or absurdly large. In the ASan+UBSan build (CTest sets
 # CDEBUG_SANITIZE) a signed overflow or any other report halts the program
-# (-fno-sanitize-recover): every run's stderr is checked for one.
+# (-fno-sanitize-recover): every run's stderr is checked for one. Last, an
+# impossible time far into a long trace, where stats and export have a
+# reader thread running ahead that must be stopped.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 gen="$build/tests/prog_trace_hostile"
@@ -125,4 +127,29 @@ while read -r name expect; do
   echo "$name ($expect): ok"
 done <"$tmp/cases"
 ((ncorrupt >= 7 && nvalid >= 2)) || fail "prog_trace_hostile wrote $ncorrupt corrupt and $nvalid valid cases"
+
+# An impossible time far into a long trace: stats and export read on a
+# second thread (model.c, cdt_model_run) that is then thousands of events
+# ahead, waiting for room. The model's thread must stop it and report the
+# event, exactly as when reading on one thread. 1000000 events of the sched
+# workload (2.6 s of trace) at 1 tick/s instead of 10^9 (the header's
+# tick_hz): 1.15 s into the trace, about 440000 events in, times pass the
+# 36-year limit.
+"$build/tests/prog_trace_gen" sched "$tmp/long.trace" 1000000 8 >/dev/null
+python3 - "$tmp/long.trace" <<'EOF2'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+assert struct.unpack_from("<Q", d, 16)[0] == 10**9, "prog_trace_gen's tick_hz changed"
+struct.pack_into("<Q", d, 16, 1)
+open(sys.argv[1], "wb").write(d)
+EOF2
+for args in "stats" "stats --json" "export" "export --format=chrome"; do
+  # shellcheck disable=SC2086
+  run 1 "$tool" $args "$tmp/long.trace"
+  corrupt_err "long trace: $args"
+  grep -q 'lies 3[67] years after' "$tmp/err" || fail "long trace: $args: $(cat "$tmp/err")"
+done
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["otherData"]["complete"] is False; assert len(d["traceEvents"]) > 10000' \
+  "$tmp/out" || fail "long trace: export's JSON is not valid, claims to be complete, or stopped early"
+echo "long trace (corrupt far in): ok"
 echo "test_trace_times: ok"

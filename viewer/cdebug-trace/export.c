@@ -80,6 +80,8 @@ typedef struct exp_set {
     uint64_t *keys;
     uint8_t *used;
     size_t cap, len; /* cap: a power of two, or 0 */
+    bool has_last;   /* last is in the set: the key most spans ask about */
+    uint64_t last;
 } exp_set;
 
 /* Home slot of k in a table of cap (a power of two) slots. */
@@ -134,14 +136,21 @@ static int exp_set_grow(exp_set *s)
 /* Adds k. Returns 1 if it was new, 0 if already there, -ENOMEM. */
 static int exp_set_add(exp_set *s, uint64_t k)
 {
-    if (exp_set_has(s, k))
+    if (s->has_last && s->last == k)
         return 0;
+    if (exp_set_has(s, k)) {
+        s->has_last = true;
+        s->last = k;
+        return 0;
+    }
     if ((s->len + 1) * 2 > s->cap && exp_set_grow(s) != 0)
         return -ENOMEM;
     size_t i = exp_set_slot(s, k);
     s->used[i] = 1;
     s->keys[i] = k;
     s->len++;
+    s->has_last = true;
+    s->last = k;
     return 1;
 }
 
@@ -149,6 +158,8 @@ static int exp_set_add(exp_set *s, uint64_t k)
  * keys of the probe run move up, so no tombstones accumulate. */
 static bool exp_set_del(exp_set *s, uint64_t k)
 {
+    if (s->has_last && s->last == k)
+        s->has_last = false;
     if (s->cap == 0)
         return false;
     size_t i = exp_set_slot(s, k), mask = s->cap - 1;
@@ -209,9 +220,15 @@ static inline char *w_room(exp_w *w, size_t k)
     return w->buf + w->n;
 }
 
-/* n bytes as they are. */
+/* n bytes as they are. The common case first, inline: with a constant n
+ * (W_LIT) the copy is a few moves, not a call. */
 static inline void w_raw(exp_w *w, const char *s, size_t n)
 {
+    if (w->n + n <= sizeof(w->buf)) {
+        memcpy(w->buf + w->n, s, n);
+        w->n += n;
+        return;
+    }
     while (n > 0) {
         size_t k = n < sizeof(w->buf) ? n : sizeof(w->buf);
         memcpy(w_room(w, k), s, k);
@@ -230,16 +247,44 @@ static inline void w_char(exp_w *w, char c)
     w->n++;
 }
 
-/* v in decimal. */
+/* v in decimal: two digits per step from a table (a division by 100
+ * instead of two by 10), copied out as a fixed 20 bytes (a few moves, not
+ * a memcpy call) of which the digits count. */
 static void w_u64(exp_w *w, uint64_t v)
 {
-    char tmp[24];
-    size_t i = sizeof(tmp);
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    w_raw(w, tmp + i, sizeof(tmp) - i);
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
+    if (v < 100) { /* most: pids, tids, small ids */
+        char *p = w_room(w, 2);
+        if (v < 10) {
+            *p = (char)('0' + v);
+            w->n++;
+        } else {
+            memcpy(p, pairs + 2 * v, 2);
+            w->n += 2;
+        }
+        return;
+    }
+    enum { D = 20 }; /* digits of UINT64_MAX */
+    char tmp[2 * D];
+    size_t i = D;
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100);
+        v /= 100;
+        i -= 2;
+        memcpy(tmp + i, pairs + 2 * d, 2);
+    }
+    if (v >= 10) {
+        i -= 2;
+        memcpy(tmp + i, pairs + 2 * v, 2);
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
+    char *p = w_room(w, D);
+    memcpy(p, tmp + i, D); /* digits tmp[i, D), then bytes past them: not counted */
+    w->n += D - i;
 }
 
 /* v in decimal, with its sign. */
@@ -273,12 +318,31 @@ static void w_us(exp_w *w, int64_t ns)
  * control characters, DEL, U+2028 and U+2029 escaped, other valid UTF-8
  * copied, each byte of invalid UTF-8 replaced by U+FFFD, so a hostile
  * trace still gives valid JSON. O(n). */
+/* Whether the 8 bytes at p are all printable ASCII other than '"' and
+ * '\\' (copied as they are by w_esc). Bit tricks on a word: a byte below
+ * 0x20, from 0x7f up, or equal to '"' or '\\' sets its top bit in `bad`
+ * (exact: no false positive, no miss). */
+static inline bool plain8(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t x;
+    memcpy(&x, p, 8);
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\'), d = x ^ (ones * 0x7f);
+    uint64_t bad = ((x - ones * 0x20) & ~x) | x | ((q - ones) & ~q) | ((b - ones) & ~b) |
+                   ((d - ones) & ~d);
+    return (bad & high) == 0;
+}
+
 static void w_esc(exp_w *w, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
     size_t run = 0; /* bytes from p[i - run] that need no escaping */
     for (size_t i = 0; i < n;) {
+        if (i + 8 <= n && plain8(p + i)) { /* most text: 8 bytes per step */
+            run += 8, i += 8;
+            continue;
+        }
         unsigned char c = p[i];
         if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
             run++, i++;
@@ -1039,6 +1103,7 @@ int cdt_cmd_export(int argc, char **argv)
 
     cdt_model_cb cb = {
         .ud = &x,
+        .reader_untouched = true, /* on_start does not keep the reader */
         .start = on_start,
         .event = on_event,
         .span_begin = on_span_begin,

@@ -178,6 +178,12 @@ typedef struct cdt_gc_info {
  * not call into the model. */
 typedef struct cdt_model_cb {
     void *ud;
+    /* cdt_model_run only: the callbacks never call the reader (start may
+     * keep it, not use it while the run lasts; cd_trace_reader_ns and
+     * cd_trace_reader_header are thread-safe and allowed). The run may
+     * then read and decode on a second thread while this one applies
+     * the events (same events, same order, same output). */
+    bool reader_untouched;
     /* cdt_model_run only: the reader, once open (header, stacks, symbols). */
     void (*start)(void *ud, cd_trace_reader *r);
     /* Raw event, before the model applies it (export of events the model
@@ -232,7 +238,8 @@ uint64_t cdt_model_threads(const cdt_model *m);
 void cdt_model_free(cdt_model *m);
 
 /* Runs a whole file through a model: opens `path` ("-": stdin) with the
- * tool's error messages, feeds every event, finishes, reports a truncation
+ * tool's error messages, feeds every event (read ahead by a second thread
+ * when cb->reader_untouched; the callbacks all run on the calling one), finishes, reports a truncation
  * as a warning and an impossible time as corruption (cdt_time_error). *stats_out (may be NULL)
  * receives the reader's counters and *hdr_out (may be NULL) the header. Returns a cdt exit code
  * (CDT_OK, CDT_FAIL). */

@@ -28,10 +28,14 @@ static const int64_t mmu_windows[CDT_MMU_WINDOWS] = {1000000, 10000000, 10000000
 
 typedef struct pause_iv {
     int64_t s, e;
+    int64_t before; /* disjoint pauses: the lengths of all earlier ones, summed */
 } pause_iv;
 
 typedef struct names {
-    cdt_map index; /* name hash -> position + 1 */
+    cdt_map index;  /* name hash -> position + 1 */
+    cdt_map by_ptr; /* the text's address -> position + 1: the model's names
+                       (the reader's strings) neither move nor change, and a
+                       lookup by address skips hashing and comparing the text */
     size_t n;
     size_t bytes; /* of the names copied, against CDT_STATS_MAX_NAME_BYTES */
 } names;
@@ -41,6 +45,8 @@ typedef struct acc {
     bool oom;
     /* workers, in the order the model first reported them */
     cdt_map windex;            /* worker id -> position + 1 */
+    uint32_t wsmall[256];      /* the same for ids below 256, 0: not yet (a
+                                  worker changes state at most events) */
     int64_t *w_since;          /* [nworkers] last accounting time */
     cdt_worker_state *w_state; /* [nworkers] */
     size_t wcap;
@@ -54,6 +60,8 @@ typedef struct acc {
     /* MMU */
     pause_iv *pauses; /* ring */
     size_t pcap, phead, plen;
+    bool overlap;    /* a pause began before the previous one ended */
+    int64_t stopped; /* disjoint pauses: their lengths, summed */
     int64_t pause_begin;
     int64_t prev_after; /* heap after the previous collection, -1 */
 } acc;
@@ -82,10 +90,26 @@ static char *dup_name(const char *p, size_t n)
  * (the element size is `size`), adding it (zeroed) if new. The array may
  * move. Returns -1 on out of memory. Past CDT_STATS_MAX_NAMES names or
  * CDT_STATS_MAX_NAME_BYTES of their text, every new one maps to "(other)". */
+static long find_name_text(names *nm, void **arr, size_t size, const char *p, size_t n);
+
 static long find_name(names *nm, void **arr, size_t size, const char *p, size_t n)
 {
     if (p == NULL)
         p = "", n = 0;
+    uintptr_t pos = (uintptr_t)cdt_map_get(&nm->by_ptr, (uintptr_t)p);
+    if (pos != 0)
+        return (long)(pos - 1);
+    long i = find_name_text(nm, arr, size, p, n);
+    /* Cached only while small: a hostile trace's millions of names, all
+     * "(other)", are not each worth an entry. Out of memory: uncached. */
+    if (i >= 0 && nm->by_ptr.len < 4 * CDT_STATS_MAX_NAMES)
+        (void)cdt_map_put(&nm->by_ptr, (uintptr_t)p, (void *)(uintptr_t)(i + 1));
+    return i;
+}
+
+/* find_name by the text itself. */
+static long find_name_text(names *nm, void **arr, size_t size, const char *p, size_t n)
+{
     for (int round = 0; round < 2; round++) {
         uint64_t h = hash_name(p, n);
         for (;; h++) { /* probe on a (rare) hash collision between names */
@@ -146,6 +170,8 @@ static int ws_category(acc *a, cdt_worker_state st)
 static long worker_index(acc *a, uint64_t w)
 {
     cdt_stats *s = a->s;
+    if (w < 256 && a->wsmall[w] != 0)
+        return (long)a->wsmall[w] - 1;
     uintptr_t pos = (uintptr_t)cdt_map_get(&a->windex, w);
     if (pos != 0)
         return (long)(pos - 1);
@@ -176,6 +202,8 @@ static long worker_index(acc *a, uint64_t w)
         a->oom = true;
         return -1;
     }
+    if (w < 256)
+        a->wsmall[w] = (uint32_t)(i + 1); /* i < CDT_STATS_MAX_WORKERS */
     memset(&s->workers[i], 0, sizeof s->workers[i]);
     s->workers[i].worker = w;
     a->w_since[i] = 0;
@@ -235,16 +263,59 @@ static void on_worker_state(void *ud, uint64_t id, cdt_worker_state old, cdt_wor
 
 /* ---- MMU -------------------------------------------------------------------- */
 
-static double mutator_share(acc *a, int64_t ws, int64_t we)
+static pause_iv *pause_at(acc *a, size_t i)
+{
+    return &a->pauses[(a->phead + i) % a->pcap];
+}
+
+/* The world-stopped time in [ws, we): the sum of each kept pause's overlap
+ * with it. Pauses come in end order; while they are disjoint (a real
+ * trace: one collection at a time) their starts are in order too, so two
+ * binary searches find the ones that overlap and the kept sums of lengths
+ * give the total, the same integer as the sum, in O(log pauses). */
+static int64_t stopped_in(acc *a, int64_t ws, int64_t we)
 {
     int64_t stopped = 0;
-    for (size_t i = 0; i < a->plen; i++) {
-        pause_iv p = a->pauses[(a->phead + i) % a->pcap];
-        int64_t s = p.s > ws ? p.s : ws, e = p.e < we ? p.e : we;
-        if (e > s)
-            stopped += e - s;
+    if (a->overlap) {
+        for (size_t i = 0; i < a->plen; i++) {
+            pause_iv p = *pause_at(a, i);
+            int64_t s = p.s > ws ? p.s : ws, e = p.e < we ? p.e : we;
+            if (e > s)
+                stopped += e - s;
+        }
+        return stopped;
     }
-    return 1.0 - (double)stopped / (double)(we - ws);
+    size_t lo = 0, hi = a->plen; /* first pause ending after ws */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pause_at(a, mid)->e > ws)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    size_t first = lo;
+    hi = a->plen; /* first pause starting at or after we */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pause_at(a, mid)->s >= we)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    if (first >= lo)
+        return 0;
+    const pause_iv *f = pause_at(a, first), *l = pause_at(a, lo - 1);
+    stopped = l->before + (l->e - l->s) - f->before;
+    if (f->s < ws)
+        stopped -= ws - f->s;
+    if (l->e > we)
+        stopped -= l->e - we;
+    return stopped;
+}
+
+static double mutator_share(acc *a, int64_t ws, int64_t we)
+{
+    return 1.0 - (double)stopped_in(a, ws, we) / (double)(we - ws);
 }
 
 static void mmu_eval(acc *a, int i, int64_t ws, int64_t end)
@@ -298,7 +369,11 @@ static void mmu_pause(acc *a, int64_t s, int64_t e)
         a->pcap = cap;
         a->phead = 0;
     }
-    a->pauses[(a->phead + a->plen++) % a->pcap] = (pause_iv){s, e};
+    if (a->plen > 0 && s < pause_at(a, a->plen - 1)->e)
+        a->overlap = true;
+    a->pauses[(a->phead + a->plen++) % a->pcap] = (pause_iv){s, e, a->stopped};
+    if (!a->overlap)
+        a->stopped += e - s;
 }
 
 /* ---- spans, tasks, collections -------------------------------------------- */
@@ -541,6 +616,7 @@ int cdt_stats_compute(const char *path, cdt_stats **out)
     }
     s->parallel_ns = calloc(1, sizeof *s->parallel_ns);
     cdt_model_cb cb = {.ud = &a,
+                       .reader_untouched = true,
                        .span_begin = on_span_begin,
                        .span_end = on_span_end,
                        .worker_state = on_worker_state,
@@ -561,6 +637,9 @@ int cdt_stats_compute(const char *path, cdt_stats **out)
     cdt_map_free(&a.tasks.index);
     cdt_map_free(&a.users.index);
     cdt_map_free(&a.regions.index);
+    cdt_map_free(&a.tasks.by_ptr);
+    cdt_map_free(&a.users.by_ptr);
+    cdt_map_free(&a.regions.by_ptr);
     if (code != CDT_OK) {
         cdt_stats_free(s);
         return code;
