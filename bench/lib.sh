@@ -8,10 +8,17 @@
 #   src    the source tree;
 #   reps   BENCH_REPS (default 5): runs per side;
 #   tmp    a scratch directory, removed at exit (when the script's
-#          background jobs, its servers, are killed too);
+#          background processes, its servers, are stopped too: see
+#          background and bench_cleanup);
 # with set -euo pipefail. The caller's CDEBUG, GODEBUG, profiler and worker
 # settings are cleared (they would be measured too): a script exports the
 # worker counts it wants. Then the helpers below.
+#
+# Targets. Each script hands every target it judges to target_row, which
+# appends one line to the file $BENCH_TARGETS; bench/run makes that file
+# for all its scripts and prints the whole table at its end
+# (targets_table). A script run alone makes its own and prints its rows
+# at its end.
 
 set -euo pipefail
 name=${0##*/}
@@ -25,14 +32,58 @@ reps=${BENCH_REPS:-5}
 unset CDEBUG CDMAXPROCS CDGC CDEBUG_HTTP_TOKEN GOMAXPROCS GODEBUG GOGC \
     CPUPROFILE CPUPROFILE_FREQUENCY LD_PRELOAD
 tmp=$(mktemp -d)
-# At exit every background job still running (a server) is killed.
+if [[ -z ${BENCH_TARGETS:-} ]]; then
+    export BENCH_TARGETS=$tmp/targets
+    own_targets=1
+else
+    own_targets=0
+fi
+: >>"$BENCH_TARGETS"
+
+# background CMD...: starts CMD in the background (the call's redirections
+# and VAR=value prefixes apply to it) and leaves its PID in $!. Every
+# server and sub-script goes through here, in the script's own shell (never
+# inside a $(...) or a pipeline, whose jobs the script does not see), so
+# that bench_cleanup finds it in `jobs -p`. CMD also gets SIGKILL when this
+# script's process dies (setpriv --pdeathsig, util-linux): a script killed
+# outright, which runs no trap, leaves no server behind either.
+background() {
+    setpriv --pdeathsig KILL -- "$@" &
+}
+
+# At exit, also after SIGINT, SIGTERM or SIGHUP (whose traps exit, which
+# runs this), every background process still running is stopped: SIGTERM
+# first (a server shuts down; a sub-script stops its own servers), SIGKILL
+# for what is left after 10 s. Only `jobs -p`: the children not reaped yet,
+# whose PIDs cannot have been reused. Then, on success, a script run alone
+# prints its target rows.
 bench_cleanup() {
-    local p
-    for p in $(jobs -p); do kill -KILL "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    local st=$? p live i
+    trap - INT TERM HUP
+    live=$(jobs -p)
+    if [[ -n $live ]]; then
+        for p in $live; do kill -TERM "$p" 2>/dev/null || true; done
+        for ((i = 0; i < 100; i++)); do
+            [[ -z $(jobs -pr) ]] && break
+            sleep 0.1
+        done
+        for p in $(jobs -pr); do kill -KILL "$p" 2>/dev/null || true; done
+        wait 2>/dev/null || true
+    fi
+    if ((st == 0 && own_targets)); then
+        targets_table
+    fi
     rm -rf "$tmp"
+    exit "$st"
 }
 trap bench_cleanup EXIT
+# A signal ends the script (after the command in the foreground, which
+# bash waits for) through the EXIT trap. Without these, SIGINT would be
+# taken as handled by that command when it survives it (wrk ignores
+# SIGINT) and the script would run on.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 die() { echo "bench/$name: $*" >&2; exit 1; }
 
@@ -146,3 +197,52 @@ keep() {
 # med KEY / runs KEY: median / spread of the series KEY ("-" when empty).
 med() { if [[ -s $tmp/$1 ]]; then median <"$tmp/$1"; else echo -; fi; }
 runs() { if [[ -s $tmp/$1 ]]; then spread <"$tmp/$1"; else echo -; fi; }
+
+# target_row LABEL CDEBUG PEER RATIO TARGET VERDICT: one row of the targets
+# table (see the top): what is judged (with its unit and its peer:
+# Go, gperftools, glibc, a run without cdebug...), cdebug's figure, the
+# peer's ("-" when there is none), the ratio or overhead the target is on,
+# the target, and "met", "not met" or "no figure". Tabs and newlines in the
+# fields become spaces.
+target_row() {
+    (($# == 6)) || die "target_row: 6 fields, got $#: $*"
+    local f line=
+    for f in "$@"; do
+        f=${f//$'\t'/ }
+        line+=${line:+$'\t'}${f//$'\n'/ }
+    done
+    echo "$line" >>"$BENCH_TARGETS"
+}
+
+# targets_table: the rows of $BENCH_TARGETS as one table, then how many
+# targets are not met.
+targets_table() {
+    local n bad
+    n=$(grep -c . "$BENCH_TARGETS" || true)
+    echo
+    echo "## targets: every target judged in this run ($n)"
+    echo
+    ((n > 0)) || return 0
+    awk -F'\t' '
+        BEGIN { split("benchmark cdebug peer ratio target verdict", h, " ")
+                for (i = 1; i <= 6; i++) w[i] = length(h[i]) }
+        { for (i = 1; i <= 6; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
+        # row R: row R of the table (0: the header, -1: the rule); the
+        # figures right-aligned, the words left.
+        function row(r,   i, s, v, f) {
+            s = ""
+            for (i = 1; i <= 6; i++) {
+                v = r == 0 ? h[i] : r < 0 ? "" : c[r, i]
+                f = (i >= 2 && i <= 4) ? "%" w[i] "s" : "%-" w[i] "s"
+                v = sprintf(f, v)
+                if (r < 0) gsub(/ /, "-", v)
+                s = s (i == 1 ? "" : r < 0 ? "-|-" : " | ") v
+            }
+            sub(/ +$/, "", s)
+            print s
+        }
+        END { row(0); row(-1); for (r = 1; r <= NR; r++) row(r) }' "$BENCH_TARGETS"
+    bad=$(awk -F'\t' '$6 != "met"' "$BENCH_TARGETS" | wc -l)
+    echo
+    echo "$((n - bad)) of $n targets met; not met (or no figure): $bad"
+}
