@@ -21,13 +21,32 @@
 /* `"Name":` as a literal, and the field written after it. */
 #define KEY(b, lit) cd__buf_put(b, lit, sizeof lit - 1)
 
+/* ",0" 64 times: a run of zeros is copied, not formatted. */
+static const char zeros[] = ",0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0"
+                            ",0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0";
+#define ZEROS_MAX ((sizeof zeros - 1) / 2)
+
+/* [a0,a1,...]. PauseNs and PauseEnd are 256 entries each, all 0 until
+ * that many collections have run: most of a document's numbers, so runs
+ * of zeros go in one copy each. */
 static void u64_array(cd__buf *b, const uint64_t *a, size_t n)
 {
     cd__buf_putc(b, '[');
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
+        if (a[i] == 0) {
+            size_t j = i + 1;
+            while (j < n && a[j] == 0 && j - i < ZEROS_MAX)
+                j++;
+            /* The first element has no comma before it. */
+            size_t skip = i == 0;
+            cd__buf_put(b, zeros + skip, 2 * (j - i) - skip);
+            i = j;
+            continue;
+        }
         if (i > 0)
             cd__buf_putc(b, ',');
         cd__buf_u64(b, a[i]);
+        i++;
     }
     cd__buf_putc(b, ']');
 }

@@ -181,15 +181,42 @@ static int cmp_entry(const void *pa, const void *pb)
     return bytes_cmp(a->key, a->keylen, b->key, b->keylen);
 }
 
+/* The last sorted order of the table and its length, under sorted_lock.
+ * Vars are never removed and vars_count counts each one once it is in the
+ * table, so while vars_count equals that length no var was added since:
+ * a render (every /debug/vars and /metrics request) copies the order
+ * instead of walking and sorting the table again. A var whose insertion
+ * is under way when the table is walked may be in the order before it is
+ * counted; the order is then remade once it is. */
+static pthread_mutex_t sorted_lock = PTHREAD_MUTEX_INITIALIZER;
+static cd__var **sorted;
+static size_t sorted_n;
+
 cd__var **cd__vars_sorted(size_t *n)
 {
     *n = 0;
     if (cd__vars_init() != 0)
         return NULL;
-    size_t hint = atomic_load_explicit(&vars_count, memory_order_relaxed);
-    cd__var **a = (cd__var **)collect(vars_ht, hint, offsetof(cd__var, node), n);
-    if (a != NULL)
-        qsort(a, *n, sizeof *a, cmp_var);
+    size_t count = atomic_load_explicit(&vars_count, memory_order_relaxed);
+    cd__var **a = NULL;
+    pthread_mutex_lock(&sorted_lock);
+    if (sorted == NULL || sorted_n != count) {
+        size_t m;
+        cd__var **fresh = (cd__var **)collect(vars_ht, count, offsetof(cd__var, node), &m);
+        if (fresh == NULL)
+            goto out;
+        qsort(fresh, m, sizeof *fresh, cmp_var);
+        free(sorted);
+        sorted = fresh;
+        sorted_n = m;
+    }
+    a = malloc((sorted_n ? sorted_n : 1) * sizeof *a);
+    if (a != NULL) {
+        memcpy(a, sorted, sorted_n * sizeof *a);
+        *n = sorted_n;
+    }
+out:
+    pthread_mutex_unlock(&sorted_lock);
     return a;
 }
 

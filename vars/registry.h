@@ -145,8 +145,10 @@ cd__var *cd__var_lookup(const char *name);
 
 /* Every published var sorted by name (bytewise, as Go sorts expvar keys),
  * in a malloc'd array (free() it), *n its length. NULL with *n = 0 when out
- * of memory. Thread-safe; O(vars log vars); the RCU read-side section only
- * covers the walk. */
+ * of memory. Thread-safe (a mutex guards the last sorted order, see
+ * registry.c); O(vars) copying that order while no var was added since,
+ * else O(vars log vars) to walk and sort the table (the RCU read-side
+ * section only covers the walk). */
 cd__var **cd__vars_sorted(size_t *n);
 
 /* Every entry of m sorted by key, as cd__vars_sorted. An empty map returns

@@ -234,6 +234,30 @@ static void test_string_set_while_rendering(void **state)
 
 /* ---- Map ---------------------------------------------------------------- */
 
+/* A var added after a render is in the next one, in its sorted place: the
+ * renderers reuse the last sorted order only while no var was added. */
+static void test_vars_added_after_render(void **state)
+{
+    (void)state;
+    char *doc = cd_vars_json();
+    assert_non_null(doc);
+    assert_null(strstr(doc, "\"t_late_"));
+    free(doc);
+    assert_non_null(cd_int_new("t_late_b"));
+    doc = cd_vars_json();
+    assert_non_null(doc);
+    assert_non_null(strstr(doc, "\"t_late_b\": 0"));
+    free(doc);
+    assert_non_null(cd_int_new("t_late_a"));
+    doc = cd_vars_json();
+    assert_non_null(doc);
+    char *a = strstr(doc, "\"t_late_a\": 0"), *b = strstr(doc, "\"t_late_b\": 0");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(a < b);
+    free(doc);
+}
+
 static void test_map_sorted_and_nested(void **state)
 {
     (void)state;
@@ -597,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_float_concurrent),
         cmocka_unit_test(test_string_values),
         cmocka_unit_test(test_string_set_while_rendering),
+        cmocka_unit_test(test_vars_added_after_render),
         cmocka_unit_test(test_map_sorted_and_nested),
         cmocka_unit_test(test_map_kind_mismatch),
         cmocka_unit_test(test_map_huge),

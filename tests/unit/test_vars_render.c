@@ -205,6 +205,42 @@ static const char *const memstats_keys[] = {
 
 static cd_memstats ms; /* ~6 KB */
 
+/* PauseNs and PauseEnd as written with one number at a time, whatever the
+ * runs of zeros (copied in blocks by the renderer): none, one at the start,
+ * runs longer than a block, a single 0 between numbers, zeros at the end. */
+static void test_memstats_zero_runs(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t from, to; /* a[from..to) = 0, the rest nonzero */
+    } runs[] = {{0, 0}, {0, 1}, {0, 256}, {0, 64}, {0, 65}, {1, 2}, {3, 200}, {100, 101},
+                {255, 256}, {130, 256}, {63, 129}};
+    for (size_t r = 0; r < NELEM(runs); r++) {
+        memset(&ms, 0, sizeof ms);
+        char want[256 * 24 + 3], *w = want;
+        *w++ = '[';
+        for (size_t i = 0; i < 256; i++) {
+            ms.PauseNs[i] = i >= runs[r].from && i < runs[r].to ? 0 : 1000 + i;
+            w += sprintf(w, "%s%llu", i ? "," : "", (unsigned long long)ms.PauseNs[i]);
+        }
+        strcpy(w, "]");
+        cd__buf b;
+        cd__buf_init(&b, 0);
+        cd__memstats_json(&b, &ms);
+        char *s = cd__buf_finish(&b);
+        assert_non_null(s);
+        const char *p = strstr(s, "\"PauseNs\":");
+        assert_non_null(p);
+        p += strlen("\"PauseNs\":");
+        if (strncmp(p, want, strlen(want)) != 0 || p[strlen(want)] != ',')
+            fail_msg("zeros [%zu, %zu): PauseNs is %.*s", runs[r].from, runs[r].to,
+                     (int)strlen(want) + 1, p);
+        /* PauseEnd: all 0. */
+        assert_non_null(strstr(s, ",\"PauseEnd\":[0,0,0,"));
+        free(s);
+    }
+}
+
 static void test_memstats_json(void **state)
 {
     (void)state;
@@ -408,7 +444,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_go_floats),     cmocka_unit_test(test_json_strings),
         cmocka_unit_test(test_utf8),          cmocka_unit_test(test_decimal),
-        cmocka_unit_test(test_memstats_json), cmocka_unit_test(test_sched_json),
+        cmocka_unit_test(test_memstats_json), cmocka_unit_test(test_memstats_zero_runs),
+        cmocka_unit_test(test_sched_json),
         cmocka_unit_test(test_prom_sanitise), cmocka_unit_test(test_prom_text),
         cmocka_unit_test(test_prom_collisions),
     };
