@@ -51,23 +51,37 @@ background() {
     setpriv --pdeathsig KILL -- "$@" &
 }
 
+# tree PID...: each PID, then every process below it (children, theirs...),
+# from ps at this moment.
+tree() {
+    local p
+    for p in "$@"; do
+        echo "$p"
+        # shellcheck disable=SC2046
+        tree $(ps -o pid= --ppid "$p" || true)
+    done
+}
+
 # At exit, also after SIGINT, SIGTERM or SIGHUP (whose traps exit, which
-# runs this), every background process still running is stopped: SIGTERM
-# first (a server shuts down; a sub-script stops its own servers), SIGKILL
-# for what is left after 10 s. Only `jobs -p`: the children not reaped yet,
-# whose PIDs cannot have been reused. Then, on success, a script run alone
-# prints its target rows.
+# runs this), every background process still running is stopped, with
+# every process below it: SIGTERM first (a server shuts down; a section
+# stops, and so does the program in its foreground, which could otherwise
+# hang it for good), SIGKILL for what is left after 10 s. Only from
+# `jobs -p`: the children not reaped yet, whose PIDs cannot have been
+# reused. Then, on success, a script run alone prints its target rows.
 bench_cleanup() {
     local st=$? p live i
     trap - INT TERM HUP
     live=$(jobs -p)
     if [[ -n $live ]]; then
-        for p in $live; do kill -TERM "$p" 2>/dev/null || true; done
+        # shellcheck disable=SC2086
+        for p in $(tree $live); do kill -TERM "$p" 2>/dev/null || true; done
         for ((i = 0; i < 100; i++)); do
             [[ -z $(jobs -pr) ]] && break
             sleep 0.1
         done
-        for p in $(jobs -pr); do kill -KILL "$p" 2>/dev/null || true; done
+        # shellcheck disable=SC2046
+        for p in $(tree $(jobs -pr)); do kill -KILL "$p" 2>/dev/null || true; done
         wait 2>/dev/null || true
     fi
     if ((st == 0 && own_targets)); then
