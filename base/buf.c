@@ -103,22 +103,30 @@ void cd__buf_u64(cd__buf *b, uint64_t v)
         cd__buf_putc(b, (char)('0' + v));
         return;
     }
-    char tmp[20];
-    size_t i = sizeof tmp;
+    /* Count the digits first and write them in place, from the last:
+     * no copy of a variable length (a renderer writes hundreds of
+     * numbers per document). */
+    size_t n = 2;
+    for (uint64_t p = 100; n < 20 && v >= p; p *= 10)
+        n++;
+    char *e = cd__buf_room(b, n);
+    if (e == NULL)
+        return;
+    e += n;
     while (v >= 100) {
         unsigned d = (unsigned)(v % 100) * 2;
         v /= 100;
-        tmp[--i] = digits2[d + 1];
-        tmp[--i] = digits2[d];
+        *--e = digits2[d + 1];
+        *--e = digits2[d];
     }
     if (v >= 10) {
         unsigned d = (unsigned)v * 2;
-        tmp[--i] = digits2[d + 1];
-        tmp[--i] = digits2[d];
+        *--e = digits2[d + 1];
+        *--e = digits2[d];
     } else {
-        tmp[--i] = (char)('0' + v);
+        *--e = (char)('0' + v);
     }
-    cd__buf_put(b, tmp + i, sizeof tmp - i);
+    b->len += n;
 }
 
 void cd__buf_i64(cd__buf *b, int64_t v)

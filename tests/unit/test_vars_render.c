@@ -189,6 +189,24 @@ static void test_decimal(void **state)
     char *got = cd__buf_finish(&b);
     assert_string_equal(got, "18446744073709551615");
     free(got);
+    /* Every length: 10^k - 1, 10^k and 10^k + 1, one after the other in
+     * one buffer (the digits are counted, then written in place). */
+    char want[1024] = "";
+    size_t w = 0;
+    cd__buf_init(&b, 0);
+    for (uint64_t p = 10;; p *= 10) {
+        const uint64_t vs[] = {p - 1, p, p + 1};
+        for (size_t i = 0; i < NELEM(vs); i++) {
+            cd__buf_u64(&b, vs[i]);
+            cd__buf_putc(&b, ' ');
+            w += (size_t)snprintf(want + w, sizeof want - w, "%llu ", (unsigned long long)vs[i]);
+        }
+        if (p == 10000000000000000000ull)
+            break;
+    }
+    got = cd__buf_finish(&b);
+    assert_string_equal(got, want);
+    free(got);
 }
 
 /* ---- memstats and sched ------------------------------------------------- */
