@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/interpose.h"
@@ -20,16 +21,35 @@ void cd__sigmask_keep(int sig)
 }
 
 /* The set to pass on: *set, or a copy in *buf without the kept signals
- * when the call would block one of them. */
-static const sigset_t *filtered(int how, const sigset_t *set, sigset_t *buf)
+ * the call would block while they are deliverable. A kept signal the
+ * thread has blocked already stays as a SIG_SETMASK asks: that is the
+ * case inside the signal's own handler (the kernel blocks it there), and
+ * taking it out would unblock it there, letting a second one enter the
+ * handler again on the same thread. gperftools' SIGPROF handler does
+ * exactly that (its unwinder saves and restores the mask with
+ * SIG_SETMASK) and then spins for ever on its own lock. f, the next
+ * definition, reads the current mask (one more system call, only for a
+ * SIG_SETMASK that holds a kept signal). */
+static const sigset_t *filtered(mask_fn f, int how, const sigset_t *set, sigset_t *buf)
 {
     uint64_t k = atomic_load_explicit(&kept, memory_order_relaxed);
     if (set == NULL || k == 0 || (how != SIG_BLOCK && how != SIG_SETMASK))
         return set;
     const sigset_t *out = set;
+    sigset_t cur;
+    bool have_cur = false;
     for (int sig = 1; k != 0; sig++, k >>= 1) {
         if ((k & 1) == 0 || sigismember(set, sig) != 1)
             continue;
+        if (how == SIG_SETMASK) {
+            if (!have_cur) {
+                if (f(SIG_BLOCK, NULL, &cur) != 0)
+                    sigemptyset(&cur);
+                have_cur = true;
+            }
+            if (sigismember(&cur, sig) == 1)
+                continue;
+        }
         if (out == set) {
             *buf = *set;
             out = buf;
@@ -60,7 +80,7 @@ CD__INTERPOSED int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
     if (f == NULL)
         return ENOSYS;
     sigset_t buf;
-    return f(how, filtered(how, set, &buf), old);
+    return f(how, filtered(f, how, set, &buf), old);
 }
 
 CD__INTERPOSED int sigprocmask(int how, const sigset_t *set, sigset_t *old)
@@ -71,5 +91,5 @@ CD__INTERPOSED int sigprocmask(int how, const sigset_t *set, sigset_t *old)
         return -1;
     }
     sigset_t buf;
-    return f(how, filtered(how, set, &buf), old);
+    return f(how, filtered(f, how, set, &buf), old);
 }

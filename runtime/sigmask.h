@@ -8,9 +8,12 @@
  * (GC_pthread_sigmask) that takes its signals out of what the program
  * blocks; cdebug's is the same, for every caller: libcdebug defines
  * pthread_sigmask and sigprocmask (exported: cmake/cdebug.map), removes
- * the kept signals from a set to block (SIG_BLOCK, SIG_SETMASK) and
- * forwards to the next definition. The mask returned as the old one is
- * the thread's real mask. Unblocking is never changed.
+ * the kept signals from a set to block (SIG_BLOCK, SIG_SETMASK) while
+ * they are deliverable, and forwards to the next definition. A kept
+ * signal the thread has blocked already (inside its own handler) stays
+ * blocked as a SIG_SETMASK asks: unblocking it there would let a second
+ * one into the handler (see sigmask.c). The mask returned as the old one
+ * is the thread's real mask. Unblocking is never changed.
  *
  * Why it is safe: cdebug's handlers for the kept signals are
  * async-signal-safe and installed with SA_RESTART; SIGPROF is only sent
