@@ -17,9 +17,9 @@ need setpriv util-linux
 built "$build/bench/bench_vars_server" "$build/bench/bench_int_add" \
     "$build/bench/bench_spawn" "$build/bench/bench_alloc"
 
-# Small runs: one 1 s wrk per side and round; BENCH_REPS is set per case
+# Small runs: one 1 s wrk (one connection) per side and round; BENCH_REPS is set per case
 # (1 to run to the end, many to be interrupted mid-run).
-export BENCH_WRK_SECONDS=1 BENCH_INTADD_OPS=100000 BENCH_TASKS=1000 BENCH_ALLOC_ITERS=1000
+export BENCH_WRK_SECONDS=1 BENCH_WRK_CONNS=1 BENCH_INTADD_OPS=100000 BENCH_TASKS=1000 BENCH_ALLOC_ITERS=1000
 
 # launch SCRIPT REPS: starts bench/SCRIPT on the build in a session of its
 # own, with SIGINT as a terminal's foreground job has it (a background job
