@@ -1,6 +1,6 @@
 /* bench/bench_vars_server.c - the C side of the /debug/vars benchmark
- * (bench/run_vars): the same vars as bench/peers/expvar/main.go, 20 Ints
- * named counter_00..counter_19 and one Map requests_by_path of 20 keys, all
+ * (bench/run_vars): the same vars as bench/peers/expvar/main.go, 100 Ints
+ * named counter_00..counter_99 and one Map requests_by_path of 100 keys, all
  * changing once a millisecond, served by cdebug's debug server on
  * 127.0.0.1:0. Prints "listening on 127.0.0.1:PORT" and runs until killed
  * (SIGTERM/SIGINT end it cleanly).
@@ -15,7 +15,7 @@
 #include <cdebug/http.h>
 #include <cdebug/vars.h>
 
-#define NVARS 20
+#define NVARS 100
 
 static volatile sig_atomic_t stop;
 

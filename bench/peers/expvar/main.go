@@ -1,5 +1,5 @@
 // The Go side of the /debug/vars benchmark: the same vars as
-// bench/bench_vars_server.c (20 Ints and one Map of 20 keys, all changing),
+// bench/bench_vars_server.c (100 Ints and one Map of 100 keys, all changing),
 // served by expvar on 127.0.0.1:0. Prints "listening on ADDR". Runs until
 // killed.
 package main
@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-const vars = 20
+const vars = 100
 
 func main() {
 	ints := make([]*expvar.Int, vars)
