@@ -5,7 +5,6 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "base/clock.h"
 #include "base/interpose.h"
 #include "runtime/malloc.h"
 #include "runtime/mallocstats.h"
@@ -59,10 +58,10 @@ static bool tc_u64(const char *name, uint64_t *out)
     return true;
 }
 
-/* Reads the allocator's figures now (the uncached part of
- * cd__mallocstats_read). */
-static void read_now(cd__mallocstats *s)
+void cd__mallocstats_read(cd__mallocstats *s)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, identify);
     memset(s, 0, sizeof *s);
     s->allocator = allocator;
     if (mallinfo2_p != NULL) {
@@ -111,31 +110,4 @@ static void read_now(cd__mallocstats *s)
                       CD__MS_HEAP_RELEASED;
         }
     }
-}
-
-/* The last reading and when it was taken (cd__nanotime), under
- * cache_lock. */
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static cd__mallocstats cache;
-static uint64_t cache_ns;
-static bool cache_set;
-
-void cd__mallocstats_read(cd__mallocstats *s)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, identify);
-    /* A scrape storm (a dashboard, a load test on /debug/vars) must not
-     * turn into a storm of mallinfo2 walks: each holds the arenas' locks,
-     * so the program's own malloc and free wait behind it. Readings less
-     * than CD__MALLOCSTATS_MAX_AGE_NS apart share one walk: no HTTP client
-     * can see a difference that small. */
-    uint64_t now = cd__nanotime();
-    pthread_mutex_lock(&cache_lock);
-    if (!cache_set || now - cache_ns >= CD__MALLOCSTATS_MAX_AGE_NS) {
-        read_now(&cache);
-        cache_ns = cd__nanotime();
-        cache_set = true;
-    }
-    *s = cache;
-    pthread_mutex_unlock(&cache_lock);
 }

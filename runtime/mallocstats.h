@@ -34,16 +34,11 @@ typedef struct cd__mallocstats {
     uint64_t heap_released; /* idle bytes given back to the OS (HeapReleased) */
 } cd__mallocstats;
 
-/* Readings closer together than this share one call to the allocator. */
-#define CD__MALLOCSTATS_MAX_AGE_NS 1000000u
-
-/* Fills *s with the allocator's figures, read now or at most
- * CD__MALLOCSTATS_MAX_AGE_NS ago (one call to the allocator serves every
- * reading within that time: see mallocstats.c). Thread-safe (a mutex);
- * not async-signal-safe. Cost: a copy, or the allocator's own call
- * (glibc's mallinfo2 takes every arena's lock in turn and walks its free
- * lists: microseconds to a millisecond for a large fragmented heap), and
- * a symbol lookup the first time. */
+/* Fills *s with the allocator's figures now. Thread-safe; not
+ * async-signal-safe. Cost: the allocator's own (glibc's mallinfo2 takes
+ * every arena's lock in turn and walks its free lists: microseconds to a
+ * millisecond for a large fragmented heap), and a symbol lookup the first
+ * time. */
 void cd__mallocstats_read(cd__mallocstats *s);
 
 #endif /* CDEBUG_RUNTIME_MALLOCSTATS_H */
