@@ -98,6 +98,9 @@ void cd__gc_start(void)
          * collection for ever (runtime/sigmask.h). */
         cd__sigmask_keep(GC_get_suspend_signal());
         cd__sigmask_keep(GC_get_thr_restart_signal());
+        /* A thread stopped by a collection keeps the process-directed
+         * signals it blocked (runtime/sigmask.h). */
+        cd__sigmask_wrap_stop(GC_get_suspend_signal());
         /* GC_INIT registered this thread. A thread other than main leaves
          * the collector when it ends (cd__thread_detach), as any it
          * registers itself would. */

@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <ucontext.h>
 
 #include "base/interpose.h"
 #include "runtime/sigmask.h"
@@ -92,4 +93,80 @@ CD__INTERPOSED int sigprocmask(int how, const sigset_t *set, sigset_t *old)
     }
     sigset_t buf;
     return f(how, filtered(f, how, set, &buf), old);
+}
+
+/* ---- a thread stopped by the collector keeps what it blocked ------------ */
+
+/* bdwgc's stop-the-world handler waits in sigsuspend with a mask that
+ * leaves SIGINT, SIGQUIT, SIGABRT and SIGTERM unblocked, whatever the
+ * thread blocked (GC_remove_allowed_signals: so that ^C can end a hung
+ * collection). A program that blocks SIGTERM in every thread and takes it
+ * with sigwait in one was then killed by a SIGTERM that arrived during a
+ * collection: the kernel gave it to a stopped thread, where its action
+ * was the default. So the handler is wrapped: the wrapper notes the mask
+ * the thread had when the stop signal came (its ucontext's), and
+ * sigsuspend, called by bdwgc inside it, blocks those four signals again
+ * where that mask blocked them. A thread that had them unblocked still
+ * takes them while stopped, as bdwgc wants. */
+
+static const int stop_allowed[] = {SIGINT, SIGQUIT, SIGABRT, SIGTERM};
+
+/* Per thread: inside the wrapped handler, and the mask noted there.
+ * initial-exec: read in a signal handler, no allocation. */
+static __thread bool in_stop __attribute__((tls_model("initial-exec")));
+static __thread sigset_t stop_mask __attribute__((tls_model("initial-exec")));
+
+static struct sigaction gc_stop_action; /* bdwgc's, written once before the wrapper runs */
+
+static void stop_wrapper(int sig, siginfo_t *si, void *uc)
+{
+    bool outer = !in_stop; /* a nested stop signal keeps the first mask */
+    if (outer && uc != NULL) {
+        stop_mask = ((const ucontext_t *)uc)->uc_sigmask;
+        in_stop = true;
+    }
+    if (gc_stop_action.sa_flags & SA_SIGINFO)
+        gc_stop_action.sa_sigaction(sig, si, uc);
+    else
+        gc_stop_action.sa_handler(sig);
+    if (outer)
+        in_stop = false;
+}
+
+void cd__sigmask_wrap_stop(int sig)
+{
+    struct sigaction cur;
+    if (sigaction(sig, NULL, &cur) != 0)
+        return;
+    if ((cur.sa_flags & SA_SIGINFO) ? cur.sa_sigaction == stop_wrapper
+                                    : (cur.sa_handler == SIG_DFL || cur.sa_handler == SIG_IGN))
+        return; /* wrapped already, or nothing to wrap */
+    gc_stop_action = cur;
+    struct sigaction w = cur;
+    w.sa_flags |= SA_SIGINFO;
+    w.sa_sigaction = stop_wrapper;
+    (void)sigaction(sig, &w, NULL);
+}
+
+typedef int (*suspend_fn)(const sigset_t *);
+static _Atomic(suspend_fn) next_suspend;
+
+CD__INTERPOSED int sigsuspend(const sigset_t *set)
+{
+    suspend_fn f = atomic_load_explicit(&next_suspend, memory_order_acquire);
+    if (f == NULL) {
+        f = (suspend_fn)cd__interpose_find("sigsuspend", (const void *)sigsuspend);
+        atomic_store_explicit(&next_suspend, f, memory_order_release);
+        if (f == NULL) {
+            errno = ENOSYS;
+            return -1;
+        }
+    }
+    if (!in_stop)
+        return f(set);
+    sigset_t m = *set;
+    for (size_t i = 0; i < sizeof stop_allowed / sizeof stop_allowed[0]; i++)
+        if (sigismember(&stop_mask, stop_allowed[i]) == 1)
+            sigaddset(&m, stop_allowed[i]);
+    return f(&m);
 }

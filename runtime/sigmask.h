@@ -29,4 +29,13 @@
  * atomic or); O(1). */
 void cd__sigmask_keep(int sig);
 
+/* Wraps the handler installed for sig, the collector's stop-the-world
+ * signal, so that a thread stopped by a collection keeps SIGINT, SIGQUIT,
+ * SIGABRT and SIGTERM blocked if it had them blocked (bdwgc unblocks them
+ * while the thread waits; libcdebug's sigsuspend puts them back, see
+ * sigmask.c). Called once the collector is initialised, before a second
+ * thread registers with it. Not thread-safe against itself; not
+ * async-signal-safe (sigaction). O(1). */
+void cd__sigmask_wrap_stop(int sig);
+
 #endif /* CDEBUG_RUNTIME_SIGMASK_H */
