@@ -20,6 +20,12 @@
  * by timers a profile arms. Limits: a raw rt_sigprocmask system call, or
  * a mask set before cdebug was loaded, is not seen; a program that wants
  * SIGPROF blocked for a profiler of its own loses that.
+ *
+ * The other way round, for the collector's stopped threads: bdwgc waits
+ * there with SIGINT, SIGQUIT, SIGABRT and SIGTERM unblocked, which would
+ * hand a program's sigwait'ed SIGTERM to a stopped thread and kill the
+ * process. libcdebug's sigsuspend blocks them again there where the
+ * thread had them blocked (cd__sigmask_wrap_stop, sigmask.c).
  */
 #ifndef CDEBUG_RUNTIME_SIGMASK_H
 #define CDEBUG_RUNTIME_SIGMASK_H
