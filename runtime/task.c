@@ -221,6 +221,9 @@ static bool tc_key_ok;
 static void tc_exit(void *arg)
 {
     tcache *c = arg;
+    /* Another key's destructor may still spawn: its refill registers again
+     * (glibc calls destructors again for values set meanwhile). */
+    c->keyed = false;
     if (c->free == NULL || c->gen != atomic_load_explicit(&generation, memory_order_relaxed))
         return;
     cd__task *last = c->free;
