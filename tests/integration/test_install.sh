@@ -12,11 +12,11 @@ source "$(dirname "$0")/lib.sh"
 # defines it (CDEBUG_MALLOC, off in sanitizer builds), the interposed
 # pthread functions (runtime/pthread_create.c, runtime/pthread_locks.c),
 # dlclose (runtime/dlclose.c), the close family (runtime/fdguard.c), the
-# signal masks (runtime/sigmask.c), and nothing else.
+# signal masks and sigsuspend (runtime/sigmask.c), and nothing else.
 family=(malloc calloc realloc free posix_memalign aligned_alloc memalign valloc pvalloc malloc_usable_size)
 pthreads=(pthread_create pthread_mutex_lock pthread_rwlock_rdlock pthread_rwlock_wrlock pthread_cond_wait
     pthread_cond_timedwait pthread_join sem_wait dlclose close close_range closefrom
-    pthread_sigmask sigprocmask)
+    pthread_sigmask sigprocmask sigsuspend)
 exported=$(nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}')
 extra=$(grep -v '^cd_' <<<"$exported" | grep -vxF -f <(printf '%s\n' "${family[@]}" "${pthreads[@]}") || true)
 grep -qx pthread_create <<<"$exported" ||
