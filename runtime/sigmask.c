@@ -118,6 +118,10 @@ static __thread sigset_t stop_mask __attribute__((tls_model("initial-exec")));
 
 static struct sigaction gc_stop_action; /* bdwgc's, written once before the wrapper runs */
 
+typedef int (*suspend_fn)(const sigset_t *);
+static _Atomic(suspend_fn) next_suspend;
+static suspend_fn suspend_next(void);
+
 static void stop_wrapper(int sig, siginfo_t *si, void *uc)
 {
     bool outer = !in_stop; /* a nested stop signal keeps the first mask */
@@ -135,6 +139,8 @@ static void stop_wrapper(int sig, siginfo_t *si, void *uc)
 
 void cd__sigmask_wrap_stop(int sig)
 {
+    if (suspend_next() == NULL)
+        return; /* nothing to forward to: bdwgc's handler stays as it is */
     struct sigaction cur;
     if (sigaction(sig, NULL, &cur) != 0)
         return;
@@ -148,19 +154,26 @@ void cd__sigmask_wrap_stop(int sig)
     (void)sigaction(sig, &w, NULL);
 }
 
-typedef int (*suspend_fn)(const sigset_t *);
-static _Atomic(suspend_fn) next_suspend;
-
-CD__INTERPOSED int sigsuspend(const sigset_t *set)
+/* The next sigsuspend (libc's), resolved by cd__sigmask_wrap_stop before
+ * the wrapper can run, so never looked up inside the stop handler (the
+ * lookup is not async-signal-safe); a program's own first call looks it up
+ * as pthread_sigmask's does. */
+static suspend_fn suspend_next(void)
 {
     suspend_fn f = atomic_load_explicit(&next_suspend, memory_order_acquire);
     if (f == NULL) {
         f = (suspend_fn)cd__interpose_find("sigsuspend", (const void *)sigsuspend);
         atomic_store_explicit(&next_suspend, f, memory_order_release);
-        if (f == NULL) {
-            errno = ENOSYS;
-            return -1;
-        }
+    }
+    return f;
+}
+
+CD__INTERPOSED int sigsuspend(const sigset_t *set)
+{
+    suspend_fn f = suspend_next();
+    if (f == NULL) {
+        errno = ENOSYS;
+        return -1;
     }
     if (!in_stop)
         return f(set);
