@@ -106,7 +106,7 @@ typedef struct cd_schedstats {
     uint32_t spinningthreads; /* threads looking for work */
     uint32_t idlethreads;     /* pool threads parked without a worker */
     uint32_t runqueue;        /* tasks in the global queue */
-    uint64_t tasks_created;   /* cumulative cd_go successes */
+    uint64_t tasks_created;   /* cumulative cd_go successes (may briefly count one in flight) */
     uint64_t tasks_done;      /* cumulative completed tasks */
     uint64_t tasks_dropped;   /* tasks of the parent dropped by fork() (see cd_go) */
     uint64_t tasks_running;   /* tasks running now (incl. blocked ones) */
