@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cdebug/prof.h"
@@ -238,20 +239,80 @@ static bool sys_leaf(snap *s, ent *e, const cd__ts_sys *sys)
     return true;
 }
 
+/* A thread caught running when it cannot answer (it blocks the signal, as
+ * bdwgc's markers do, or was not scheduled before the deadline) has no
+ * stack at all, though a thread running now is usually in a system call,
+ * or able to answer, a few milliseconds later: such threads are asked
+ * again, every RETRY_PAUSE_MS, until RETRY_MS after the first round. Only
+ * the rare thread caught that way pays; a round that signals waits at most
+ * CD__TS_TIMEOUT_MS, so a profile waits at most twice that plus RETRY_MS. */
+#define RETRY_MS       50
+#define RETRY_PAUSE_MS 2
+
+/* One round of step 2 over the entries idx[0..k) (k is updated): entries
+ * that get a stack or a system call's pc leave idx, the others (caught
+ * running, no answer) stay for the next round. reqs has room for k. */
+static void ask_round(snap *s, size_t *idx, size_t *k, cd__ts_req *reqs, size_t *who,
+                      bool retry)
+{
+    bool all = s->opt != NULL && s->opt->signal_all;
+    size_t nreq = 0, left = 0;
+    for (size_t j = 0; j < *k; j++) {
+        ent *e = &s->e[idx[j]];
+        cd__ts_sys sys;
+        bool safe = cd__ts_signal_safe(e->tid, &sys);
+        if (sys.in_syscall && e->state == S_RUNNING)
+            e->state = S_SYSCALL;
+        if (!safe && !all) {
+            /* Left alone: a signal would make its call fail with EINTR. */
+            if (sys_leaf(s, e, &sys))
+                e->unanswered = retry; /* asked in vain before */
+            else
+                idx[left++] = idx[j]; /* unknown (n == 0): ask again */
+            continue;
+        }
+        reqs[nreq].tid = e->tid;
+        who[nreq++] = idx[j];
+    }
+    if (nreq > 0 && cd__ts_collect(reqs, nreq) < 0)
+        for (size_t r = 0; r < nreq; r++)
+            reqs[r].ok = false;
+    for (size_t r = 0; r < nreq; r++) {
+        ent *e = &s->e[who[r]];
+        if (!reqs[r].ok || reqs[r].n == 0) {
+            /* No answer (the signal is blocked, as in bdwgc's marker
+             * threads, or the thread was not scheduled in time): if it is
+             * in a system call now, its wrapper's pc is still known. */
+            cd__ts_sys sys;
+            (void)cd__ts_signal_safe(e->tid, &sys);
+            if (sys_leaf(s, e, &sys))
+                e->unanswered = true;
+            else
+                idx[left++] = who[r];
+            continue;
+        }
+        reqs[r].pcs[0]++; /* the interrupted pc, in the return-address convention */
+        e->off = pool_add(s, reqs[r].pcs, reqs[r].n);
+        e->n = reqs[r].n;
+        e->leaf_exact = true;
+    }
+    *k = left;
+}
+
 /* Step 2: current stacks of the threads that are running something. */
 static void ask_stacks(snap *s)
 {
-    bool all = s->opt != NULL && s->opt->signal_all;
     pid_t me = (pid_t)syscall(SYS_gettid);
     cd__ts_req *reqs = NULL;
-    size_t *who = NULL, nreq = 0, nwant = 0;
+    size_t *who = NULL, *idx = NULL, k = 0, nwant = 0;
     for (size_t i = 0; i < s->n; i++)
         nwant += s->e[i].want;
     if (nwant == 0)
         return;
     reqs = malloc(nwant * sizeof *reqs);
     who = malloc(nwant * sizeof *who);
-    if (reqs == NULL || who == NULL) {
+    idx = malloc(nwant * sizeof *idx);
+    if (reqs == NULL || who == NULL || idx == NULL) {
         s->failed = true;
         goto out;
     }
@@ -268,41 +329,20 @@ static void ask_stacks(snap *s)
             e->n = n;
             continue;
         }
-        cd__ts_sys sys;
-        bool safe = cd__ts_signal_safe(e->tid, &sys);
-        if (sys.in_syscall && e->state == S_RUNNING)
-            e->state = S_SYSCALL;
-        if (!safe && !all) {
-            /* Left alone: a signal would make its call fail with EINTR. */
-            sys_leaf(s, e, &sys);
-            continue; /* otherwise its stack stays unknown (n == 0) */
-        }
-        reqs[nreq].tid = e->tid;
-        who[nreq++] = i;
+        idx[k++] = i;
     }
-    if (nreq > 0 && cd__ts_collect(reqs, nreq) < 0)
-        for (size_t k = 0; k < nreq; k++)
-            reqs[k].ok = false;
-    for (size_t k = 0; k < nreq; k++) {
-        ent *e = &s->e[who[k]];
-        if (!reqs[k].ok || reqs[k].n == 0) {
-            /* No answer (the signal is blocked, as in bdwgc's marker
-             * threads, or the thread is stopped): if it is in a system
-             * call now, its wrapper's pc is still known. */
-            cd__ts_sys sys;
-            (void)cd__ts_signal_safe(e->tid, &sys);
-            if (sys_leaf(s, e, &sys))
-                e->unanswered = true;
-            continue;
-        }
-        reqs[k].pcs[0]++; /* the interrupted pc, in the return-address convention */
-        e->off = pool_add(s, reqs[k].pcs, reqs[k].n);
-        e->n = reqs[k].n;
-        e->leaf_exact = true;
+    ask_round(s, idx, &k, reqs, who, false);
+    uint64_t until = cd__nanotime() + (uint64_t)RETRY_MS * 1000000u;
+    while (k > 0 && cd__nanotime() < until) {
+        struct timespec pause = {0, RETRY_PAUSE_MS * 1000000L};
+        nanosleep(&pause, NULL);
+        ask_round(s, idx, &k, reqs, who, true);
     }
+    /* Those left keep no frame (n == 0): see sample_stack. */
 out:
     free(reqs);
     free(who);
+    free(idx);
 }
 
 static void snap_free(snap *s)

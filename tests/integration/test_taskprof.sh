@@ -117,7 +117,12 @@ check_goroutine_text() {
 check_goroutine_proto() {
     pp -top "$1" >"$tmp/top"
     grep -q '^Type: goroutine$' "$tmp/top" || { cat "$tmp/top"; fail "type goroutine"; }
-    grep -q "accounting for $2, 100% of $2 total" "$tmp/top" || { cat "$tmp/top"; fail "total $2"; }
+    if ! grep -q "accounting for $2, 100% of $2 total" "$tmp/top"; then
+        cat "$tmp/top"
+        # A live profile: which entry lacked frames shows in a fresh debug=2.
+        [[ $1 != http* ]] || { fetch "$1?debug=2" >/dev/null && cat "$tmp/b"; }
+        fail "total $2"
+    fi
     local f c
     for f in queued_task:5 wait_here:3 spin_here:2; do
         c=$(top_count "$tmp/top" "${f%%:*}")
