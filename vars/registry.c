@@ -181,16 +181,50 @@ static int cmp_entry(const void *pa, const void *pb)
     return bytes_cmp(a->key, a->keylen, b->key, b->keylen);
 }
 
-/* The last sorted order of the table and its length, under sorted_lock.
- * Vars are never removed and vars_count counts each one once it is in the
- * table, so while vars_count equals that length no var was added since:
- * a render (every /debug/vars and /metrics request) copies the order
- * instead of walking and sorting the table again. A var whose insertion
- * is under way when the table is walked may be in the order before it is
- * counted; the order is then remade once it is. */
-static pthread_mutex_t sorted_lock = PTHREAD_MUTEX_INITIALIZER;
-static cd__var **sorted;
-static size_t sorted_n;
+/* A table's last sorted order, kept between renders (every /debug/vars
+ * and /metrics request sorts the vars and each map's entries). Vars and
+ * map entries are never removed and their counts (vars_count,
+ * n_entries) count each one once it is in its table, so while the count
+ * equals the order's length nothing was added since: a render copies the
+ * order instead of walking and sorting the table again. One whose
+ * insertion is under way when the table is walked may be in the order
+ * before it is counted; the order is then remade once it is. */
+struct cd__order {
+    pthread_mutex_t lock;
+    void **a; /* NULL until the first render */
+    size_t n;
+};
+
+/* A malloc'd copy of o's order of ht (nodes at node_offset in their
+ * elements, sorted by cmp), remade first when count says it is stale; *n
+ * its length. NULL with *n = 0 when out of memory. */
+static void **order_copy(struct cd__order *o, struct cds_lfht *ht, size_t count,
+                         size_t node_offset, int (*cmp)(const void *, const void *), size_t *n)
+{
+    void **out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&o->lock);
+    if (o->a == NULL || o->n != count) {
+        size_t m;
+        void **fresh = collect(ht, count, node_offset, &m);
+        if (fresh == NULL)
+            goto out;
+        qsort(fresh, m, sizeof *fresh, cmp);
+        free(o->a);
+        o->a = fresh;
+        o->n = m;
+    }
+    out = malloc((o->n ? o->n : 1) * sizeof *out);
+    if (out != NULL) {
+        memcpy(out, o->a, o->n * sizeof *out);
+        *n = o->n;
+    }
+out:
+    pthread_mutex_unlock(&o->lock);
+    return out;
+}
+
+static struct cd__order vars_order = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 cd__var **cd__vars_sorted(size_t *n)
 {
@@ -198,26 +232,8 @@ cd__var **cd__vars_sorted(size_t *n)
     if (cd__vars_init() != 0)
         return NULL;
     size_t count = atomic_load_explicit(&vars_count, memory_order_relaxed);
-    cd__var **a = NULL;
-    pthread_mutex_lock(&sorted_lock);
-    if (sorted == NULL || sorted_n != count) {
-        size_t m;
-        cd__var **fresh = (cd__var **)collect(vars_ht, count, offsetof(cd__var, node), &m);
-        if (fresh == NULL)
-            goto out;
-        qsort(fresh, m, sizeof *fresh, cmp_var);
-        free(sorted);
-        sorted = fresh;
-        sorted_n = m;
-    }
-    a = malloc((sorted_n ? sorted_n : 1) * sizeof *a);
-    if (a != NULL) {
-        memcpy(a, sorted, sorted_n * sizeof *a);
-        *n = sorted_n;
-    }
-out:
-    pthread_mutex_unlock(&sorted_lock);
-    return a;
+    return (cd__var **)order_copy(&vars_order, vars_ht, count, offsetof(cd__var, node), cmp_var,
+                                  n);
 }
 
 int cd__map_init(struct cd_map *m)
@@ -225,14 +241,35 @@ int cd__map_init(struct cd_map *m)
     /* Maps are often small: start with one bucket page and grow. */
     m->ht = cds_lfht_new(1, 1, 0, HT_FLAGS, NULL);
     atomic_init(&m->n_entries, 0);
+    atomic_init(&m->order, NULL);
     return m->ht ? 0 : -ENOMEM;
 }
 
-cd__entry **cd__map_sorted(const struct cd_map *m, size_t *n)
+/* m's order, made on first use (two renders racing: one wins the CAS). */
+static struct cd__order *map_order(struct cd_map *m)
 {
-    size_t hint = atomic_load_explicit(&((struct cd_map *)m)->n_entries, memory_order_relaxed);
-    cd__entry **a = (cd__entry **)collect(m->ht, hint, offsetof(cd__entry, node), n);
-    if (a != NULL)
-        qsort(a, *n, sizeof *a, cmp_entry);
-    return a;
+    struct cd__order *o = atomic_load_explicit(&m->order, memory_order_acquire);
+    if (o != NULL)
+        return o;
+    struct cd__order *fresh = calloc(1, sizeof *fresh);
+    if (fresh == NULL)
+        return NULL;
+    pthread_mutex_init(&fresh->lock, NULL);
+    if (atomic_compare_exchange_strong_explicit(&m->order, &o, fresh, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return fresh;
+    pthread_mutex_destroy(&fresh->lock);
+    free(fresh);
+    return o; /* the winner's */
+}
+
+cd__entry **cd__map_sorted(const struct cd_map *cm, size_t *n)
+{
+    struct cd_map *m = (struct cd_map *)cm; /* the order is a cache, not the map's value */
+    *n = 0;
+    struct cd__order *o = map_order(m);
+    if (o == NULL)
+        return NULL;
+    size_t count = atomic_load_explicit(&m->n_entries, memory_order_relaxed);
+    return (cd__entry **)order_copy(o, m->ht, count, offsetof(cd__entry, node), cmp_entry, n);
 }

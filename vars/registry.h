@@ -62,9 +62,14 @@ struct cd_string {
     cd__strval *cur; /* RCU-protected: rcu_dereference / rcu_xchg_pointer */
 };
 
+struct cd__order; /* registry.c */
+
 struct cd_map {
     struct cds_lfht *ht;      /* key -> cd__entry */
-    _Atomic size_t n_entries; /* sizing hint for snapshots */
+    _Atomic size_t n_entries; /* entries in ht (counted once added) */
+    /* The last sorted order of the entries (registry.c), made by the first
+     * render; never freed, as maps are not. */
+    struct cd__order *_Atomic order;
 };
 
 struct cd_hist {
@@ -151,8 +156,10 @@ cd__var *cd__var_lookup(const char *name);
  * section only covers the walk). */
 cd__var **cd__vars_sorted(size_t *n);
 
-/* Every entry of m sorted by key, as cd__vars_sorted. An empty map returns
- * a non-NULL array with *n = 0. O(entries log entries). */
+/* Every entry of m sorted by key, as cd__vars_sorted (the same kept
+ * order, per map). An empty map returns a non-NULL array with *n = 0.
+ * O(entries) while no entry was added since the last call, else
+ * O(entries log entries). */
 cd__entry **cd__map_sorted(const struct cd_map *m, size_t *n);
 
 /* Initialises m's table. 0 or -ENOMEM. */

@@ -287,6 +287,29 @@ static void test_map_sorted_and_nested(void **state)
     json_decref(j);
 }
 
+/* Each map keeps its sorted key order between renders (vars/registry.c):
+ * a key added after a render is in the next one, in its place, and a
+ * render of an unchanged map is the same. */
+static void test_map_keys_added_after_render(void **state)
+{
+    (void)state;
+    cd_map *m = cd_map_new("t_map_late");
+    assert_non_null(m);
+    cd_map_add(m, "m", 1);
+    assert_raw("t_map_late", "{\"m\": 1}");
+    cd_map_add(m, "z", 2);
+    assert_raw("t_map_late", "{\"m\": 1, \"z\": 2}");
+    cd_map_add(m, "a", 3);
+    cd_map_add(m, "m", 10); /* a value change alone keeps the order */
+    assert_raw("t_map_late", "{\"a\": 3, \"m\": 11, \"z\": 2}");
+    assert_raw("t_map_late", "{\"a\": 3, \"m\": 11, \"z\": 2}");
+    cd_map *child = cd_map_child(m, "b");
+    assert_raw("t_map_late", "{\"a\": 3, \"b\": {}, \"m\": 11, \"z\": 2}");
+    cd_map_add(child, "y", 1);
+    cd_map_add(child, "x", 1);
+    assert_raw("t_map_late", "{\"a\": 3, \"b\": {\"x\": 1, \"y\": 1}, \"m\": 11, \"z\": 2}");
+}
+
 static void test_map_kind_mismatch(void **state)
 {
     (void)state;
@@ -623,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_string_set_while_rendering),
         cmocka_unit_test(test_vars_added_after_render),
         cmocka_unit_test(test_map_sorted_and_nested),
+        cmocka_unit_test(test_map_keys_added_after_render),
         cmocka_unit_test(test_map_kind_mismatch),
         cmocka_unit_test(test_map_huge),
         cmocka_unit_test(test_map_concurrent),
