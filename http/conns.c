@@ -18,13 +18,22 @@ void cd__http_conns_init(cd__http_conns *t, unsigned soft)
     *t = (cd__http_conns){.soft = soft ? soft : 1,
                           .evict_after_ns = (uint64_t)CD__HTTP_EVICT_AFTER_MS * 1000000u};
     t->hard = t->soft * 2;
+    pthread_mutex_init(&t->lock, NULL);
 }
 
-unsigned cd__http_conns_mhd_limit(const cd__http_conns *t)
+void cd__http_conns_destroy(cd__http_conns *t)
+{
+    while (t->head != NULL)
+        cd__http_conns_remove(t, t->head);
+    pthread_mutex_destroy(&t->lock);
+}
+
+unsigned cd__http_conns_mhd_limit(const cd__http_conns *t, unsigned threads)
 {
     /* Closed connections leave libmicrohttpd's count at its next poll:
-     * one admission closes at most one, so a small margin is enough. */
-    return t->hard + 16;
+     * one admission closes at most one, so a small margin is enough. Each
+     * thread gets the whole: the connections may all land on one. */
+    return (t->hard + 16) * (threads ? threads : 1);
 }
 
 /* True when bytes of a request wait unread on fd: its client is not
@@ -120,7 +129,11 @@ void cd__http_conn_set_busy(cd__http_conn *k, bool busy)
 enum MHD_Result cd__http_conns_admit(void *cls, const struct sockaddr *addr, socklen_t len)
 {
     (void)addr, (void)len;
-    return cd__http_conns_admit_one(cls) ? MHD_YES : MHD_NO;
+    cd__http_conns *t = cls;
+    pthread_mutex_lock(&t->lock);
+    bool ok = cd__http_conns_admit_one(t);
+    pthread_mutex_unlock(&t->lock);
+    return ok ? MHD_YES : MHD_NO;
 }
 
 void cd__http_conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -131,7 +144,9 @@ void cd__http_conns_notify(void *cls, struct MHD_Connection *c, void **socket_co
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        pthread_mutex_lock(&t->lock);
         k = ci != NULL ? cd__http_conns_add(t, ci->connect_fd) : NULL;
+        pthread_mutex_unlock(&t->lock);
         /* Untracked, it could never be closed for a newcomer: close it now
          * (libmicrohttpd has no other way to refuse here). */
         if (k == NULL && ci != NULL)
@@ -139,15 +154,22 @@ void cd__http_conns_notify(void *cls, struct MHD_Connection *c, void **socket_co
         *socket_context = k;
         return;
     }
-    if (k != NULL)
+    if (k != NULL) {
+        pthread_mutex_lock(&t->lock);
         cd__http_conns_remove(t, k);
+        pthread_mutex_unlock(&t->lock);
+    }
     *socket_context = NULL;
 }
 
-void cd__http_conns_busy(struct MHD_Connection *c, bool busy)
+void cd__http_conns_busy(cd__http_conns *t, struct MHD_Connection *c, bool busy)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    if (ci != NULL && ci->socket_context != NULL)
-        cd__http_conn_set_busy(ci->socket_context, busy);
+    if (ci == NULL || ci->socket_context == NULL)
+        return;
+    /* Under the lock: another thread's admission reads busy and since. */
+    pthread_mutex_lock(&t->lock);
+    cd__http_conn_set_busy(ci->socket_context, busy);
+    pthread_mutex_unlock(&t->lock);
 }

@@ -30,13 +30,17 @@
  * end of the stream at its next poll and closes the connection itself, so
  * its bookkeeping stays its own.
  *
- * Threads: every function runs on the daemon's one thread (callbacks of
- * libmicrohttpd), or after that thread has been joined (connections closed
- * by MHD_stop_daemon); the table takes no lock.
+ * Threads: the daemon runs a small pool of threads (server.c), each with
+ * its own connections, and libmicrohttpd's callbacks below run on any of
+ * them, so they hold the table's lock; a worker may close a connection
+ * another worker serves (shutdown(2) is safe from any thread). The table
+ * functions without libmicrohttpd (add, remove, set_busy, admit_one) take
+ * no lock: their caller holds it or is the only thread (the unit test).
  */
 #ifndef CDEBUG_HTTP_CONNS_H
 #define CDEBUG_HTTP_CONNS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -52,7 +56,8 @@
 typedef struct cd__http_conn cd__http_conn;
 
 typedef struct cd__http_conns {
-    cd__http_conn *head; /* every connection libmicrohttpd has started */
+    pthread_mutex_t lock; /* held by the libmicrohttpd callbacks below */
+    cd__http_conn *head;  /* every connection libmicrohttpd has started */
     unsigned live;       /* of those, the ones not being closed */
     unsigned soft, hard;
     uint64_t evict_after_ns; /* CD__HTTP_EVICT_AFTER_MS, in ns */
@@ -61,13 +66,18 @@ typedef struct cd__http_conns {
 } cd__http_conns;
 
 /* Prepares an empty table for a server whose connection limit is soft
- * (>= 1). Pure; O(1). */
+ * (>= 1). O(1). */
 void cd__http_conns_init(cd__http_conns *t, unsigned soft);
 
-/* The limit to give libmicrohttpd (MHD_OPTION_CONNECTION_LIMIT): above the
- * table's own, so that libmicrohttpd never stops accepting and the table
- * decides. Pure; O(1). */
-unsigned cd__http_conns_mhd_limit(const cd__http_conns *t);
+/* Frees what is left of the table (after the daemon stopped) and its
+ * lock. O(connections). */
+void cd__http_conns_destroy(cd__http_conns *t);
+
+/* The limit to give libmicrohttpd (MHD_OPTION_CONNECTION_LIMIT) for a
+ * daemon of `threads` threads: above the table's own in every thread
+ * (libmicrohttpd divides the limit among them), so that libmicrohttpd
+ * never stops accepting and the table decides. Pure; O(1). */
+unsigned cd__http_conns_mhd_limit(const cd__http_conns *t, unsigned threads);
 
 /* The table itself, without libmicrohttpd (what the callbacks below do,
  * and what the unit test drives with socket pairs). */
@@ -88,19 +98,19 @@ void cd__http_conn_set_busy(cd__http_conn *k, bool busy);
 bool cd__http_conns_admit_one(cd__http_conns *t);
 
 /* MHD_AcceptPolicyCallback (cls: the table): admits a newcomer as above,
- * closing the longest waiter when needed. Daemon thread; O(connections)
- * at the limit, O(1) below it. */
+ * closing the longest waiter when needed. Any daemon thread (locks);
+ * O(connections) at the limit, O(1) below it. */
 enum MHD_Result cd__http_conns_admit(void *cls, const struct sockaddr *addr, socklen_t len);
 
 /* MHD_NotifyConnectionCallback (cls: the table): adds a started
  * connection (malloc'd record in *socket_context; without memory the
- * connection is closed at once) and removes a closed one. Daemon thread,
- * or the thread stopping the daemon after the daemon's thread ended. */
+ * connection is closed at once) and removes a closed one. Any daemon
+ * thread, or the thread stopping the daemon (locks). */
 void cd__http_conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                            enum MHD_ConnectionNotificationCode toe);
 
 /* Marks c's connection busy (a request is answered) or waiting again (the
- * request completed). Daemon thread; O(1). */
-void cd__http_conns_busy(struct MHD_Connection *c, bool busy);
+ * request completed). Any daemon thread (locks); O(1). */
+void cd__http_conns_busy(cd__http_conns *t, struct MHD_Connection *c, bool busy);
 
 #endif /* CDEBUG_HTTP_CONNS_H */

@@ -2,8 +2,8 @@
  *
  * Go's handler starts the CPU profiler writing into the response, sleeps
  * for `seconds` (or until the client goes away: it selects on the
- * request's context), and stops it. Sleeping on the debug server's one
- * polling thread would stall every other client, so here the handler
+ * request's context), and stops it. Sleeping on one of the debug server's
+ * polling threads would stall its clients, so here the handler
  * starts the profiler, queues a streaming response whose reader suspends
  * the connection, and leaves the waiting to a small "watch" thread: at the
  * deadline, on a hang-up of the client, or at server shutdown, it stops

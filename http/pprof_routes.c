@@ -16,7 +16,7 @@
  * CD__HTTP_TRACE_MAX_SECONDS, like the trace route. Every profile is
  * rendered on a job thread (http/deferred.h): symbolizing, collecting
  * garbage (gc=1, which needs a thread bdwgc knows) and the delta's sleep
- * never hold the server's one polling thread.
+ * never hold one of the server's polling threads.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -7,15 +7,18 @@
  * gives the real errno of a failed bind, so "port in use" is reported as
  * such rather than as "the daemon did not start".
  *
- * Threads. libmicrohttpd's internal thread polls the sockets and runs the
- * handlers. It uses poll(), not epoll: libmicrohttpd 0.9.75 (Debian 12) in
+ * Threads. libmicrohttpd's internal threads (CD__HTTP_THREADS, its thread
+ * pool: each accepts from the one listening socket and serves the
+ * connections it accepted) poll the sockets and run the handlers; the
+ * connection table (conns.h) is shared under its lock. They use poll(),
+ * not epoll: libmicrohttpd 0.9.75 (Debian 12) in
  * MHD_USE_EPOLL_INTERNAL_THREAD mode stalls when exactly 128 or 256
  * connections are busy and stops accepting for good once the connection
  * limit has been reached (reproduced with a bare libmicrohttpd program and
  * wrk -c256), which would let any local client switch the debug server
  * off. poll() costs O(connections) per wake-up, negligible at a few
- * hundred connections. The thread is not registered with bdwgc: handlers
- * use malloc'd memory only. It is created with the asynchronous signals
+ * hundred connections. The threads are not registered with bdwgc: handlers
+ * use malloc'd memory only. They are created with the asynchronous signals
  * blocked, like every kit thread, so SIGINT/SIGTERM/SIGPROF... reach the
  * application's threads, never the server's.
  *
@@ -34,10 +37,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "http/acceptor.h"
 #include "http/addr.h"
 #include "http/conns.h"
 #include "http/deferred.h"
@@ -53,6 +56,7 @@
 
 typedef struct server {
     struct MHD_Daemon *daemon;
+    cd__http_acceptor *acceptor; /* takes the connections (acceptor.h) */
     cd__http_conns conns; /* who holds the connection slots (conns.h) */
     const char *token; /* NULL: no token; else token_copy or the env token */
     char *token_copy;  /* malloc'd copy of cd_http_opts.token */
@@ -68,7 +72,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static server *srv;                    /* the running server, under srv_lock */
 static _Atomic int srv_port = -ENOENT; /* its port, read without the lock */
 
-/* Signals kept away from the daemon's thread: a kit thread's, plus
+/* Signals kept away from the daemon's threads: a kit thread's, plus
  * SIGPROF, so that a process-wide profiling timer (setitimer, gperftools)
  * samples the program's threads, never the server's. */
 static void block_async_signals(sigset_t *old)
@@ -118,9 +122,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 
 /* r, for a request answered now: from here until the request completes
  * its connection is busy, never closed to admit another (conns.h). */
-static enum MHD_Result answered(struct MHD_Connection *c, enum MHD_Result r)
+static enum MHD_Result answered(server *s, struct MHD_Connection *c, enum MHD_Result r)
 {
-    cd__http_conns_busy(c, true);
+    cd__http_conns_busy(&s->conns, c, true);
     return r;
 }
 
@@ -146,19 +150,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     server *s = cls;
     (void)version;
     if (*req_cls == &nul_target)
-        return answered(c, cd__http_reply_text(c, MHD_HTTP_BAD_REQUEST,
+        return answered(s, c, cd__http_reply_text(c, MHD_HTTP_BAD_REQUEST,
                                                "Bad Request: NUL byte (%00) in the request "
                                                "target\n"));
     if (*req_cls == NULL) {
         enum MHD_Result refused;
         if (!cd__http_guard(c, s->token, &refused))
-            return answered(c, refused);
+            return answered(s, c, refused);
         if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0) {
             *req_cls = &seen;
             return MHD_YES;
         }
         if (!cd__http_route_accepts(url, method))
-            return answered(c, cd__http_dispatch(c, url, method, s->token));
+            return answered(s, c, cd__http_dispatch(c, url, method, s->token));
         reqbody *b = calloc(1, sizeof *b);
         if (b == NULL)
             return MHD_NO;
@@ -180,9 +184,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (b != NULL && b->too_big)
-        return answered(c, cd__http_reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
+        return answered(s, c, cd__http_reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
                                                "request body too large\n"));
-    return answered(c, cd__http_dispatch_body(c, url, method, s->token, b ? b->b.p : NULL,
+    return answered(s, c, cd__http_dispatch_body(c, url, method, s->token, b ? b->b.p : NULL,
                                               b ? b->b.len : 0));
 }
 
@@ -191,8 +195,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)toe;
-    cd__http_conns_busy(c, false);
+    server *s = cls;
+    (void)toe;
+    cd__http_conns_busy(&s->conns, c, false);
     if (*req_cls != NULL && *req_cls != &seen && *req_cls != &nul_target) {
         reqbody *b = *req_cls;
         cd__buf_free(&b->b);
@@ -270,19 +275,12 @@ static int bound_port(int fd)
     return ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
 }
 
-/* True when fd still refers to the same open file as ref (same inode). */
-static bool same_file(int fd, int ref)
-{
-    struct stat a, b;
-    return fstat(fd, &a) == 0 && fstat(ref, &b) == 0 && a.st_dev == b.st_dev &&
-           a.st_ino == b.st_ino;
-}
-
 static void server_free(server *s)
 {
     if (s == NULL)
         return;
     pthread_mutex_destroy(&s->log_lock);
+    cd__http_conns_destroy(&s->conns);
     free(s->token_copy);
     free(s);
 }
@@ -305,8 +303,11 @@ static int start_daemon(server *s, int lfd, int family, unsigned conns, unsigned
         set_why_errno(why, whylen, "dup", e);
         return -e;
     }
-    /* Suspend/resume: the trace route's content reader sleeps on it. */
-    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    /* Suspend/resume: the trace route's content reader sleeps on it. No
+     * listening socket: the acceptor (acceptor.h) hands connections in,
+     * which the inter-thread channel (ITC) makes the threads see. */
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
 
@@ -315,32 +316,39 @@ static int start_daemon(server *s, int lfd, int family, unsigned conns, unsigned
     block_async_signals(&old);
     cd__http_conns_init(&s->conns, conns);
     s->daemon =
-        MHD_start_daemon(flags, 0, cd__http_conns_admit, &s->conns, on_request, s,
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                          /* first, so that no start message escapes */
-                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, mfd,
-                         MHD_OPTION_CONNECTION_LIMIT, cd__http_conns_mhd_limit(&s->conns),
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)CD__HTTP_THREADS,
+                         MHD_OPTION_CONNECTION_LIMIT,
+                         cd__http_conns_mhd_limit(&s->conns, CD__HTTP_THREADS),
                          MHD_OPTION_NOTIFY_CONNECTION, cd__http_conns_notify, &s->conns,
                          MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                          MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
+    int arc = 0; /* the acceptor's start, when the daemon started */
+    if (s->daemon != NULL &&
+        (arc = cd__http_acceptor_start(&s->acceptor, mfd, s->daemon, &s->conns)) != 0) {
+        MHD_stop_daemon(s->daemon);
+        s->daemon = NULL;
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_mutex_lock(&s->log_lock);
     s->log_capture = false;
     pthread_mutex_unlock(&s->log_lock);
 
     if (s->daemon != NULL) {
-        /* Its socket, wake-up channel and poll set: every descriptor the
-         * start made. */
+        /* The socket's duplicate, the wake-up channels and poll sets: every
+         * descriptor the start made. */
         if (snap)
             (void)cd__fd_guard_new(&before, server_fds);
         return 0;
     }
-    /* Whether a failed start closed the socket it was given differs
-     * between libmicrohttpd versions; mfd is closed only if it is still
-     * our socket (lfd keeps the inode alive, so a reused fd number cannot
-     * match). */
-    if (same_file(mfd, lfd))
-        close(mfd);
+    close(mfd);
+    if (arc != 0) {
+        set_why_errno(why, whylen, "starting the accepting thread", -arc);
+        return arc;
+    }
     set_why(why, whylen, "libmicrohttpd: %s",
             s->log[0] != '\0' ? s->log : "the daemon did not start");
     return -EIO;
@@ -523,7 +531,7 @@ void cd_http_stop(void)
     srv = NULL;
     atomic_store(&srv_port, -ENOENT);
     if (s != NULL && s->pid != getpid()) {
-        /* In a forked child the daemon's thread does not exist: stopping
+        /* In a forked child the daemon's threads do not exist: stopping
          * it would wait forever, so the child only forgets the daemon
          * (whose memory is reached through s: kept, not freed). */
         fork_ghost = s;
@@ -534,7 +542,8 @@ void cd_http_stop(void)
         cd__http_deferred_shutdown(); /* nor a profile being rendered */
         cd__http_profile_shutdown();  /* nor a CPU profile being served */
         cd__fd_unguard_all(server_fds);
-        MHD_stop_daemon(s->daemon); /* joins the thread, closes connections */
+        cd__http_acceptor_stop(s->acceptor); /* no newcomer from here on */
+        MHD_stop_daemon(s->daemon);          /* joins the threads, closes connections */
     }
     pthread_mutex_unlock(&srv_lock);
     server_free(s);

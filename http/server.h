@@ -15,6 +15,12 @@
 #define CD__HTTP_DEFAULT_CONNECTIONS 256
 #define CD__HTTP_DEFAULT_TIMEOUT_S   30
 
+/* Threads serving the connections (libmicrohttpd's thread pool). Two: a
+ * request costs tens of microseconds of rendering and system calls, and
+ * one thread left a second core idle under load (docs/bench.md, vars); a
+ * debug server should not take more of the program's machine than that. */
+#define CD__HTTP_THREADS 2
+
 /* CDEBUG=http=ADDR: starts the server on cfg->http_addr (nothing when it
  * is empty) with allow_nonloopback = cfg->httpunsafe. A failure prints one
  * line on stderr, `cdebug: http: cannot listen on ADDR: REASON`, and the

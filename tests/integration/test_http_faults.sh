@@ -10,6 +10,10 @@
 #                200 twice on the same connection; then 320 clients that each
 #                hold their connection until answered: those beyond the limit
 #                wait in the backlog and are served, none fails
+#   descriptors  a server limited to 48 descriptors, 80 clients holding
+#                their connections: the accepting thread backs off instead
+#                of spinning (its CPU time over 2 s stays small), and once
+#                the clients leave, a new one is served
 #   memory       RSS after 2,000 warm-up requests and after 20,000 more
 #                (keep-alive, every route, errors, HEAD, POST bodies): the
 #                growth stays under 4 MiB
@@ -143,6 +147,35 @@ EOF
 code=$(fetch "http://127.0.0.1:$srv_port/metrics")
 [[ $code == 200 ]] || fail "after the concurrency test: status $code"
 ok "256 concurrent connections served; clients beyond the limit wait and are served"
+
+# ---- descriptors: none left for a newcomer --------------------------------------------
+echo "== 80 clients held against a server limited to 48 descriptors"
+start lim 'listening on' bash -c 'ulimit -n 48 && exec "$0" --addr=127.0.0.1:0' "$prog"
+lim_pid=$pid
+lim_port=$port
+python3 - "$lim_port" "$lim_pid" <<'EOF' || fail "descriptor exhaustion"
+import socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+
+def cpu_ticks():
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(80)]
+time.sleep(0.5)  # the server takes what it can, then runs out
+t0 = cpu_ticks()
+time.sleep(2)
+spent = (cpu_ticks() - t0) / 100
+print(f"server CPU over 2 s with its descriptors exhausted: {spent:.2f} s")
+assert spent < 0.5, f"the server spins: {spent:.2f} s of CPU in 2 s"
+for s in held:
+    s.close()
+EOF
+code=$(fetch "http://127.0.0.1:$lim_port/debug/vars")
+[[ $code == 200 ]] || fail "after the descriptors came back: status $code"
+stop lim "$lim_pid"
+ok "no spin while out of descriptors; served again once they came back"
 
 # ---- memory: RSS steady over many requests -----------------------------------------
 echo "== RSS over $warm warm-up and $requests measured requests"

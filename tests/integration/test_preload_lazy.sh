@@ -85,7 +85,9 @@ for path in /debug/vars /debug/pprof/heap /debug/pprof/allocs '/debug/pprof/goro
 done
 got=$(names "$pid")
 [[ $got != *GC-marker* ]] || fail "served: the collector started: $got"
-[[ $got == *cd-crash* && $got == *MHD-single* ]] || fail "served: threads '$got', want the server's and, with it, cd-crash"
+# The server's: libmicrohttpd's pool (MHD-worker) and the accepting thread.
+[[ $got == *cd-crash* && $got == *MHD-worker* && $got == *cd-http-accept* ]] ||
+    fail "served: threads '$got', want the server's and, with it, cd-crash"
 for s in $SIGPWR $SIGXCPU $SIGPROF; do
     ! caught "$pid" "$s" || fail "served: signal $s caught after serving every route"
 done
