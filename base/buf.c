@@ -194,6 +194,30 @@ static const unsigned char json_safe[128] = {
 
 static const char hexdig[] = "0123456789abcdef";
 
+bool cd__json_plain(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 0x80 || !json_safe[s[i]])
+            return false;
+    return true;
+}
+
+void cd__buf_json_key(cd__buf *b, const char *s, size_t n, bool plain)
+{
+    if (!plain) {
+        cd__buf_json_str(b, s, n);
+        return;
+    }
+    if (n > SIZE_MAX - 2 || !cd__buf_grow(b, n + 2))
+        return;
+    char *o = b->p + b->len;
+    o[0] = '"';
+    memcpy(o + 1, s, n);
+    o[n + 1] = '"';
+    b->len += n + 2;
+}
+
 void cd__buf_json_str(cd__buf *b, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;

@@ -147,6 +147,15 @@ static inline void cd__buf_uvarint(cd__buf *b, uint64_t v)
  * runs. */
 void cd__buf_json_str(cd__buf *b, const char *s, size_t n);
 
+/* True when cd__buf_json_str would copy s[0..n) unchanged between its
+ * quotes (printable ASCII but " \\ < > &): a name known to be plain once
+ * can be written without the byte-by-byte escape. Pure; O(n). */
+bool cd__json_plain(const char *s, size_t n);
+
+/* Appends s[0..n) between quotes as is, when cd__json_plain(s, n) said it
+ * may; else as cd__buf_json_str. O(n). */
+void cd__buf_json_key(cd__buf *b, const char *s, size_t n, bool plain);
+
 /* Length of the valid UTF-8 sequence starting at s[0..n) (1 to 4), or 0
  * when s[0] does not start one (Go's utf8.DecodeRune validity). n > 0.
  * Pure, O(1). */

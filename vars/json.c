@@ -142,7 +142,7 @@ static void put_map(cd__buf *b, const struct cd_map *m)
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             cd__buf_put(b, ", ", 2);
-        cd__buf_json_str(b, es[i]->key, es[i]->keylen);
+        cd__buf_json_key(b, es[i]->key, es[i]->keylen, es[i]->plain);
         cd__buf_put(b, ": ", 2);
         put_entry(b, es[i]);
     }
@@ -233,7 +233,7 @@ char *cd_vars_json(void)
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             cd__buf_put(&b, ",\n", 2);
-        cd__buf_json_str(&b, vars[i]->name, vars[i]->namelen);
+        cd__buf_json_key(&b, vars[i]->name, vars[i]->namelen, vars[i]->plain);
         cd__buf_put(&b, ": ", 2);
         put_var(&b, vars[i]);
     }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/hash.h"
 #include "vars/builtin.h"
 #include "vars/registry.h"
@@ -94,6 +95,7 @@ cd__var *cd__var_alloc(const char *name, cd__kind kind)
     v->namelen = n;
     v->name = (char *)(v + 1);
     memcpy(v->name, name, n + 1);
+    v->plain = cd__json_plain(name, n);
     cds_lfht_node_init(&v->node);
     return v;
 }

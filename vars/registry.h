@@ -88,6 +88,7 @@ typedef void (*cd__builtin_json_fn)(cd__buf *b);
 typedef struct cd__var {
     struct cds_lfht_node node;
     cd__kind kind;
+    bool plain; /* the name needs no JSON escape (cd__json_plain) */
     size_t namelen;
     char *name; /* NUL-terminated copy, in the same allocation */
     union {
@@ -114,6 +115,7 @@ typedef struct cd__entry {
      * assembly that TSan cannot see; this pair makes the order visible. */
     int ready;
     cd__kind kind;
+    bool plain; /* the key needs no JSON escape (cd__json_plain) */
     size_t keylen;
     union {
         struct cd_int i;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "vars/registry.h"
 #include "vars/types.h"
 
@@ -207,6 +208,7 @@ static cd__entry *entry_get(cd_map *m, const char *k, cd__kind kind)
         ne->kind = kind;
         ne->keylen = n;
         memcpy(ne->key, k, n + 1);
+        ne->plain = cd__json_plain(k, n);
         cds_lfht_node_init(&ne->node);
         if (kind == CD__K_MAP && cd__map_init(&ne->u.m) != 0) {
             free(ne);

@@ -131,6 +131,28 @@ static void test_room_and_reset(void **state)
     assert_int_equal(b.cap, 0);
 }
 
+/* A name known plain is copied between quotes; anything cd__buf_json_str
+ * would change is not plain, and written escaped. */
+static void test_json_key(void **state)
+{
+    (void)state;
+    assert_true(cd__json_plain("counter_00.x-y/z", 16));
+    assert_true(cd__json_plain("", 0));
+    static const char *const not_plain[] = {"a\"b", "a\\b", "<", ">", "&", "tab\t", "\xc3\xa9"};
+    for (size_t i = 0; i < sizeof not_plain / sizeof not_plain[0]; i++)
+        assert_false(cd__json_plain(not_plain[i], strlen(not_plain[i])));
+    assert_false(cd__json_plain("a\0b", 3));
+
+    cd__buf b;
+    cd__buf_init(&b, 0);
+    cd__buf_json_key(&b, "plain", 5, cd__json_plain("plain", 5));
+    cd__buf_putc(&b, ' ');
+    cd__buf_json_key(&b, "<a\"", 3, cd__json_plain("<a\"", 3));
+    char *out = cd__buf_finish(&b);
+    assert_string_equal(out, "\"plain\" \"\\u003ca\\\"\"");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_failed_stays_failed),
         cmocka_unit_test(test_uvarint),
         cmocka_unit_test(test_room_and_reset),
+        cmocka_unit_test(test_json_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
