@@ -20,10 +20,11 @@ extern "C" {
 
 /* Go's expvar.Func: publishes name, whose value is fn(arg), called at
  * every render of /debug/vars and /metrics (where a number becomes a
- * series, anything else a comment), from a server thread. fn returns a
- * new jansson reference (cdebug decrefs it), or NULL (rendered as null);
- * it must not use GC memory unless its thread is registered, and must not
- * block for long: renders wait for it. Returns 0, -EINVAL (NULL or empty
+ * series, anything else a comment), from a server thread, possibly two at
+ * once (as Go's net/http calls an expvar.Func): fn must be thread-safe.
+ * fn returns a new jansson reference (cdebug decrefs it), or NULL
+ * (rendered as null); it must not use GC memory unless its thread is
+ * registered, and must not block for long: renders wait for it. Returns 0, -EINVAL (NULL or empty
  * name, NULL fn), -EEXIST (name taken) or -ENOMEM. Thread-safe; not
  * async-signal-safe; O(1) plus an allocation (fn's cost is paid at each
  * render). */
