@@ -79,7 +79,11 @@ nginx_cmd() { cmd=(nginx -p "$tmp/$1" -c "$tmp/$1/nginx.conf" -e "$tmp/$1/error.
 load() {
     timeout -k 5 $((secs + 30)) wrk -t2 -c16 -d"${secs}s" "http://127.0.0.1:$2/static.txt" \
         >"$tmp/$1.wrk" 2>&1 || { cat "$tmp/$1.wrk"; fail "$1: wrk failed"; }
-    ! grep -Eq 'Non-2xx|Socket errors|error' "$tmp/$1.wrk" || { cat "$tmp/$1.wrk"; fail "$1: wrk reports errors"; }
+    ! grep -Eq 'Non-2xx|Socket errors|error' "$tmp/$1.wrk" || {
+        cat "$tmp/$1.wrk"
+        [[ ! -f $tmp/$1/error.log ]] || show "$tmp/$1/error.log" # a worker's crash
+        fail "$1: wrk reports errors"
+    }
     grep -Eq '^ +[1-9][0-9]* requests in ' "$tmp/$1.wrk" || { cat "$tmp/$1.wrk"; fail "$1: wrk reports no request"; }
     # The shape: wrk's line heads (the figures left out).
     sed -E 's/[0-9.]+(us|ms|s|k|MB|GB|KB|B|%)?//g; s/ +/ /g' "$tmp/$1.wrk" >"$tmp/$1.shape"
@@ -163,6 +167,17 @@ ok "nginx exits 0 on SIGQUIT, nothing of cdebug on its stderr"
 check_exit_heap "$tmp/exit.pb.gz" "nginx" 'ngx_alloc|ngx_calloc|ngx_memalign|ngx_palloc|ngx_pnalloc|ngx_pcalloc|ngx_create_pool'
 
 # ---- preloaded, master + 1 worker ------------------------------------------------------
+# Not under ASan: its allocator (GCC 12's) has no fork handlers, so a fork
+# while one of cdebug's threads in the master is inside it (the server's
+# threads allocate as they start) leaves its lock held in the worker for
+# ever, and the worker's thread pool hangs at its first allocation (gdb:
+# both threads in SizeClassAllocator64::GetFromAllocator; 1 run in 20,
+# before and after the server got its second thread). glibc's malloc
+# takes its locks around fork: the normal build runs this part.
+if [[ $sanitize == *address* ]]; then
+    echo "skip: master + 1 worker: ASan's allocator is not fork-safe (a fork while another thread allocates hangs the child)"
+    exit 0
+fi
 port=$(free_port)
 dport=$(free_port)
 conf two "$port" on
