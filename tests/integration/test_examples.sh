@@ -3,7 +3,7 @@
 #
 #   leak   with CDEBUG=gctrace=1: gc lines on stderr show the heap growing,
 #          SIGINT stops it cleanly and it prints the map's size.
-#   spawn  with CDEBUG=schedtrace=200 CDMAXPROCS=2: SCHED lines appear, every
+#   spawn  with CDEBUG=schedtrace=50 CDMAXPROCS=2: SCHED lines appear, every
 #          task runs exactly once; bad arguments exit 2 with a usage message.
 #
 # CTest sets CDEBUG_BUILD (build directory) and CDEBUG_SRC (source tree); a
@@ -69,9 +69,9 @@ fi
 # One task in 8 (rounded up) is a parent with $fanout children.
 expected=$((rounds * (tasks + (tasks + 7) / 8 * fanout)))
 
-echo "== spawn: CDEBUG=schedtrace=200 CDMAXPROCS=2 --tasks=$tasks --rounds=$rounds"
+echo "== spawn: CDEBUG=schedtrace=50 CDMAXPROCS=2 --tasks=$tasks --rounds=$rounds"
 rc=0
-CDEBUG=schedtrace=200 CDMAXPROCS=2 timeout -k 5 120 "$spawn" --tasks=$tasks --rounds=$rounds \
+CDEBUG=schedtrace=50 CDMAXPROCS=2 timeout -k 5 120 "$spawn" --tasks=$tasks --rounds=$rounds \
     --fanout=$fanout --work=$work >"$tmp/spawn.out" 2>"$tmp/spawn.err" || rc=$?
 if ((rc != 0)); then
     show "$tmp/spawn.out"
@@ -94,14 +94,17 @@ grep '^SCHED ' "$tmp/spawn.err" >"$tmp/sched.lines" || true
 nsched=$(wc -l <"$tmp/sched.lines")
 if ((nsched < 1)); then
     show "$tmp/spawn.err"
-    fail "no SCHED lines on stderr with schedtrace=200 (summary: $summary)"
+    fail "no SCHED lines on stderr with schedtrace=50 (summary: $summary)"
 fi
 if grep -Evq "$sched_re" "$tmp/sched.lines"; then
     grep -Ev "$sched_re" "$tmp/sched.lines" | head -n 5 >&2
     fail "malformed SCHED lines (above)"
 fi
-# The run is several sampling periods long and keeps both workers busy, so
-# at least one sample must catch work: a queued task or a busy worker.
+# The run is several sampling periods long (0.2-0.5 s of work for two
+# workers, a sample every 50 ms: with one every 200 ms, the shorter run of
+# a sanitizer build could end between the first two) and keeps both
+# workers busy, so at least one sample must catch work: a queued task or a
+# busy worker.
 if ! grep -Eq 'idleprocs=[01] |runqueue=[1-9]|\[[0-9 ]*[1-9][0-9 ]*\]' "$tmp/sched.lines"; then
     show "$tmp/sched.lines"
     fail "no SCHED line shows any work (all workers idle, all queues empty)"
