@@ -67,23 +67,6 @@ struct start {
     uintptr_t create_pcs[CD__THREAD_CREATE_DEPTH]; /* the creator's stack */
 };
 
-__attribute__((noinline)) static void *start_body(void *p)
-{
-    struct start st = *(struct start *)p;
-    free(p);
-    /* A failure (out of memory) leaves the thread unseen, never stopped. */
-    (void)cd__thread_attach_created(CD__THREAD_PTHREAD, st.create_pcs, st.ncreate);
-    /* The CPU profiler's signal stays deliverable, as Go keeps it on every
-     * M: bdwgc's parallel markers, for one, are started with every signal
-     * blocked and would never be sampled. The handler is async-signal-safe
-     * and restarts what it interrupts (SA_RESTART). */
-    sigset_t prof;
-    sigemptyset(&prof);
-    sigaddset(&prof, SIGPROF);
-    pthread_sigmask(SIG_UNBLOCK, &prof, NULL);
-    return st.fn(st.arg);
-}
-
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 
@@ -119,9 +102,10 @@ __attribute__((no_sanitize_address, noinline)) static void clear_stale_stack(uin
 }
 #endif
 
-/* The new thread's first code. Not instrumented, so that under ASan no
- * frame of ours has its shadow set before the stale one is cleared below
- * this frame (everything the thread uses from here on). */
+/* The new thread's first code. Under ASan it is not instrumented, and
+ * clears the stale shadow below its frame first (its own locals included)
+ * before it or anything it calls touches the stack; one function, so that
+ * profiles show the same one frame of ours in every build. */
 #if defined(__SANITIZE_ADDRESS__)
 __attribute__((no_sanitize_address))
 #endif
@@ -130,7 +114,19 @@ static void *cd__pthread_start(void *p)
 #if defined(__SANITIZE_ADDRESS__)
     clear_stale_stack((uintptr_t)__builtin_frame_address(0));
 #endif
-    return start_body(p);
+    struct start st = *(struct start *)p;
+    free(p);
+    /* A failure (out of memory) leaves the thread unseen, never stopped. */
+    (void)cd__thread_attach_created(CD__THREAD_PTHREAD, st.create_pcs, st.ncreate);
+    /* The CPU profiler's signal stays deliverable, as Go keeps it on every
+     * M: bdwgc's parallel markers, for one, are started with every signal
+     * blocked and would never be sampled. The handler is async-signal-safe
+     * and restarts what it interrupts (SA_RESTART). */
+    sigset_t prof;
+    sigemptyset(&prof);
+    sigaddset(&prof, SIGPROF);
+    pthread_sigmask(SIG_UNBLOCK, &prof, NULL);
+    return st.fn(st.arg);
 }
 
 /* The program's pthread_create (exported: cmake/cdebug.map). Re-entrant:
