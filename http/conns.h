@@ -8,7 +8,7 @@
  * as they trickled.
  *
  * The table here tracks every connection of the built-in server and
- * admits newcomers itself (libmicrohttpd's accept policy):
+ * admits newcomers itself (the accepting thread asks it, acceptor.h):
  *
  * - A connection is *waiting* from its start, and again from the end of
  *   each request, until its next request is complete (headers and body);
@@ -97,9 +97,10 @@ void cd__http_conn_set_busy(cd__http_conn *k, bool busy);
  * refuse it. O(connections) at the limit, O(1) below it. */
 bool cd__http_conns_admit_one(cd__http_conns *t);
 
-/* MHD_AcceptPolicyCallback (cls: the table): admits a newcomer as above,
- * closing the longest waiter when needed. Any daemon thread (locks);
- * O(connections) at the limit, O(1) below it. */
+/* Admits a newcomer as above (cls: the table), closing the longest waiter
+ * when needed; MHD_AcceptPolicyCallback's shape, called by the accepting
+ * thread (acceptor.h) before it hands the connection in. Any thread
+ * (locks); O(connections) at the limit, O(1) below it. */
 enum MHD_Result cd__http_conns_admit(void *cls, const struct sockaddr *addr, socklen_t len);
 
 /* MHD_NotifyConnectionCallback (cls: the table): adds a started
