@@ -1,6 +1,5 @@
 /* runtime/pthread_create.c - see pthread_create.h. */
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -67,53 +66,8 @@ struct start {
     uintptr_t create_pcs[CD__THREAD_CREATE_DEPTH]; /* the creator's stack */
 };
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-
-/* Under ASan this start runs before the sanitizer's own (its interceptor
- * calls this library's pthread_create with its start routine as fn), and
- * the sanitizer clears the shadow of the new thread's stack only there.
- * A stack glibc reuses from a thread that vanished at fork (a kit thread
- * of the parent, blocked in instrumented code) still carries that
- * thread's poisoned frames, and the first instrumented frame here would
- * be reported as a stack-buffer-underflow (nginx's workers, forked from a
- * preloaded master with a debug server, creating their thread pool). So
- * the stack below the start's frame (top) is cleared first, from code ASan
- * does not instrument; what the intercepted calls write lives on the heap,
- * whose shadow is right (a stack or TLS buffer could be stale too). */
-__attribute__((no_sanitize_address, noinline)) static void clear_stale_stack(uintptr_t top)
-{
-    struct {
-        pthread_attr_t a;
-        void *lo;
-        size_t size;
-    } *q = malloc(sizeof *q);
-    if (q == NULL)
-        return;
-    if (pthread_getattr_np(pthread_self(), &q->a) == 0) {
-        if (pthread_attr_getstack(&q->a, &q->lo, &q->size) == 0) {
-            uintptr_t lo = (uintptr_t)q->lo;
-            if (top > lo && top <= lo + q->size)
-                __asan_unpoison_memory_region(q->lo, top - lo);
-        }
-        pthread_attr_destroy(&q->a);
-    }
-    free(q);
-}
-#endif
-
-/* The new thread's first code. Under ASan it is not instrumented, and
- * clears the stale shadow below its frame first (its own locals included)
- * before it or anything it calls touches the stack; one function, so that
- * profiles show the same one frame of ours in every build. */
-#if defined(__SANITIZE_ADDRESS__)
-__attribute__((no_sanitize_address))
-#endif
 static void *cd__pthread_start(void *p)
 {
-#if defined(__SANITIZE_ADDRESS__)
-    clear_stale_stack((uintptr_t)__builtin_frame_address(0));
-#endif
     struct start st = *(struct start *)p;
     free(p);
     /* A failure (out of memory) leaves the thread unseen, never stopped. */

@@ -173,7 +173,12 @@ check_exit_heap "$tmp/exit.pb.gz" "nginx" 'ngx_alloc|ngx_calloc|ngx_memalign|ngx
 # ever, and the worker's thread pool hangs at its first allocation (gdb:
 # both threads in SizeClassAllocator64::GetFromAllocator; 1 run in 20,
 # before and after the server got its second thread). glibc's malloc
-# takes its locks around fork: the normal build runs this part.
+# takes its locks around fork: the normal build runs this part. A second
+# ASan-only failure lives here too: the worker's new threads can get a
+# stack cached from a thread that vanished at the fork, still marked with
+# its frames, and cdebug's thread start runs before ASan clears them
+# ("stack-buffer-underflow" in runtime/pthread_create.c); clearing them
+# there made unit.test_fork fail under ASan, so it is not done.
 if [[ $sanitize == *address* ]]; then
     echo "skip: master + 1 worker: ASan's allocator is not fork-safe (a fork while another thread allocates hangs the child)"
     exit 0
