@@ -167,6 +167,8 @@ def parse(path):
 
 
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?")
+# go tool pprof's "Time: Dec 6, 2026 at 3:32pm (UTC)": am before noon.
+CLOCK = re.compile(r"\b\d{1,2}:\d\d(:\d\d)?\s?([aApP][mM])\b")
 HEXID = re.compile(r"\b[0-9a-f]{16,}\b")  # build ids, hashes
 NUM = re.compile(r"(?<![A-Za-z_0-9.])[-+]?(0x[0-9a-fA-F]+|\d+(\.\d+)?([eE][-+]?\d+)?"
                  r"(ns|us|µs|ms|s|B|kB|KB|MB|GB|TB|%)?)(?![0-9A-Za-z]|\.\d)")
@@ -176,6 +178,7 @@ WORDNUM = re.compile(r"(?<![A-Za-z_0-9.])\d+(\.\d+)?(?=[a-zA-Z])")
 
 def norm(line):
     line = ISO.sub("N", line)
+    line = CLOCK.sub("T", line)
     line = HEXID.sub("X", line)
     line = NUM.sub("N", line)
     line = WORDNUM.sub("N", line)  # 1.2x, 10s inside words are numbers too
