@@ -1,11 +1,12 @@
 /* bench/bench_trace_read.c - throughput of cd_trace_reader on a trace file.
  *
  * Reads FILE from its header to its END record with cd_trace_reader_open
- * and cd_trace_reader_next, touching nothing but the event type (the cost
- * measured is the library's: read(2), CRC, varint decoding, the merge of
- * the threads' batches in time order, string resolution). bench/run_trace
- * runs it on traces it has just written, so the file is in the page cache
- * and the figure is the reader's, not the disk's.
+ * and cd_trace_reader_next_batch (1024 events a call; --api=event: one
+ * event a call with cd_trace_reader_next, strings resolved), touching
+ * nothing but the event type (the cost measured is the library's: read(2),
+ * CRC, varint decoding, the merge of the threads' batches in time order).
+ * bench/run_trace runs it on traces it has just written, so the file is in
+ * the page cache and the figure is the reader's, not the disk's.
  *
  * It is also bench/run_trace's event counter for traces written by other
  * programs (bench_spawn --trace): events, lost events and bytes per event
@@ -13,7 +14,7 @@
  *
  * Output, one line on stdout (wrapped here):
  *
- *     trace_read events=... lost=... bytes=... bytes_per_event=...
+ *     trace_read api=batch|event events=... lost=... bytes=... bytes_per_event=...
  *         ns=... events_per_sec=... mb_per_sec=... peak_held=...
  *
  * events excludes the CD_TR_LOST markers the reader synthesizes; lost is the
@@ -28,6 +29,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,13 +74,42 @@ static int membw(void)
     return 0;
 }
 
+/* Reads the whole stream, one event a call (event) or in arrays of 1024
+ * (batch); returns the reader's last result and counts the CD_TR_LOST
+ * markers in *markers. */
+static int read_all(cd_trace_reader *r, bool batch, uint64_t *markers)
+{
+    int rc;
+    if (!batch) {
+        cd_tr_event ev;
+        while ((rc = cd_trace_reader_next(r, &ev)) == 1)
+            *markers += ev.type == CD_TR_LOST;
+        return rc;
+    }
+    static cd_tr_ev evs[1024];
+    while ((rc = cd_trace_reader_next_batch(r, evs, 1024)) > 0)
+        for (int i = 0; i < rc; i++)
+            *markers += evs[i].type == CD_TR_LOST;
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--membw") == 0)
         return membw();
+    bool batch = true;
+    if (argc == 3 && strcmp(argv[1], "--api=event") == 0) {
+        batch = false;
+        argv++;
+        argc--;
+    } else if (argc == 3 && strcmp(argv[1], "--api=batch") == 0) {
+        argv++;
+        argc--;
+    }
     if (argc != 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: %s FILE   (a cdebug trace; prints events/s)\n"
-                        "       %s --membw (memcpy bandwidth, MB/s)\n",
+        fprintf(stderr,
+                "usage: %s [--api=batch|event] FILE   (a cdebug trace; prints events/s)\n"
+                "       %s --membw (memcpy bandwidth, MB/s)\n",
                 argv[0], argv[0]);
         return 2;
     }
@@ -96,10 +127,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_trace_read: %s: %s\n", path, cd_tr_strerror(rc));
         return 1;
     }
-    cd_tr_event ev;
     uint64_t markers = 0; /* CD_TR_LOST: not events of the file */
-    while ((rc = cd_trace_reader_next(r, &ev)) == 1)
-        markers += ev.type == CD_TR_LOST;
+    rc = read_all(r, batch, &markers);
     uint64_t elapsed = now_ns() - t0;
     cd_tr_stats st;
     cd_trace_reader_stats(r, &st);
@@ -117,10 +146,11 @@ int main(int argc, char **argv)
         return 1;
     }
     double secs = (double)elapsed / 1e9;
-    printf("trace_read events=%" PRIu64 " lost=%" PRIu64 " bytes=%" PRIu64
+    printf("trace_read api=%s events=%" PRIu64 " lost=%" PRIu64 " bytes=%" PRIu64
            " bytes_per_event=%.3f ns=%" PRIu64 " events_per_sec=%.0f mb_per_sec=%.1f"
            " peak_held=%zu\n",
-           events, st.lost_events, (uint64_t)sb.st_size, (double)sb.st_size / (double)events,
-           elapsed, (double)events / secs, (double)sb.st_size / secs / 1e6, st.peak_held_bytes);
+           batch ? "batch" : "event", events, st.lost_events, (uint64_t)sb.st_size,
+           (double)sb.st_size / (double)events, elapsed, (double)events / secs,
+           (double)sb.st_size / secs / 1e6, st.peak_held_bytes);
     return 0;
 }

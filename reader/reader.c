@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,6 +346,16 @@ static void read_record(cd_trace_reader *r)
 
 /* ---- delivery ----------------------------------------------------------- */
 
+/* Counts the delivery of ev (the events, and any step back in time). */
+static void count_delivered(cd_trace_reader *r, const cd__tr_raw *ev)
+{
+    if (r->st.events > 0 && ev->ts < r->max_ts)
+        r->st.out_of_order++;
+    if (ev->ts > r->max_ts)
+        r->max_ts = ev->ts;
+    r->st.events++;
+}
+
 /* Fills *ev from the least held event and removes it. */
 static void deliver(cd_trace_reader *r, const cd__tr_raw *raw, cd_tr_event *ev)
 {
@@ -377,41 +388,77 @@ static void deliver(cd_trace_reader *r, const cd__tr_raw *raw, cd_tr_event *ev)
             }
         }
     }
-    if (r->st.events > 0 && raw->ts < r->max_ts)
-        r->st.out_of_order++;
-    if (raw->ts > r->max_ts)
-        r->max_ts = raw->ts;
-    r->st.events++;
+    count_delivered(r, raw);
     cd__tr_merge_drop(&r->mg);
+}
+
+/* The least held event once it may be delivered, reading records until it
+ * may; NULL when nothing is held and nothing more will be read. */
+static const cd__tr_raw *ready(cd_trace_reader *r)
+{
+    for (;;) {
+        const cd__tr_raw *top = cd__tr_merge_top(&r->mg);
+        if (top != NULL) {
+            if (r->draining || top->ts < r->frontier)
+                return top;
+            if (r->mg.held > r->opts.max_held_bytes) {
+                r->st.forced++;
+                return top;
+            }
+        }
+        if (r->draining)
+            return NULL;
+        read_record(r);
+    }
+}
+
+/* The stream is over: what to return now, and from then on. */
+static int finish(cd_trace_reader *r)
+{
+    r->done = true;
+    /* Truncation is told once; then the stream just ends. */
+    r->final = r->pending == -ENODATA ? 0 : r->pending;
+    return r->pending;
 }
 
 int cd_trace_reader_next(cd_trace_reader *r, cd_tr_event *ev)
 {
     if (r == NULL || ev == NULL)
         return -EINVAL;
-    for (;;) {
-        if (r->done)
-            return r->final;
-        const cd__tr_raw *top = cd__tr_merge_top(&r->mg);
-        if (top != NULL) {
-            bool go = r->draining || top->ts < r->frontier;
-            if (!go && r->mg.held > r->opts.max_held_bytes) {
-                go = true;
-                r->st.forced++;
-            }
-            if (go) {
-                deliver(r, top, ev);
-                return 1;
-            }
+    if (r->done)
+        return r->final;
+    const cd__tr_raw *top = ready(r);
+    if (top == NULL)
+        return finish(r);
+    deliver(r, top, ev);
+    return 1;
+}
+
+int cd_trace_reader_next_batch(cd_trace_reader *r, cd_tr_ev *evs, size_t max)
+{
+    if (r == NULL || evs == NULL || max == 0)
+        return -EINVAL;
+    if (r->done)
+        return r->final;
+    if (max > INT_MAX)
+        max = INT_MAX;
+    size_t k = 0;
+    const cd__tr_raw *top;
+    while (k < max && (top = ready(r)) != NULL) {
+        /* Every event below the frontier at once (all of them when
+         * draining); a forced one alone, past the frontier. */
+        uint64_t below = r->draining ? UINT64_MAX : r->frontier;
+        size_t got = cd__tr_merge_take(&r->mg, below, evs + k, max - k);
+        if (got == 0) {
+            evs[k] = *top;
+            cd__tr_merge_drop(&r->mg);
+            got = 1;
         }
-        if (r->draining) {
-            r->done = true;
-            /* Truncation is told once; then the stream just ends. */
-            r->final = r->pending == -ENODATA ? 0 : r->pending;
-            return r->pending;
-        }
-        read_record(r);
+        for (size_t i = k; i < k + got; i++)
+            count_delivered(r, &evs[i]);
+        k += got;
     }
+    return k > 0 ? (int)k : finish(r);
 }
 
 /* ---- accessors ---------------------------------------------------------- */

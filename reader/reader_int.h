@@ -187,12 +187,10 @@ typedef struct cd__tr_evinfo {
 /* Metadata of an event type (CD_TR_LOST included), NULL if not a type. */
 const cd__tr_evinfo *cd__tr_info(unsigned type);
 
-/* A decoded event before string resolution. args[] past nargs are 0. */
-typedef struct cd__tr_raw {
-    uint32_t type, nargs;
-    uint64_t ts, thread;
-    uint64_t args[CD_TR_MAX_ARGS];
-} cd__tr_raw;
+/* A decoded event before string resolution: the public cd_tr_ev, so that
+ * cd_trace_reader_next_batch hands out the merge's events as they are.
+ * args[] past nargs are 0. */
+typedef cd_tr_ev cd__tr_raw;
 
 /* How to decode one event type of a file's version: built once per reader
  * by cd__tr_dec_init so that the per-event loops below are table lookups,
@@ -271,5 +269,10 @@ int cd__tr_merge_add_lost(cd__tr_merge *m, uint64_t ts, uint64_t thread, uint64_
 const cd__tr_raw *cd__tr_merge_top(const cd__tr_merge *m);
 /* Removes the least held event. Only after top returned non-NULL. */
 void cd__tr_merge_drop(cd__tr_merge *m);
+/* Moves the least held events with ts < below to out[], in order, up to
+ * max of them; returns how many (0 when the least is not below, or nothing
+ * is held). Equivalent to top, copy and drop in a loop, without a call per
+ * event. */
+size_t cd__tr_merge_take(cd__tr_merge *m, uint64_t below, cd__tr_raw *out, size_t max);
 
 #endif /* CDEBUG_READER_READER_INT_H */

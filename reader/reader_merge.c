@@ -8,7 +8,10 @@
  * a 64 MiB batch never becomes gigabytes of decoded events). A binary
  * min-heap orders the sources by their head's (ts, thread, kind), so the
  * least held event is always at the top: a k-way merge, O(log T) per event
- * for T sources, and two comparisons while the top source stays the least.
+ * for T sources, and two comparisons while the top source stays the least
+ * (its head strictly below both children of the root, the least of the
+ * others). cd__tr_merge_take copies such a run out in one loop and steps
+ * the heap once for it.
  * Within one thread the file's order is kept, which is the format's
  * "position" tie-break.
  *
@@ -362,7 +365,14 @@ void cd__tr_merge_drop(cd__tr_merge *m)
         return;
     }
     if (thread_advance(m, s)) {
-        m->heap[0].ts = s->hts;
+        cd__tr_heapent *h = m->heap;
+        size_t n = m->nheap;
+        h[0].ts = s->hts;
+        /* Strictly below both children: still the least, no sift. In a
+         * merged trace one thread's events come in runs (about 3 in a row
+         * in a scheduler trace), so this is the usual case. */
+        if ((n < 2 || h[0].ts < h[1].ts) && (n < 3 || h[0].ts < h[2].ts))
+            return;
         sift_down(m, 0);
         return;
     }
@@ -372,4 +382,40 @@ void cd__tr_merge_drop(cd__tr_merge *m)
     src_free(s);
     if (m->nheap == 0)
         release_empty(m);
+}
+
+size_t cd__tr_merge_take(cd__tr_merge *m, uint64_t below, cd__tr_raw *out, size_t max)
+{
+    size_t k = 0;
+    while (k < max && m->nheap > 0) {
+        const cd__tr_heapent *h = m->heap;
+        cd__tr_src *s = h[0].s;
+        if (s->ev[s->ci].ts >= below)
+            break;
+        /* A run: the top source's decoded events strictly below every
+         * other source's head (the least of them is a child of the root)
+         * and below `below` go out without a heap step each; the last one
+         * taken is then dropped as usual, which advances the source and
+         * restores the heap. Equal timestamps take the one-event path,
+         * where the heap's tie-break decides. */
+        uint64_t lim = below;
+        if (m->nheap > 1 && h[1].ts < lim)
+            lim = h[1].ts;
+        if (m->nheap > 2 && h[2].ts < lim)
+            lim = h[2].ts;
+        size_t run = 0;
+        if (s->kind == SRC_THREAD)
+            while (k + run < max && s->ci + run < s->cn && s->ev[s->ci + run].ts < lim) {
+                out[k + run] = s->ev[s->ci + run];
+                run++;
+            }
+        if (run == 0) {
+            out[k] = s->ev[s->ci];
+            run = 1;
+        }
+        s->ci += (unsigned)run - 1;
+        k += run;
+        cd__tr_merge_drop(m);
+    }
+    return k;
 }

@@ -1,8 +1,10 @@
 /* tests/fuzz/fuzz_trace_reader.c - libFuzzer target for the trace reader.
  *
- * Each input is read three ways: from memory, from a memfd through the
+ * Each input is read four ways: from memory, from a memfd through the
  * buffered read(2) path (the two must agree exactly: same events, same
- * result), and from memory with CD_TR_SKIP_CORRUPT. Small caps make the
+ * result), from memory in arrays (cd_trace_reader_next_batch, 5 events a
+ * call: the same events and result but for the strings, which it leaves as
+ * ids), and from memory with CD_TR_SKIP_CORRUPT. Small caps make the
  * forced-emission and table-limit paths reachable with small inputs. Every
  * string, stack and symbol an event refers to is touched, so a pointer the
  * reader hands out that is not valid shows up under ASan.
@@ -25,6 +27,7 @@
 typedef struct outcome {
     int open_rc, rc, after;
     uint64_t events, hash;
+    uint64_t plain; /* of the fields cd_tr_ev has: the batch form's hash */
     cd_tr_stats st;
 } outcome;
 
@@ -56,6 +59,9 @@ static void consume(cd_trace_reader *r, outcome *o)
         o->hash = mix(o->hash, (uint64_t)cd_trace_reader_ns(r, ev.ts));
         if (cd_tr_event_name(ev.type) == NULL || (int)ev.nargs != cd_tr_event_nargs(ev.type))
             abort();
+        o->plain = mix(mix(mix(o->plain, ev.type), ev.ts), ev.thread);
+        for (unsigned i = 0; i < CD_TR_MAX_ARGS; i++)
+            o->plain = mix(o->plain, ev.args[i]);
         for (unsigned i = 0; i < ev.nargs; i++) {
             o->hash = mix(o->hash, ev.args[i]);
             if (ev.str[i] != NULL)
@@ -118,6 +124,34 @@ static void read_fd(const uint8_t *data, size_t size, const cd_tr_opts *opts, ou
     close(fd);
 }
 
+/* From memory through cd_trace_reader_next_batch: fills events, plain,
+ * rc, after and st. */
+static void read_batches(const uint8_t *data, size_t size, const cd_tr_opts *opts, outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    cd_trace_reader *r;
+    o->open_rc = cd_trace_reader_open_mem(&r, data, size, opts);
+    if (o->open_rc != 0)
+        return;
+    cd_tr_ev evs[5];
+    int rc;
+    while ((rc = cd_trace_reader_next_batch(r, evs, 5)) > 0) {
+        if (rc > 5)
+            abort();
+        for (int k = 0; k < rc; k++) {
+            const cd_tr_ev *ev = &evs[k];
+            o->events++;
+            o->plain = mix(mix(mix(o->plain, ev->type), ev->ts), ev->thread);
+            for (unsigned i = 0; i < CD_TR_MAX_ARGS; i++)
+                o->plain = mix(o->plain, ev->args[i]);
+        }
+    }
+    o->rc = rc;
+    o->after = cd_trace_reader_next_batch(r, evs, 5);
+    cd_trace_reader_stats(r, &o->st);
+    cd_trace_reader_close(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -135,6 +169,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (m.st.events != m.events || m.st.bytes > size)
             abort();
     }
+    outcome b;
+    read_batches(data, size, &opts, &b);
+    if (b.open_rc != m.open_rc || b.rc != m.rc || b.after != m.after || b.events != m.events ||
+        b.plain != m.plain || b.st.forced != m.st.forced ||
+        b.st.out_of_order != m.st.out_of_order || b.st.records != m.st.records)
+        abort(); /* the batch form reads the same stream */
     opts.flags = CD_TR_SKIP_CORRUPT;
     read_mem(data, size, &opts, &m);
     return 0;

@@ -1106,6 +1106,138 @@ static void test_pipe_and_big_records(void **state)
     tw_free(&w);
 }
 
+/* ---- the batch form ---------------------------------------------------- */
+
+/* Like run_mem, through cd_trace_reader_next_batch `chunk` events a call;
+ * with mix, every third call is cd_trace_reader_next instead. */
+static void run_batches(run *x, const void *p, size_t len, const cd_tr_opts *o, size_t chunk,
+                        bool mix)
+{
+    memset(x, 0, sizeof(*x));
+    x->open_rc = cd_trace_reader_open_mem(&x->r, p, len, o);
+    if (x->open_rc != 0)
+        return;
+    cd_tr_ev *evs = calloc(chunk, sizeof(*evs));
+    assert_non_null(evs);
+    int rc;
+    for (unsigned call = 0;; call++) {
+        cd_tr_event one;
+        if (mix && call % 3 == 2) {
+            rc = cd_trace_reader_next(x->r, &one);
+            if (rc == 1) {
+                memcpy(&evs[0], &one, sizeof evs[0]); /* cd_tr_ev: cd_tr_event's head */
+                rc = 1;
+            }
+        } else {
+            rc = cd_trace_reader_next_batch(x->r, evs, chunk);
+            assert_true(rc <= (int)chunk);
+        }
+        if (rc <= 0)
+            break;
+        for (int i = 0; i < rc; i++) {
+            if (x->n == x->cap) {
+                x->cap = x->cap ? x->cap * 2 : 64;
+                x->ev = realloc(x->ev, x->cap * sizeof(*x->ev));
+                assert_non_null(x->ev);
+            }
+            memset(&x->ev[x->n], 0, sizeof(x->ev[x->n]));
+            memcpy(&x->ev[x->n++], &evs[i], sizeof evs[i]);
+        }
+    }
+    x->rc = rc;
+    snprintf(x->err, sizeof(x->err), "%s", cd_trace_reader_error(x->r));
+    x->after = cd_trace_reader_next_batch(x->r, evs, chunk);
+    cd_trace_reader_stats(x->r, &x->st);
+    free(evs);
+}
+
+/* a and b delivered the same stream and ended the same way. */
+static void same_stream(const run *a, const run *b)
+{
+    assert_int_equal(a->open_rc, b->open_rc);
+    assert_int_equal(a->rc, b->rc);
+    assert_int_equal(a->after, b->after);
+    assert_string_equal(a->err, b->err);
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        assert_int_equal(a->ev[i].type, b->ev[i].type);
+        assert_int_equal(a->ev[i].nargs, b->ev[i].nargs);
+        assert_int_equal(a->ev[i].ts, b->ev[i].ts);
+        assert_int_equal(a->ev[i].thread, b->ev[i].thread);
+        assert_memory_equal(a->ev[i].args, b->ev[i].args, sizeof a->ev[i].args);
+    }
+    assert_int_equal(a->st.events, b->st.events);
+    assert_int_equal(a->st.records, b->st.records);
+    assert_int_equal(a->st.forced, b->st.forced);
+    assert_int_equal(a->st.out_of_order, b->st.out_of_order);
+    assert_int_equal(a->st.corrupt, b->st.corrupt);
+    assert_int_equal(a->st.truncated, b->st.truncated);
+    assert_int_equal(a->st.lost_events, b->st.lost_events);
+    assert_int_equal(a->st.held_bytes, b->st.held_bytes);
+}
+
+/* The input read with cd_trace_reader_next and with the batch form at
+ * several sizes (1, 7, 1024, mixed with next): one stream. */
+static void check_batch_forms(const void *p, size_t len, const cd_tr_opts *o)
+{
+    run want;
+    run_mem(&want, p, len, o);
+    static const size_t chunks[] = {1, 7, 1024};
+    for (size_t c = 0; c < NELEM(chunks); c++) {
+        for (int mix = 0; mix < 2; mix++) {
+            run got;
+            run_batches(&got, p, len, o, chunks[c], mix);
+            same_stream(&want, &got);
+            run_free(&got);
+        }
+    }
+    run_free(&want);
+}
+
+static void test_batch_form(void **state)
+{
+    (void)state;
+    tw w;
+    /* frontiers; then none, with a cap that forces early deliveries */
+    for (int f = 0; f < 2; f++) {
+        tw_init(&w);
+        free(gen_threads(&w, 3, 3000, f == 0));
+        cd_tr_opts tiny = {.max_held_bytes = 2048};
+        check_batch_forms(w.out.p, w.out.len, f == 0 ? NULL : &tiny);
+        tw_free(&w);
+    }
+    /* every record kind, LOST ones included: whole, cut at every byte,
+     * and with a bit flipped in every byte (skipped or fatal) */
+    tw_init(&w);
+    build_sample(&w);
+    for (size_t n = 40; n <= w.out.len; n++)
+        check_batch_forms(w.out.p, n, NULL);
+    uint8_t *copy = malloc(w.out.len);
+    assert_non_null(copy);
+    cd_tr_opts skip = {.flags = CD_TR_SKIP_CORRUPT};
+    for (size_t off = 40; off < w.out.len; off++) {
+        memcpy(copy, w.out.p, w.out.len);
+        copy[off] ^= 0x10;
+        check_batch_forms(copy, w.out.len, NULL);
+        check_batch_forms(copy, w.out.len, &skip);
+    }
+    free(copy);
+    tw_free(&w);
+
+    /* bad arguments */
+    tw_init(&w);
+    build_sample(&w);
+    cd_trace_reader *r;
+    cd_tr_ev ev;
+    assert_int_equal(cd_trace_reader_open_mem(&r, w.out.p, w.out.len, NULL), 0);
+    assert_int_equal(cd_trace_reader_next_batch(NULL, &ev, 1), -EINVAL);
+    assert_int_equal(cd_trace_reader_next_batch(r, NULL, 1), -EINVAL);
+    assert_int_equal(cd_trace_reader_next_batch(r, &ev, 0), -EINVAL);
+    assert_int_equal(cd_trace_reader_next_batch(r, &ev, 1), 1); /* nothing was lost */
+    cd_trace_reader_close(r);
+    tw_free(&w);
+}
+
 /* ---- small things ------------------------------------------------------- */
 
 static void test_ns_and_strerror(void **state)
@@ -1163,6 +1295,7 @@ int main(void)
         cmocka_unit_test(test_redefinition),
         cmocka_unit_test(test_block_stack_versions),
         cmocka_unit_test(test_pipe_and_big_records),
+        cmocka_unit_test(test_batch_form),
         cmocka_unit_test(test_ns_and_strerror),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
