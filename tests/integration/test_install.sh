@@ -17,6 +17,9 @@ family=(malloc calloc realloc free posix_memalign aligned_alloc memalign valloc 
 pthreads=(pthread_create pthread_mutex_lock pthread_rwlock_rdlock pthread_rwlock_wrlock pthread_cond_wait
     pthread_cond_timedwait pthread_join sem_wait dlclose close close_range closefrom
     pthread_sigmask sigprocmask sigsuspend)
+# Read once into a variable: `nm | grep -q` under pipefail fails when grep
+# exits at its match before nm has written the rest (SIGPIPE), which it
+# does once nm's output passes its 4 KiB stdio buffer.
 exported=$(nm -D --defined-only "$build/libcdebug.so" | awk '{print $3}')
 extra=$(grep -v '^cd_' <<<"$exported" | grep -vxF -f <(printf '%s\n' "${family[@]}" "${pthreads[@]}") || true)
 grep -qx pthread_create <<<"$exported" ||
@@ -33,13 +36,13 @@ for sym in "${family[@]}"; do
 done
 for sym in cd_init cd_shutdown cd_alloc cd_gc cd_read_memstats cd_go cd_wg_wait cd_strerror \
   cd_err_name cd_trace_task_begin cd_trace_region_begin cd_trace_log cd_func_new cd_http_handle; do
-  nm -D --defined-only "$build/libcdebug.so" | grep -q " $sym\$" || fail "$sym not exported"
+  grep -qx "$sym" <<<"$exported" || fail "$sym not exported"
 done
 # The trace annotations' names say so (a "task" alone is a pool task).
 for sym in cd_task_begin cd_task_end cd_region_begin cd_region_end cd_region_begin_lit; do
-  nm -D --defined-only "$build/libcdebug.so" | grep -q " $sym\$" && fail "$sym exported: renamed cd_trace_*"
+  grep -qx "$sym" <<<"$exported" && fail "$sym exported: renamed cd_trace_*"
 done
-nm -D --defined-only "$build/libcdebug.so" | grep -q ' cd__' && fail "internal cd__ symbol exported"
+grep -q '^cd__' <<<"$exported" && fail "internal cd__ symbol exported"
 
 # Consumers are built without sanitizers; an instrumented library cannot be
 # loaded by them, so the sanitizer builds stop here.
