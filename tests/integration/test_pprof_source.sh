@@ -38,7 +38,10 @@ cc "${cflags[@]}" -DVARIANT=bfd_ -o "$tmp/libsrcview_bfd.so" "$lib_src"
 cc "${cflags[@]}" -DVARIANT=lld_ -fuse-ld=lld -o "$tmp/libsrcview_lld.so" "$lib_src"
 cc "${cflags[@]}" -DVARIANT=strip_ -o "$tmp/libsrcview_strip.full.so" "$lib_src"
 strip --strip-all -o "$tmp/libsrcview_strip.so" "$tmp/libsrcview_strip.full.so"
-! readelf -SW "$tmp/libsrcview_strip.so" | grep -q '\.symtab' || fail "strip left a symbol table"
+# Through a file: `readelf | grep -q` under pipefail would fail (and `!`
+# pass) when grep exits at its match before readelf has written the rest.
+readelf -SW "$tmp/libsrcview_strip.so" >"$tmp/strip.sections"
+! grep -q '\.symtab' "$tmp/strip.sections" || fail "strip left a symbol table"
 # Where lld put the code segment (informative: the case the mapping's start
 # is moved for, see docs/profiling.md).
 text=$(readelf -lW "$tmp/libsrcview_lld.so" | awk '$1 == "LOAD" && $(NF-1) == "E" { print $3; exit }')
