@@ -230,7 +230,7 @@ CD_EXTERN int cd_trace_reader_next(cd_trace_reader *r, cd_tr_event *ev);
  * Same thread rules as cd_trace_reader_next; not async-signal-safe. Cost:
  * what cd_trace_reader_next costs minus its per-event work (the call, the
  * 168-byte event, the string lookups): the form for tools that read whole
- * traces (docs/trace-reader.md, "Speed"). max beyond INT_MAX counts as
+ * traces (docs/trace-reader.md, "Cost"). max beyond INT_MAX counts as
  * INT_MAX. */
 CD_EXTERN int cd_trace_reader_next_batch(cd_trace_reader *r, cd_tr_ev *evs, size_t max);
 
