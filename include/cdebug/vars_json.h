@@ -24,10 +24,10 @@ extern "C" {
  * once (as Go's net/http calls an expvar.Func): fn must be thread-safe.
  * fn returns a new jansson reference (cdebug decrefs it), or NULL
  * (rendered as null); it must not use GC memory unless its thread is
- * registered, and must not block for long: renders wait for it. Returns 0, -EINVAL (NULL or empty
- * name, NULL fn), -EEXIST (name taken) or -ENOMEM. Thread-safe; not
- * async-signal-safe; O(1) plus an allocation (fn's cost is paid at each
- * render). */
+ * registered, and must not block for long: renders wait for it. Returns
+ * 0, -EINVAL (NULL or empty name, NULL fn), -EEXIST (name taken) or
+ * -ENOMEM. Thread-safe; not async-signal-safe; O(1) plus an allocation
+ * (fn's cost is paid at each render). */
 CD_EXTERN int cd_func_new(const char *name, json_t *(*fn)(void *arg), void *arg);
 
 #ifdef __cplusplus

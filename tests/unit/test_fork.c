@@ -421,8 +421,8 @@ static void alloc_and_collect(void)
 static bool asan_sampling(void)
 {
 #ifdef __SANITIZE_ADDRESS__
-    const char *env = getenv("CDEBUG");
-    return env != NULL && strstr(env, "memprofilerate=1") != NULL;
+    const char *env = getenv("CDEBUG"), *at = env != NULL ? strstr(env, "memprofilerate=1") : NULL;
+    return at != NULL && (at[16] == '\0' || at[16] == ','); /* =1, not =10 */
 #else
     return false;
 #endif

@@ -40,18 +40,23 @@ typedef struct run {
     char err[512];
 } run;
 
+/* Appends ev to x's events. */
+static void run_push(run *x, const cd_tr_event *ev)
+{
+    if (x->n == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 64;
+        x->ev = realloc(x->ev, x->cap * sizeof(*x->ev));
+        assert_non_null(x->ev);
+    }
+    x->ev[x->n++] = *ev;
+}
+
 static void run_events(run *x)
 {
     cd_tr_event ev;
     int rc;
-    while ((rc = cd_trace_reader_next(x->r, &ev)) == 1) {
-        if (x->n == x->cap) {
-            x->cap = x->cap ? x->cap * 2 : 64;
-            x->ev = realloc(x->ev, x->cap * sizeof(*x->ev));
-            assert_non_null(x->ev);
-        }
-        x->ev[x->n++] = ev;
-    }
+    while ((rc = cd_trace_reader_next(x->r, &ev)) == 1)
+        run_push(x, &ev);
     x->rc = rc;
     snprintf(x->err, sizeof(x->err), "%s", cd_trace_reader_error(x->r));
     x->after = cd_trace_reader_next(x->r, &ev);
@@ -1108,6 +1113,10 @@ static void test_pipe_and_big_records(void **state)
 
 /* ---- the batch form ---------------------------------------------------- */
 
+_Static_assert(offsetof(cd_tr_ev, args) == offsetof(cd_tr_event, args) &&
+                   sizeof(cd_tr_ev) == offsetof(cd_tr_event, str),
+               "cd_tr_ev is cd_tr_event's head: run_batches copies one into the other");
+
 /* Like run_mem, through cd_trace_reader_next_batch `chunk` events a call;
  * with mix, every third call is cd_trace_reader_next instead. */
 static void run_batches(run *x, const void *p, size_t len, const cd_tr_opts *o, size_t chunk,
@@ -1123,25 +1132,20 @@ static void run_batches(run *x, const void *p, size_t len, const cd_tr_opts *o, 
     for (unsigned call = 0;; call++) {
         cd_tr_event one;
         if (mix && call % 3 == 2) {
-            rc = cd_trace_reader_next(x->r, &one);
-            if (rc == 1) {
-                memcpy(&evs[0], &one, sizeof evs[0]); /* cd_tr_ev: cd_tr_event's head */
-                rc = 1;
-            }
-        } else {
-            rc = cd_trace_reader_next_batch(x->r, evs, chunk);
-            assert_true(rc <= (int)chunk);
+            if ((rc = cd_trace_reader_next(x->r, &one)) == 1)
+                run_push(x, &one);
+            else
+                break;
+            continue;
         }
+        rc = cd_trace_reader_next_batch(x->r, evs, chunk);
+        assert_true(rc <= (int)chunk);
         if (rc <= 0)
             break;
         for (int i = 0; i < rc; i++) {
-            if (x->n == x->cap) {
-                x->cap = x->cap ? x->cap * 2 : 64;
-                x->ev = realloc(x->ev, x->cap * sizeof(*x->ev));
-                assert_non_null(x->ev);
-            }
-            memset(&x->ev[x->n], 0, sizeof(x->ev[x->n]));
-            memcpy(&x->ev[x->n++], &evs[i], sizeof evs[i]);
+            memset(&one, 0, sizeof one);          /* str[] left NULL: the form resolves nothing */
+            memcpy(&one, &evs[i], sizeof evs[i]); /* cd_tr_ev: cd_tr_event's head */
+            run_push(x, &one);
         }
     }
     x->rc = rc;
