@@ -16,8 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
+#include "base/crc.h"
 #include "reader/reader_int.h"
 
 #define IO_INITIAL_CAP (256u * 1024)
@@ -118,19 +117,6 @@ static uint32_t get_u32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* zlib's crc32 takes a uInt length: feed huge payloads in pieces. */
-static uint32_t crc_of(const uint8_t *p, size_t len)
-{
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (len > 0) {
-        uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        crc = crc32(crc, p, n);
-        p += n;
-        len -= n;
-    }
-    return (uint32_t)crc;
-}
-
 int cd__tr_io_record(cd__tr_io *io, cd__tr_record *rec, char *err, size_t errlen)
 {
     /* kind + the longest length varint, or whatever is left. */
@@ -185,7 +171,7 @@ int cd__tr_io_record(cd__tr_io *io, cd__tr_record *rec, char *err, size_t errlen
     rec->size = total;
     uint32_t want = get_u32(start + head + len);
     cd__tr_io_consume(io, total);
-    if (crc_of(rec->payload, rec->len) != want) {
+    if (cd__crc32(rec->payload, rec->len) != want) {
         snprintf(err, errlen, "record at offset %llu (kind %u, %zu bytes): CRC mismatch",
                  (unsigned long long)rec->offset, rec->kind, rec->len);
         return CD__IO_BADCRC;

@@ -30,10 +30,10 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "cdebug/runtime.h"
 #include "base/buf.h"
+#include "base/crc.h"
 #include "base/symbolize.h"
 #include "base/clock.h"
 #include "base/futex.h"
@@ -81,7 +81,7 @@ static size_t frame(uint8_t head[11], uint8_t tail[4], uint8_t kind, const uint8
                     size_t n)
 {
     head[0] = kind;
-    uint32_t crc = (uint32_t)crc32(0L, payload, (uInt)n);
+    uint32_t crc = cd__crc32(payload, n);
     for (int i = 0; i < 4; i++)
         tail[i] = (uint8_t)(crc >> (8 * i));
     return (size_t)(cd__uv_put(head + 1, n) - head);
@@ -143,7 +143,7 @@ static void stage_events(cd__buf *stage, const uint8_t *head, size_t hn, const u
     p = cd__uv_put(p, hn + n);
     memcpy(p, head, hn);
     memcpy(p + hn, data, n);
-    uint32_t crc = (uint32_t)crc32(0L, p, (uInt)(hn + n));
+    uint32_t crc = cd__crc32(p, hn + n);
     p += hn + n;
     for (int i = 0; i < 4; i++)
         *p++ = (uint8_t)(crc >> (8 * i));

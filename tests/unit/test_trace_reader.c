@@ -2,7 +2,8 @@
  * against files made by an independent test encoder (trace_test_writer.h):
  * every event type and record kind, the multi-thread merge with frontiers,
  * LOST records, bounded memory, truncation at every byte, bit flips, hostile
- * lengths and ids, bad headers, fd and pipe input.
+ * lengths and ids, bad headers, fd and pipe input; the records' CRC
+ * against zlib's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 
 #include "cdebug/trace_reader.h"
+#include "base/crc.h"
 #include "base/trace_events.h"
 #include "trace_test_writer.h"
 
@@ -1244,6 +1246,34 @@ static void test_batch_form(void **state)
 
 /* ---- small things ------------------------------------------------------- */
 
+/* The records' CRC (base/crc.h, libdeflate's) is zlib's CRC-32, the one
+ * the format names and the test writer uses: at every length up to 600,
+ * a few large ones, and every alignment of the start. */
+static void test_crc_is_zlibs(void **state)
+{
+    (void)state;
+    assert_int_equal(cd__crc32("123456789", 9), 0xcbf43926u); /* the check value */
+    assert_int_equal(cd__crc32("", 0), 0);
+    size_t cap = (1u << 20) + 64;
+    uint8_t *buf = malloc(cap);
+    assert_non_null(buf);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < cap; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[i] = (uint8_t)x;
+    }
+    size_t big[] = {4095, 4096, 65536 + 7, 1u << 20};
+    for (size_t off = 0; off < 16; off++) {
+        for (size_t n = 0; n <= 600 + NELEM(big); n++) {
+            size_t len = n <= 600 ? n : big[n - 601];
+            uint32_t want = (uint32_t)crc32(0L, buf + off, (uInt)len);
+            if (cd__crc32(buf + off, len) != want)
+                fail_msg("CRC of %zu bytes at offset %zu differs from zlib's", len, off);
+        }
+    }
+    free(buf);
+}
+
 static void test_ns_and_strerror(void **state)
 {
     (void)state;
@@ -1301,6 +1331,7 @@ int main(void)
         cmocka_unit_test(test_pipe_and_big_records),
         cmocka_unit_test(test_batch_form),
         cmocka_unit_test(test_ns_and_strerror),
+        cmocka_unit_test(test_crc_is_zlibs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
