@@ -18,20 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/trace_events.h"
 #include "reader/reader_int.h"
-
-static const uint8_t magic[8] = {'C', 'D', 'T', 'R', 'A', 'C', 'E', 0};
-
-/* Record kinds (docs/trace-format.md). */
-enum {
-    REC_EVENTS = 1,
-    REC_STRINGS = 2,
-    REC_STACKS = 3,
-    REC_SYMBOLS = 4,
-    REC_FRONTIER = 5,
-    REC_LOST = 6,
-    REC_END = 7,
-};
 
 struct cd_trace_reader {
     cd__tr_io io;
@@ -72,18 +60,19 @@ static uint64_t get_le(const uint8_t *p, int n)
 static int read_header(cd_trace_reader *r)
 {
     cd__tr_io *io = &r->io;
-    int rc = cd__tr_io_need(io, CD__TR_HEADER_SIZE);
+    int rc = cd__tr_io_need(io, CD__TRACE_HEADER_SIZE);
     if (rc < 0)
         return rc;
     size_t avail = io->end - io->pos;
     const uint8_t *h = io->data + io->pos;
     if (avail == 0)
         return -ENODATA;
-    if (memcmp(h, magic, avail < sizeof(magic) ? avail : sizeof(magic)) != 0)
+    if (memcmp(h, CD__TRACE_MAGIC, avail < 8 ? avail : 8) != 0)
         return -EBADMSG;
-    if (avail >= 10 && (get_le(h + 8, 2) < CD__TR_VERSION_MIN || get_le(h + 8, 2) > CD__TR_VERSION))
+    if (avail >= 10 &&
+        (get_le(h + 8, 2) < CD__TR_VERSION_MIN || get_le(h + 8, 2) > CD__TRACE_VERSION))
         return -EPROTONOSUPPORT;
-    if (avail < CD__TR_HEADER_SIZE)
+    if (avail < CD__TRACE_HEADER_SIZE)
         return -ENODATA;
     r->hdr.version = (uint16_t)get_le(h + 8, 2);
     cd__tr_dec_init(&r->mg.dec, r->hdr.version);
@@ -92,10 +81,10 @@ static int read_header(cd_trace_reader *r)
     r->hdr.tick_hz = get_le(h + 16, 8);
     r->hdr.start_ticks = get_le(h + 24, 8);
     r->hdr.start_wall_ns = get_le(h + 32, 8);
-    if (r->hdr.header_size < CD__TR_HEADER_SIZE || r->hdr.tick_hz == 0)
+    if (r->hdr.header_size < CD__TRACE_HEADER_SIZE || r->hdr.tick_hz == 0)
         return -EBADMSG;
-    cd__tr_io_consume(io, CD__TR_HEADER_SIZE);
-    size_t extra = r->hdr.header_size - CD__TR_HEADER_SIZE; /* newer header: skip */
+    cd__tr_io_consume(io, CD__TRACE_HEADER_SIZE);
+    size_t extra = r->hdr.header_size - CD__TRACE_HEADER_SIZE; /* newer header: skip */
     if (extra > 0) {
         rc = cd__tr_io_need(io, extra);
         if (rc <= 0)
@@ -259,18 +248,18 @@ static int on_record(cd_trace_reader *r, const cd__tr_record *rec, char *what, s
     uint64_t v[3];
     int rc;
     switch (rec->kind) {
-    case REC_EVENTS:
+    case CD__REC_EVENTS:
         return on_events(r, p, rec->len, what, wlen);
-    case REC_STRINGS:
+    case CD__REC_STRINGS:
         rc = cd__tr_tables_strings(&r->tab, p, rec->len, what, wlen);
         break;
-    case REC_STACKS:
+    case CD__REC_STACKS:
         rc = cd__tr_tables_stacks(&r->tab, p, rec->len, what, wlen);
         break;
-    case REC_SYMBOLS:
+    case CD__REC_SYMBOLS:
         rc = cd__tr_tables_symbols(&r->tab, p, rec->len, what, wlen);
         break;
-    case REC_FRONTIER:
+    case CD__REC_FRONTIER:
         /* Bytes after the documented fields are ignored (room to grow). */
         if (cd__tr_uv(&p, end, &v[0]) != CD__UV_OK) {
             snprintf(what, wlen, "bad timestamp");
@@ -281,7 +270,7 @@ static int on_record(cd_trace_reader *r, const cd__tr_record *rec, char *what, s
         r->lost_ts = r->frontier;
         r->st.frontiers++;
         return 0;
-    case REC_LOST:
+    case CD__REC_LOST:
         for (int i = 0; i < 3; i++) {
             if (cd__tr_uv(&p, end, &v[i]) != CD__UV_OK) {
                 snprintf(what, wlen, "bad or short counts");
@@ -295,7 +284,7 @@ static int on_record(cd_trace_reader *r, const cd__tr_record *rec, char *what, s
         if (rc < 0)
             snprintf(what, wlen, "out of memory");
         return rc;
-    case REC_END:
+    case CD__REC_END:
         r->st.ended = true;
         stop(r, 0);
         return 0;

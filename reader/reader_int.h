@@ -18,12 +18,11 @@
 
 #include "cdebug/trace_reader.h"
 
-/* Format limits (docs/trace-format.md). */
+/* Format limits (docs/trace-format.md); the magic, the header's size, the
+ * newest version and the record kinds are base/trace_events.h's. */
 #define CD__TR_MAX_RECORD  (64u << 20) /* largest legal record payload */
 #define CD__TR_MAX_UV      10          /* bytes of the longest varint */
-#define CD__TR_HEADER_SIZE 40
-#define CD__TR_VERSION     3 /* written by this build */
-#define CD__TR_VERSION_MIN 2 /* read: version 2's TASK_BLOCK has no stack */
+#define CD__TR_VERSION_MIN 2           /* version 2's TASK_BLOCK has no stack */
 
 #define CD__TR_DEFAULT_HELD   ((size_t)64 << 20)
 #define CD__TR_DEFAULT_TABLES ((size_t)256 << 20)
@@ -196,10 +195,10 @@ typedef cd_tr_ev cd__tr_raw;
  * by cd__tr_dec_init so that the per-event loops below are table lookups,
  * not the mask tests of base/trace_events.h. */
 typedef struct cd__tr_dectype {
-    uint8_t valid;  /* a type of the format */
-    uint8_t n;      /* arguments of the current version */
-    uint8_t wire;   /* arguments on the wire (version 2's TASK_BLOCK: 2) */
-    int8_t same;    /* chain of argument 0 when the same-id bit may be set, else -1 */
+    uint8_t valid;                /* a type of the format */
+    uint8_t n;                    /* arguments of the current version */
+    uint8_t wire;                 /* arguments on the wire (version 2's TASK_BLOCK: 2) */
+    int8_t same;                  /* chain of argument 0 when the same-id bit may be set, else -1 */
     int8_t chain[CD_TR_MAX_ARGS]; /* delta chain of each argument, -1: as is */
     uint8_t nstr;                 /* arguments that are strings or stacks */
     uint8_t kind[CD_TR_MAX_ARGS]; /* cd_tr_arg_kind of each argument */
@@ -245,7 +244,7 @@ typedef struct cd__tr_heapent {
 } cd__tr_heapent;
 
 typedef struct cd__tr_merge {
-    cd__tr_map threads; /* thread id -> source with held events */
+    cd__tr_map threads;   /* thread id -> source with held events */
     cd__tr_heapent *heap; /* sources with a head event, least first */
     size_t nheap, heap_cap;
     cd__tr_src *lost; /* synthetic CD_TR_LOST events (one FIFO) */
