@@ -30,17 +30,11 @@
 
 #include <gc.h> /* GC_THREADS comes from bench/CMakeLists.txt */
 
+#include "bench/bench_util.h"
 #include <cdebug/cdebug.h>
 
 /* Every object is stored here so the compiler cannot elide the allocation. */
 static void *volatile sink;
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* One loop per allocator rather than a function pointer, so each loop body is
  * the call a program would write, with nothing extra per iteration. */

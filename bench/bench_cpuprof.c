@@ -43,13 +43,6 @@
 static volatile uint64_t sink;
 static uint64_t iters = 2000000;
 
-static uint64_t now_ns(clockid_t c)
-{
-    struct timespec ts;
-    clock_gettime(c, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t rusage_cpu_ns(void)
 {
     struct rusage ru;
@@ -93,8 +86,9 @@ static void *worker(void *arg)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_cpuprof --prof=off|cdebug [--threads=T] [--foreign=F] [--iters=N] "
-                    "[--hz=HZ]\n");
+    fprintf(stderr,
+            "usage: bench_cpuprof --prof=off|cdebug [--threads=T] [--foreign=F] [--iters=N] "
+            "[--hz=HZ]\n");
     exit(2);
 }
 
@@ -138,7 +132,7 @@ int main(int argc, char **argv)
     }
 
     pthread_t th[64];
-    uint64_t c0 = rusage_cpu_ns(), w0 = now_ns(CLOCK_MONOTONIC);
+    uint64_t c0 = rusage_cpu_ns(), w0 = clock_ns(CLOCK_MONOTONIC);
     for (uint64_t i = 0; i < threads; i++)
         if (pthread_create(&th[i], NULL, worker, i < foreign ? NULL : (void *)1) != 0) {
             fprintf(stderr, "bench_cpuprof: pthread_create failed\n");
@@ -146,13 +140,13 @@ int main(int argc, char **argv)
         }
     for (uint64_t i = 0; i < threads; i++)
         pthread_join(th[i], NULL);
-    uint64_t c1 = rusage_cpu_ns(), w1 = now_ns(CLOCK_MONOTONIC);
+    uint64_t c1 = rusage_cpu_ns(), w1 = clock_ns(CLOCK_MONOTONIC);
 
     uint64_t stop_ms = 0;
     if (cdebug) {
-        uint64_t t = now_ns(CLOCK_MONOTONIC);
+        uint64_t t = clock_ns(CLOCK_MONOTONIC);
         int rc = cd_cpuprof_stop();
-        stop_ms = (now_ns(CLOCK_MONOTONIC) - t) / 1000000;
+        stop_ms = (clock_ns(CLOCK_MONOTONIC) - t) / 1000000;
         close(fd);
         if (rc != 0) {
             fprintf(stderr, "bench_cpuprof: cd_cpuprof_stop: %s\n", cd_strerror(rc));

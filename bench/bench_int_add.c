@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include <cdebug/vars.h>
 
 #define MAX_THREADS 64
@@ -23,13 +24,6 @@
 static cd_int *counter;
 static long long ops;
 static atomic_int go_flag;
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void *adder(void *arg)
 {

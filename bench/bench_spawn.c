@@ -55,19 +55,14 @@
  * the spawning loop's read of n miss on every iteration, after each
  * task's counter increment on another core. */
 typedef struct bench {
-    uint64_t n;          /* tasks to spawn */
-    uint64_t elapsed_ns; /* spawn loop + wait, written by the spawner */
-    uint64_t cpu_ns;     /* the spawner thread's CPU time in the loop */
-    int err;             /* first cd_go failure, 0 if none */
+    uint64_t n;                   /* tasks to spawn */
+    uint64_t elapsed_ns;          /* spawn loop + wait, written by the spawner */
+    uint64_t cpu_ns;              /* the spawner thread's CPU time in the loop */
+    int err;                      /* first cd_go failure, 0 if none */
     _Alignas(64) cd_waitgroup wg; /* joins the n tasks */
     _Alignas(64) atomic_uint_fast64_t counter;
     char pad[64 - sizeof(atomic_uint_fast64_t)];
 } bench;
-
-static uint64_t now_ns(void)
-{
-    return clock_ns(CLOCK_MONOTONIC);
-}
 
 /* The tiny task: one atomic add, then done. */
 static void tiny_task(void *arg)
@@ -206,8 +201,7 @@ int main(int argc, char **argv)
     printf("spawn workers=%d tasks=%" PRIu64 " ns_per_task=%.1f spawner_cpu_ns=%.1f parks=%" PRIu64
            " steals=%" PRIu64 "%s%s\n",
            cd_maxprocs(), n, (double)elapsed / (double)n, (double)cpu / (double)n,
-           s1.parks - s0.parks,
-           s1.steals - s0.steals, from_task ? "" : " spawner=main",
+           s1.parks - s0.parks, s1.steals - s0.steals, from_task ? "" : " spawner=main",
            trace_fd >= 0 ? " trace=on" : "");
     fflush(stdout);
     cd_shutdown();

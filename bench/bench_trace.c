@@ -74,13 +74,6 @@ static int nthreads = 1;
 static pthread_barrier_t barrier;
 static worker workers[MAX_THREADS];
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* One run of the measured operation, NAME a string literal as in a
  * program (the annotation macros then intern it by address). */
 #define RUN_OPS(NAME, n)                                                                           \

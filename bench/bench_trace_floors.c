@@ -56,6 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "base/crc.h"
 #include "base/trace_events.h"
 #include "reader/reader_int.h"
@@ -86,13 +87,6 @@ typedef struct heapent {
     uint64_t ts;
     src *s;
 } heapent;
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void *xrealloc(void *p, size_t n)
 {

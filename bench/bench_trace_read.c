@@ -37,14 +37,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include <cdebug/trace_reader.h>
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* memcpy bandwidth (bytes copied per second, in MB/s). */
 static int membw(void)

@@ -38,6 +38,12 @@ static inline uint64_t clock_ns(clockid_t id)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Wall time in ns, for intervals (CLOCK_MONOTONIC). */
+static inline uint64_t now_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
 /* The --iters=N (1000..1000000000) and --size=BYTES (1..65536) options of
  * the allocation benchmarks, over the defaults in *n and *size. 0, or -1
  * on anything else (the caller prints its usage). */
