@@ -67,7 +67,8 @@ static int read_header(cd_trace_reader *r)
     const uint8_t *h = io->data + io->pos;
     if (avail == 0)
         return -ENODATA;
-    if (memcmp(h, CD__TRACE_MAGIC, avail < 8 ? avail : 8) != 0)
+    size_t magic = sizeof(CD__TRACE_MAGIC) - 1; /* its 8 bytes, the last a NUL */
+    if (memcmp(h, CD__TRACE_MAGIC, avail < magic ? avail : magic) != 0)
         return -EBADMSG;
     if (avail >= 10 &&
         (get_le(h + 8, 2) < CD__TR_VERSION_MIN || get_le(h + 8, 2) > CD__TRACE_VERSION))
