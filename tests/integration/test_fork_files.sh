@@ -21,15 +21,8 @@ check="$src/tests/integration/trace_check.py"
 viewer="$build/viewer/cdebug-trace"
 go_env
 
-# LeakSanitizer runs in every child that exits. The debug server's polling
-# thread (libmicrohttpd's) holds an array it allocates for each poll() on
-# its stack only; in a child that thread's stack is no root, so the array
-# is reported. It is libmicrohttpd's, the child's copy of a parent's
-# in-flight poll: suppressed, and only libmicrohttpd's allocations are.
-if [[ -n $sanitize ]]; then
-    printf 'leak:libmicrohttpd.so\n' >"$tmp/lsan.supp"
-    export LSAN_OPTIONS="suppressions=$tmp/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-fi
+# Under ASan, LeakSanitizer checks the parent only: prog_fork turns it
+# off in the children (why: prog_fork.c, __lsan_is_turned_off).
 
 tasks=300 # prog_fork's PARENT_TASKS
 child_tasks=30
