@@ -63,16 +63,21 @@ static unsigned accept_burst(cd__http_acceptor *a, unsigned delay)
                 continue;
             /* EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection waits in the
              * backlog until a descriptor or memory is free again. */
-            return delay == 0               ? BACKOFF_MIN_MS
+            return delay == 0                   ? BACKOFF_MIN_MS
                    : delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
                                                 : delay * 2;
         }
-        if (cd__http_conns_admit(a->table, (struct sockaddr *)&ss, len) != MHD_YES) {
+        cd__http_conn *k = cd__http_conns_admit(a->table, fd);
+        if (k == NULL) {
             close(fd); /* refused at the hard limit (conns.h) */
             continue;
         }
-        /* libmicrohttpd closes fd itself when it cannot take it. */
-        (void)MHD_add_connection(a->daemon, fd, (struct sockaddr *)&ss, len);
+        /* libmicrohttpd closes fd itself when it cannot take it. Once it
+         * has, k may be started and freed on its threads at any time: not
+         * touched again. When it has not, k is still unstarted (only this
+         * thread expires those). */
+        if (MHD_add_connection(a->daemon, fd, (struct sockaddr *)&ss, len) != MHD_YES)
+            cd__http_conns_drop(a->table, k);
     }
     return 0;
 }
@@ -110,8 +115,8 @@ int cd__http_acceptor_start(cd__http_acceptor **out, int lfd, struct MHD_Daemon 
         rc = -errno;
         goto fail;
     }
-    if ((rc = cd__thread_spawn(&a->thread, "cd-http-accept", CD__THREAD_SYSTEM, false,
-                               accept_main, a)) != 0)
+    if ((rc = cd__thread_spawn(&a->thread, "cd-http-accept", CD__THREAD_SYSTEM, false, accept_main,
+                               a)) != 0)
         goto fail;
     *out = a;
     return 0;

@@ -8,6 +8,7 @@
 struct cd__http_conn {
     cd__http_conn *prev, *next;
     int fd;
+    bool started;   /* libmicrohttpd started it: its socket is its own */
     bool busy;      /* a request is being answered */
     bool evicted;   /* shut down by cd__http_conns_admit, closing */
     uint64_t since; /* cd__nanotime() when it last began waiting */
@@ -16,7 +17,8 @@ struct cd__http_conn {
 void cd__http_conns_init(cd__http_conns *t, unsigned soft)
 {
     *t = (cd__http_conns){.soft = soft ? soft : 1,
-                          .evict_after_ns = (uint64_t)CD__HTTP_EVICT_AFTER_MS * 1000000u};
+                          .evict_after_ns = (uint64_t)CD__HTTP_EVICT_AFTER_MS * 1000000u,
+                          .start_within_ns = (uint64_t)CD__HTTP_START_WITHIN_MS * 1000000u};
     t->hard = t->soft * 2;
     pthread_mutex_init(&t->lock, NULL);
 }
@@ -51,7 +53,7 @@ static cd__http_conn *oldest_waiter(cd__http_conns *t, uint64_t now, uint64_t mi
 {
     cd__http_conn *oldest = NULL;
     for (cd__http_conn *k = t->head; k != NULL; k = k->next)
-        if (!k->busy && !k->evicted && now - k->since >= min_wait &&
+        if (k->started && !k->busy && !k->evicted && now - k->since >= min_wait &&
             (oldest == NULL || k->since < oldest->since) && !(skip_unread && has_unread(k->fd)))
             oldest = k;
     return oldest;
@@ -79,11 +81,28 @@ static bool evict_one(cd__http_conns *t)
     return true;
 }
 
+/* Forgets the admitted connections libmicrohttpd has not started within
+ * start_within_ns: it closed them on its own thread (at its own limit, or
+ * without memory) and will never report them. One it starts later after
+ * all is added then (cd__http_conns_start). */
+static void expire_unstarted(cd__http_conns *t, uint64_t now)
+{
+    cd__http_conn *next;
+    for (cd__http_conn *k = t->head; k != NULL; k = next) {
+        next = k->next;
+        if (!k->started && now - k->since >= t->start_within_ns) {
+            cd__http_conns_remove(t, k);
+            t->unstarted++;
+        }
+    }
+}
+
 bool cd__http_conns_admit_one(cd__http_conns *t)
 {
     if (t->live < t->soft)
         return true;
-    if (evict_one(t) || t->live < t->hard)
+    expire_unstarted(t, cd__nanotime());
+    if (t->live < t->soft || evict_one(t) || t->live < t->hard)
         return true;
     t->refused++;
     return false;
@@ -101,6 +120,21 @@ cd__http_conn *cd__http_conns_add(cd__http_conns *t, int fd)
         t->head->prev = k;
     t->head = k;
     t->live++;
+    return k;
+}
+
+cd__http_conn *cd__http_conns_start(cd__http_conns *t, int fd)
+{
+    /* The newest unstarted record of fd: an older one is a connection
+     * libmicrohttpd closed unreported, whose number was reused. */
+    for (cd__http_conn *k = t->head; k != NULL; k = k->next)
+        if (!k->started && k->fd == fd) {
+            k->started = true;
+            return k;
+        }
+    cd__http_conn *k = cd__http_conns_add(t, fd);
+    if (k != NULL)
+        k->started = true;
     return k;
 }
 
@@ -126,14 +160,19 @@ void cd__http_conn_set_busy(cd__http_conn *k, bool busy)
 
 /* ---- libmicrohttpd's callbacks ---------------------------------------------- */
 
-enum MHD_Result cd__http_conns_admit(void *cls, const struct sockaddr *addr, socklen_t len)
+cd__http_conn *cd__http_conns_admit(cd__http_conns *t, int fd)
 {
-    (void)addr, (void)len;
-    cd__http_conns *t = cls;
     pthread_mutex_lock(&t->lock);
-    bool ok = cd__http_conns_admit_one(t);
+    cd__http_conn *k = cd__http_conns_admit_one(t) ? cd__http_conns_add(t, fd) : NULL;
     pthread_mutex_unlock(&t->lock);
-    return ok ? MHD_YES : MHD_NO;
+    return k;
+}
+
+void cd__http_conns_drop(cd__http_conns *t, cd__http_conn *k)
+{
+    pthread_mutex_lock(&t->lock);
+    cd__http_conns_remove(t, k);
+    pthread_mutex_unlock(&t->lock);
 }
 
 void cd__http_conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -145,7 +184,7 @@ void cd__http_conns_notify(void *cls, struct MHD_Connection *c, void **socket_co
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         pthread_mutex_lock(&t->lock);
-        k = ci != NULL ? cd__http_conns_add(t, ci->connect_fd) : NULL;
+        k = ci != NULL ? cd__http_conns_start(t, ci->connect_fd) : NULL;
         pthread_mutex_unlock(&t->lock);
         /* Untracked, it could never be closed for a newcomer: close it now
          * (libmicrohttpd has no other way to refuse here). */

@@ -53,16 +53,24 @@
  * limit can retry within a second. */
 #define CD__HTTP_EVICT_AFTER_MS 1000
 
+/* How long an admitted connection may wait for libmicrohttpd to start it
+ * before the table forgets it (libmicrohttpd closed it on one of its
+ * threads without telling: at its own limit, or without memory). One it
+ * starts later is counted again then. */
+#define CD__HTTP_START_WITHIN_MS 1000
+
 typedef struct cd__http_conn cd__http_conn;
 
 typedef struct cd__http_conns {
     pthread_mutex_t lock; /* held by the libmicrohttpd callbacks below */
-    cd__http_conn *head;  /* every connection libmicrohttpd has started */
-    unsigned live;       /* of those, the ones not being closed */
+    cd__http_conn *head;  /* every connection admitted and not yet closed */
+    unsigned live;        /* of those, the ones not being closed */
     unsigned soft, hard;
-    uint64_t evict_after_ns; /* CD__HTTP_EVICT_AFTER_MS, in ns */
-    uint64_t evicted;        /* connections closed to admit others, in all */
-    uint64_t refused; /* newcomers refused at the hard limit, in all */
+    uint64_t evict_after_ns;  /* CD__HTTP_EVICT_AFTER_MS, in ns */
+    uint64_t start_within_ns; /* CD__HTTP_START_WITHIN_MS, in ns */
+    uint64_t evicted;         /* connections closed to admit others, in all */
+    uint64_t refused;         /* newcomers refused at the hard limit, in all */
+    uint64_t unstarted;       /* admitted, never started, forgotten, in all */
 } cd__http_conns;
 
 /* Prepares an empty table for a server whose connection limit is soft
@@ -82,9 +90,17 @@ unsigned cd__http_conns_mhd_limit(const cd__http_conns *t, unsigned threads);
 /* The table itself, without libmicrohttpd (what the callbacks below do,
  * and what the unit test drives with socket pairs). */
 
-/* Adds a connection on socket fd, waiting from now. NULL without memory.
+/* Adds an admitted connection on socket fd, waiting from now and not yet
+ * started: counted, never closed by the table (its socket may not be
+ * libmicrohttpd's yet, or may already be closed). NULL without memory.
  * O(1). */
 cd__http_conn *cd__http_conns_add(cd__http_conns *t, int fd);
+
+/* libmicrohttpd started the connection on fd: the newest unstarted record
+ * of fd is started (it still waits from its admission), or a started one
+ * is added if there is none (forgotten, see CD__HTTP_START_WITHIN_MS).
+ * NULL without memory. O(connections). */
+cd__http_conn *cd__http_conns_start(cd__http_conns *t, int fd);
 
 /* Removes and frees k (its connection closed). O(1). */
 void cd__http_conns_remove(cd__http_conns *t, cd__http_conn *k);
@@ -94,18 +110,30 @@ void cd__http_conn_set_busy(cd__http_conn *k, bool busy);
 
 /* Decides on a newcomer as described above: true to admit it (having
  * closed the longest waiter if the table is at `soft` or above), false to
- * refuse it. O(connections) at the limit, O(1) below it. */
+ * refuse it. At `soft` or above it first forgets the connections
+ * libmicrohttpd has not started within start_within_ns. Only started
+ * connections are ever closed. O(connections) at the limit, O(1) below
+ * it. */
 bool cd__http_conns_admit_one(cd__http_conns *t);
 
-/* Admits a newcomer as above (cls: the table), closing the longest waiter
- * when needed; MHD_AcceptPolicyCallback's shape, called by the accepting
- * thread (acceptor.h) before it hands the connection in. Any thread
- * (locks); O(connections) at the limit, O(1) below it. */
-enum MHD_Result cd__http_conns_admit(void *cls, const struct sockaddr *addr, socklen_t len);
+/* The accepting thread's question (acceptor.h) about a newcomer on socket
+ * fd, before it hands fd to libmicrohttpd: decides as above and, when
+ * admitted, adds it unstarted, so that it counts from now (libmicrohttpd
+ * starts a connection handed in on one of its own threads, later: a burst
+ * counted only then would all be admitted, past `hard`). Returns the
+ * record, or NULL to refuse fd (or without memory). Only the accepting
+ * thread admits: the unstarted records are its own until started. Locks;
+ * O(connections) at the limit, O(1) below it. */
+cd__http_conn *cd__http_conns_admit(cd__http_conns *t, int fd);
 
-/* MHD_NotifyConnectionCallback (cls: the table): adds a started
- * connection (malloc'd record in *socket_context; without memory the
- * connection is closed at once) and removes a closed one. Any daemon
+/* libmicrohttpd refused the connection k was admitted for (it closed the
+ * socket): removes k. The accepting thread, with k still unstarted
+ * (locks); O(1). */
+void cd__http_conns_drop(cd__http_conns *t, cd__http_conn *k);
+
+/* MHD_NotifyConnectionCallback (cls: the table): starts a connection
+ * (cd__http_conns_start; its record in *socket_context; without memory
+ * the connection is closed at once) and removes a closed one. Any daemon
  * thread, or the thread stopping the daemon (locks). */
 void cd__http_conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                            enum MHD_ConnectionNotificationCode toe);

@@ -1,6 +1,7 @@
 /* tests/unit/test_http_conns.c - the debug server's admission table
  * (http/conns.c) driven with socket pairs: which connection a newcomer
- * closes, and when a newcomer is refused.
+ * closes, when a newcomer is refused, and how a connection admitted but
+ * not yet started by libmicrohttpd counts.
  *
  * Each "connection" is one end of a socketpair, as libmicrohttpd's socket
  * would be; the other end plays the client: bytes written there are unread
@@ -24,7 +25,9 @@ typedef struct pair {
     cd__http_conn *k;
 } pair;
 
-static void open_pair(cd__http_conns *t, pair *p)
+/* A connection admitted (cd__http_conns_add), and started by
+ * libmicrohttpd unless `started` is false. */
+static void open_pair_as(cd__http_conns *t, pair *p, bool started)
 {
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -32,6 +35,13 @@ static void open_pair(cd__http_conns *t, pair *p)
     p->client = sv[1];
     p->k = cd__http_conns_add(t, p->server);
     assert_non_null(p->k);
+    if (started)
+        assert_ptr_equal(cd__http_conns_start(t, p->server), p->k);
+}
+
+static void open_pair(cd__http_conns *t, pair *p)
+{
+    open_pair_as(t, p, true);
 }
 
 /* True when the server end of p was shut down (the client reads EOF). */
@@ -156,6 +166,84 @@ static void test_young_then_hard(void **state)
     close_pair(&t, &b);
 }
 
+/* Admitted and not started yet (libmicrohttpd starts a connection handed
+ * in on its own thread, later): counted towards the limits, so that a
+ * burst cannot pass `hard`, and never closed, since its socket may not be
+ * libmicrohttpd's yet. */
+static void test_unstarted_counts_never_closed(void **state)
+{
+    (void)state;
+    cd__http_conns t;
+    cd__http_conns_init(&t, 1); /* hard = 2 */
+    t.evict_after_ns = 0;       /* anyone started could be closed */
+    pair a, b;
+    open_pair_as(&t, &a, false);
+    open_pair_as(&t, &b, false);
+    assert_int_equal(t.live, 2);
+    assert_false(cd__http_conns_admit_one(&t));
+    assert_int_equal(t.refused, 1);
+    assert_int_equal(t.evicted, 0);
+    assert_false(closed(&a));
+    assert_false(closed(&b));
+    /* Started, the same record: counted once; now it may be closed. */
+    assert_ptr_equal(cd__http_conns_start(&t, a.server), a.k);
+    assert_int_equal(t.live, 2);
+    assert_true(cd__http_conns_admit_one(&t));
+    assert_true(closed(&a));
+    assert_false(closed(&b));
+    close_pair(&t, &a);
+    close_pair(&t, &b);
+    assert_int_equal(t.live, 0);
+}
+
+/* One libmicrohttpd never starts (it closed it on its own thread) is
+ * forgotten after start_within_ns, without touching its socket; started
+ * after all, it is counted again. */
+static void test_unstarted_forgotten(void **state)
+{
+    (void)state;
+    cd__http_conns t;
+    cd__http_conns_init(&t, 1);
+    t.start_within_ns = 0;
+    pair a;
+    open_pair_as(&t, &a, false);
+    assert_true(cd__http_conns_admit_one(&t));
+    assert_int_equal(t.unstarted, 1);
+    assert_int_equal(t.live, 0);
+    assert_null(t.head);
+    assert_false(closed(&a));
+    a.k = cd__http_conns_start(&t, a.server);
+    assert_non_null(a.k);
+    assert_int_equal(t.live, 1);
+    close_pair(&t, &a);
+}
+
+/* A descriptor number reused while an older record of it waits unstarted
+ * (libmicrohttpd closed that one unreported): the start goes to the newest
+ * admission; the stale record stays unstarted (for expiry to forget). */
+static void test_start_takes_newest(void **state)
+{
+    (void)state;
+    cd__http_conns t;
+    cd__http_conns_init(&t, 2);
+    t.start_within_ns = 0;
+    pair a;
+    open_pair_as(&t, &a, false); /* the stale record */
+    tick();
+    cd__http_conn *fresh = cd__http_conns_add(&t, a.server);
+    assert_non_null(fresh);
+    assert_ptr_equal(cd__http_conns_start(&t, a.server), fresh);
+    assert_int_equal(t.live, 2);
+    /* At the limit, the admission forgets the stale one only. */
+    assert_true(cd__http_conns_admit_one(&t));
+    assert_int_equal(t.unstarted, 1);
+    assert_int_equal(t.live, 1);
+    assert_ptr_equal(t.head, fresh);
+    a.k = fresh;
+    close_pair(&t, &a);
+    assert_int_equal(t.live, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +252,9 @@ int main(void)
         cmocka_unit_test(test_unread_spared),
         cmocka_unit_test(test_all_unread_oldest_goes),
         cmocka_unit_test(test_young_then_hard),
+        cmocka_unit_test(test_unstarted_counts_never_closed),
+        cmocka_unit_test(test_unstarted_forgotten),
+        cmocka_unit_test(test_start_takes_newest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
