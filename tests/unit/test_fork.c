@@ -313,7 +313,7 @@ static void *nothing(void *arg)
 /* The child's heap over the parent's thread stacks. glibc keeps the
  * stacks of the threads a fork left behind in its cache and unmaps most
  * of them when the child starts a thread of its own (the parent's pool
- * had about a hundred); the collector's heap, growing, is then mapped
+ * had about 140); the collector's heap, growing, is then mapped
  * again where they were. Under AddressSanitizer those stacks' frames
  * (the redzones of the parked threads' locals) stayed poisoned in its
  * shadow, and a write to memory cd_alloc returned was reported as a
