@@ -113,7 +113,10 @@ stripped() {
 stripped "$tmp/cpu.pb.gz" srcview_strip_burn srcview_strip_burn_entry
 stripped "$tmp/heap.pb.gz" srcview_strip_alloc srcview_strip_alloc_entry
 gopp "$tmp/top" -top "$tmp/cpu.pb.gz" || fail "-top failed"
-grep -Eq "^ +[1-9][0-9.]*m?s .* \\[$lib\\]\$" "$tmp/top" || { cat "$tmp/top"; fail "-top: no flat time in [$lib]"; }
+# A flat time above zero on [lib]'s line, in the unit pprof picked:
+# "294ms" while the profile's total is under a second, "0.30s" from then.
+v=$(flat "$tmp/top" "[$lib]")
+[[ $v =~ ^[0-9.]+[mun]?s$ && ${v//[^1-9]/} ]] || { cat "$tmp/top"; fail "-top: no flat time in [$lib] ('$v')"; }
 
 # text NAME FUNC PATTERN: the text form NAME shows FUNC's frames as
 # lib+0xADDR (PATTERN: the line's shape, ADDR its first group), ADDR in
