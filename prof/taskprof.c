@@ -50,6 +50,7 @@ typedef struct ent {
     char name[NAME_MAX_LEN];
     uintptr_t fn, gopc;
     size_t off, n;   /* own stack in the pool, return-address convention */
+    uint32_t epoch;  /* base/dlhist.h's when that stack was taken */
     size_t coff, cn; /* a thread's creation stack in the pool */
     bool leaf_exact; /* pool[off] is an interrupted pc + 1 */
     bool sys_leaf;   /* in system call sysnr: the stack is only the pc the
@@ -68,7 +69,9 @@ typedef struct snap {
     bool failed;
     const cd__taskprof_dumpopt *opt;
     /* base/dlhist.h's, read before the stacks: a library unloaded after it
-     * is looked for under the pcs taken then. */
+     * is looked for under the pcs taken then. A stack taken later (asked
+     * of its thread, step 2) carries its own (ent.epoch): by then the
+     * thread may run a library loaded where an unloaded one was. */
     uint32_t epoch;
 } snap;
 
@@ -108,6 +111,7 @@ static ent *ent_add(snap *s)
     }
     ent *e = &s->e[s->n++];
     memset(e, 0, sizeof *e);
+    e->epoch = s->epoch;
     return e;
 }
 
@@ -171,6 +175,7 @@ static void on_thread(cd__thread *thr, void *ctx)
     }
     /* A thread that runs no task (or whose task ended just now). */
     memset(e, 0, sizeof *e);
+    e->epoch = s->epoch;
     e->kind = K_THREAD;
     e->id = e->m = thr->id;
     e->tid = thr->tid;
@@ -185,7 +190,7 @@ static void on_thread(cd__thread *thr, void *ctx)
         e->n = bn;
     } else {
         int idle = cd__sched_thread_idle_kind(thr);
-        e->state = idle == CD__THREADV_OTHER ? S_RUNNING
+        e->state = idle == CD__THREADV_OTHER      ? S_RUNNING
                    : idle == CD__THREADV_SPINNING ? S_SPINNING
                                                   : S_IDLE;
         e->want = true;
@@ -252,8 +257,7 @@ static bool sys_leaf(snap *s, ent *e, const cd__ts_sys *sys)
 /* One round of step 2 over the entries idx[0..k) (k is updated): entries
  * that get a stack or a system call's pc leave idx, the others (caught
  * running, no answer) stay for the next round. reqs has room for k. */
-static void ask_round(snap *s, size_t *idx, size_t *k, cd__ts_req *reqs, size_t *who,
-                      bool retry)
+static void ask_round(snap *s, size_t *idx, size_t *k, cd__ts_req *reqs, size_t *who, bool retry)
 {
     bool all = s->opt != NULL && s->opt->signal_all;
     size_t nreq = 0, left = 0;
@@ -294,6 +298,7 @@ static void ask_round(snap *s, size_t *idx, size_t *k, cd__ts_req *reqs, size_t 
         reqs[r].pcs[0]++; /* the interrupted pc, in the return-address convention */
         e->off = pool_add(s, reqs[r].pcs, reqs[r].n);
         e->n = reqs[r].n;
+        e->epoch = reqs[r].epoch;
         e->leaf_exact = true;
     }
     *k = left;
@@ -327,6 +332,7 @@ static void ask_stacks(snap *s)
             size_t n = cd__fpwalk_here(pcs, CD__FPWALK_MAX, 0);
             e->off = pool_add(s, pcs, n);
             e->n = n;
+            e->epoch = cd__dl_epoch();
             continue;
         }
         idx[k++] = i;
@@ -455,7 +461,7 @@ static int build(cd__pprof *p)
             l = (cd__pprof_label){"thread", cd__thread_kind_name(e->tkind), 0, NULL};
             nl = 1;
         }
-        if ((rc = cd__pprof_sample_at(p, pcs, n, false, s.epoch, &one, &l, nl)) < 0)
+        if ((rc = cd__pprof_sample_at(p, pcs, n, false, e->epoch, &one, &l, nl)) < 0)
             goto out;
     }
 out:
@@ -504,7 +510,7 @@ static int text_count(FILE *f, const snap *s)
         st[i].pcs = pcs + i * SAMPLE_MAX;
         st[i].n = sample_stack(s, &s->e[i], pcs + i * SAMPLE_MAX);
         st[i].labels = labels_of(&s->e[i]);
-        st[i].epoch = s->epoch;
+        st[i].epoch = s->e[i].epoch;
         if (st[i].labels == NULL && (s->e[i].kind == K_THREAD || s->e[i].name[0] != '\0'))
             goto out;
     }
@@ -582,7 +588,7 @@ static void print_created_by(FILE *f, cd__symctx *sym, uint32_t epoch, uintptr_t
 }
 
 /* The block of one entry; pcs/n/exact: its stack in the snapshot's pool;
- * cpc: a thread's creation pc (0: none); epoch: the snapshot's. */
+ * cpc: a thread's creation pc (0: none); epoch: the stack's (ent.epoch). */
 static void print_block(FILE *f, cd__symctx *sym, uint32_t epoch, const ent *e,
                         const uintptr_t *pcs, size_t n, bool exact, uintptr_t cpc)
 {
@@ -663,7 +669,7 @@ int cd__taskprof_dump(FILE *f, const cd__taskprof_dumpopt *opt)
         const ent *e = &s.e[i];
         if (i > 0)
             fputc('\n', f);
-        print_block(f, sym, s.epoch, e, e->n > 0 ? s.pool + e->off : NULL, e->n, e->leaf_exact,
+        print_block(f, sym, e->epoch, e, e->n > 0 ? s.pool + e->off : NULL, e->n, e->leaf_exact,
                     thread_creator(&s, e));
     }
     rc = ferror(f) ? -EIO : 0;

@@ -15,6 +15,7 @@
 
 #include "prof/threadstack.h"
 #include "base/clock.h"
+#include "base/dlhist.h"
 #include "base/futex.h"
 #include "base/io.h"
 #include "base/sigsafe.h"
@@ -31,6 +32,7 @@ enum { PH_FREE = 0, PH_PENDING = 1, PH_WRITING = 2, PH_DONE = 3 };
 typedef struct slot {
     _Atomic uint64_t state;
     _Atomic uint32_t n;
+    _Atomic uint32_t epoch;
     _Atomic uintptr_t pcs[CD__FPWALK_MAX];
 } slot;
 
@@ -62,6 +64,10 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
         for (size_t k = 0; k < n; k++)
             atomic_store_explicit(&s->pcs[k], pcs[k], memory_order_relaxed);
         atomic_store_explicit(&s->n, (uint32_t)n, memory_order_relaxed);
+        /* The stack's own epoch: the requester reads its snapshot's
+         * earlier, and a library may be unloaded and another loaded at
+         * its addresses in between. */
+        atomic_store_explicit(&s->epoch, cd__dl_epoch(), memory_order_relaxed);
         atomic_store_explicit(&s->state, ST(tid, PH_DONE), memory_order_release);
         atomic_fetch_add_explicit(&done_seq, 1, memory_order_release);
         cd__futex_wake(&done_seq, INT_MAX);
@@ -155,6 +161,7 @@ static bool finish(size_t i, cd__ts_req *r)
             for (size_t k = 0; k < n; k++)
                 r->pcs[k] = atomic_load_explicit(&s->pcs[k], memory_order_relaxed);
             r->n = n;
+            r->epoch = atomic_load_explicit(&s->epoch, memory_order_relaxed);
             atomic_store_explicit(&s->state, 0, memory_order_release);
             return true;
         }

@@ -49,6 +49,7 @@ typedef struct cd__ts_req {
     bool ok; /* the thread answered */
     size_t n;
     uintptr_t pcs[CD__FPWALK_MAX];
+    uint32_t epoch; /* base/dlhist.h's when the thread took its stack */
 } cd__ts_req;
 
 /* Asks every reqs[i].tid for its stack, CD__TS_SLOTS at a time, waiting
