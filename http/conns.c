@@ -193,11 +193,8 @@ void cd__http_conns_notify(void *cls, struct MHD_Connection *c, void **socket_co
         *socket_context = k;
         return;
     }
-    if (k != NULL) {
-        pthread_mutex_lock(&t->lock);
-        cd__http_conns_remove(t, k);
-        pthread_mutex_unlock(&t->lock);
-    }
+    if (k != NULL)
+        cd__http_conns_drop(t, k);
     *socket_context = NULL;
 }
 

@@ -126,9 +126,10 @@ bool cd__http_conns_admit_one(cd__http_conns *t);
  * O(connections) at the limit, O(1) below it. */
 cd__http_conn *cd__http_conns_admit(cd__http_conns *t, int fd);
 
-/* libmicrohttpd refused the connection k was admitted for (it closed the
- * socket): removes k. The accepting thread, with k still unstarted
- * (locks); O(1). */
+/* Removes k under the table's lock: a closed connection (the notify
+ * callback below), or one libmicrohttpd refused when the accepting thread
+ * handed it in (it closed the socket; k is still unstarted then). Any
+ * thread (locks); O(1). */
 void cd__http_conns_drop(cd__http_conns *t, cd__http_conn *k);
 
 /* MHD_NotifyConnectionCallback (cls: the table): starts a connection
